@@ -1,0 +1,25 @@
+"""The only source of "now": a ``Clock`` protocol and the system clock (aware UTC)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+__all__ = ["Clock", "SystemClock"]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def now_s(self) -> int: ...
+
+
+class SystemClock:
+    """Wall-clock time; tests inject their own ``Clock`` instead of patching this one."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def now_s(self) -> int:
+        return int(time.time())

@@ -1,0 +1,127 @@
+"""The one place that reads the environment: a frozen ``Settings`` built once in ``__main__``.
+
+Defaults are the embedded console/devnet values and point only at 127.0.0.1; secrets are ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+LOTTERY_MULTI_ADDRESS = "0xbc959517601034979f21fa2f2f41862219ea38554be27c2fdb4fd9a392caafe0"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class ConfigError(Exception):
+    """The environment does not describe a usable configuration; ``str`` names every bad variable."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = "; ".join(f"{var}: {why}" for var, why in problems)
+        super().__init__(f"invalid configuration: {lines}")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, read from the environment or a ``.env`` file.
+
+    Every field is named by the environment variable of ARCHITECTURE.md that sets it.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=False,
+        case_sensitive=True,
+    )
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: HttpUrl = Field(
+        default=HttpUrl("https://slack.com/api/"), validation_alias=_env("SLACK_API_URL")
+    )
+    redis_url: SecretStr | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    supra_rpc_url: HttpUrl | None = Field(default=None, validation_alias=_env("SUPRA_RPC_URL"))
+    supra_chain_id: Annotated[int, Field(ge=0, le=255)] | None = Field(
+        default=None, validation_alias=_env("SUPRA_CHAIN_ID")
+    )
+    lottery_address: str = Field(
+        default=LOTTERY_MULTI_ADDRESS, validation_alias=_env("LOTTERY_ADDRESS")
+    )
+    signer_key_file: Path | None = Field(
+        default=None, validation_alias=_env("CHATOPS_SIGNER_KEY_FILE")
+    )
+    policy_file: Path | None = Field(default=None, validation_alias=_env("CHATOPS_POLICY_FILE"))
+    http_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=3000, validation_alias=_env("CHATOPS_HTTP_PORT")
+    )
+    log_level: LogLevel = Field(default="INFO", validation_alias=_env("CHATOPS_LOG_LEVEL"))
+
+    @field_validator("lottery_address")
+    @classmethod
+    def _check_address(cls, value: str) -> str:
+        text = value.lower().removeprefix("0x")
+        if not text or len(text) > 64 or any(c not in "0123456789abcdef" for c in text):
+            raise ValueError("must be a 0x-prefixed hex account address of at most 64 digits")
+        return "0x" + text.rjust(64, "0")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def is_embedded(self) -> bool:
+        """No Redis and no chain configured: run on the in-process store and the embedded devnet."""
+        return self.redis_url is None and self.supra_rpc_url is None
+
+    @property
+    def log_level_number(self) -> int:
+        return int(logging.getLevelName(self.log_level))
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so the log filter can mask them."""
+        values = [self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.redis_url]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+_FIELD_TO_ENV = {
+    name: str(field.validation_alias.choices[0])
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.validation_alias, AliasChoices)
+}
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
+    """Build ``Settings`` from the process environment (or ``env``), naming each bad variable.
+
+    Raises:
+        ConfigError: a variable is malformed; the message names the variable, never its value.
+    """
+    try:
+        if env is None:
+            return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        known = {k: v for k, v in env.items() if k in _FIELD_TO_ENV.values()}
+        return Settings.model_validate(known)
+    except ValidationError as exc:
+        problems: list[tuple[str, str]] = []
+        for error in exc.errors(include_input=False, include_url=False):
+            loc = str(error["loc"][0]) if error["loc"] else "?"
+            var = _FIELD_TO_ENV.get(loc, loc)
+            problems.append((var, error["msg"]))
+        raise ConfigError(problems) from None
