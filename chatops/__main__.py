@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +16,8 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="chatops", description="Run the lottery_multi operations runbook from Slack or a terminal."
+        prog="chatops",
+        description="Run the lottery_multi operations runbook from Slack or a terminal.",
     )
     parser.add_argument("--version", action="version", version=f"chatops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -32,14 +34,66 @@ def _parser() -> argparse.ArgumentParser:
     devnet.add_argument(
         "--admin-key-file",
         type=Path,
-        default=Path(".chatops-devnet-admin.key"),
+        default=Path(".devnet/admin.key"),
         help="Ed25519 key of the package account (created if missing, mode 0600)",
     )
-    devnet.add_argument("--chain-id", type=int, default=255, help="chain id to report (default 255)")
+    devnet.add_argument(
+        "--chain-id", type=int, default=255, help="chain id to report (default 255)"
+    )
     devnet.add_argument(
         "--vrf-delay-secs", type=int, default=0, help="devnet seconds before dVRF fulfils a request"
     )
+    console = sub.add_parser(
+        "console", help="the runbook in a terminal (embedded devnet by default)"
+    )
+    console.add_argument(
+        "--as", dest="user", default=None, help="act as USER (default alice in the demo)"
+    )
+    console.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help='run "/cmd args" and exit (repeatable)',
+    )
+    console.add_argument(
+        "--json", action="store_true", help="print each reply as one JSON object per line"
+    )
+    console.add_argument("--no-colour", action="store_true", help="plain text output")
+
+    commands = sub.add_parser("commands", help="print the runbook catalog")
+    commands.add_argument("--json", action="store_true", help="machine-readable catalog")
     return parser
+
+
+def _run_console(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from chatops.console.repl import Repl
+    from chatops.wiring import build_app
+
+    with build_app(settings) as app:
+        user = args.user or ("alice" if app.embedded else getpass.getuser())
+        colour = False if args.no_colour or args.json else None
+        repl = Repl(app.runner, user=user, as_json=args.json, colour=colour)
+        if args.run:
+            return repl.run_script(args.run)
+        return repl.interact()
+
+
+def _run_commands(args: argparse.Namespace) -> int:
+    import json
+
+    from commands.registry import build_registry
+
+    registry = build_registry()
+    if args.json:
+        print(json.dumps([s.catalog_entry() for s in registry], indent=2))
+        return 0
+    for s in registry:
+        mark = "  [approval]" if s.privileged else ""
+        print(f"{s.usage:<60} {s.summary}{mark}")
+    return 0
 
 
 def _run_devnet(args: argparse.Namespace) -> int:
@@ -65,9 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level_number, settings.secrets())
-    if args.command == "devnet":
-        return _run_devnet(args)
+    level = settings.log_level_number
+    if args.command == "console" and "log_level" not in settings.model_fields_set:
+        level = max(level, logging.WARNING)  # the console prints replies; logs only when asked
+    logs.configure(level, settings.secrets())
+    try:
+        if args.command == "devnet":
+            return _run_devnet(args)
+        if args.command == "console":
+            return _run_console(args, settings)
+        if args.command == "commands":
+            return _run_commands(args)
+    except ConfigError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return 2
     raise AssertionError(f"unhandled command {args.command}")
 
 

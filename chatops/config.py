@@ -10,17 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 LOTTERY_MULTI_ADDRESS = "0xbc959517601034979f21fa2f2f41862219ea38554be27c2fdb4fd9a392caafe0"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
 
 
 class ConfigError(Exception):
@@ -47,30 +43,26 @@ class Settings(BaseSettings):
         case_sensitive=True,
     )
 
-    slack_bot_token: SecretStr | None = Field(default=None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_app_token: SecretStr | None = Field(default=None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
-        default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
     )
     slack_api_url: HttpUrl = Field(
-        default=HttpUrl("https://slack.com/api/"), validation_alias=_env("SLACK_API_URL")
+        default=HttpUrl("https://slack.com/api/"), validation_alias="SLACK_API_URL"
     )
-    redis_url: SecretStr | None = Field(default=None, validation_alias=_env("REDIS_URL"))
-    supra_rpc_url: HttpUrl | None = Field(default=None, validation_alias=_env("SUPRA_RPC_URL"))
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+    supra_rpc_url: HttpUrl | None = Field(default=None, validation_alias="SUPRA_RPC_URL")
     supra_chain_id: Annotated[int, Field(ge=0, le=255)] | None = Field(
-        default=None, validation_alias=_env("SUPRA_CHAIN_ID")
+        default=None, validation_alias="SUPRA_CHAIN_ID"
     )
-    lottery_address: str = Field(
-        default=LOTTERY_MULTI_ADDRESS, validation_alias=_env("LOTTERY_ADDRESS")
-    )
-    signer_key_file: Path | None = Field(
-        default=None, validation_alias=_env("CHATOPS_SIGNER_KEY_FILE")
-    )
-    policy_file: Path | None = Field(default=None, validation_alias=_env("CHATOPS_POLICY_FILE"))
+    lottery_address: str = Field(default=LOTTERY_MULTI_ADDRESS, validation_alias="LOTTERY_ADDRESS")
+    signer_key_file: Path | None = Field(default=None, validation_alias="CHATOPS_SIGNER_KEY_FILE")
+    policy_file: Path | None = Field(default=None, validation_alias="CHATOPS_POLICY_FILE")
     http_port: Annotated[int, Field(ge=1, le=65535)] = Field(
-        default=3000, validation_alias=_env("CHATOPS_HTTP_PORT")
+        default=3000, validation_alias="CHATOPS_HTTP_PORT"
     )
-    log_level: LogLevel = Field(default="INFO", validation_alias=_env("CHATOPS_LOG_LEVEL"))
+    log_level: LogLevel = Field(default="INFO", validation_alias="CHATOPS_LOG_LEVEL")
 
     @field_validator("lottery_address")
     @classmethod
@@ -96,18 +88,25 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can mask them."""
-        values = [self.slack_bot_token, self.slack_app_token, self.slack_signing_secret, self.redis_url]
+        values = [
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.redis_url,
+        ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 
 _FIELD_TO_ENV = {
-    name: str(field.validation_alias.choices[0])
+    name: field.validation_alias
     for name, field in Settings.model_fields.items()
-    if isinstance(field.validation_alias, AliasChoices)
+    if isinstance(field.validation_alias, str)
 }
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
+def load_settings(
+    env: Mapping[str, str] | None = None, *, env_file: Path | None = None
+) -> Settings:
     """Build ``Settings`` from the process environment (or ``env``), naming each bad variable.
 
     Raises:
@@ -115,7 +114,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, env_file: Path | None
     """
     try:
         if env is None:
-            return Settings(_env_file=env_file)  # type: ignore[call-arg]
+            return Settings(_env_file=env_file)
         known = {k: v for k, v in env.items() if k in _FIELD_TO_ENV.values()}
         return Settings.model_validate(known)
     except ValidationError as exc:

@@ -32,7 +32,9 @@ class RedactingFilter(logging.Filter):
         message = record.getMessage()
         clean = redact(message, self._secrets)
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self._secrets)
+            record.exc_text = redact(
+                logging.Formatter().formatException(record.exc_info), self._secrets
+            )
         record.msg = clean
         record.args = None
         return True

@@ -35,7 +35,8 @@ def test_every_architecture_variable_is_read() -> None:
         "CHATOPS_LOG_LEVEL": "debug",
     }
     s = load_settings(env)
-    assert s.slack_bot_token is not None and s.slack_bot_token.get_secret_value() == "xoxb-1-2-abc"
+    assert s.slack_bot_token is not None
+    assert s.slack_bot_token.get_secret_value() == "xoxb-1-2-abc"
     assert s.supra_chain_id == 6
     assert s.lottery_address == "0x" + "0" * 61 + "abc"
     assert s.http_port == 3100
@@ -46,8 +47,13 @@ def test_every_architecture_variable_is_read() -> None:
 
 @pytest.mark.parametrize(
     ("var", "value"),
-    [("CHATOPS_HTTP_PORT", "http"), ("SUPRA_CHAIN_ID", "300"), ("LOTTERY_ADDRESS", "0xZZ"),
-     ("SUPRA_RPC_URL", "not a url"), ("CHATOPS_LOG_LEVEL", "LOUD")],
+    [
+        ("CHATOPS_HTTP_PORT", "http"),
+        ("SUPRA_CHAIN_ID", "300"),
+        ("LOTTERY_ADDRESS", "0xZZ"),
+        ("SUPRA_RPC_URL", "not a url"),
+        ("CHATOPS_LOG_LEVEL", "LOUD"),
+    ],
 )
 def test_malformed_variable_is_named(var: str, value: str) -> None:
     """A malformed variable raises ConfigError whose message names it, without echoing the value."""
@@ -61,7 +67,8 @@ def test_secrets_absent_from_repr_and_logs(caplog: pytest.LogCaptureFixture) -> 
     """Tokens are SecretStr: repr, str and log lines never carry their values."""
     env = {"SLACK_BOT_TOKEN": "xoxb-9-9-topsecret", "SLACK_SIGNING_SECRET": "signing-topsecret"}
     s = load_settings(env)
-    assert "topsecret" not in repr(s) and "topsecret" not in str(s)
+    assert "topsecret" not in repr(s)
+    assert "topsecret" not in str(s)
     logger = logging.getLogger("chatops.test")
     handler = logging.Handler()
     handler.addFilter(logs.RedactingFilter(s.secrets()))
@@ -69,7 +76,10 @@ def test_secrets_absent_from_repr_and_logs(caplog: pytest.LogCaptureFixture) -> 
     handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
     logger.addHandler(handler)
     try:
-        logger.warning("token %s and secret %s and xapp-1-A-leak", "xoxb-9-9-topsecret", "signing-topsecret")
+        logger.warning(
+            "token %s and secret %s and xapp-1-A-leak", "xoxb-9-9-topsecret", "signing-topsecret"
+        )
     finally:
         logger.removeHandler(handler)
-    assert records and all("topsecret" not in r and "leak" not in r for r in records)
+    assert records
+    assert all("topsecret" not in r and "leak" not in r for r in records)

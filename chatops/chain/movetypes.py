@@ -193,7 +193,11 @@ def from_json(type_str: str, value: Any) -> Any:
         return [from_json(inner, item) for item in value]
     inner_opt = _option_inner(type_str)
     if inner_opt is not None:
-        if not isinstance(value, dict) or not isinstance(value.get("vec"), list) or len(value["vec"]) > 1:
+        if (
+            not isinstance(value, dict)
+            or not isinstance(value.get("vec"), list)
+            or len(value["vec"]) > 1
+        ):
             raise MoveTypeError(f"{type_str} needs {{'vec': []}} or {{'vec': [x]}}")
         return from_json(inner_opt, value["vec"][0]) if value["vec"] else None
     raise MoveTypeError(f"unsupported Move type {type_str}")

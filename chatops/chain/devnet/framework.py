@@ -187,7 +187,14 @@ class Specs:
         def register(fn: ReadFn) -> ReadFn:
             self.functions.append(
                 FunctionSpec(
-                    self.module, name, "read", params, fn, signers=0, is_view=is_view, returns=returns
+                    self.module,
+                    name,
+                    "read",
+                    params,
+                    fn,
+                    signers=0,
+                    is_view=is_view,
+                    returns=returns,
                 )
             )
             return fn

@@ -1,0 +1,69 @@
+"""A chain call as data: the function id and its typed arguments, with one canonical encoding.
+
+The same ``ChainCall`` is previewed to the approver, hashed into the approval request, simulated and
+finally submitted, so what executes is byte for byte what was approved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from chatops.chain.movetypes import from_json, to_json
+
+__all__ = ["ChainCall", "TypedArg", "calls_digest"]
+
+
+class TypedArg(BaseModel):
+    """One Move argument: its type string and its value in chain JSON (u64 as a decimal string)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str
+    value: Any
+
+    @classmethod
+    def of(cls, type_str: str, python_value: Any) -> TypedArg:
+        """Build from the Python representation (ints, bytes, ...); validates it against the type."""
+        return cls(type=type_str, value=to_json(type_str, python_value))
+
+    def python(self) -> Any:
+        return from_json(self.type, self.value)
+
+
+class ChainCall(BaseModel):
+    """An entry-function call (``module::function`` at the package address) or a read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    function: str
+    args: tuple[TypedArg, ...] = ()
+
+    @field_validator("function")
+    @classmethod
+    def _module_function(cls, value: str) -> str:
+        parts = value.split("::")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError("function must be module::name or 0xADDR::module::name")
+        return value
+
+    def function_id(self, package_address: str) -> str:
+        """The fully-qualified id, ``0xADDR::module::name`` (spec §1.3)."""
+        return value if (value := self.function).count("::") == 2 else f"{package_address}::{value}"
+
+    def canonical(self) -> dict[str, Any]:
+        return {"function": self.function, "args": [[a.type, a.value] for a in self.args]}
+
+    def describe(self) -> str:
+        """``price_feed::set_fallback(u64:1, bool:true, u8:3)``, how the call reads to an approver."""
+        rendered = ", ".join(f"{a.type}:{json.dumps(a.value)}" for a in self.args)
+        return f"{self.function}({rendered})"
+
+
+def calls_digest(calls: list[ChainCall] | tuple[ChainCall, ...]) -> str:
+    """sha256 of the canonical JSON of the calls (sorted keys, no spaces): the approval binds to it."""
+    payload = json.dumps([c.canonical() for c in calls], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,521 @@
+"""ChainClient: the one gateway to a Supra L1 node (RPC v3) over a single httpx.Client.
+
+Reads retry with bounded backoff; submit never retries (a timeout leaves the outcome unknown, so the
+caller reconciles by sender and sequence number). Every answer's x-supra-chain-id is checked. No Slack,
+no Redis, no approvals here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from chatops.chain import movetypes
+from chatops.chain.aborts import parse_vm_status
+from chatops.chain.errors import (
+    ChainAbortError,
+    ChainIdMismatchError,
+    ChainResponseError,
+    ChainUnavailableError,
+    TransactionFailedError,
+    TransactionTimeoutError,
+    ViewNotAllowedError,
+)
+from chatops.chain.models import (
+    AccountInfo,
+    BlockInfo,
+    EventPage,
+    EventRecord,
+    GasPriceEstimate,
+    TransactionInfo,
+    TxStatus,
+)
+from chatops.chain.signer import Signer, normalize_address
+from chatops.chain.transactions import (
+    build_entry_function,
+    build_raw_transaction,
+    signed_body,
+    simulation_body,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "ChainClient", "raise_for_status"]
+
+logger = logging.getLogger(__name__)
+
+_M = TypeVar("_M", bound=BaseModel)
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+BCS_SIGNED_TRANSACTION: Final = "application/x.supra.signed_transaction+bcs"
+CHAIN_ID_HEADER: Final = "x-supra-chain-id"
+CURSOR_HEADER: Final = "x-supra-cursor"
+
+_RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+_NOT_A_VIEW = re.compile(
+    r"not (?:marked as )?an? view function|INVALID_MAIN_FUNCTION_SIGNATURE", re.IGNORECASE
+)
+_MAX_MESSAGE_CHARS: Final = 300
+
+# Non-abort VM statuses, rendered for people (spec §8.1 and Aptos StatusCode names).
+_VM_STATUS_TEXT: Final = {
+    "OUT_OF_GAS": "ran out of gas (raise max_gas)",
+    "MISSING_DATA": "a resource it needs does not exist (MISSING_DATA: module not initialised?)",
+    "ARITHMETIC_ERROR": "an arithmetic overflow or underflow (ARITHMETIC_ERROR)",
+    "SEQUENCE_NUMBER_TOO_OLD": "its sequence number was already used (SEQUENCE_NUMBER_TOO_OLD)",
+    "SEQUENCE_NUMBER_TOO_NEW": "its sequence number is ahead of the account (SEQUENCE_NUMBER_TOO_NEW)",
+    "TRANSACTION_EXPIRED": "it expired before execution (TRANSACTION_EXPIRED)",
+    "INVALID_SIGNATURE": "its signature is invalid (INVALID_SIGNATURE)",
+    "INVALID_AUTH_KEY": "the key does not control the sender account (INVALID_AUTH_KEY)",
+    "INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE": (
+        "the sender cannot pay the gas fee (INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE)"
+    ),
+}
+
+
+def _short(tx_hash: str) -> str:
+    return tx_hash[:10] + "…" if len(tx_hash) > 12 else tx_hash or "(no hash)"
+
+
+def raise_for_status(info: TransactionInfo, function_id: str | None = None) -> None:
+    """Return if ``info`` succeeded; otherwise raise the matching domain error.
+
+    Raises:
+        ChainAbortError: the transaction (or simulation) aborted; decoded via aborts.py.
+        TransactionFailedError: Fail/Invalid without an abort, or a status that is not final.
+    """
+    if info.status is TxStatus.SUCCESS:
+        return
+    vm_status = info.vm_status
+    abort = parse_vm_status(vm_status) if vm_status else None
+    if abort is not None and info.status is TxStatus.FAIL:
+        raise ChainAbortError(
+            module=abort.module,
+            code=abort.code,
+            name=abort.name,
+            meaning=abort.meaning,
+            function=function_id,
+        )
+    what = function_id or "the transaction"
+    if not info.status.is_final:
+        raise TransactionFailedError(
+            f"Transaction {_short(info.hash)} calling {what} is not final yet (status {info.status}).",
+            vm_status=vm_status,
+            tx_hash=info.hash or None,
+        )
+    reason = next((text for code, text in _VM_STATUS_TEXT.items() if code in vm_status), None)
+    detail = reason or (vm_status[:_MAX_MESSAGE_CHARS] if vm_status else "no reason given")
+    verdict = "was rejected" if info.status is TxStatus.INVALID else "failed"
+    raise TransactionFailedError(
+        f"Transaction {_short(info.hash)} calling {what} {verdict}: {detail}.",
+        vm_status=vm_status,
+        tx_hash=info.hash or None,
+    )
+
+
+def _message(response: httpx.Response) -> str:
+    """The node's ``{"message": ...}`` text (or the start of the body), trimmed to one short line."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    text = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        text = response.text
+    return " ".join(text.split())[:_MAX_MESSAGE_CHARS]
+
+
+def _is_tuple_arg(arg: Any) -> bool:
+    return isinstance(arg, tuple) and len(arg) == 2 and isinstance(arg[0], str)
+
+
+class ChainClient:
+    """Synchronous Supra RPC v3 client bound to one node and one expected chain id."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        chain_id: int,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_attempts: int = 4,
+        backoff_s: float = 0.2,
+        backoff_cap_s: float = 5.0,
+        retry_after_cap_s: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        now_s: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            headers={"Accept": "application/json", "x-supra-client": "chatops"},
+        )
+        self.expected_chain_id = chain_id
+        self._max_attempts = max(1, max_attempts)
+        self._backoff_s = backoff_s
+        self._backoff_cap_s = backoff_cap_s
+        self._retry_after_cap_s = retry_after_cap_s
+        self._sleep = sleep
+        self._now_s = now_s
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- transport ---------------------------------------------------------------------------
+
+    def _check_chain_id(self, response: httpx.Response) -> None:
+        actual = response.headers.get(CHAIN_ID_HEADER)
+        if actual is None and not response.is_success:
+            return  # an error page from a proxy may lack the header; the status decides
+        if actual is None or actual.strip() != str(self.expected_chain_id):
+            raise ChainIdMismatchError(expected=self.expected_chain_id, actual=actual)
+
+    def _delay_s(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None:
+            retry_after = response.headers.get("retry-after", "").strip()
+            if retry_after.isdigit():
+                return min(float(retry_after), self._retry_after_cap_s)
+        return min(self._backoff_s * 2.0**attempt, self._backoff_cap_s)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        function_id: str | None = None,
+    ) -> httpx.Response:
+        """Send one request (retrying reads), check the chain id, map errors to ChainError."""
+        attempts = self._max_attempts if retry else 1
+        for attempt in range(attempts):
+            last_try = attempt == attempts - 1
+            try:
+                response = self._http.request(
+                    method, path, json=json, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                if not last_try:
+                    logger.info(
+                        "chain %s %s failed (%s); retrying", method, path, type(exc).__name__
+                    )
+                    self._sleep(self._delay_s(attempt, None))
+                    continue
+                kind = (
+                    "timed out" if isinstance(exc, httpx.TimeoutException) else "could not connect"
+                )
+                raise ChainUnavailableError(
+                    f"The Supra node {kind} on {method} {path} after {attempts} attempt(s)."
+                ) from exc
+            if response.status_code in _RETRYABLE_STATUS and not last_try:
+                logger.info("chain %s %s answered %s; retrying", method, path, response.status_code)
+                self._sleep(self._delay_s(attempt, response))
+                continue
+            self._raise_for_response(response, method, path, function_id, attempts)
+            return response
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _raise_for_response(
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        function_id: str | None,
+        attempts: int,
+    ) -> None:
+        status = response.status_code
+        if response.is_success:
+            self._check_chain_id(response)
+            return
+        message = _message(response)
+        abort = parse_vm_status(message)
+        if abort is not None:
+            raise ChainAbortError(
+                module=abort.module,
+                code=abort.code,
+                name=abort.name,
+                meaning=abort.meaning,
+                function=function_id,
+            )
+        if function_id is not None and _NOT_A_VIEW.search(message):
+            raise ViewNotAllowedError(function_id)
+        if status >= 500 or status == 429:
+            raise ChainUnavailableError(
+                f"The Supra node answered {status} on {method} {path} after {attempts} attempt(s)."
+            )
+        self._check_chain_id(response)
+        raise ChainResponseError(
+            f"The Supra node answered {status} on {method} {path}: {message or 'no message'}.",
+            status_code=status,
+        )
+
+    @staticmethod
+    def _parse(model: type[_M], data: Any, what: str) -> _M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise ChainResponseError(f"The Supra node returned an unexpected {what}.") from exc
+
+    @staticmethod
+    def _json(response: httpx.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ChainResponseError(f"The Supra node returned a {what} that is not JSON.") from exc
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def chain_id(self) -> int:
+        """The node's chain id (also verified against the configured one)."""
+        body = self._json(
+            self._request("GET", "/rpc/v1/transactions/chain_id", retry=True), "chain id"
+        )
+        if isinstance(body, bool) or not isinstance(body, int | str) or not str(body).isdigit():
+            raise ChainResponseError("The Supra node returned a chain id that is not a number.")
+        return int(body)
+
+    def view(
+        self,
+        function_id: str,
+        args: Sequence[tuple[str, Any] | Any] = (),
+        type_args: Sequence[str] = (),
+    ) -> list[Any]:
+        """Call a #[view] function. ``args`` are (Move type, value) pairs, or chain-JSON values as-is.
+
+        Raises:
+            ViewNotAllowedError: the function is not #[view] on this node.
+            ChainAbortError: the function aborted.
+        """
+        arguments = [movetypes.to_json(a[0], a[1]) if _is_tuple_arg(a) else a for a in args]
+        body = {"function": function_id, "type_arguments": list(type_args), "arguments": arguments}
+        response = self._request(
+            "POST", "/rpc/v3/view", retry=True, json=body, function_id=function_id
+        )
+        data = self._json(response, "view result")
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, list):
+            raise ChainResponseError(f"The view {function_id} returned no result list.")
+        return result
+
+    def account(self, address: str) -> AccountInfo:
+        """Sequence number and authentication key of ``address``."""
+        path = f"/rpc/v3/accounts/{normalize_address(address)}"
+        return self._parse(
+            AccountInfo, self._json(self._request("GET", path, retry=True), "account"), "account"
+        )
+
+    def resource(self, address: str, resource_type: str) -> dict[str, Any]:
+        """The ``data`` of one resource (e.g. ``0xbc95…::price_feed::PriceFeedRegistry``)."""
+        path = f"/rpc/v3/accounts/{normalize_address(address)}/resources/{quote(resource_type, safe=':')}"
+        body = self._json(self._request("GET", path, retry=True), "resource")
+        data = body.get("data", body) if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise ChainResponseError(f"The resource {resource_type} has an unexpected shape.")
+        return data
+
+    def table_item(self, handle: str, key_type: str, value_type: str, key: Any) -> Any:
+        """One table item; a Python ``key`` is encoded to chain JSON by ``key_type`` when possible."""
+        try:
+            json_key = movetypes.to_json(key_type, key)
+        except (movetypes.MoveTypeError, TypeError, ValueError):
+            json_key = key  # struct keys or keys already in chain JSON
+        body = {"key_type": key_type, "value_type": value_type, "key": json_key}
+        response = self._request("POST", f"/rpc/v3/tables/{handle}/item", retry=True, json=body)
+        return self._json(response, "table item")
+
+    def transaction(self, tx_hash: str) -> TransactionInfo | None:
+        """The transaction, or None when the node does not know it (200 null or 404)."""
+        try:
+            response = self._request("GET", f"/rpc/v3/transactions/{tx_hash}", retry=True)
+        except ChainResponseError as exc:
+            if exc.status_code == 404 and not isinstance(exc, ChainIdMismatchError):
+                return None
+            raise
+        body = self._json(response, "transaction")
+        if body is None:
+            return None
+        return self._parse(TransactionInfo, body, "transaction")
+
+    def wait_for_transaction(
+        self,
+        tx_hash: str,
+        timeout_s: float = 30.0,
+        *,
+        poll_s: float = 0.2,
+        poll_factor: float = 1.5,
+        poll_cap_s: float = 5.0,
+    ) -> TransactionInfo:
+        """Poll until Success, Fail or Invalid; the result is returned, not raised (see raise_for_status).
+
+        Raises:
+            TransactionTimeoutError: not final within ``timeout_s``.
+        """
+        deadline = time.monotonic() + timeout_s
+        delay = poll_s
+        while True:
+            info = self.transaction(tx_hash)
+            if info is not None and info.is_final:
+                return info
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransactionTimeoutError(tx_hash, timeout_s)
+            self._sleep(min(delay, remaining))
+            delay = min(delay * poll_factor, poll_cap_s)
+
+    def events(
+        self,
+        event_type: str,
+        *,
+        start_height: int | None = None,
+        end_height: int | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> EventPage:
+        """One page of events of ``event_type`` in [start_height, end_height)."""
+        params: dict[str, Any] = {"limit": limit}
+        if start_height is not None:
+            params["start_height"] = start_height
+        if end_height is not None:
+            params["end_height"] = end_height
+        if cursor is not None:
+            params["start"] = cursor
+        path = f"/rpc/v3/events/{quote(event_type, safe=':')}"
+        response = self._request("GET", path, retry=True, params=params)
+        body = self._json(response, "event page")
+        items = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise ChainResponseError(f"The events of {event_type} have an unexpected shape.")
+        events = [self._parse(EventRecord, item, "event") for item in items]
+        next_cursor = response.headers.get(CURSOR_HEADER) or None
+        return EventPage(events=events, next_cursor=next_cursor)
+
+    def latest_block(self) -> BlockInfo:
+        """The chain tip: height, hash and timestamp."""
+        body = self._json(self._request("GET", "/rpc/v3/block", retry=True), "block")
+        return self._parse(BlockInfo, body, "block")
+
+    def estimate_gas_price(self) -> GasPriceEstimate:
+        body = self._json(
+            self._request("GET", "/rpc/v3/transactions/estimate_gas_price", retry=True), "gas price"
+        )
+        return self._parse(GasPriceEstimate, body, "gas price estimate")
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def simulate(self, body: bytes) -> TransactionInfo:
+        """Simulate a BCS body (signature zeroed); retried like a read since it changes nothing."""
+        response = self._request(
+            "POST",
+            "/rpc/v3/transactions/simulate",
+            retry=True,
+            content=body,
+            headers={"Content-Type": BCS_SIGNED_TRANSACTION},
+        )
+        data = self._json(response, "simulation")
+        if isinstance(data, list) and len(data) == 1:
+            data = data[0]
+        return self._parse(TransactionInfo, data, "simulation result")
+
+    def submit(self, body: bytes) -> str:
+        """Submit a signed BCS body once and return the transaction hash.
+
+        Raises:
+            ChainUnavailableError: the node did not answer; whether the transaction was accepted is
+                unknown, so reconcile by sender and sequence number before sending it again.
+        """
+        try:
+            response = self._request(
+                "POST",
+                "/rpc/v3/transactions/submit",
+                retry=False,
+                content=body,
+                headers={"Content-Type": BCS_SIGNED_TRANSACTION},
+            )
+        except ChainUnavailableError as exc:
+            if isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout):
+                raise ChainUnavailableError(
+                    "Could not connect to the Supra node, so the transaction was not sent."
+                ) from exc
+            raise ChainUnavailableError(
+                "Submitting the transaction did not complete, so its outcome is unknown: reconcile by "
+                "sender and sequence number before sending it again."
+            ) from exc
+        tx_hash = self._json(response, "submit answer")
+        if isinstance(tx_hash, dict):
+            tx_hash = tx_hash.get("hash") or tx_hash.get("txn_hash")
+        if not isinstance(tx_hash, str) or not tx_hash.startswith("0x"):
+            raise ChainResponseError(
+                "The Supra node accepted the transaction but returned no hash."
+            )
+        return tx_hash
+
+    def submit_entry(
+        self,
+        signer: Signer,
+        function_id: str,
+        args: Sequence[tuple[str, Any]] = (),
+        *,
+        type_args: Sequence[str] = (),
+        max_gas: int = 500_000,
+        gas_unit_price: int = 100,
+        expiry_s: int = 300,
+        simulate_first: bool = True,
+        wait_timeout_s: float = 30.0,
+    ) -> TransactionInfo:
+        """Build, (simulate,) sign, submit and wait for one entry-function call; raise on any failure.
+
+        Raises:
+            ChainAbortError: simulation or execution aborted (nothing is submitted after an abort in
+                simulation).
+            TransactionFailedError: out of gas, MISSING_DATA, Invalid, ...
+            TransactionTimeoutError: submitted but not final in ``wait_timeout_s``.
+            ChainUnavailableError: the node failed; after submit, reconcile by sequence number.
+        """
+        entry = build_entry_function(function_id, args, type_args)
+        sequence_number = self.account(signer.address).sequence_number
+        raw = build_raw_transaction(
+            signer.address,
+            sequence_number,
+            entry,
+            max_gas_amount=max_gas,
+            gas_unit_price=gas_unit_price,
+            expiration_timestamp_s=int(self._now_s()) + expiry_s,
+            chain_id=self.expected_chain_id,
+        )
+        if simulate_first:
+            raise_for_status(self.simulate(simulation_body(raw, signer.public_key)), function_id)
+        tx_hash = self.submit(signed_body(raw, signer))
+        logger.info(
+            "submitted %s",
+            function_id,
+            extra={
+                "tx_hash": tx_hash,
+                "sender": signer.address,
+                "sequence_number": sequence_number,
+            },
+        )
+        info = self.wait_for_transaction(tx_hash, wait_timeout_s)
+        raise_for_status(info, function_id)
+        return info

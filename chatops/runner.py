@@ -1,0 +1,190 @@
+"""One request end to end: parse -> authorize (policy) -> preflight -> execute, or hand to approvals.
+
+Both adapters (Slack, console) call ``Runner.handle`` and only translate its ``Reply``. Every error
+becomes a specific reply here, in one place; an unexpected one gets a reference id matching the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from approvals.policy import Policy
+from chatops.chain.errors import ChainAbortError, ChainError
+from commands.args import parse_args
+from commands.errors import (
+    CancelledError,
+    CommandError,
+    PermissionDeniedError,
+    PreconditionError,
+    UsageError,
+)
+from commands.invocation import Invocation, tokenize
+from commands.ports import ChainPort, Outcome, Plan, StepContext
+from commands.registry import Registry, Step
+from commands.reply import Check, Field, Reply, Severity
+
+__all__ = ["ApprovalGate", "Runner", "execute_plan"]
+
+logger = logging.getLogger(__name__)
+
+
+class ApprovalGate(Protocol):
+    """Where a privileged step goes instead of executing (the approvals issue implements it)."""
+
+    def request(self, inv: Invocation, step: Step, args: Any, plan: Plan) -> Reply: ...
+
+
+def _failed(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if not c.ok]
+
+
+def execute_plan(ctx: StepContext, step: Step, args: Any, plan: Plan) -> Reply:
+    """Send the plan's calls in order, reporting progress; stop at the first failure or cancel.
+
+    Raises:
+        PreconditionError: a check failed (before anything was sent, or after a call: then the
+            reply names what was already committed).
+        ChainAbortError: a call aborted on chain.
+    """
+    failed = _failed(plan.checks)
+    if failed:
+        raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
+    outcomes: list[Outcome] = []
+    total = len(plan.calls)
+    for index, call in enumerate(plan.calls, start=1):
+        if ctx.cancel.is_set():
+            raise CancelledError(
+                f"Cancelled after {index - 1} of {total} transactions; nothing more sent."
+            )
+        if total > 1:
+            ctx.progress(f"{index}/{total}: {call.describe()}")
+        outcomes.append(ctx.chain.submit(call))
+        if plan.after is not None:
+            after = plan.after(ctx, outcomes[-1])
+            bad = _failed(after)
+            if bad:
+                raise PreconditionError(
+                    f"Stopped after transaction {index} of {total}: {bad[0].name} no longer holds "
+                    f"(incident). Committed: {', '.join(o.tx_hash for o in outcomes)}.",
+                    tuple(after),
+                )
+    if step.render is not None:
+        return step.render(ctx, args, outcomes)
+    return Reply(
+        title=f"{step.path}: done",
+        text=plan.summary,
+        severity=Severity.SUCCESS,
+        checks=tuple(plan.checks),
+        fields=tuple(Field(label=o.call.function, value=o.tx_hash) for o in outcomes),
+    )
+
+
+class Runner:
+    """Runs invocations against the catalog, the policy and the chain."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        policy: Policy,
+        chain: ChainPort,
+        approvals: ApprovalGate | None = None,
+    ) -> None:
+        self.registry = registry
+        self.policy = policy
+        self.chain = chain
+        self.approvals = approvals
+
+    def resolve(self, inv: Invocation) -> tuple[Step, Any]:
+        """Find the step and parse its arguments.
+
+        Raises:
+            UsageError: unknown command, or bad arguments (with the usage line).
+        """
+        tokens = tokenize(inv.text)
+        name = tokens[0].lower() if tokens else ""
+        step = self.registry.find(inv.command, name)
+        try:
+            args = parse_args(step.args, tokens[1:])
+        except UsageError as exc:
+            raise UsageError(str(exc), usage=step.usage) from None
+        return step, args
+
+    def handle(
+        self,
+        inv: Invocation,
+        *,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        groups: tuple[str, ...] = (),
+    ) -> Reply:
+        """Answer one invocation; never raises."""
+        try:
+            return self._handle(inv, progress, cancel, groups)
+        except UsageError as exc:
+            text = f"Usage: {exc.usage}" if exc.usage else ""
+            return Reply.error(str(exc), text)
+        except PreconditionError as exc:
+            return Reply.error(
+                str(exc), "Nothing was sent for the failed check.", checks=exc.checks
+            )
+        except CommandError as exc:
+            return Reply.error(str(exc))
+        except ChainAbortError as exc:
+            where = f" in {exc.function}" if exc.function else f" in module {exc.module}"
+            return Reply.error(
+                f"The chain refused: {exc}", f"Move abort{where}. Nothing changed on chain."
+            )
+        except ChainError as exc:
+            return Reply.error(f"Chain error: {exc}")
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            logger.exception("unexpected error", extra={"ref": ref, "command": inv.command})
+            return Reply.error(
+                f"Internal error, reference {ref}.", "The details are in the bot's log."
+            )
+
+    def _handle(
+        self,
+        inv: Invocation,
+        progress: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+        groups: tuple[str, ...],
+    ) -> Reply:
+        step, args = self.resolve(inv)
+        is_action = step.plan is not None or step.privileged
+        if not self.policy.may_run(inv.user, is_action=is_action, groups=groups):
+            role = "operator" if is_action else "viewer"
+            raise PermissionDeniedError(
+                f"{step.path} needs the {role} role, which you do not have."
+            )
+        ctx = StepContext(
+            chain=self.chain,
+            user=inv.user,
+            progress=progress or (lambda _m: None),
+            cancel=cancel or threading.Event(),
+        )
+        privileged = self.policy.is_privileged(step.policy_key, declared=step.privileged)
+        if step.run is not None:
+            if privileged:
+                raise PermissionDeniedError(
+                    f"{step.path} is privileged and cannot run without approval."
+                )
+            return step.run(ctx, args)
+        if step.plan is None:
+            raise TypeError(f"step {step.path} declares neither run nor plan")
+        plan = step.plan(ctx, args)
+        failed = _failed(plan.checks)
+        if failed:
+            raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
+        if privileged:
+            if self.approvals is None:
+                raise PermissionDeniedError(
+                    f"{step.path} is privileged: it needs a second person's approval, and approvals "
+                    "are not available here. Nothing was sent."
+                )
+            return self.approvals.request(inv, step, args, plan)
+        return execute_plan(ctx, step, args, plan)

@@ -1,0 +1,514 @@
+"""``/lottery``: the admin section of the runbook, steps 2-8 and 11 (draft, validate, activate, close, draw,
+finalize, cancel) with the checks the runbook asks for done by the bot.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from chatops.chain.calls import ChainCall, TypedArg
+from chatops.chain.errors import ChainAbortError
+from chatops.chain.lottery_config import LotteryConfig
+from commands.args import U8, U64, Amount, Duration, Reason
+from commands.errors import CancelledError, UsageError
+from commands.ports import Outcome, Plan, StepContext
+from commands.reads import (
+    as_int,
+    lottery_status,
+    sales_totals,
+    status_name,
+    vrf_deposit,
+    vrf_state,
+    winner_progress,
+)
+from commands.registry import action, read
+from commands.reply import Check, Reply, Severity
+from commands.reply import Field as RField
+
+CANCEL_REASONS = {"vrf": 1, "vrf-failure": 1, "compliance": 2, "operations": 3}
+
+
+class IdArgs(BaseModel):
+    lottery_id: U64
+
+
+def _u64(value: int) -> TypedArg:
+    return TypedArg.of("u64", value)
+
+
+def _status_check(view: dict[str, Any], allowed: tuple[int, ...]) -> Check:
+    seen = as_int(view["status"])
+    return Check(
+        name="lottery status",
+        ok=seen in allowed,
+        seen=status_name(seen),
+        required=" or ".join(status_name(s) for s in allowed),
+    )
+
+
+def _validate(ctx: StepContext, lottery_id: int) -> Check:
+    try:
+        ctx.chain.read("views::validate_config", [_u64(lottery_id)])
+    except ChainAbortError as exc:
+        return Check(name="views::validate_config", ok=False, seen=str(exc), required="no error")
+    return Check(name="views::validate_config", ok=True, seen="clean")
+
+
+@read(
+    "/lottery",
+    "status",
+    summary="Status, sales, VRF and payout progress of a lottery",
+    runbook="Admin 2 (views::get_lottery_status)",
+    args=IdArgs,
+    reads=(
+        "views::get_lottery_status",
+        "sales::sales_totals",
+        "draw::vrf_state_view",
+        "payouts::winner_progress",
+    ),
+)
+def status(ctx: StepContext, args: IdArgs) -> Reply:
+    view = lottery_status(ctx, args.lottery_id)
+    sold, proceeds, _last = sales_totals(ctx, args.lottery_id)
+    vrf = vrf_state(ctx, args.lottery_id)
+    progress = winner_progress(ctx, args.lottery_id)
+    fields = [
+        RField(label="Status", value=status_name(as_int(view["status"]))),
+        RField(label="Snapshot frozen", value="yes" if view["snapshot_frozen"] else "no"),
+        RField(label="Tickets sold", value=f"{sold:,}"),
+        RField(label="Proceeds", value=f"{proceeds:,}"),
+        RField(label="VRF", value=f"status {vrf['status']}, attempt {vrf['attempt']}"),
+    ]
+    if progress.get("initialized"):
+        fields.append(
+            RField(
+                label="Winners",
+                value=f"{progress['total_assigned']}/{progress['total_required']} assigned, "
+                f"payout round {progress['payout_round']}",
+            )
+        )
+    return Reply(title=f"Lottery {args.lottery_id}", fields=tuple(fields), data=view)
+
+
+@read(
+    "/lottery",
+    "show",
+    summary="The configuration of a lottery",
+    runbook="Admin 2 (views::get_lottery)",
+    args=IdArgs,
+    reads=("views::get_lottery", "views::get_lottery_badges"),
+)
+def show(ctx: StepContext, args: IdArgs) -> Reply:
+    [config] = ctx.chain.read("views::get_lottery", [_u64(args.lottery_id)])
+    cfg = LotteryConfig.from_view(config)
+    fields = (
+        RField(label="Sales", value=f"{cfg.sales_start} .. {cfg.sales_end} (Unix s)"),
+        RField(label="Ticket price", value=f"{cfg.ticket_price:,}"),
+        RField(
+            label="Tickets",
+            value=f"max {cfg.max_tickets_total:,}, per address {cfg.max_tickets_per_address or 'no limit'}",
+        ),
+        RField(
+            label="Distribution (bps)",
+            value=f"prize {cfg.prize_bps}, jackpot {cfg.jackpot_bps}, operations {cfg.operations_bps}, reserve {cfg.reserve_bps}",
+        ),
+        RField(label="Primary type / tags", value=f"{cfg.primary_type} / {cfg.tags_mask:#x}"),
+        RField(
+            label="Prize slots",
+            value=", ".join(f"{s.slot_id}: {s.winners_per_slot} winner(s)" for s in cfg.prize_plan),
+        ),
+    )
+    return Reply(title=f"Lottery {args.lottery_id} configuration", fields=fields, data=config)
+
+
+class ListArgs(BaseModel):
+    which: Literal["active", "finalized"] = "active"
+    start: U64 = 0
+    limit: U64 = Field(default=20, le=1000)
+
+
+@read(
+    "/lottery",
+    "list",
+    summary="Lottery ids, newest first: active (on sale) or finalized",
+    runbook="Admin 6 (views::list_active), Dual-write 4 (list_finalized)",
+    args=ListArgs,
+    reads=("views::list_active", "views::list_finalized_ids"),
+)
+def list_(ctx: StepContext, args: ListArgs) -> Reply:
+    function = "views::list_active" if args.which == "active" else "views::list_finalized_ids"
+    [ids] = ctx.chain.read(function, [_u64(args.start), _u64(args.limit)])
+    text = ", ".join(str(i) for i in ids) or "none"
+    return Reply(
+        title=f"{args.which.capitalize()} lotteries", text=text, data={"ids": [int(i) for i in ids]}
+    )
+
+
+@read(
+    "/lottery",
+    "validate",
+    summary="Run views::validate_config on a lottery",
+    runbook="Admin 4",
+    args=IdArgs,
+    reads=("views::validate_config",),
+)
+def validate(ctx: StepContext, args: IdArgs) -> Reply:
+    check = _validate(ctx, args.lottery_id)
+    if check.ok:
+        return Reply(
+            title=f"Lottery {args.lottery_id}: configuration valid",
+            severity=Severity.SUCCESS,
+            checks=(check,),
+        )
+    return Reply.error(f"Lottery {args.lottery_id}: configuration invalid", checks=(check,))
+
+
+class CreateArgs(BaseModel):
+    lottery_id: U64
+    ticket_price: Amount = Field(gt=0)
+    max_tickets: Amount = Field(gt=0)
+    sales_duration: Duration = Field(gt=0)
+    template: U64 | None = None
+
+
+@action(
+    "/lottery",
+    "create",
+    summary="Create a Draft lottery (config from a template lottery or defaults), sales opening now",
+    runbook="Admin 3 (create_draft_admin, economics::assert_distribution)",
+    args=CreateArgs,
+    reads=("views::get_lottery_status", "views::get_lottery"),
+    calls=("lottery_registry::create_draft_admin",),
+    privileged=False,
+)
+def create(ctx: StepContext, args: CreateArgs) -> Plan:
+    checks: list[Check] = []
+    try:
+        lottery_status(ctx, args.lottery_id)
+        checks.append(Check(name="lottery id unused", ok=False, seen="exists", required="unused"))
+    except ChainAbortError as exc:
+        if exc.code != 0x6507:
+            raise
+        checks.append(Check(name="lottery id unused", ok=True, seen="unused"))
+    now = ctx.chain.now_s()
+    base: dict[str, Any] = {}
+    if args.template is not None:
+        [template] = ctx.chain.read("views::get_lottery", [_u64(args.template)])
+        base = LotteryConfig.from_view(template).model_dump()
+    base.update(
+        sales_start=now,
+        sales_end=now + args.sales_duration,
+        ticket_price=args.ticket_price,
+        max_tickets_total=args.max_tickets,
+    )
+    config = LotteryConfig.model_validate(base)
+    problems = config.distribution_problems()
+    checks.append(
+        Check(
+            name="economics::assert_distribution",
+            ok=not problems,
+            seen=problems[0] if problems else "10000 bps",
+            required="10000 bps",
+        )
+    )
+    call = ChainCall(
+        function="lottery_registry::create_draft_admin",
+        args=(_u64(args.lottery_id), TypedArg.of("vector<u8>", config.bcs())),
+    )
+    return Plan(summary=f"Create lottery {args.lottery_id} in Draft", checks=checks, calls=[call])
+
+
+class TypeArgs(BaseModel):
+    lottery_id: U64
+    primary_type: U8
+
+
+@action(
+    "/lottery",
+    "set-type",
+    summary="Set the primary type of a Draft lottery",
+    runbook="Admin 3 (primary_type)",
+    args=TypeArgs,
+    reads=("views::get_lottery_status",),
+    calls=("lottery_registry::set_primary_type",),
+    privileged=False,
+)
+def set_type(ctx: StepContext, args: TypeArgs) -> Plan:
+    view = lottery_status(ctx, args.lottery_id)
+    checks = [_status_check(view, (0,))]
+    call = ChainCall(
+        function="lottery_registry::set_primary_type",
+        args=(_u64(args.lottery_id), TypedArg.of("u8", args.primary_type)),
+    )
+    return Plan(summary=f"Set primary type {args.primary_type}", checks=checks, calls=[call])
+
+
+class TagsArgs(BaseModel):
+    lottery_id: U64
+    tags_mask: U64
+
+
+@action(
+    "/lottery",
+    "set-tags",
+    summary="Set the tag mask of a Draft or Active lottery (snapshot not frozen)",
+    runbook="Admin 3 (tags_mask)",
+    args=TagsArgs,
+    reads=("views::get_lottery_status",),
+    calls=("lottery_registry::set_tags_mask",),
+    privileged=False,
+)
+def set_tags(ctx: StepContext, args: TagsArgs) -> Plan:
+    view = lottery_status(ctx, args.lottery_id)
+    checks = [
+        _status_check(view, (0, 1)),
+        Check(
+            name="snapshot_frozen = false",
+            ok=not view["snapshot_frozen"],
+            seen=str(view["snapshot_frozen"]).lower(),
+            required="false",
+        ),
+    ]
+    call = ChainCall(
+        function="lottery_registry::set_tags_mask",
+        args=(_u64(args.lottery_id), _u64(args.tags_mask)),
+    )
+    return Plan(summary=f"Set tags mask {args.tags_mask:#x}", checks=checks, calls=[call])
+
+
+@action(
+    "/lottery",
+    "activate",
+    summary="Draft -> Active: open sales (checks status, snapshot and validate_config)",
+    runbook="Admin 2, 4, 5",
+    args=IdArgs,
+    reads=("views::get_lottery_status", "views::validate_config"),
+    calls=("lottery_registry::advance_status",),
+    privileged=False,
+)
+def activate(ctx: StepContext, args: IdArgs) -> Plan:
+    view = lottery_status(ctx, args.lottery_id)
+    checks = [
+        _status_check(view, (0,)),
+        Check(
+            name="snapshot_frozen = false",
+            ok=not view["snapshot_frozen"],
+            seen=str(view["snapshot_frozen"]).lower(),
+            required="false",
+        ),
+        _validate(ctx, args.lottery_id),
+    ]
+    call = ChainCall(
+        function="lottery_registry::advance_status",
+        args=(_u64(args.lottery_id), TypedArg.of("u8", 1)),
+    )
+    return Plan(summary=f"Activate lottery {args.lottery_id}", checks=checks, calls=[call])
+
+
+def _sales_end(ctx: StepContext, lottery_id: int) -> int:
+    [config] = ctx.chain.read("views::get_lottery", [_u64(lottery_id)])
+    return int(config["sales_window"]["sales_end"])
+
+
+def _sales_ended(ctx: StepContext, lottery_id: int) -> Check:
+    end = _sales_end(ctx, lottery_id)
+    now = ctx.chain.now_s()
+    return Check(name="sales_end passed", ok=now > end, seen=f"now {now}", required=f"after {end}")
+
+
+@action(
+    "/lottery",
+    "close",
+    summary="Active -> Closing after sales_end (freezes the ticket snapshot)",
+    runbook="Admin 7 (advance_status to Closing, required before the draw)",
+    args=IdArgs,
+    reads=("views::get_lottery_status", "views::get_lottery"),
+    calls=("lottery_registry::advance_status",),
+    privileged=False,
+)
+def close(ctx: StepContext, args: IdArgs) -> Plan:
+    view = lottery_status(ctx, args.lottery_id)
+    checks = [_status_check(view, (1,)), _sales_ended(ctx, args.lottery_id)]
+    call = ChainCall(
+        function="lottery_registry::advance_status",
+        args=(_u64(args.lottery_id), TypedArg.of("u8", 2)),
+    )
+    return Plan(summary=f"Close sales of lottery {args.lottery_id}", checks=checks, calls=[call])
+
+
+class DrawArgs(BaseModel):
+    lottery_id: U64
+    wait: Duration = 120
+
+
+def _wait_for_fulfilment(ctx: StepContext, args: DrawArgs, outcomes: list[Outcome]) -> Reply:
+    deadline = time.monotonic() + args.wait
+    ctx.progress(f"VRF requested for lottery {args.lottery_id}; waiting for VrfFulfilled")
+    delay_s = 0.2
+    while True:
+        vrf = vrf_state(ctx, args.lottery_id)
+        if as_int(vrf["status"]) == 2:
+            return Reply(
+                title=f"Lottery {args.lottery_id}: VRF fulfilled",
+                text="Winners can be computed now: /payouts compute.",
+                severity=Severity.SUCCESS,
+                fields=(RField(label="Request tx", value=outcomes[-1].tx_hash),),
+            )
+        if ctx.cancel.is_set():
+            raise CancelledError("Stopped waiting for VrfFulfilled; the request stays on chain.")
+        if time.monotonic() > deadline:
+            return Reply(
+                title=f"Lottery {args.lottery_id}: VRF requested, not yet fulfilled",
+                text=f"No VrfFulfilled within {args.wait} s. Check /lottery status later; a request never "
+                "fulfilled can only be cancelled (spec fact 15).",
+                severity=Severity.WARNING,
+                fields=(RField(label="Request tx", value=outcomes[-1].tx_hash),),
+            )
+        time.sleep(delay_s)
+        delay_s = min(delay_s * 1.5, 5.0)
+
+
+@action(
+    "/lottery",
+    "draw",
+    summary="Request the VRF draw after sales_end and wait for VrfFulfilled",
+    runbook="Admin 7-8 (request_draw_admin; ensure_requests_allowed read as requests_paused)",
+    args=DrawArgs,
+    reads=(
+        "views::get_lottery_status",
+        "views::get_lottery",
+        "sales::sales_totals",
+        "views::get_vrf_deposit_status",
+        "draw::vrf_state_view",
+    ),
+    calls=("lottery_registry::advance_status", "draw::request_draw_admin"),
+    privileged=False,
+    render=lambda ctx, args, outcomes: _wait_for_fulfilment(ctx, args, outcomes),
+)
+def draw(ctx: StepContext, args: DrawArgs) -> Plan:
+    view = lottery_status(ctx, args.lottery_id)
+    current = as_int(view["status"])
+    sold, _, _ = sales_totals(ctx, args.lottery_id)
+    deposit = vrf_deposit(ctx)
+    vrf = vrf_state(ctx, args.lottery_id)
+    checks = [
+        _status_check(view, (1, 2)),
+        _sales_ended(ctx, args.lottery_id),
+        Check(name="tickets sold > 0", ok=sold > 0, seen=str(sold), required="> 0"),
+        Check(
+            name="vrf_deposit::ensure_requests_allowed (requests_paused = false)",
+            ok=not deposit["requests_paused"],
+            seen=str(deposit["requests_paused"]).lower(),
+            required="false",
+        ),
+        Check(
+            name="no VRF request pending",
+            ok=as_int(vrf["status"]) != 1,
+            seen=f"VRF status {vrf['status']}",
+            required="not Requested",
+        ),
+    ]
+    calls = []
+    if current == 1:
+        calls.append(
+            ChainCall(
+                function="lottery_registry::advance_status",
+                args=(_u64(args.lottery_id), TypedArg.of("u8", 2)),
+            )
+        )
+    calls.append(
+        ChainCall(
+            function="draw::request_draw_admin",
+            args=(
+                _u64(args.lottery_id),
+                _u64(ctx.chain.now_s()),
+                _u64(ctx.chain.block_height()),
+                TypedArg.of("u8", ctx.chain.chain_id()),
+                _u64(1),
+            ),
+        )
+    )
+    return Plan(
+        summary=f"Request the draw of lottery {args.lottery_id}", checks=checks, calls=calls
+    )
+
+
+@action(
+    "/lottery",
+    "finalize",
+    summary="Payout -> Finalized: archive the summary once every winner is assigned",
+    runbook="Admin 8 (finalize_lottery_admin), Dual-write 3",
+    args=IdArgs,
+    reads=(
+        "views::get_lottery_status",
+        "payouts::winner_progress",
+        "legacy_bridge::dual_write_status",
+    ),
+    calls=("payouts::finalize_lottery_admin",),
+)
+def finalize(ctx: StepContext, args: IdArgs) -> Plan:
+    view = lottery_status(ctx, args.lottery_id)
+    progress = winner_progress(ctx, args.lottery_id)
+    [dual] = ctx.chain.read("legacy_bridge::dual_write_status", [_u64(args.lottery_id)])
+    has_expectation = bool(dual["expected_hash"]["vec"])
+    blocked = dual["enabled"] and dual["abort_on_missing"] and not has_expectation
+    checks = [
+        _status_check(view, (5,)),
+        Check(
+            name="all winners assigned",
+            ok=progress["total_required"] > 0
+            and progress["total_assigned"] == progress["total_required"],
+            seen=f"{progress['total_assigned']}/{progress['total_required']}",
+            required="all",
+        ),
+        Check(
+            name="dual-write expectation set (abort_on_missing)",
+            ok=not blocked,
+            seen="missing" if blocked else ("set" if has_expectation else "not required"),
+            required="an expected hash (/dualwrite set) while abort_on_missing is on",
+        ),
+    ]
+    call = ChainCall(
+        function="payouts::finalize_lottery_admin",
+        args=(_u64(args.lottery_id), _u64(ctx.chain.now_s())),
+    )
+    return Plan(summary=f"Finalize lottery {args.lottery_id}", checks=checks, calls=[call])
+
+
+class CancelArgs(BaseModel):
+    lottery_id: U64
+    reason_code: str
+    reason: Reason
+
+
+@action(
+    "/lottery",
+    "cancel",
+    summary="Cancel a lottery (reason vrf|compliance|operations or 1-255); refunds start",
+    runbook="Emergency refund; refund.md (cancellation::cancel_lottery_admin, not registry::)",
+    args=CancelArgs,
+    reads=("views::get_lottery_status",),
+    calls=("cancellation::cancel_lottery_admin",),
+)
+def cancel(ctx: StepContext, args: CancelArgs) -> Plan:
+    code = CANCEL_REASONS.get(args.reason_code.lower())
+    if code is None:
+        if not args.reason_code.isdigit() or not 1 <= int(args.reason_code) <= 255:
+            raise UsageError(
+                f"Reason {args.reason_code!r} is not vrf, compliance, operations or 1-255."
+            )
+        code = int(args.reason_code)
+    view = lottery_status(ctx, args.lottery_id)
+    checks = [_status_check(view, (0, 1, 2, 3, 4, 5))]
+    call = ChainCall(
+        function="cancellation::cancel_lottery_admin",
+        args=(_u64(args.lottery_id), TypedArg.of("u8", code), _u64(ctx.chain.now_s())),
+    )
+    return Plan(
+        summary=f"Cancel lottery {args.lottery_id} (reason {code}): {args.reason}",
+        checks=checks,
+        calls=[call],
+    )

@@ -1,0 +1,163 @@
+"""``/ops``: help generated from the catalog, the status digest, and abort-code explanations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from chatops.chain.aborts import describe, known_aborts, lookup_by_name
+from chatops.chain.calls import TypedArg
+from commands.errors import UsageError
+from commands.ports import StepContext
+from commands.registry import build_registry, read
+from commands.reply import Field, Reply, Severity
+
+RUNBOOK = "runbooks.md"
+
+
+class HelpArgs(BaseModel):
+    topic: str | None = None
+
+
+def _help_all() -> Reply:
+    registry = build_registry()
+    lines: list[str] = []
+    for command in registry.commands:
+        lines.append(command)
+        for s in registry.subcommands(command):
+            mark = " [needs approval]" if s.privileged else ""
+            lines.append(f"  {s.usage} - {s.summary}{mark}")
+    return Reply(
+        title="Runbook commands",
+        text="\n".join(lines),
+        ephemeral=True,
+        follow_ups=("/ops help <command> shows the runbook step and the checks of one command.",),
+    )
+
+
+def _help_topic(topic: str) -> Reply:
+    registry = build_registry()
+    words = topic.split()
+    command = words[0] if words[0].startswith("/") else "/" + words[0]
+    if len(words) == 1:
+        registry.find(
+            command, registry.subcommands(command)[0].name if command in registry.commands else ""
+        )
+        steps = registry.subcommands(command)
+        text = "\n".join(f"{s.usage} - {s.summary}" for s in steps)
+        return Reply(title=f"{command} commands", text=text, ephemeral=True)
+    s = registry.find(command, words[1])
+    fields = [
+        Field(label="Usage", value=s.usage),
+        Field(label="Runbook", value=s.runbook),
+        Field(label="Approval", value="a second person must approve" if s.privileged else "none"),
+    ]
+    if s.reads:
+        fields.append(Field(label="Reads", value=", ".join(s.reads)))
+    if s.calls:
+        fields.append(Field(label="Calls", value=", ".join(s.calls)))
+    return Reply(title=s.path, text=s.help or s.summary, fields=tuple(fields), ephemeral=True)
+
+
+@read(
+    "/ops",
+    "help",
+    summary="List the commands, or explain one",
+    runbook="all sections",
+    args=HelpArgs,
+)
+def help_(ctx: StepContext, args: HelpArgs) -> Reply:
+    return _help_topic(args.topic) if args.topic else _help_all()
+
+
+_OVERVIEW_ALERTS = {
+    "vrf_retry_blocked": "VRF requests inside their retry window",
+    "vrf_fulfilled_pending": "VRF fulfilled, winners not computed",
+    "winners_pending": "lotteries with winners still to compute",
+    "payout_backlog": "winner batches not yet paid",
+    "refund_batch_pending": "tickets still to refund",
+}
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, str | int) and not isinstance(value, bool) else 0
+
+
+@read(
+    "/ops",
+    "status",
+    summary="Digest of views::status_overview: lotteries by status, VRF, payouts, refunds",
+    runbook="Admin 13 (status overview), monitoring.md",
+    reads=("views::status_overview",),
+)
+def status(ctx: StepContext, args: BaseModel) -> Reply:
+    [overview] = ctx.chain.read("views::status_overview", [TypedArg.of("u64", ctx.chain.now_s())])
+    counts = {k: _int(v) for k, v in overview.items() if not isinstance(v, bool)}
+    order = (
+        "draft",
+        "active",
+        "closing",
+        "draw_requested",
+        "drawn",
+        "payout",
+        "finalized",
+        "canceled",
+    )
+    by_status = ", ".join(f"{k.replace('_', ' ')} {counts.get(k, 0)}" for k in order)
+    attention = [f"{label}: {counts[k]}" for k, label in _OVERVIEW_ALERTS.items() if counts.get(k)]
+    breach = bool(overview.get("refund_sla_breach"))
+    if breach:
+        attention.insert(0, "REFUND SLA BREACHED (cancelled lottery not refunded in time)")
+    severity = Severity.WARNING if breach else Severity.INFO
+    return Reply(
+        title=f"{counts.get('total', 0)} lotteries",
+        text=by_status,
+        severity=severity,
+        fields=tuple(Field(label="Attention", value=a) for a in attention)
+        or (Field(label="Attention", value="nothing pending"),),
+        data=dict(overview),
+    )
+
+
+class AbortArgs(BaseModel):
+    code: str
+    module: str | None = None
+
+
+@read(
+    "/ops",
+    "abort",
+    summary="Explain an abort code (0x1809, 6153 or E_PAYOUT_BATCH_COOLDOWN)",
+    runbook="contract_spec.md section 8",
+    args=AbortArgs,
+)
+def abort(ctx: StepContext, args: AbortArgs) -> Reply:
+    text = args.code.strip()
+    if text.upper().startswith("E_"):
+        info = lookup_by_name(text.upper())
+        if info is None:
+            raise UsageError(f"No abort is named {text}.")
+        infos = [info]
+    else:
+        try:
+            code = int(text, 16) if text.lower().startswith("0x") else int(text)
+        except ValueError:
+            raise UsageError(f"{text!r} is not an abort code (0x1809, 6153 or a name).") from None
+        if args.module:
+            infos = [describe(args.module, code)]
+        else:
+            infos = [i for i in known_aborts() if i.code == code] or [
+                describe("lottery_multi", code)
+            ]
+    fields = tuple(
+        Field(
+            label=i.name or i.hex_code,
+            value=f"{i.hex_code} in {', '.join(i.raised_in) or i.module}: {i.meaning}",
+        )
+        for i in infos
+    )
+    title = (
+        infos[0].render() if len(infos) == 1 else f"{infos[0].hex_code} has {len(infos)} meanings"
+    )
+    return Reply(title=title, fields=fields, ephemeral=True)

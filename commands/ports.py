@@ -1,0 +1,80 @@
+"""The small interfaces steps are written against; ``chatops`` implements them (chain, clock, progress)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chatops.chain.calls import ChainCall, TypedArg
+
+__all__ = ["ChainPort", "Outcome", "Plan", "StepContext"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A committed transaction as the step sees it (an abort raises instead)."""
+
+    call: ChainCall
+    tx_hash: str
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+    def event(self, struct_suffix: str) -> dict[str, Any] | None:
+        """The first event whose type ends with ``struct_suffix`` (e.g. ``::PriceFeedClampEvent``)."""
+        for type_name, data in self.events:
+            if type_name.endswith(struct_suffix):
+                return data
+        return None
+
+
+class ChainPort(Protocol):
+    """Reads and writes of the lottery_multi package, whatever the transport (node or devnet)."""
+
+    def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
+        """Call a read function (``module::name``); returns chain JSON values. Raises ChainError."""
+        ...
+
+    def simulate(self, call: ChainCall) -> None:
+        """Simulate against current state; raises ChainAbortError with the abort it would hit."""
+        ...
+
+    def submit(self, call: ChainCall) -> Outcome:
+        """Sign, submit and wait; raises ChainAbortError (by name) if the transaction fails."""
+        ...
+
+    def chain_id(self) -> int:
+        """The chain id the bot talks to (``request_draw_admin`` takes it as an argument)."""
+        ...
+
+    def block_height(self) -> int:
+        """The latest block height (``request_draw_admin``'s ``closing_block_height``)."""
+        ...
+
+    def now_s(self) -> int:
+        """The Unix seconds the bot passes as the contracts' caller-supplied timestamps (spec fact 4)."""
+        ...
+
+
+@dataclass
+class Plan:
+    """What an action step will do: the checks it ran and the exact calls it will send.
+
+    ``after`` runs after each committed call (e.g. the payout accounting invariant); a failed check
+    there stops the sequence and is reported as an incident.
+    """
+
+    summary: str
+    checks: list[Any]
+    calls: list[ChainCall]
+    after: Callable[[StepContext, Outcome], list[Any]] | None = None
+
+
+@dataclass
+class StepContext:
+    """What a running step may use: the chain, who asked, progress reporting and cancellation."""
+
+    chain: ChainPort
+    user: str
+    progress: Callable[[str], None] = lambda _msg: None
+    cancel: threading.Event = field(default_factory=threading.Event)

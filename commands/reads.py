@@ -1,0 +1,115 @@
+"""Typed reads shared by several sections: one helper per view the preflight checks lean on.
+
+Each returns plain Python values (u64 strings parsed to int), so the checks compare numbers, not
+strings. Names follow the contracts (spec §6).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatops.chain.calls import TypedArg
+from chatops.chain.errors import ChainAbortError
+from commands.ports import StepContext
+
+__all__ = [
+    "STATUS_NAMES",
+    "VRF_STATUS_NAMES",
+    "accounting",
+    "as_int",
+    "lottery_status",
+    "numbers",
+    "payout_cap",
+    "sales_totals",
+    "status_name",
+    "vrf_deposit",
+    "vrf_state",
+    "winner_progress",
+]
+
+STATUS_NAMES = (
+    "Draft",
+    "Active",
+    "Closing",
+    "DrawRequested",
+    "Drawn",
+    "Payout",
+    "Finalized",
+    "Canceled",
+)
+VRF_STATUS_NAMES = ("Idle", "Requested", "Fulfilled", "Failed")
+
+
+def status_name(code: int) -> str:
+    return STATUS_NAMES[code] if 0 <= code < len(STATUS_NAMES) else f"unknown ({code})"
+
+
+def as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    return int(value)
+
+
+def numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """u64 strings to ints, leaving bools, bytes-hex and nested values as they are."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, str) and value.isdigit():
+            out[key] = int(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _id(lottery_id: int) -> list[TypedArg]:
+    return [TypedArg.of("u64", lottery_id)]
+
+
+def lottery_status(ctx: StepContext, lottery_id: int) -> dict[str, Any]:
+    """``views::get_lottery_status``: status, snapshot_frozen, primary_type, tags_mask."""
+    [view] = ctx.chain.read("views::get_lottery_status", _id(lottery_id))
+    return numbers(view)
+
+
+def vrf_state(ctx: StepContext, lottery_id: int) -> dict[str, Any]:
+    [view] = ctx.chain.read("draw::vrf_state_view", _id(lottery_id))
+    return numbers(view)
+
+
+def sales_totals(ctx: StepContext, lottery_id: int) -> tuple[int, int, int]:
+    """``sales::sales_totals``; (0, 0, 0) when nothing was ever sold (the view aborts 0x1202 then)."""
+    try:
+        sold, proceeds, last = ctx.chain.read("sales::sales_totals", _id(lottery_id))
+    except ChainAbortError as exc:
+        if exc.code == 0x1202:
+            return (0, 0, 0)
+        raise
+    return as_int(sold), as_int(proceeds), as_int(last)
+
+
+def accounting(ctx: StepContext, lottery_id: int) -> dict[str, Any] | None:
+    """``views::accounting_snapshot``; None when no ticket was ever sold (it aborts 0x1202 then)."""
+    try:
+        [view] = ctx.chain.read("views::accounting_snapshot", _id(lottery_id))
+    except ChainAbortError as exc:
+        if exc.code == 0x1202:
+            return None
+        raise
+    return numbers(view)
+
+
+def winner_progress(ctx: StepContext, lottery_id: int) -> dict[str, Any]:
+    [view] = ctx.chain.read("payouts::winner_progress", _id(lottery_id))
+    return numbers(view)
+
+
+def vrf_deposit(ctx: StepContext) -> dict[str, Any]:
+    [view] = ctx.chain.read("views::get_vrf_deposit_status")
+    return numbers(view)
+
+
+def payout_cap(ctx: StepContext) -> dict[str, Any] | None:
+    """``roles::payout_batch_cap_view``: the single global PayoutBatchCap, or None."""
+    [view] = ctx.chain.read("roles::payout_batch_cap_view")
+    items = view.get("vec", []) if isinstance(view, dict) else []
+    return numbers(items[0]) if items else None

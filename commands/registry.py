@@ -1,0 +1,196 @@
+"""``Step``: one runbook step declared once; ``build_registry`` discovers every step of the package.
+
+``@step`` only returns data (a frozen ``Step``); nothing is registered globally, and a duplicate
+slash path is an error at start-up, not a silent override.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel
+
+from commands.args import usage_of
+from commands.errors import UsageError
+from commands.ports import Plan, StepContext
+from commands.reply import Reply
+
+__all__ = ["NoArgs", "Registry", "Step", "action", "build_registry", "read"]
+
+
+class NoArgs(BaseModel):
+    """For steps that take no arguments."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A runbook step: its slash path, arguments, help, runbook reference, policy key and chain use.
+
+    Exactly one of ``run`` (reads and procedures that do their own calls) and ``plan`` (steps that
+    send transactions: preflight checks plus the exact calls, executed by the runner) is set.
+    ``reads`` and ``calls`` list the ``module::function`` names for ``chatops commands --json``.
+    """
+
+    command: str
+    name: str
+    summary: str
+    args: type[BaseModel]
+    runbook: str
+    privileged: bool
+    reads: tuple[str, ...]
+    calls: tuple[str, ...]
+    run: Callable[[StepContext, Any], Reply] | None = None
+    plan: Callable[[StepContext, Any], Plan] | None = None
+    render: Callable[[StepContext, Any, list[Any]], Reply] | None = None
+    help: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"{self.command} {self.name}"
+
+    @property
+    def policy_key(self) -> str:
+        """``feed.fallback``: how the policy file names this step."""
+        return f"{self.command.lstrip('/')}.{self.name}"
+
+    @property
+    def usage(self) -> str:
+        words = usage_of(self.args)
+        return f"{self.path} {words}".rstrip()
+
+    def catalog_entry(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "usage": self.usage,
+            "summary": self.summary,
+            "args": list(self.args.model_fields),
+            "privileged": self.privileged,
+            "policy_key": self.policy_key,
+            "runbook": self.runbook,
+            "reads": list(self.reads),
+            "calls": list(self.calls),
+        }
+
+
+def read(
+    command: str,
+    name: str,
+    *,
+    summary: str,
+    runbook: str,
+    args: type[BaseModel] = NoArgs,
+    reads: tuple[str, ...] = (),
+    calls: tuple[str, ...] = (),
+    privileged: bool = False,
+    help: str = "",
+) -> Callable[[Callable[[StepContext, Any], Reply]], Step]:
+    """Declare a step that answers by itself (reads, or a procedure looping over its own calls)."""
+
+    def make(fn: Callable[[StepContext, Any], Reply]) -> Step:
+        return Step(
+            command, name, summary, args, runbook, privileged, reads, calls, run=fn, help=help
+        )
+
+    return make
+
+
+def action(
+    command: str,
+    name: str,
+    *,
+    summary: str,
+    runbook: str,
+    args: type[BaseModel] = NoArgs,
+    reads: tuple[str, ...] = (),
+    calls: tuple[str, ...],
+    privileged: bool = True,
+    render: Callable[[StepContext, Any, list[Any]], Reply] | None = None,
+    help: str = "",
+) -> Callable[[Callable[[StepContext, Any], Plan]], Step]:
+    """Declare a step that sends transactions: the function returns its ``Plan`` (checks + calls)."""
+
+    def make(fn: Callable[[StepContext, Any], Plan]) -> Step:
+        return Step(
+            command,
+            name,
+            summary,
+            args,
+            runbook,
+            privileged,
+            reads,
+            calls,
+            plan=fn,
+            render=render,
+            help=help,
+        )
+
+    return make
+
+
+class Registry:
+    """All steps by slash command and subcommand, with "did you mean" for typos."""
+
+    def __init__(self, steps: list[Step]) -> None:
+        self._steps: dict[tuple[str, str], Step] = {}
+        for s in steps:
+            key = (s.command, s.name)
+            if key in self._steps:
+                raise ValueError(f"duplicate step {s.path}")
+            self._steps[key] = s
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(sorted(self._steps.values(), key=lambda s: (s.command, s.name)))
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    @property
+    def commands(self) -> list[str]:
+        return sorted({c for c, _ in self._steps})
+
+    def subcommands(self, command: str) -> list[Step]:
+        return [s for s in self if s.command == command]
+
+    def find(self, command: str, name: str) -> Step:
+        """The step for ``/command name``.
+
+        Raises:
+            UsageError: unknown command or subcommand, with the closest names and the usage.
+        """
+        if command not in self.commands:
+            close = difflib.get_close_matches(command, self.commands, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise UsageError(f"Unknown command {command}.{hint} Try /ops help.")
+        step = self._steps.get((command, name))
+        if step is None:
+            names = [s.name for s in self.subcommands(command)]
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f" Did you mean {command} {close[0]}?" if close else ""
+            what = (
+                f"Unknown subcommand {name!r} of {command}."
+                if name
+                else f"{command} needs a subcommand."
+            )
+            raise UsageError(f"{what}{hint}", usage=f"{command} {'|'.join(names)}")
+        return step
+
+
+def _walk(package: ModuleType) -> Iterator[Step]:
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Step):
+                yield value
+
+
+def build_registry(package: ModuleType | None = None) -> Registry:
+    """Collect every ``Step`` defined at module level in ``commands`` (or ``package``)."""
+    if package is None:
+        package = importlib.import_module("commands")
+    return Registry(list(_walk(package)))

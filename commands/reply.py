@@ -1,0 +1,81 @@
+"""The platform-neutral answer of a step; Slack renders it as Block Kit, the console as text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Check", "Field", "Reply", "Severity"]
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Field(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: str
+    value: str
+
+
+class Check(BaseModel):
+    """One named preflight check of the runbook and what it saw: failures say seen vs required."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    ok: bool
+    seen: str = ""
+    required: str = ""
+
+    def line(self) -> str:
+        mark = "ok" if self.ok else "FAILED"
+        detail = f" (seen {self.seen}, required {self.required})" if not self.ok else ""
+        if self.ok and self.seen:
+            detail = f" ({self.seen})"
+        return f"[{mark}] {self.name}{detail}"
+
+
+class Reply(BaseModel):
+    """What a step answers. ``ephemeral`` replies go only to the person who asked (errors, help)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    text: str = ""
+    ok: bool = True
+    severity: Severity = Severity.INFO
+    fields: tuple[Field, ...] = ()
+    checks: tuple[Check, ...] = ()
+    links: tuple[str, ...] = ()
+    follow_ups: tuple[str, ...] = ()
+    ephemeral: bool = False
+    request_id: str | None = None
+    state: str | None = None
+    data: dict[str, Any] | None = None
+
+    @classmethod
+    def error(cls, title: str, text: str = "", **extra: Any) -> Reply:
+        return cls(
+            title=title, text=text, ok=False, severity=Severity.ERROR, ephemeral=True, **extra
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """One JSON object for scripting (``chatops console --json``)."""
+        out: dict[str, Any] = {"ok": self.ok, "title": self.title, "text": self.text}
+        if self.fields:
+            out["fields"] = {f.label: f.value for f in self.fields}
+        if self.checks:
+            out["checks"] = [c.model_dump() for c in self.checks]
+        if self.request_id is not None:
+            out["request_id"] = self.request_id
+            out["state"] = self.state
+        if self.data is not None:
+            out["data"] = self.data
+        return out
