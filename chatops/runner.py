@@ -10,6 +10,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from approvals.policy import Policy
@@ -23,7 +24,7 @@ from commands.errors import (
     UsageError,
 )
 from commands.invocation import Invocation, tokenize
-from commands.ports import ChainPort, Outcome, Plan, StepContext
+from commands.ports import ApprovalsPort, ChainPort, Outcome, Plan, StepContext
 from commands.registry import Registry, Step
 from commands.reply import Check, Field, Reply, Severity
 
@@ -33,17 +34,43 @@ logger = logging.getLogger(__name__)
 
 
 class ApprovalGate(Protocol):
-    """Where a privileged step goes instead of executing (the approvals issue implements it)."""
+    """Where a privileged step goes instead of executing, and how ``/ops approve`` reaches it."""
 
-    def request(self, inv: Invocation, step: Step, args: Any, plan: Plan) -> Reply: ...
+    def request(
+        self, inv: Invocation, step: Step, args: Any, plan: Plan, *, reason: str, break_glass: bool
+    ) -> Reply: ...
+
+    def port(self, runner: Runner) -> ApprovalsPort: ...
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An invocation resolved to its step, its arguments and the meta words every step accepts."""
+
+    step: Step
+    args: Any
+    reason: str
+    break_glass: bool
+
+
+BREAK_GLASS = "--break-glass"
 
 
 def _failed(checks: list[Check]) -> list[Check]:
     return [c for c in checks if not c.ok]
 
 
-def execute_plan(ctx: StepContext, step: Step, args: Any, plan: Plan) -> Reply:
+def execute_plan(
+    ctx: StepContext,
+    step: Step,
+    args: Any,
+    plan: Plan,
+    on_committed: Callable[[Outcome], None] | None = None,
+) -> Reply:
     """Send the plan's calls in order, reporting progress; stop at the first failure or cancel.
+
+    ``on_committed`` sees each committed transaction at once (the approval flow records hashes
+    and renews its lease there), so a later failure never hides what already happened.
 
     Raises:
         PreconditionError: a check failed (before anything was sent, or after a call: then the
@@ -53,6 +80,8 @@ def execute_plan(ctx: StepContext, step: Step, args: Any, plan: Plan) -> Reply:
     failed = _failed(plan.checks)
     if failed:
         raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
+    if plan.handoff_to is not None:
+        return _handoff(step, plan)
     outcomes: list[Outcome] = []
     total = len(plan.calls)
     for index, call in enumerate(plan.calls, start=1):
@@ -63,6 +92,8 @@ def execute_plan(ctx: StepContext, step: Step, args: Any, plan: Plan) -> Reply:
         if total > 1:
             ctx.progress(f"{index}/{total}: {call.describe()}")
         outcomes.append(ctx.chain.submit(call))
+        if on_committed is not None:
+            on_committed(outcomes[-1])
         if plan.after is not None:
             after = plan.after(ctx, outcomes[-1])
             bad = _failed(after)
@@ -83,6 +114,29 @@ def execute_plan(ctx: StepContext, step: Step, args: Any, plan: Plan) -> Reply:
     )
 
 
+def _handoff(step: Step, plan: Plan) -> Reply:
+    """The unsigned payloads for someone else to sign (the bot holds only the package account's key)."""
+    payloads = [
+        {
+            "function": call.function,
+            "type_arguments": [],
+            "arguments": [a.value for a in call.args],
+            "cli_args": [f"{a.type}:{a.value}" for a in call.args],
+        }
+        for call in plan.calls
+    ]
+    return Reply(
+        title=f"{step.path}: ready for {plan.handoff_to} to sign",
+        text=f"{plan.summary}. The bot does not hold this key, so nothing was sent; sign and submit the "
+        "payload below with the signer's own tooling.",
+        checks=tuple(plan.checks),
+        fields=tuple(
+            Field(label=f"Call {i}", value=call.describe()) for i, call in enumerate(plan.calls, 1)
+        ),
+        data={"handoff_to": plan.handoff_to, "payloads": payloads},
+    )
+
+
 class Runner:
     """Runs invocations against the catalog, the policy and the chain."""
 
@@ -98,8 +152,11 @@ class Runner:
         self.chain = chain
         self.approvals = approvals
 
-    def resolve(self, inv: Invocation) -> tuple[Step, Any]:
-        """Find the step and parse its arguments.
+    def parse(self, inv: Invocation) -> Parsed:
+        """Find the step and parse its arguments, plus ``reason=...`` and ``--break-glass``.
+
+        Every privileged step needs a reason: its own ``reason`` argument if it has one, else a
+        ``reason="..."`` word.
 
         Raises:
             UsageError: unknown command, or bad arguments (with the usage line).
@@ -107,11 +164,30 @@ class Runner:
         tokens = tokenize(inv.text)
         name = tokens[0].lower() if tokens else ""
         step = self.registry.find(inv.command, name)
+        words = tokens[1:]
+        break_glass = BREAK_GLASS in words
+        words = [w for w in words if w != BREAK_GLASS]
+        reason = ""
+        if "reason" not in step.args.model_fields:
+            kept = []
+            for word in words:
+                if word.lower().startswith("reason="):
+                    reason = word.partition("=")[2].strip()
+                else:
+                    kept.append(word)
+            words = kept
         try:
-            args = parse_args(step.args, tokens[1:])
+            args = parse_args(step.args, words)
         except UsageError as exc:
             raise UsageError(str(exc), usage=step.usage) from None
-        return step, args
+        if "reason" in step.args.model_fields:
+            reason = str(getattr(args, "reason", "") or "")
+        return Parsed(step, args, reason, break_glass)
+
+    def resolve(self, inv: Invocation) -> tuple[Step, Any]:
+        """The step and its parsed arguments (see ``parse``)."""
+        parsed = self.parse(inv)
+        return parsed.step, parsed.args
 
     def handle(
         self,
@@ -154,7 +230,8 @@ class Runner:
         cancel: threading.Event | None,
         groups: tuple[str, ...],
     ) -> Reply:
-        step, args = self.resolve(inv)
+        parsed = self.parse(inv)
+        step, args = parsed.step, parsed.args
         is_action = step.plan is not None or step.privileged
         if not self.policy.may_run(inv.user, is_action=is_action, groups=groups):
             role = "operator" if is_action else "viewer"
@@ -166,6 +243,8 @@ class Runner:
             user=inv.user,
             progress=progress or (lambda _m: None),
             cancel=cancel or threading.Event(),
+            groups=groups,
+            approvals=self.approvals.port(self) if self.approvals is not None else None,
         )
         privileged = self.policy.is_privileged(step.policy_key, declared=step.privileged)
         if step.run is not None:
@@ -186,5 +265,15 @@ class Runner:
                     f"{step.path} is privileged: it needs a second person's approval, and approvals "
                     "are not available here. Nothing was sent."
                 )
-            return self.approvals.request(inv, step, args, plan)
+            if not parsed.reason:
+                raise UsageError(
+                    f"{step.path} needs a second person, and the request needs a reason: "
+                    'add reason="why this is needed".',
+                    usage=f'{step.usage} reason="..."',
+                )
+            return self.approvals.request(
+                inv, step, args, plan, reason=parsed.reason, break_glass=parsed.break_glass
+            )
+        if parsed.break_glass:
+            raise UsageError(f"{step.path} needs no approval, so --break-glass does not apply.")
         return execute_plan(ctx, step, args, plan)

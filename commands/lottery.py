@@ -1,19 +1,20 @@
 """``/lottery``: the admin section of the runbook, steps 2-8 and 11 (draft, validate, activate, close, draw,
-finalize, cancel) with the checks the runbook asks for done by the bot.
+finalize) with the checks the runbook asks for done by the bot. Cancellation is ``/refund start``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.errors import ChainAbortError
 from chatops.chain.lottery_config import LotteryConfig
-from commands.args import U8, U64, Amount, Duration, Reason
-from commands.errors import CancelledError, UsageError
+from commands.args import U8, U64, Amount, Duration
+from commands.errors import CancelledError
+from commands.payouts import dual_write_check
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import (
     as_int,
@@ -24,11 +25,10 @@ from commands.reads import (
     vrf_state,
     winner_progress,
 )
+from commands.refund import draws_enabled_check
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
-
-CANCEL_REASONS = {"vrf": 1, "vrf-failure": 1, "compliance": 2, "operations": 3}
 
 
 class IdArgs(BaseModel):
@@ -166,18 +166,34 @@ def validate(ctx: StepContext, args: IdArgs) -> Reply:
     return Reply.error(f"Lottery {args.lottery_id}: configuration invalid", checks=(check,))
 
 
+def _bps(value: Any) -> Any:
+    if isinstance(value, str):
+        parts = value.replace("/", ",").split(",")
+        if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+            raise ValueError(
+                f"{value!r} is not prize/jackpot/operations/reserve bps (like 7000/1500/1000/500)"
+            )
+        return tuple(int(p) for p in parts)
+    return value
+
+
+Distribution = Annotated[tuple[int, int, int, int], BeforeValidator(_bps)]
+
+
 class CreateArgs(BaseModel):
     lottery_id: U64
     ticket_price: Amount = Field(gt=0)
     max_tickets: Amount = Field(gt=0)
     sales_duration: Duration = Field(gt=0)
     template: U64 | None = None
+    distribution: Distribution | None = None
 
 
 @action(
     "/lottery",
     "create",
-    summary="Create a Draft lottery (config from a template lottery or defaults), sales opening now",
+    summary="Create a Draft lottery (config from a template lottery or defaults, distribution as "
+    "prize/jackpot/operations/reserve bps), sales opening now",
     runbook="Admin 3 (create_draft_admin, economics::assert_distribution)",
     args=CreateArgs,
     reads=("views::get_lottery_status", "views::get_lottery"),
@@ -204,6 +220,11 @@ def create(ctx: StepContext, args: CreateArgs) -> Plan:
         ticket_price=args.ticket_price,
         max_tickets_total=args.max_tickets,
     )
+    if args.distribution is not None:
+        prize, jackpot, operations, reserve = args.distribution
+        base.update(
+            prize_bps=prize, jackpot_bps=jackpot, operations_bps=operations, reserve_bps=reserve
+        )
     config = LotteryConfig.model_validate(base)
     problems = config.distribution_problems()
     checks.append(
@@ -363,7 +384,7 @@ def _wait_for_fulfilment(ctx: StepContext, args: DrawArgs, outcomes: list[Outcom
             return Reply(
                 title=f"Lottery {args.lottery_id}: VRF requested, not yet fulfilled",
                 text=f"No VrfFulfilled within {args.wait} s. Check /lottery status later; a request never "
-                "fulfilled can only be cancelled (spec fact 15).",
+                "fulfilled can only be cancelled with /refund start (spec fact 15).",
                 severity=Severity.WARNING,
                 fields=(RField(label="Request tx", value=outcomes[-1].tx_hash),),
             )
@@ -383,6 +404,8 @@ def _wait_for_fulfilment(ctx: StepContext, args: DrawArgs, outcomes: list[Outcom
         "sales::sales_totals",
         "views::get_vrf_deposit_status",
         "draw::vrf_state_view",
+        "feature_switch::is_initialized",
+        "feature_switch::is_enabled",
     ),
     calls=("lottery_registry::advance_status", "draw::request_draw_admin"),
     privileged=False,
@@ -410,6 +433,7 @@ def draw(ctx: StepContext, args: DrawArgs) -> Plan:
             seen=f"VRF status {vrf['status']}",
             required="not Requested",
         ),
+        draws_enabled_check(ctx),
     ]
     calls = []
     if current == 1:
@@ -452,9 +476,6 @@ def draw(ctx: StepContext, args: DrawArgs) -> Plan:
 def finalize(ctx: StepContext, args: IdArgs) -> Plan:
     view = lottery_status(ctx, args.lottery_id)
     progress = winner_progress(ctx, args.lottery_id)
-    [dual] = ctx.chain.read("legacy_bridge::dual_write_status", [_u64(args.lottery_id)])
-    has_expectation = bool(dual["expected_hash"]["vec"])
-    blocked = dual["enabled"] and dual["abort_on_missing"] and not has_expectation
     checks = [
         _status_check(view, (5,)),
         Check(
@@ -464,51 +485,10 @@ def finalize(ctx: StepContext, args: IdArgs) -> Plan:
             seen=f"{progress['total_assigned']}/{progress['total_required']}",
             required="all",
         ),
-        Check(
-            name="dual-write expectation set (abort_on_missing)",
-            ok=not blocked,
-            seen="missing" if blocked else ("set" if has_expectation else "not required"),
-            required="an expected hash (/dualwrite set) while abort_on_missing is on",
-        ),
+        dual_write_check(ctx, args.lottery_id),
     ]
     call = ChainCall(
         function="payouts::finalize_lottery_admin",
         args=(_u64(args.lottery_id), _u64(ctx.chain.now_s())),
     )
     return Plan(summary=f"Finalize lottery {args.lottery_id}", checks=checks, calls=[call])
-
-
-class CancelArgs(BaseModel):
-    lottery_id: U64
-    reason_code: str
-    reason: Reason
-
-
-@action(
-    "/lottery",
-    "cancel",
-    summary="Cancel a lottery (reason vrf|compliance|operations or 1-255); refunds start",
-    runbook="Emergency refund; refund.md (cancellation::cancel_lottery_admin, not registry::)",
-    args=CancelArgs,
-    reads=("views::get_lottery_status",),
-    calls=("cancellation::cancel_lottery_admin",),
-)
-def cancel(ctx: StepContext, args: CancelArgs) -> Plan:
-    code = CANCEL_REASONS.get(args.reason_code.lower())
-    if code is None:
-        if not args.reason_code.isdigit() or not 1 <= int(args.reason_code) <= 255:
-            raise UsageError(
-                f"Reason {args.reason_code!r} is not vrf, compliance, operations or 1-255."
-            )
-        code = int(args.reason_code)
-    view = lottery_status(ctx, args.lottery_id)
-    checks = [_status_check(view, (0, 1, 2, 3, 4, 5))]
-    call = ChainCall(
-        function="cancellation::cancel_lottery_admin",
-        args=(_u64(args.lottery_id), TypedArg.of("u8", code), _u64(ctx.chain.now_s())),
-    )
-    return Plan(
-        summary=f"Cancel lottery {args.lottery_id} (reason {code}): {args.reason}",
-        checks=checks,
-        calls=[call],
-    )

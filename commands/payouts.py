@@ -37,17 +37,111 @@ class IdArgs(BaseModel):
     lottery_id: U64
 
 
-def accounting_invariant(ctx: StepContext, lottery_id: int) -> Check:
-    """Runbook Admin 8: after a batch, total_prize_paid + total_operations_paid <= total_allocated."""
+def accounting_invariant(ctx: StepContext, lottery_id: int) -> list[Check]:
+    """Runbook Admin 8: after a batch, nothing paid beyond what the sales allocated.
+
+    The runbook says "total_prize_paid and total_operations_paid do not exceed total_allocated"; in
+    the contract's ``Accounting`` (spec §6.4, §12.3) ``total_allocated`` is the prize + reserve share
+    and operations have their own ``total_operations_allocated``, so each paid total is compared
+    with its own allocation (the contracts win). Summing both against ``total_allocated`` would flag
+    a legitimate full payout as an incident.
+    """
     acc = accounting(ctx, lottery_id) or {}
-    paid = int(acc.get("total_prize_paid", 0)) + int(acc.get("total_operations_paid", 0))
+    prize_paid = int(acc.get("total_prize_paid", 0))
     allocated = int(acc.get("total_allocated", 0))
+    ops_paid = int(acc.get("total_operations_paid", 0))
+    ops_allocated = int(acc.get("total_operations_allocated", 0))
+    return [
+        Check(
+            name="total_prize_paid <= total_allocated",
+            ok=prize_paid <= allocated,
+            seen=f"{prize_paid:,}",
+            required=f"<= {allocated:,}",
+        ),
+        Check(
+            name="total_operations_paid <= total_operations_allocated",
+            ok=ops_paid <= ops_allocated,
+            seen=f"{ops_paid:,}",
+            required=f"<= {ops_allocated:,}",
+        ),
+    ]
+
+
+def dual_write_check(ctx: StepContext, lottery_id: int) -> Check:
+    """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash."""
+    [dual] = ctx.chain.read("legacy_bridge::dual_write_status", [_u64(lottery_id)])
+    has_expectation = bool(dual["expected_hash"]["vec"])
+    blocked = bool(dual["enabled"] and dual["abort_on_missing"] and not has_expectation)
     return Check(
-        name="total_prize_paid + total_operations_paid <= total_allocated",
-        ok=paid <= allocated,
-        seen=f"{paid:,}",
-        required=f"<= {allocated:,}",
+        name="dual-write expectation set (abort_on_missing)",
+        ok=not blocked,
+        seen="missing" if blocked else ("set" if has_expectation else "not required"),
+        required="an expected hash (/dualwrite set) while abort_on_missing is on",
     )
+
+
+def cap_checks(
+    cap: dict[str, Any] | None,
+    *,
+    size: int,
+    operations: int,
+    round_: int,
+    now_s: int,
+    count: int = 1,
+    round_name: str = "payout round",
+) -> list[Check]:
+    """The global PayoutBatchCap as ``roles::consume_payout_batch`` checks it (spec §4.5).
+
+    Prize batches and refund batches both consume it (fact 11): ``size`` is winners_paid or
+    tickets_refunded, ``round_`` the payout or refund round used as the cap nonce, ``count`` the
+    number of consecutive batches of the same shape.
+    """
+    if cap is None:
+        return [
+            Check(
+                name="PayoutBatchCap present",
+                ok=False,
+                seen="none",
+                required="a cap (/roles payout-cap)",
+            )
+        ]
+    max_batch = cap["max_batch_size"]
+    ready_at = cap["last_batch_at"] + cap["cooldown_secs"]
+    cooling = cap["cooldown_secs"] > 0 and cap["last_batch_at"] > 0 and now_s < ready_at
+    checks = [
+        Check(
+            name="batch size within cap",
+            ok=max_batch == 0 or size <= max_batch,
+            seen=str(size),
+            required=f"<= {max_batch}" if max_batch else "any",
+        ),
+        Check(
+            name="cap cooldown passed",
+            ok=not cooling,
+            seen=f"now {now_s}",
+            required=f">= {ready_at}",
+        ),
+    ]
+    if cap["nonce_stride"] > 0:
+        expected = cap["last_nonce"] + cap["nonce_stride"]
+        checks.append(
+            Check(
+                name=f"cap nonce = {round_name}",
+                ok=expected == round_ and (count == 1 or cap["nonce_stride"] == 1),
+                seen=f"cap expects {expected}, stride {cap['nonce_stride']}",
+                required=f"{round_name} {round_} (re-issue the cap with /roles payout-cap to reset it)",
+            )
+        )
+    left = cap["operations_budget_total"] - cap["operations_budget_used"]
+    checks.append(
+        Check(
+            name="cap operations budget",
+            ok=operations * count <= left,
+            seen=f"{operations * count:,} needed",
+            required=f"<= {left:,} left",
+        )
+    )
+    return checks
 
 
 @read(
@@ -190,52 +284,16 @@ def batch_checks(
     checks = [
         Check(name="lottery status", ok=current == 5, seen=status_name(current), required="Payout")
     ]
-    if cap is None:
-        checks.append(
-            Check(
-                name="PayoutBatchCap present",
-                ok=False,
-                seen="none",
-                required="a cap (/roles payout-cap)",
-            )
-        )
-        return checks, round_, None
-    max_batch = cap["max_batch_size"]
-    checks.append(
-        Check(
-            name="batch size within cap",
-            ok=max_batch == 0 or winners <= max_batch,
-            seen=str(winners),
-            required=f"<= {max_batch}" if max_batch else "any",
-        )
+    checks += cap_checks(
+        cap, size=winners, operations=operations, round_=round_, now_s=now_s, count=count
     )
-    ready_at = cap["last_batch_at"] + cap["cooldown_secs"]
-    cooling = cap["cooldown_secs"] > 0 and cap["last_batch_at"] > 0 and now_s < ready_at
+    last_ts = progress["last_payout_ts"]
     checks.append(
         Check(
-            name="cap cooldown passed",
-            ok=not cooling,
+            name="timestamp >= last_payout_ts",
+            ok=last_ts == 0 or now_s >= last_ts,
             seen=f"now {now_s}",
-            required=f">= {ready_at}",
-        )
-    )
-    if cap["nonce_stride"] > 0:
-        expected = cap["last_nonce"] + cap["nonce_stride"]
-        checks.append(
-            Check(
-                name="cap nonce = payout round",
-                ok=expected == round_ and (count == 1 or cap["nonce_stride"] == 1),
-                seen=f"cap expects {expected}, stride {cap['nonce_stride']}",
-                required=f"round {round_} (re-issue the cap with /roles payout-cap to reset it)",
-            )
-        )
-    left = cap["operations_budget_total"] - cap["operations_budget_used"]
-    checks.append(
-        Check(
-            name="cap operations budget",
-            ok=operations * count <= left,
-            seen=f"{operations * count:,} needed",
-            required=f"<= {left:,} left",
+            required=f">= {last_ts}",
         )
     )
     if acc:
@@ -287,9 +345,9 @@ def _batch_call(
 
 def _after_batch(lottery_id: int) -> Any:
     def after(ctx: StepContext, outcome: Outcome) -> list[Check]:
-        check = accounting_invariant(ctx, lottery_id)
-        ctx.progress(f"accounting after batch: {check.seen} {check.required}")
-        return [check]
+        checks = accounting_invariant(ctx, lottery_id)
+        ctx.progress("accounting after batch: " + "; ".join(c.line() for c in checks))
+        return checks
 
     return after
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatops.chain.calls import ChainCall, TypedArg
+from commands.reply import Reply
 
-__all__ = ["ChainPort", "Outcome", "Plan", "StepContext"]
+__all__ = ["ApprovalsPort", "ChainPort", "Outcome", "Plan", "StepContext"]
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,32 @@ class Plan:
     """What an action step will do: the checks it ran and the exact calls it will send.
 
     ``after`` runs after each committed call (e.g. the payout accounting invariant); a failed check
-    there stops the sequence and is reported as an incident.
+    there stops the sequence and is reported as an incident. ``handoff_to`` names who must sign
+    (e.g. an AutomationBot operator whose key the bot does not hold): then nothing is submitted and
+    the reply carries the exact unsigned payloads.
     """
 
     summary: str
     checks: list[Any]
     calls: list[ChainCall]
     after: Callable[[StepContext, Outcome], list[Any]] | None = None
+    handoff_to: str | None = None
+
+
+class ApprovalsPort(Protocol):
+    """The two-person flow as the ``/ops`` steps drive it (``chatops`` implements it)."""
+
+    def approve(self, request_id: str, user: str, groups: tuple[str, ...]) -> Reply: ...
+
+    def deny(self, request_id: str, user: str, reason: str, groups: tuple[str, ...]) -> Reply: ...
+
+    def cancel(self, request_id: str, user: str) -> Reply: ...
+
+    def show(self, request_id: str) -> Reply: ...
+
+    def pending(self) -> Reply: ...
+
+    def reconcile(self, request_id: str, user: str) -> Reply: ...
 
 
 @dataclass
@@ -78,3 +98,5 @@ class StepContext:
     user: str
     progress: Callable[[str], None] = lambda _msg: None
     cancel: threading.Event = field(default_factory=threading.Event)
+    groups: tuple[str, ...] = ()
+    approvals: ApprovalsPort | None = None

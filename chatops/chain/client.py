@@ -358,6 +358,19 @@ class ChainClient:
             return None
         return self._parse(TransactionInfo, body, "transaction")
 
+    def account_transactions(
+        self, address: str, start: int, count: int = 1
+    ) -> list[TransactionInfo]:
+        """The sender's committed transactions from sequence number ``start`` (reconciliation)."""
+        path = f"/rpc/v3/accounts/{normalize_address(address)}/transactions"
+        params = {"start": start, "count": count, "ascending": "true"}
+        data = self._json(
+            self._request("GET", path, retry=True, params=params), "account transactions"
+        )
+        if not isinstance(data, list):
+            raise ChainResponseError("The account transactions answer is not a list.")
+        return [self._parse(TransactionInfo, item, "transaction") for item in data]
+
     def wait_for_transaction(
         self,
         tx_hash: str,

@@ -84,6 +84,22 @@ class Repl:
                 status = 1
         return status
 
+    def _run_cancellable(self, line: str) -> Reply:
+        """Run on a worker thread so Ctrl-C can cancel a long procedure between its steps."""
+        cancel = threading.Event()
+        result: list[Reply] = []
+        worker = threading.Thread(
+            target=lambda: result.append(self.run_line(line, cancel)), daemon=True
+        )
+        worker.start()
+        while worker.is_alive():
+            try:
+                worker.join(0.1)
+            except KeyboardInterrupt:
+                cancel.set()
+                self._console.print("[yellow]cancelling after the current step...[/]")
+        return result[0] if result else Reply.error("The command stopped without an answer.")
+
     def interact(self) -> int:
         """The prompt loop; Ctrl-C cancels a running procedure, Ctrl-D leaves."""
         with contextlib.suppress(ImportError):
@@ -105,13 +121,7 @@ class Repl:
                 continue
             if not line.strip():
                 continue
-            cancel = threading.Event()
-            try:
-                reply = self.run_line(line, cancel)
-            except KeyboardInterrupt:
-                cancel.set()
-                reply = Reply.error("Interrupted.")
-            self._emit(reply)
+            self._emit(self._run_cancellable(line))
         with contextlib.suppress(ImportError, OSError):
             import readline
 

@@ -1,0 +1,76 @@
+"""Errors of the two-person rule; each is one plain sentence an operator can act on.
+
+ApprovalError
+ ├── RequestNotFoundError     no such request id
+ ├── InvalidStateError        the request is not in a state that allows this (final, executing, ...)
+ ├── SelfApprovalError        the requester tried to approve (or deny) their own request
+ ├── NotAnApproverError       the person is not in the approver group, or is a guest/bot
+ ├── ApprovalExpiredError     the request expired before this action
+ ├── DigestMismatchError      the calls differ from what was requested (changed parameters)
+ ├── NotRequesterError        only the requester may cancel
+ ├── AlreadyClaimedError      another worker is executing (or executed) the request
+ ├── LeaseLostError           this worker's execution lease is no longer valid
+ └── BreakGlassNotAllowedError break-glass is off, or not allowed for this step
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyClaimedError",
+    "ApprovalError",
+    "ApprovalExpiredError",
+    "BreakGlassNotAllowedError",
+    "DigestMismatchError",
+    "InvalidStateError",
+    "LeaseLostError",
+    "NotAnApproverError",
+    "NotRequesterError",
+    "RequestNotFoundError",
+    "SelfApprovalError",
+]
+
+
+class ApprovalError(Exception):
+    """Root of the approval errors."""
+
+
+class RequestNotFoundError(ApprovalError):
+    pass
+
+
+class InvalidStateError(ApprovalError):
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class SelfApprovalError(ApprovalError):
+    pass
+
+
+class NotAnApproverError(ApprovalError):
+    pass
+
+
+class ApprovalExpiredError(ApprovalError):
+    pass
+
+
+class DigestMismatchError(ApprovalError):
+    pass
+
+
+class NotRequesterError(ApprovalError):
+    pass
+
+
+class AlreadyClaimedError(ApprovalError):
+    pass
+
+
+class LeaseLostError(ApprovalError):
+    pass
+
+
+class BreakGlassNotAllowedError(ApprovalError):
+    pass

@@ -1,0 +1,443 @@
+"""Privileged steps end to end: request (with preflight and simulation), approval, execution exactly
+once with a fresh preflight, and reconciliation from the chain when a worker died mid-execution.
+
+The rules live in ``approvals``; this module joins them to the runner and the chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from approvals.errors import AlreadyClaimedError, ApprovalError, LeaseLostError
+from approvals.models import ApprovalRequest, Status
+from approvals.service import ApprovalService, NewRequest
+from chatops.chain.calls import ChainCall, TypedArg, calls_digest
+from chatops.chain.errors import (
+    ChainAbortError,
+    ChainError,
+    ChainUnavailableError,
+    TransactionTimeoutError,
+)
+from chatops.gateway import Gateway
+from chatops.runner import Runner, execute_plan
+from commands.errors import CommandError
+from commands.invocation import Invocation
+from commands.ports import ApprovalsPort, ChainPort, Outcome, Plan, StepContext
+from commands.registry import Step
+from commands.reply import Check, Field, Reply, Severity
+
+__all__ = ["ApprovalFlow", "FrozenClock"]
+
+logger = logging.getLogger(__name__)
+
+
+class FrozenClock:
+    """The chain seen at the time a request was planned: re-planning then yields the same calls."""
+
+    def __init__(self, chain: ChainPort, now_s: int) -> None:
+        self._chain = chain
+        self._now_s = now_s
+
+    def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
+        return self._chain.read(function, args)
+
+    def simulate(self, call: ChainCall) -> None:
+        self._chain.simulate(call)
+
+    def submit(self, call: ChainCall) -> Outcome:
+        return self._chain.submit(call)
+
+    def chain_id(self) -> int:
+        return self._chain.chain_id()
+
+    def block_height(self) -> int:
+        return self._chain.block_height()
+
+    def now_s(self) -> int:
+        return self._now_s
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _call_fields(request: ApprovalRequest) -> list[Field]:
+    out = []
+    for index, call in enumerate(request.calls, start=1):
+        model = ChainCall(
+            function=call["function"],
+            args=tuple(TypedArg(type=t, value=v) for t, v in call["args"]),
+        )
+        out.append(Field(label=f"Call {index}", value=model.describe()))
+    return out
+
+
+class ApprovalFlow:
+    """``ApprovalGate`` for the runner and ``ApprovalsPort`` for ``/ops approve`` and friends."""
+
+    def __init__(
+        self, service: ApprovalService, gateway: Gateway, *, worker: str | None = None
+    ) -> None:
+        self.service = service
+        self.gateway = gateway
+        self.worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
+        self._runner: Runner | None = None
+
+    # --- the runner's side ------------------------------------------------------------------
+
+    def port(self, runner: Runner) -> ApprovalsPort:
+        self._runner = runner
+        return self
+
+    def request(
+        self, inv: Invocation, step: Step, args: Any, plan: Plan, *, reason: str, break_glass: bool
+    ) -> Reply:
+        """Store the request with its exact calls; the approver sees calls, checks and a simulation."""
+        self.service.sweep()
+        simulation = self._simulate(plan)
+        new = NewRequest(
+            command=inv.command,
+            text=inv.text,
+            policy_key=step.policy_key,
+            calls=[c.canonical() for c in plan.calls],
+            digest=calls_digest(plan.calls),
+            summary=plan.summary,
+            requester=inv.user,
+            reason=reason,
+            channel=inv.channel,
+            thread=inv.thread,
+            plan_time_s=self.gateway.now_s(),
+        )
+        try:
+            request = self.service.create(new, break_glass=break_glass)
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+        if break_glass:
+            logger.warning(
+                "BREAK-GLASS: %s ran %s alone",
+                inv.user,
+                step.path,
+                extra={"approval_id": request.id},
+            )
+            reply = self._execute(request, inv.user)
+            return reply.model_copy(
+                update={
+                    "title": f"BREAK-GLASS by {inv.user}: {reply.title}",
+                    "text": f"{reply.text}\nA second person must sign off afterwards: /ops approve {request.id}".strip(),
+                    "severity": Severity.WARNING if reply.ok else reply.severity,
+                }
+            )
+        return self._describe(
+            request,
+            title=f"Request {request.id}: {plan.summary}",
+            extra=[Field(label="Simulation", value=simulation)],
+            checks=tuple(plan.checks),
+            follow_ups=(
+                f"An approver runs /ops approve {request.id} (or /ops deny {request.id} <reason>).",
+                f"You can withdraw it with /ops cancel {request.id}.",
+            ),
+        )
+
+    def _simulate(self, plan: Plan) -> str:
+        if not plan.calls:
+            return "nothing to send"
+        note = f" (first of {len(plan.calls)} calls)" if len(plan.calls) > 1 else ""
+        try:
+            self.gateway.simulate(plan.calls[0])
+        except ChainAbortError as exc:
+            return f"would abort: {exc}{note}"
+        except ChainError as exc:
+            return f"could not simulate: {exc}"
+        return f"succeeds against current state{note}"
+
+    def _describe(
+        self,
+        request: ApprovalRequest,
+        *,
+        title: str | None = None,
+        extra: list[Field] | None = None,
+        checks: tuple[Check, ...] = (),
+        follow_ups: tuple[str, ...] = (),
+        severity: Severity = Severity.INFO,
+        ok: bool = True,
+    ) -> Reply:
+        fields = [
+            Field(label="Requested by", value=request.requester),
+            Field(label="Reason", value=request.reason),
+            Field(label="Command", value=f"{request.command} {request.text}".strip()),
+            *_call_fields(request),
+            Field(label="Digest", value=request.digest[:16]),
+            Field(
+                label="Approvals",
+                value=f"{len(request.approvers)}/{request.needed}"
+                + (f" ({', '.join(request.approvers)})" if request.approvers else ""),
+            ),
+            Field(label="Expires", value=_when(request.expires_ms)),
+        ]
+        if request.denied_by:
+            fields.append(Field(label="Denied by", value=request.denied_by))
+        if request.tx_hashes:
+            fields.append(Field(label="Transactions", value=", ".join(request.tx_hashes)))
+        if request.result:
+            fields.append(Field(label="Result", value=request.result))
+        if request.break_glass:
+            fields.append(
+                Field(label="Break-glass sign-off", value=request.retro_approved_by or "MISSING")
+            )
+        fields.extend(extra or [])
+        return Reply(
+            title=title or f"Request {request.id}: {request.summary}",
+            text=f"State: {request.state}",
+            ok=ok,
+            severity=severity,
+            fields=tuple(fields),
+            checks=checks,
+            follow_ups=follow_ups,
+            request_id=request.id,
+            state=str(request.state),
+        )
+
+    # --- the approver's side ----------------------------------------------------------------
+
+    def approve(self, request_id: str, user: str, groups: tuple[str, ...]) -> Reply:
+        self.service.sweep()
+        try:
+            current = self.service.get(request_id)
+            request, counted = self.service.approve(request_id, user, current.digest, groups=groups)
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+        if request.break_glass:
+            return self._describe(
+                request, title=f"Request {request_id}: break-glass signed off by {user}"
+            )
+        if not counted:
+            return self._describe(
+                request, title=f"You already approved request {request_id}; it counts once."
+            )
+        if request.state != Status.APPROVED:
+            return self._describe(
+                request, title=f"Request {request_id}: approval recorded, more needed"
+            )
+        return self._execute(request, user)
+
+    def _execute(self, request: ApprovalRequest, actor: str) -> Reply:
+        """Claim, re-run the preflight on fresh state at the planned time, compare digests, send."""
+        try:
+            token = self.service.claim(request.id, self.worker)
+        except AlreadyClaimedError as exc:
+            return self._describe(self.service.get(request.id), title=str(exc))
+        runner = self._runner
+        if runner is None:
+            raise RuntimeError("ApprovalFlow.port() was never called by a runner")
+        hashes: list[str] = []
+        parsed = runner.parse(
+            Invocation(
+                user=request.requester,
+                command=request.command,
+                text=request.text,
+                channel=request.channel,
+            )
+        )
+        frozen = FrozenClock(self.gateway, request.plan_time_s)
+        ctx = StepContext(chain=frozen, user=request.requester, cancel=threading.Event())
+        try:
+            plan = parsed.step.plan(ctx, parsed.args) if parsed.step.plan else None
+        except ChainError as exc:
+            return self._finish(
+                request,
+                token,
+                ok=False,
+                result=f"preflight could not read the chain: {exc}",
+                hashes=hashes,
+            )
+        if plan is None:
+            return self._finish(
+                request,
+                token,
+                ok=False,
+                result="the step no longer sends transactions",
+                hashes=hashes,
+            )
+        failed = [c for c in plan.checks if not c.ok]
+        if failed:
+            detail = "; ".join(c.line() for c in failed)
+            return self._finish(
+                request,
+                token,
+                ok=False,
+                result=f"preflight no longer holds on fresh state: {detail}",
+                hashes=hashes,
+                checks=tuple(plan.checks),
+            )
+        if calls_digest(plan.calls) != request.digest:
+            return self._finish(
+                request,
+                token,
+                ok=False,
+                result="the chain state changed since the request: the calls would differ from what was approved; "
+                "nothing was sent, ask again",
+                hashes=hashes,
+            )
+        sender = self.gateway.signer.address
+        try:
+            seq = self.gateway.client.account(sender).sequence_number
+            self.service.submitting(request.id, token, sender, seq)
+        except (ChainError, ApprovalError) as exc:
+            return self._finish(request, token, ok=False, result=f"not sent: {exc}", hashes=hashes)
+
+        def committed(outcome: Outcome) -> None:
+            hashes.append(outcome.tx_hash)
+            try:
+                self.service.renew(request.id, token)
+            except LeaseLostError:
+                logger.warning("lease lost mid-execution", extra={"approval_id": request.id})
+
+        live = StepContext(chain=self.gateway, user=request.requester, cancel=threading.Event())
+        try:
+            reply = execute_plan(live, parsed.step, parsed.args, plan, on_committed=committed)
+        except (ChainUnavailableError, TransactionTimeoutError) as exc:
+            logger.warning(
+                "outcome unknown; left for reconciliation", extra={"approval_id": request.id}
+            )
+            return self._describe(
+                self.service.get(request.id),
+                title=f"Request {request.id}: outcome unknown ({exc}); it will be reconciled from the chain, never resent",
+                severity=Severity.WARNING,
+                ok=False,
+            )
+        except (ChainError, CommandError) as exc:
+            return self._finish(request, token, ok=False, result=str(exc), hashes=hashes)
+        return self._finish(
+            request,
+            token,
+            ok=True,
+            result=reply.title,
+            hashes=hashes,
+            approved_by=actor,
+            body=reply,
+        )
+
+    def _finish(
+        self,
+        request: ApprovalRequest,
+        token: str,
+        *,
+        ok: bool,
+        result: str,
+        hashes: list[str],
+        checks: tuple[Check, ...] = (),
+        approved_by: str | None = None,
+        body: Reply | None = None,
+    ) -> Reply:
+        try:
+            done = self.service.complete(request.id, token, ok=ok, result=result, tx_hashes=hashes)
+        except LeaseLostError:
+            done = self.service.get(request.id)
+        people = ", ".join(dict.fromkeys([done.requester, *done.approvers]))
+        if ok:
+            title = f"Request {request.id} executed: {body.title if body else result}"
+            return self._describe(
+                done,
+                title=title,
+                severity=Severity.SUCCESS,
+                checks=checks or (body.checks if body else ()),
+            )
+        return self._describe(
+            done,
+            title=f"Request {request.id} failed: {result}",
+            severity=Severity.ERROR,
+            ok=False,
+            checks=checks,
+            follow_ups=(f"Told: {people}.",),
+        )
+
+    def deny(self, request_id: str, user: str, reason: str, groups: tuple[str, ...]) -> Reply:
+        try:
+            request = self.service.deny(request_id, user, reason, groups=groups)
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+        return self._describe(request, title=f"Request {request_id} denied by {user}: {reason}")
+
+    def cancel(self, request_id: str, user: str) -> Reply:
+        try:
+            request = self.service.cancel(request_id, user)
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+        return self._describe(request, title=f"Request {request_id} cancelled by {user}")
+
+    def show(self, request_id: str) -> Reply:
+        self.service.sweep()
+        try:
+            request = self.service.get(request_id)
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+        history = [
+            f"{_when(e.at_ms)} {e.event} by {e.actor} -> {e.state}"
+            for e in self.service.audit(request_id)
+        ]
+        reply = self._describe(request)
+        return reply.model_copy(update={"text": reply.text + "\n" + "\n".join(history)})
+
+    def pending(self) -> Reply:
+        self.service.sweep()
+        requests = self.service.pending()
+        fields = tuple(
+            Field(
+                label=f"#{r.id} {r.command} {r.text}".strip(),
+                value=f"by {r.requester}, expires {_when(r.expires_ms)}: {r.reason}",
+            )
+            for r in requests
+        )
+        return Reply(
+            title=f"{len(requests)} request(s) waiting for approval", fields=fields, ephemeral=True
+        )
+
+    def reconcile(self, request_id: str, user: str) -> Reply:
+        """Settle a needs-reconciliation request from the chain: look for its transactions by sender
+        and sequence number; never send anything."""
+        self.service.sweep()
+        try:
+            request = self.service.get(request_id)
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+        if request.state != Status.NEEDS_RECONCILIATION:
+            raise CommandError(
+                f"Request {request_id} is {request.state}; only needs-reconciliation requests are reconciled."
+            )
+        if request.sender is None or request.submit_seq is None:
+            done = self.service.resolve(
+                request_id,
+                user,
+                ok=False,
+                result="nothing was submitted before the worker stopped",
+                tx_hashes=[],
+            )
+            return self._describe(
+                done, title=f"Request {request_id}: nothing was sent; ask again if still needed"
+            )
+        txs = self.gateway.client.account_transactions(
+            request.sender, request.submit_seq, len(request.calls)
+        )
+        names = [c["function"].split("::")[-1] for c in request.calls]
+        found = [t for t in txs if t.payload is None or any(n in str(t.payload) for n in names)]
+        hashes = [t.hash for t in found]
+        if not found:
+            done = self.service.resolve(
+                request_id,
+                user,
+                ok=False,
+                result="no transaction found on chain: nothing was sent",
+                tx_hashes=[],
+            )
+            return self._describe(done, title=f"Request {request_id}: reconciled, nothing was sent")
+        all_ok = len(found) == len(request.calls) and all(str(t.status) == "Success" for t in found)
+        result = f"found {len(found)} of {len(request.calls)} transaction(s) on chain" + (
+            "" if all_ok else f"; statuses: {', '.join(str(t.status) for t in found)}"
+        )
+        done = self.service.resolve(request_id, user, ok=all_ok, result=result, tx_hashes=hashes)
+        return self._describe(done, title=f"Request {request_id}: reconciled, {result}")

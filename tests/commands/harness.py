@@ -1,0 +1,97 @@
+"""A whole-bot harness for command tests: a seeded devnet over real HTTP, the real gateway and runner."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import redis
+
+from approvals.policy import Policy, demo_policy
+from chatops.chain.client import ChainClient
+from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.chain.devnet.server import DevnetServer
+from chatops.chain.state_reader import ResourceStateReader
+from chatops.gateway import Gateway
+from chatops.runner import Runner, execute_plan
+from chatops.wiring import DEVNET_CHAIN_ID, build_runner, embedded_devnet
+from commands.invocation import Invocation
+from commands.ports import StepContext
+from commands.registry import build_registry
+from commands.reply import Reply
+
+
+@dataclass
+class Harness:
+    """Types commands as a person would and inspects the devnet afterwards."""
+
+    server: DevnetServer
+    gateway: Gateway
+    runner: Runner
+    progress: list[str] = field(default_factory=list)
+
+    def run(self, line: str, user: str = "alice") -> Reply:
+        """Run a line through the runner exactly as the console does."""
+        return self.runner.handle(
+            Invocation.parse_line(line, user=user), progress=self.progress.append
+        )
+
+    def execute(self, line: str, user: str = "alice") -> Reply:
+        """Plan and execute a step directly, as the runner does once a privileged step is approved.
+
+        Preflight failures still raise (nothing is sent); used until the approval flow exists.
+        """
+        inv = Invocation.parse_line(line, user=user)
+        step, args = self.runner.resolve(inv)
+        if step.plan is None:
+            raise AssertionError(f"{step.path} is not an action")
+        ctx = StepContext(
+            chain=self.gateway, user=user, progress=self.progress.append, cancel=threading.Event()
+        )
+        return execute_plan(ctx, step, args, step.plan(ctx, args))
+
+    def advance(self, secs: int) -> None:
+        """Move the devnet clock through its public endpoint."""
+        response = httpx.post(
+            f"{self.server.url}/devnet/clock", json={"advance_secs": secs}, timeout=5
+        )
+        response.raise_for_status()
+
+    def events(self, struct: str) -> list[dict[str, Any]]:
+        """Data of every committed event whose type ends with ``::struct``, oldest first."""
+        suffix = "::" + struct
+        return [e.data for e in self.server.ledger.events if e.type.endswith(suffix)]
+
+    def view(self, function: str, *args: Any) -> list[Any]:
+        """A read through the gateway (args as chain JSON)."""
+        return self.gateway.client.view(f"{PACKAGE_ADDRESS}::{function}", list(args))
+
+    @property
+    def tx_count(self) -> int:
+        return len(self.server.ledger.transactions)
+
+
+@contextmanager
+def harness(
+    policy: Policy | None = None,
+    *,
+    strict_views: bool = False,
+    redis_client: redis.Redis | None = None,
+) -> Iterator[Harness]:
+    """A seeded devnet, the gateway and the runner; with ``redis_client`` the two-person flow too."""
+    with embedded_devnet(strict_views=strict_views) as (server, admin):
+        client = ChainClient(server.url, chain_id=DEVNET_CHAIN_ID, max_attempts=1)
+        reader = ResourceStateReader(client, PACKAGE_ADDRESS)
+        gateway = Gateway(client, admin, PACKAGE_ADDRESS, state_reader=reader)
+        if redis_client is not None:
+            runner = build_runner(gateway, policy or demo_policy(), redis_client)
+        else:
+            runner = Runner(build_registry(), policy or demo_policy(), gateway)
+        try:
+            yield Harness(server, gateway, runner)
+        finally:
+            client.close()
