@@ -10,6 +10,8 @@ __all__ = [
     "approvers_key",
     "audit_key",
     "request_key",
+    "slack_event_key",
+    "slack_message_key",
 ]
 
 PREFIX = "chatops"
@@ -32,3 +34,13 @@ def approvers_key(request_id: str) -> str:
 def audit_key(request_id: str) -> str:
     """Stream of this request's transitions (the per-request view of ``AUDIT``)."""
     return f"{PREFIX}:audit:{request_id}"
+
+
+def slack_message_key(request_id: str) -> str:
+    """Hash {channel, ts}: the Slack message of a request, updated in place as its state changes."""
+    return f"{PREFIX}:slack:approval:{request_id}"
+
+
+def slack_event_key(event_id: str) -> str:
+    """Marker of a Slack event or envelope already handled (retries and duplicates run nothing twice)."""
+    return f"{PREFIX}:slack:seen:{event_id}"

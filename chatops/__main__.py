@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from approvals.policy import PolicyError
 from chatops import __version__, logs
 from chatops.config import ConfigError, Settings, load_settings
 
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     devnet.add_argument(
         "--vrf-delay-secs", type=int, default=0, help="devnet seconds before dVRF fulfils a request"
     )
+    serve = sub.add_parser(
+        "serve", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)"
+    )
+    serve.add_argument("--http", action="store_true", help="force HTTP mode")
+
     console = sub.add_parser(
         "console", help="the runbook in a terminal (embedded devnet by default)"
     )
@@ -60,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print each reply as one JSON object per line"
     )
     console.add_argument("--no-colour", action="store_true", help="plain text output")
+
+    manifest = sub.add_parser(
+        "manifest", help="print the Slack app manifest generated from the catalog"
+    )
+    manifest.add_argument("--mode", choices=("socket", "http"), default="socket")
+    manifest.add_argument("--url", default=None, help="public base URL (HTTP mode)")
+    manifest.add_argument(
+        "--write", action="store_true", help="write manifest.yml instead of printing"
+    )
 
     commands = sub.add_parser("commands", help="print the runbook catalog")
     commands.add_argument("--json", action="store_true", help="machine-readable catalog")
@@ -96,6 +111,18 @@ def _run_commands(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_manifest(args: argparse.Namespace) -> int:
+    from chatops.slack.manifest import build_manifest, manifest_yaml
+    from commands.registry import build_registry
+
+    text = manifest_yaml(build_manifest(build_registry(), mode=args.mode, url=args.url))
+    if args.write:
+        Path("manifest.yml").write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 def _run_devnet(args: argparse.Namespace) -> int:
     from chatops.chain.devnet.server import run_devnet
 
@@ -126,11 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "devnet":
             return _run_devnet(args)
+        if args.command == "serve":
+            from chatops.wiring import serve
+
+            return serve(settings, force_http=args.http)
         if args.command == "console":
             return _run_console(args, settings)
         if args.command == "commands":
             return _run_commands(args)
-    except ConfigError as exc:
+        if args.command == "manifest":
+            return _run_manifest(args)
+    except (ConfigError, PolicyError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(f"unhandled command {args.command}")

@@ -23,6 +23,7 @@ from chatops.chain.errors import (
     ChainUnavailableError,
     TransactionTimeoutError,
 )
+from chatops.chain.models import TransactionInfo
 from chatops.gateway import Gateway
 from chatops.runner import Runner, execute_plan
 from commands.errors import CommandError
@@ -64,6 +65,19 @@ class FrozenClock:
 
 def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _is_call(tx: TransactionInfo, call: dict[str, Any]) -> bool:
+    """Whether ``tx`` is this request's call: the same function and, when the node shows them, the
+    same arguments (another request may have used the recorded sequence number after a crash)."""
+    move = tx.payload.get("Move") if isinstance(tx.payload, dict) else None
+    if not isinstance(move, dict):
+        return call["function"].split("::")[-1] in str(tx.payload)
+    function = str(move.get("function", ""))
+    if function != call["function"] and not function.endswith("::" + call["function"]):
+        return False
+    arguments = move.get("arguments")
+    return arguments is None or list(arguments) == [value for _type, value in call["args"]]
 
 
 def _call_fields(request: ApprovalRequest) -> list[Field]:
@@ -204,11 +218,16 @@ class ApprovalFlow:
 
     # --- the approver's side ----------------------------------------------------------------
 
-    def approve(self, request_id: str, user: str, groups: tuple[str, ...]) -> Reply:
+    def approve(
+        self, request_id: str, user: str, groups: tuple[str, ...], *, is_eligible: bool = True
+    ) -> Reply:
+        """Record an approval; the last one needed executes the request at once (exactly once)."""
         self.service.sweep()
         try:
             current = self.service.get(request_id)
-            request, counted = self.service.approve(request_id, user, current.digest, groups=groups)
+            request, counted = self.service.approve(
+                request_id, user, current.digest, groups=groups, is_eligible=is_eligible
+            )
         except ApprovalError as exc:
             raise CommandError(str(exc)) from exc
         if request.break_glass:
@@ -356,9 +375,19 @@ class ApprovalFlow:
             follow_ups=(f"Told: {people}.",),
         )
 
-    def deny(self, request_id: str, user: str, reason: str, groups: tuple[str, ...]) -> Reply:
+    def deny(
+        self,
+        request_id: str,
+        user: str,
+        reason: str,
+        groups: tuple[str, ...],
+        *,
+        is_eligible: bool = True,
+    ) -> Reply:
         try:
-            request = self.service.deny(request_id, user, reason, groups=groups)
+            request = self.service.deny(
+                request_id, user, reason, groups=groups, is_eligible=is_eligible
+            )
         except ApprovalError as exc:
             raise CommandError(str(exc)) from exc
         return self._describe(request, title=f"Request {request_id} denied by {user}: {reason}")
@@ -423,8 +452,7 @@ class ApprovalFlow:
         txs = self.gateway.client.account_transactions(
             request.sender, request.submit_seq, len(request.calls)
         )
-        names = [c["function"].split("::")[-1] for c in request.calls]
-        found = [t for t in txs if t.payload is None or any(n in str(t.payload) for n in names)]
+        found = [t for t in txs if t.payload is None or any(_is_call(t, c) for c in request.calls)]
         hashes = [t.hash for t in found]
         if not found:
             done = self.service.resolve(

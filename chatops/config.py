@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     http_port: Annotated[int, Field(ge=1, le=65535)] = Field(
         default=3000, validation_alias="CHATOPS_HTTP_PORT"
     )
+    slack_team_id: str | None = Field(default=None, validation_alias="CHATOPS_SLACK_TEAM_ID")
+    slack_enterprise_id: str | None = Field(
+        default=None, validation_alias="CHATOPS_SLACK_ENTERPRISE_ID"
+    )
+    slack_app_id: str | None = Field(default=None, validation_alias="CHATOPS_SLACK_APP_ID")
     log_level: LogLevel = Field(default="INFO", validation_alias="CHATOPS_LOG_LEVEL")
 
     @field_validator("lottery_address")

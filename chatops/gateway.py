@@ -101,6 +101,7 @@ class Gateway:
                 self._fid(call.function),
                 self._typed(call),
                 wait_timeout_s=self._wait_timeout_s,
+                chain_now_s=self.now_s(),
             )
         move = info.output.move if info.output is not None else None
         events = tuple((e.type, dict(e.data or {})) for e in (move.events if move else []))

@@ -9,11 +9,13 @@ from collections.abc import Iterable
 
 __all__ = ["RedactingFilter", "configure", "redact"]
 
-_TOKEN = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+# xoxb/xoxp/xoxa/xoxo/xoxs/xoxr, xoxe (refresh tokens, also in the xoxe.xoxp-… form) and xapp,
+# wherever they start: a \b would miss ``TOKEN_xoxb-…``, and masking a false positive costs nothing.
+_TOKEN = re.compile(r"(xox[abeposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask Slack tokens (``xox?-…``, ``xapp-…``) and the given secret values in ``text``."""
+    """Mask Slack tokens (``xox?-…``, ``xoxe-…``, ``xapp-…``) and the given secrets in ``text``."""
     masked = _TOKEN.sub(lambda m: m.group(1)[:5] + "***", text)
     for secret in secrets:
         if secret:
@@ -35,6 +37,10 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact(
                 logging.Formatter().formatException(record.exc_info), self._secrets
             )
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text, self._secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self._secrets)
         record.msg = clean
         record.args = None
         return True

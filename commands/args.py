@@ -130,16 +130,19 @@ def _is_list(info: FieldInfo) -> bool:
     return origin is list
 
 
-def _placeholder(name: str, info: FieldInfo) -> str:
+def _placeholder(name: str, info: FieldInfo, *, is_last: bool) -> str:
     word = name.replace("_", "-")
     if _is_list(info):
-        word += "..."
+        word += "..." if is_last else ",..."
     return f"<{word}>" if info.is_required() else f"[{word}]"
 
 
 def usage_of(model: type[BaseModel]) -> str:
     """``<asset-id> <on|off> <reason>``, generated from the argument model's field order."""
-    return " ".join(_placeholder(n, f) for n, f in model.model_fields.items())
+    fields = list(model.model_fields.items())
+    return " ".join(
+        _placeholder(n, f, is_last=i == len(fields) - 1) for i, (n, f) in enumerate(fields)
+    )
 
 
 def parse_args(model: type[BaseModel], tokens: list[str]) -> BaseModel:

@@ -552,7 +552,7 @@ def rotate(ctx: StepContext, args: RotateArgs) -> Plan:
         f"{', '.join(action_label(a) for a in args.actions)}, timelock {args.timelock_secs} s, "
         f"max_failures {args.max_failures}, expires at {args.expires_at}. Needs two signers: the "
         f"package account and the operator {args.operator}. It clears the pending dry-run and "
-        f"last_action_hash and does not reset failure_count.{kept}",
+        f"last_action_hash and does not reset failure_count{kept}",
         checks=checks,
         calls=[call],
         handoff_to=args.operator,

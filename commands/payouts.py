@@ -7,6 +7,7 @@ and ``payout_round + 1``; the checks below say which one breaks, before anything
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -343,8 +344,10 @@ def _batch_call(
     )
 
 
-def _after_batch(lottery_id: int) -> Any:
-    def after(ctx: StepContext, outcome: Outcome) -> list[Check]:
+def _after_batch(lottery_id: int) -> Callable[[StepContext, Outcome], list[Any]]:
+    """Runbook Admin 8: the accounting invariant after every committed batch (a failure stops a run)."""
+
+    def after(ctx: StepContext, outcome: Outcome) -> list[Any]:
         checks = accounting_invariant(ctx, lottery_id)
         ctx.progress("accounting after batch: " + "; ".join(c.line() for c in checks))
         return checks

@@ -1,9 +1,6 @@
 """``/refund``: the runbook's "Emergency refund" section and refund.md (spec §4.2, §4.5, §11.4): the
-emergency stop, cancellation, refund batches, progress against the SLA, archive and the support report.
-
-``emergency_stop`` does not exist on chain (spec fact 9): the stop is ``feature_switch::set_mode`` for
-purchases (1) and draws (3). Cancellation is ``cancellation::cancel_lottery_admin`` (fact 10).
-"""
+emergency stop (``feature_switch`` modes of purchases and draws: ``emergency_stop`` does not exist,
+fact 9), cancellation, refund batches, progress against the SLA, archive and the support report."""
 
 from __future__ import annotations
 
@@ -103,6 +100,11 @@ def draws_enabled_check(ctx: StepContext) -> Check:
     )
 
 
+def _is_running(mode: int | None) -> bool:
+    """Premium-only (2) still sells or draws for some callers, so it is not stopped."""
+    return mode in (1, 2)
+
+
 def _stop_modes(ctx: StepContext) -> dict[int, int | None]:
     return {f: feature_mode(ctx, f) for f in (FEATURE_PURCHASE, FEATURE_DRAW)}
 
@@ -164,11 +166,11 @@ def state(ctx: StepContext, args: BaseModel) -> Reply:
             severity=Severity.WARNING,
         )
     modes = {f: feature_mode(ctx, f) for f in FEATURES}
-    stopped = [f for f in (FEATURE_PURCHASE, FEATURE_DRAW) if modes[f] != 1]
+    stopped = [f for f in (FEATURE_PURCHASE, FEATURE_DRAW) if not _is_running(modes[f])]
     if len(stopped) == 2:
         title, severity = "Emergency stop ON: purchases and draws stopped", Severity.WARNING
     elif stopped:
-        title = f"Partly stopped: {FEATURES[stopped[0]]} not enabled for everyone"
+        title = f"Partly stopped: {FEATURES[stopped[0]]} disabled"
         severity = Severity.WARNING
     else:
         title, severity = "Running: purchases and draws enabled", Severity.INFO
@@ -195,7 +197,7 @@ def stop(ctx: StepContext, args: ReasonArgs) -> Plan:
     checks = [_initialized_check(ctx)]
     if checks[0].ok:
         modes = _stop_modes(ctx)
-        running = [f for f, m in modes.items() if m in (1, 2)]
+        running = [f for f, m in modes.items() if _is_running(m)]
         checks.append(
             Check(
                 name="purchases or draws enabled",
@@ -225,13 +227,13 @@ def resume(ctx: StepContext, args: ReasonArgs) -> Plan:
     checks = [_initialized_check(ctx)]
     if checks[0].ok:
         modes = _stop_modes(ctx)
-        stopped = [f for f, m in modes.items() if m != 1]
+        stopped = [f for f, m in modes.items() if not _is_running(m)]
         checks.append(
             Check(
                 name="purchases or draws stopped",
                 ok=bool(stopped),
                 seen=_modes_text(modes),
-                required="at least one not enabled (otherwise there is no stop to lift)",
+                required="at least one disabled (otherwise there is no stop to lift)",
             )
         )
     return Plan(

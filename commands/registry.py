@@ -133,6 +133,13 @@ def action(
     return make
 
 
+# Words people know from the runbook or older versions, and where the step lives now.
+MOVED = {
+    ("/lottery", "cancel"): "/refund start (cancelling a lottery starts its refunds)",
+    ("/refund", "emergency-stop"): "/refund stop",
+}
+
+
 class Registry:
     """All steps by slash command and subcommand, with "did you mean" for typos."""
 
@@ -168,6 +175,8 @@ class Registry:
             hint = f" Did you mean {close[0]}?" if close else ""
             raise UsageError(f"Unknown command {command}.{hint} Try /ops help.")
         step = self._steps.get((command, name))
+        if step is None and (command, name) in MOVED:
+            raise UsageError(f"{command} {name} is now {MOVED[(command, name)]}.")
         if step is None:
             names = [s.name for s in self.subcommands(command)]
             close = difflib.get_close_matches(name, names, n=1)

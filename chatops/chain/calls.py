@@ -33,6 +33,25 @@ class TypedArg(BaseModel):
     def python(self) -> Any:
         return from_json(self.type, self.value)
 
+    def cli(self) -> str:
+        """The Supra CLI ``--args`` form (spec §1.4): ``u64:42``, ``hex:0x..``, ``u64:[4,6]``.
+
+        ``Option<T>`` has no CLI syntax; it is rendered as ``option:<json>`` so a person sees it
+        must go through a JSON args file instead.
+        """
+        kind = self.type
+        if kind == "vector<u8>":
+            return f"hex:{self.value}"
+        if kind.startswith("vector<") and kind.endswith(">"):
+            inner = kind[len("vector<") : -1]
+            items = ",".join(str(v).lower() if isinstance(v, bool) else str(v) for v in self.value)
+            return f"{inner}:[{items}]"
+        if "Option<" in kind:
+            return f"option:{json.dumps(self.value, separators=(',', ':'))}"
+        if kind.endswith("String"):
+            return f"string:{self.value}"
+        return f"{kind}:{str(self.value).lower() if isinstance(self.value, bool) else self.value}"
+
 
 class ChainCall(BaseModel):
     """An entry-function call (``module::function`` at the package address) or a read."""

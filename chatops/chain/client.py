@@ -496,6 +496,7 @@ class ChainClient:
         expiry_s: int = 300,
         simulate_first: bool = True,
         wait_timeout_s: float = 30.0,
+        chain_now_s: int | None = None,
     ) -> TransactionInfo:
         """Build, (simulate,) sign, submit and wait for one entry-function call; raise on any failure.
 
@@ -514,7 +515,9 @@ class ChainClient:
             entry,
             max_gas_amount=max_gas,
             gas_unit_price=gas_unit_price,
-            expiration_timestamp_s=int(self._now_s()) + expiry_s,
+            # The expiry is checked against the chain's clock, which is the caller's to give.
+            expiration_timestamp_s=(chain_now_s if chain_now_s is not None else int(self._now_s()))
+            + expiry_s,
             chain_id=self.expected_chain_id,
         )
         if simulate_first:

@@ -1,9 +1,6 @@
-"""A chain double at the chain's edge: the real devnet gateway with chosen reads answered differently.
-
-For checks that guard states this contract cannot reach through its own transactions (a config
-that fails ``validate_config`` after creation, a switch built with ``force_enable_devnet``, an
-accounting invariant broken between two batches): the bot still has to refuse or stop on them.
-"""
+"""A chain double at the chain's edge: the devnet gateway with chosen reads answered differently, for
+checks guarding states this contract cannot reach through its own transactions (a config failing
+validate_config after creation, a switch with force_enable_devnet, an overpayment between batches)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def _sign(ops: Harness, reply: Reply, signers: list[str]) -> None:
     assert reply.ok, reply
     assert reply.data is not None
     for payload in reply.data["payloads"]:
-        types = [arg.partition(":")[0] for arg in payload["cli_args"]]
+        types = payload["argument_types"]
         values = [from_json(t, v) for t, v in zip(types, payload["arguments"], strict=True)]
         ops.server.ledger.apply(payload["function"], values, signers=signers)
 

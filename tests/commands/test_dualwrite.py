@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+import redis as redis_lib
 
 from approvals.policy import demo_policy
 from chatops.chain.client import ChainClient
@@ -19,7 +20,7 @@ from chatops.wiring import DEVNET_CHAIN_ID
 from commands.errors import PreconditionError
 from commands.registry import build_registry
 from commands.reply import Check
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, harness
 
 HASH = "ab" * 32
 # spec §12.8: canceled lottery 42, no sales, archived at 1732100000 (181 bytes of BCS).
@@ -411,3 +412,20 @@ def test_viewer_may_read_but_not_change(ops: Harness) -> None:
     assert ops.run("/dualwrite flags", user="dave").ok
     reply = ops.run("/dualwrite enable-mirror", user="dave")
     assert "operator role" in reply.title
+
+
+@pytest.fixture
+def two_person(redis: redis_lib.Redis) -> Iterator[Harness]:
+    with harness(redis_client=redis) as h:
+        yield h
+
+
+def test_set_runs_after_a_second_person_approves(two_person: Harness) -> None:
+    """alice requests /dualwrite set with a reason, bob approves, and the expectation is on chain."""
+    requested = two_person.run(f'/dualwrite set 4 0x{HASH} reason="migration of lottery 4"')
+    assert requested.state == "pending", requested
+    assert two_person.view("legacy_bridge::has_expected_hash", "4") == [False]
+    approved = two_person.run(f"/ops approve {requested.request_id}", user="bob")
+    assert approved.state == "succeeded", approved
+    assert two_person.view("legacy_bridge::has_expected_hash", "4") == [True]
+    assert len(two_person.events("ArchiveDualWriteStartedEvent")) == 1

@@ -6,9 +6,10 @@ import dataclasses
 from collections.abc import Callable, Iterator
 
 import pytest
+import redis as redis_lib
 
 from chatops.chain.summary import LotterySummary, archive_hash
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, harness
 from tests.commands.test_dualwrite import (
     HASH,
     VECTOR_BCS,
@@ -345,3 +346,18 @@ def test_privileged_steps_wait_for_a_second_person(
     assert not reply.ok
     assert "needs a second person" in reply.title
     assert ops.tx_count == before
+
+
+@pytest.fixture
+def two_person(redis: redis_lib.Redis) -> Iterator[Harness]:
+    with harness(redis_client=redis) as h:
+        yield h
+
+
+def test_import_runs_after_a_second_person_approves(two_person: Harness) -> None:
+    """alice requests the import with a reason, bob approves, and lottery 42 is archived as legacy."""
+    requested = two_person.run(f'{IMPORT_42} reason="backfill from the legacy archive"')
+    assert requested.state == "pending", requested
+    approved = two_person.run(f"/ops approve {requested.request_id}", user="bob")
+    assert approved.state == "succeeded", approved
+    assert two_person.view("history::is_legacy_summary", "42") == [True]

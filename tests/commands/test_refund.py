@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+from chatops.chain.calls import TypedArg
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.devnet.seed import BUYERS
 from commands.errors import PreconditionError
@@ -89,7 +90,7 @@ def test_stop_counts_premium_only_purchases_as_running(ops: Harness) -> None:
     apply(ops, "feature_switch::set_mode", 3, 0)
     reply = ops.run("/refund stop premium feed lost")
     assert "needs a second person" in reply.title
-    assert ops.run("/refund state").title.startswith("Partly stopped")
+    assert ops.run("/refund state").title == "Partly stopped: draws disabled"
 
 
 def test_stop_refused_when_already_stopped(ops: Harness) -> None:
@@ -140,11 +141,12 @@ def test_resume_lifts_the_stop(ops: Harness) -> None:
 
 
 def test_resume_refused_when_not_stopped(ops: Harness) -> None:
-    """Resume with both features enabled fails its check and sends nothing."""
+    """Resume with purchases enabled and draws premium-only (neither stopped) sends nothing."""
+    apply(ops, "feature_switch::set_mode", 3, 2)
     before = ops.tx_count
     reply = ops.run("/refund resume nothing to lift")
     check = failed_check(reply, "purchases or draws stopped")
-    assert check.seen == "purchases enabled, draws enabled"
+    assert check.seen == "purchases enabled, draws premium only"
     assert ops.tx_count == before
 
 
@@ -327,6 +329,27 @@ def test_batch_refused_while_refund_not_active(ops: Harness) -> None:
     assert ops.tx_count == before
 
 
+def test_batch_control_after_the_batch_reports_an_incident(ops: Harness) -> None:
+    """refund.md 5: if progress read after the batch shows refunds above proceeds, it is an incident.
+
+    The contract refuses such a batch (0x1814), so the chain double reports the state.
+    """
+    chain = ScriptedChain(ops.gateway)
+
+    def overrefunded(args: Sequence[TypedArg]) -> list[Any]:
+        [view] = ops.gateway.read("views::get_refund_progress", args)
+        if chain.submitted:
+            view = {**view, "prize_refunded": str(PROCEEDS_6 + 1)}
+        return [view]
+
+    chain.overrides["views::get_refund_progress"] = overrefunded
+    before = ops.tx_count
+    with pytest.raises(PreconditionError) as info:
+        execute_on(ops, chain, "/refund batch 6 1 100000000 0")
+    assert "refunds <= proceeds_accum no longer holds (incident)" in str(info.value)
+    assert ops.tx_count == before + 1
+
+
 # --- progress and SLA --------------------------------------------------------------------------
 
 
@@ -502,7 +525,8 @@ def test_report_after_the_whole_procedure(ops: Harness) -> None:
 def test_report_flags_a_missed_sla(ops: Harness) -> None:
     """A single batch 13 h after cancellation: the first-batch SLA is reported as missed."""
     ops.advance(13 * HOUR)
-    ops.execute("/refund batch 6 8 800000000 0")
+    # Booked outside the bot: the harness client stamps expiry from the wall clock, not the devnet's.
+    apply(ops, "payouts::force_refund_batch_admin", 6, 1, 8, PROCEEDS_6, 0, ops.gateway.now_s())
     reply = ops.run("/refund report 6")
     assert any(
         line.startswith("First batch (12 h) SLA: MISSED") for line in reply.text.splitlines()

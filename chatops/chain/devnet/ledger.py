@@ -731,7 +731,7 @@ class Ledger:
                     k: Account(v.address, v.sequence_number, v.authentication_key)
                     for k, v in self.accounts.items()
                 },
-                dict(self.account_txs),
+                {k: list(v) for k, v in self.account_txs.items()},  # commit appends in place
                 len(self.events),
                 dict(self.handles),
                 dict(self.handle_counters),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]  # ships no stubs; types-jsonschema not in [test]
+import jsonschema
 import pytest
 
 from chatops.chain.devnet.contracts.history import LotterySummary

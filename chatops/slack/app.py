@@ -1,0 +1,269 @@
+"""``build_app(deps) -> slack_bolt.App``: one listener per slash command of the catalog, the approval
+buttons, guards and retry de-duplication. Built in a factory, never at import time.
+
+Slack's 3-second rule: every listener acks first and hands the work to our bounded executor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from approvals import keys
+from approvals.policy import Policy
+from chatops.approval_flow import ApprovalFlow
+from chatops.runner import Runner
+from chatops.slack.blocks import deny_modal
+from chatops.slack.directory import Directory
+from chatops.slack.errors import error_text
+from chatops.slack.ids import (
+    APPROVE_ACTION_ID,
+    DENY_ACTION_ID,
+    DENY_MODAL_CALLBACK_ID,
+    DENY_REASON_ACTION_ID,
+    DENY_REASON_BLOCK_ID,
+    unwrap_text,
+)
+from chatops.slack.metrics import Metrics
+from chatops.slack.poster import SlackPoster
+from commands.errors import CommandError, UsageError
+from commands.invocation import Invocation
+from commands.reply import Reply
+
+__all__ = ["SlackDeps", "build_app", "web_client"]
+
+logger = logging.getLogger(__name__)
+SEEN_TTL_S = 3600
+
+
+def web_client(token: str, base_url: str) -> WebClient:
+    """A WebClient that honours 429 Retry-After, retries 5xx and connection errors a few times."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class SlackDeps:
+    """What the Slack adapter needs; built by ``chatops.wiring``."""
+
+    runner: Runner
+    flow: ApprovalFlow
+    policy: Policy
+    store: redis.Redis
+    client: WebClient
+    signing_secret: str | None
+    team_id: str | None = None
+    enterprise_id: str | None = None
+    app_id: str | None = None
+    max_workers: int = 8
+    max_queue: int = 64
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+class _Executor:
+    """Our bounded executor: acks never wait for it, and a full queue is answered, not queued."""
+
+    def __init__(self, workers: int, limit: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-work")
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def submit(self, fn: Callable[[], None]) -> bool:
+        if not self._slots.acquire(blocking=False):
+            return False
+
+        def run() -> None:
+            try:
+                fn()
+            except Exception:
+                logger.exception("background work failed")
+            finally:
+                self._slots.release()
+
+        self._pool.submit(run)
+        return True
+
+
+def _first_seen(store: redis.Redis, marker: str) -> bool:
+    """True once per marker across replicas and restarts (SET NX with a TTL)."""
+    return bool(store.set(keys.slack_event_key(marker), "1", nx=True, ex=SEEN_TTL_S))
+
+
+def build_app(deps: SlackDeps) -> App:
+    """The Bolt app; HTTP or Socket Mode is the caller's choice of adapter."""
+    app = App(
+        client=deps.client,
+        signing_secret=deps.signing_secret or "socket-mode-has-no-signing-secret",
+        token_verification_enabled=False,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    executor = _Executor(deps.max_workers, deps.max_queue)
+    poster = SlackPoster(deps.client, deps.store)
+    directory = Directory(deps.client, list(deps.policy.groups), team_id=deps.team_id)
+    metrics = deps.metrics
+
+    @app.middleware
+    def guard(
+        req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        """Only our workspace and app; Slack's retries of the same delivery never run twice."""
+        started = time.monotonic()
+        context = req.context
+        if deps.team_id and context.team_id not in (None, deps.team_id):
+            logger.warning(
+                "request from another workspace refused", extra={"team": context.team_id}
+            )
+            return BoltResponse(status=200, body="This workspace is not allowed to use chatops.")
+        if deps.enterprise_id and context.enterprise_id not in (None, deps.enterprise_id):
+            return BoltResponse(status=200, body="This organisation is not allowed to use chatops.")
+        app_id = req.body.get("api_app_id")
+        if deps.app_id and app_id not in (None, deps.app_id):
+            return BoltResponse(status=200, body="")
+        retry = req.headers.get("x-slack-retry-num")
+        event_id = req.body.get("event_id")
+        if retry or (event_id and not _first_seen(deps.store, f"event:{event_id}")):
+            return BoltResponse(status=200, body="")
+        response = next()
+        metrics.ack_seconds.observe(time.monotonic() - started)
+        return response
+
+    def run_command(body: dict[str, Any]) -> None:
+        user, channel = str(body["user_id"]), str(body["channel_id"])
+        person = directory.person(user)
+        inv = Invocation(
+            user=user,
+            command=str(body["command"]),
+            text=unwrap_text(str(body.get("text", ""))),
+            channel=channel,
+        )
+        if not person.is_eligible:
+            reply = Reply.error(f"You cannot use chatops: {person.why_not}.")
+        elif (
+            deps.policy.privileged_channels
+            and channel not in deps.policy.privileged_channels
+            and _is_privileged(deps.runner, inv)
+        ):
+            reply = Reply.error(
+                "Privileged steps can only be requested in the operations channels."
+            )
+        else:
+            reply = deps.runner.handle(inv, groups=person.groups)
+        metrics.commands.labels(command=inv.command, outcome="ok" if reply.ok else "error").inc()
+        if reply.request_id is not None and reply.state is not None and reply.ok:
+            poster.approval(reply, channel=channel)
+        else:
+            poster.reply(reply, channel=channel, user=user)
+
+    def on_command(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        if not executor.submit(lambda: run_command(body)):
+            metrics.busy.inc()
+            poster.reply(
+                Reply.error("chatops is busy; try again in a minute."),
+                channel=str(body["channel_id"]),
+                user=str(body["user_id"]),
+            )
+
+    for command in deps.runner.registry.commands:
+        app.command(command)(on_command)
+
+    def act(body: dict[str, Any], action: str, request_id: str, reason: str = "") -> None:
+        user = str(body["user"]["id"])
+        channel = str((body.get("channel") or {}).get("id") or "")
+        person = directory.person(user)
+        try:
+            if action == "approve":
+                reply = deps.flow.approve(
+                    request_id, user, person.groups, is_eligible=person.is_eligible
+                )
+            else:
+                reply = deps.flow.deny(
+                    request_id, user, reason, person.groups, is_eligible=person.is_eligible
+                )
+        except CommandError as exc:
+            metrics.approvals.labels(action=action, outcome="refused").inc()
+            text, _ref = error_text(exc)
+            if channel:
+                poster.reply(Reply.error(f"Not {action}d: {text}"), channel=channel, user=user)
+            return
+        except Exception as exc:  # noqa: BLE001 - error_text logs it with a reference id
+            text, _ref = error_text(exc)
+            if channel:
+                poster.reply(Reply.error(text), channel=channel, user=user)
+            return
+        metrics.approvals.labels(action=action, outcome="ok").inc()
+        current = deps.flow.show(request_id)
+        poster.approval(current, channel=channel)
+        if reply.state in ("succeeded", "failed") or not reply.ok:
+            poster.thread_note(request_id, reply)
+
+    @app.action(APPROVE_ACTION_ID)
+    def on_approve(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        request_id = str(body["actions"][0]["value"])
+        marker = (
+            f"action:{body['user']['id']}:{body['actions'][0].get('action_ts', '')}:{request_id}"
+        )
+        if not _first_seen(deps.store, marker):
+            return
+        if not executor.submit(lambda: act(body, "approve", request_id)):
+            metrics.busy.inc()
+
+    @app.action(DENY_ACTION_ID)
+    def on_deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        request_id = str(body["actions"][0]["value"])
+        client.views_open(trigger_id=body["trigger_id"], view=deny_modal(request_id))
+
+    @app.view(DENY_MODAL_CALLBACK_ID)
+    def on_deny_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = str(
+            view["state"]["values"][DENY_REASON_BLOCK_ID][DENY_REASON_ACTION_ID].get("value") or ""
+        ).strip()
+        if len(reason) < 3:
+            ack(response_action="errors", errors={DENY_REASON_BLOCK_ID: "Say why, in a few words."})
+            return
+        ack()
+        request_id = str(view["private_metadata"])
+        executor.submit(lambda: act(body, "deny", request_id, reason))
+
+    @app.event("subteam_members_changed")
+    def on_group_change(ack: Ack, event: dict[str, Any]) -> None:
+        ack()
+        directory.invalidate_group(str(event.get("subteam_id", "")))
+
+    @app.event("app_mention")
+    def on_mention(ack: Ack) -> None:
+        ack()
+
+    return app
+
+
+def _is_privileged(runner: Runner, inv: Invocation) -> bool:
+    try:
+        parsed = runner.parse(inv)
+    except UsageError:
+        return False
+    return runner.policy.is_privileged(parsed.step.policy_key, declared=parsed.step.privileged)

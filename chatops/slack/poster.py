@@ -1,0 +1,102 @@
+"""Posting to Slack: replies (ephemeral or in-channel) and approval messages updated in place.
+
+The message of each approval request is recorded in Redis, so any replica (or a restarted bot)
+updates that one message instead of posting a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import redis
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from approvals import keys
+from chatops.slack.blocks import approval_blocks, reply_blocks, reply_text
+from commands.reply import Reply
+
+__all__ = ["SlackPoster"]
+
+logger = logging.getLogger(__name__)
+
+
+class SlackPoster:
+    """Sends replies through one WebClient (its retry handlers honour 429 Retry-After and 5xx)."""
+
+    def __init__(self, client: WebClient, store: redis.Redis) -> None:
+        self.client = client
+        self.store = store
+
+    def reply(
+        self, reply: Reply, *, channel: str, user: str, thread_ts: str | None = None
+    ) -> str | None:
+        """Errors and help go to the asker only; results go to the channel. Returns the ts if any."""
+        blocks = reply_blocks(reply)
+        text = reply_text(reply)
+        try:
+            if reply.ephemeral or not reply.ok:
+                self.client.chat_postEphemeral(
+                    channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts
+                )
+                return None
+            response = self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+            )
+            return str(response.get("ts"))
+        except SlackApiError as exc:
+            logger.warning(
+                "posting a reply failed: %s", exc.response.get("error"), extra={"channel": channel}
+            )
+            return None
+
+    def approval(self, reply: Reply, *, channel: str) -> None:
+        """Post (once) or update the message of an approval request, with buttons while pending."""
+        request_id = reply.request_id
+        if request_id is None:
+            raise ValueError("not an approval reply")
+        key = keys.slack_message_key(request_id)
+        blocks = approval_blocks(
+            reply, request_id=request_id, state=reply.state or "", can_act=reply.state == "pending"
+        )
+        text = reply_text(reply)
+        known = cast(dict[bytes, bytes], self.store.hgetall(key))
+        if b"ts" in known:
+            try:
+                self.client.chat_update(
+                    channel=known[b"channel"].decode(),
+                    ts=known[b"ts"].decode(),
+                    text=text,
+                    blocks=blocks,
+                )
+            except SlackApiError as exc:
+                logger.warning(
+                    "updating request %s failed: %s", request_id, exc.response.get("error")
+                )
+            return
+        # HSETNX claims the post: two replicas never both post the same request.
+        if not self.store.hsetnx(key, "channel", channel):
+            return
+        try:
+            response: Any = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            self.store.delete(key)
+            logger.warning("posting request %s failed: %s", request_id, exc.response.get("error"))
+            return
+        self.store.hset(key, "ts", str(response.get("ts")))
+
+    def thread_note(self, request_id: str, reply: Reply) -> None:
+        """A result in the thread of the request's message (the timeline of that request)."""
+        known = cast(dict[bytes, bytes], self.store.hgetall(keys.slack_message_key(request_id)))
+        if not known or b"ts" not in known:
+            return
+        try:
+            self.client.chat_postMessage(
+                channel=known[b"channel"].decode(),
+                thread_ts=known[b"ts"].decode(),
+                text=reply_text(reply),
+                blocks=reply_blocks(reply),
+            )
+        except SlackApiError as exc:
+            logger.warning("thread note failed: %s", exc.response.get("error"))

@@ -1,0 +1,83 @@
+"""Serving the Bolt app: HTTP mode (Bolt's WSGI adapter on waitress) or Socket Mode, both with
+``/healthz``, ``/readyz`` and ``/metrics`` on the same port.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+from chatops.slack.metrics import Metrics
+
+__all__ = ["HealthServer", "make_wsgi", "start_socket_mode"]
+
+logger = logging.getLogger(__name__)
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+Readiness = Callable[[], dict[str, bool]]
+
+
+def make_wsgi(app: App | None, readiness: Readiness, metrics: Metrics) -> WsgiApp:
+    """Route ``/slack/events`` to Bolt (HTTP mode only) and serve the health and metrics endpoints."""
+    bolt = SlackRequestHandler(app) if app is not None else None
+
+    def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        if path == "/readyz":
+            checks = readiness()
+            ready = all(checks.values())
+            start_response(
+                "200 OK" if ready else "503 Service Unavailable",
+                [("Content-Type", "application/json")],
+            )
+            return [json.dumps({"ready": ready, "checks": checks}).encode()]
+        if path == "/metrics":
+            start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4")])
+            return [metrics.render()]
+        if path == "/slack/events" and bolt is not None:
+            result: Iterable[bytes] = bolt(environ, start_response)
+            return result
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
+
+    return wsgi
+
+
+class HealthServer:
+    """waitress on ``host:port`` in a thread (``port=0`` picks a free one; see ``port``)."""
+
+    def __init__(self, wsgi: WsgiApp, host: str, port: int, *, threads: int = 8) -> None:
+        self._server: Any = create_server(
+            wsgi, host=host, port=port, threads=threads, ident="chatops"
+        )
+        self.port = int(self._server.effective_port)
+        self._thread = threading.Thread(target=self._server.run, name="chatops-http", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def stop(self) -> None:
+        self._server.close()
+
+
+def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
+    """Connect Socket Mode (reconnects on its own); the caller keeps the returned handler."""
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    return handler

@@ -1,0 +1,527 @@
+"""ApprovalService and its Lua scripts on a real redis-server, with time moved by hand."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+
+from approvals.errors import (
+    AlreadyClaimedError,
+    ApprovalError,
+    ApprovalExpiredError,
+    BreakGlassNotAllowedError,
+    DigestMismatchError,
+    InvalidStateError,
+    LeaseLostError,
+    NotAnApproverError,
+    NotRequesterError,
+    SelfApprovalError,
+)
+from approvals.models import Status
+from approvals.policy import BreakGlass, Policy, Role
+from approvals.service import ApprovalService, NewRequest
+from approvals.store import RedisApprovalStore
+from tests.approvals.clock import ManualClock
+
+DIGEST = "d" * 64
+OTHER_DIGEST = "e" * 64
+TTL_S = 600
+USERS: dict[str, tuple[Role, ...]] = {
+    "alice": (Role.OPERATOR,),
+    "bob": (Role.OPERATOR, Role.APPROVER),
+    "carol": (Role.APPROVER,),
+    "erin": (Role.APPROVER,),
+    "dave": (Role.VIEWER,),
+}
+
+
+def _policy(**overrides: object) -> Policy:
+    return Policy.model_validate({"users": USERS, "ttl_s": TTL_S, **overrides})
+
+
+def _new(requester: str = "alice", policy_key: str = "feed.fallback") -> NewRequest:
+    return NewRequest(
+        command="/feed",
+        text='fallback 1 on 3 "spike"',
+        policy_key=policy_key,
+        calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"], ["bool", True]]}],
+        digest=DIGEST,
+        summary="Fallback on for asset 1",
+        requester=requester,
+        reason="price spike",
+        channel="C-ops",
+        thread=None,
+        plan_time_s=1_800_000_000,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def service(redis: redis_lib.Redis, clock: ManualClock) -> ApprovalService:
+    return ApprovalService(RedisApprovalStore(redis), _policy(), clock)
+
+
+@pytest.fixture
+def two_needed(redis: redis_lib.Redis, clock: ManualClock) -> ApprovalService:
+    return ApprovalService(RedisApprovalStore(redis), _policy(approvals_needed=2), clock)
+
+
+@pytest.fixture
+def other_client(redis_server: str) -> Iterator[redis_lib.Redis]:
+    """A second connection to the same Redis, as another bot process would have."""
+    client = redis_lib.Redis.from_url(redis_server)
+    yield client
+    client.close()
+
+
+def _approved(service: ApprovalService) -> str:
+    request = service.create(_new())
+    service.approve(request.id, "bob", DIGEST)
+    assert service.get(request.id).state == Status.APPROVED
+    return request.id
+
+
+def test_requester_cannot_approve_own_request(service: ApprovalService) -> None:
+    """An approver who asked for the request is refused as its approver and nothing is recorded."""
+    request = service.create(_new(requester="bob"))
+    with pytest.raises(SelfApprovalError, match="second person"):
+        service.approve(request.id, "bob", DIGEST)
+    after = service.get(request.id)
+    assert (after.state, after.approvers) == (Status.PENDING, ())
+
+
+def test_script_refuses_self_approval_without_the_service_checks(service: ApprovalService) -> None:
+    """The approve script alone refuses the requester, even when the service is bypassed."""
+    request = service.create(_new(requester="alice"))
+    result = service.store.approve(request.id, service.now_ms(), "alice", DIGEST)
+    assert result[0] == "self"
+    after = service.get(request.id)
+    assert (after.state, after.approvers) == (Status.PENDING, ())
+    refused = [e for e in service.audit(request.id) if e.event == "approve-refused"]
+    assert [(e.actor, e.detail) for e in refused] == [("alice", "self-approval")]
+
+
+def test_requester_cannot_deny_own_request(service: ApprovalService) -> None:
+    """The requester withdraws with cancel; deny by the requester is refused and changes nothing."""
+    request = service.create(_new(requester="bob"))
+    with pytest.raises(SelfApprovalError):
+        service.deny(request.id, "bob", "changed my mind")
+    assert service.get(request.id).state == Status.PENDING
+
+
+@pytest.mark.parametrize(
+    ("user", "groups", "is_eligible"),
+    [
+        pytest.param("dave", (), True, id="viewer"),
+        pytest.param("alice", (), True, id="operator-only"),
+        pytest.param("mallory", (), True, id="not-in-policy"),
+        pytest.param("carol", (), False, id="approver-but-guest"),
+        pytest.param("mallory", ("unknown-group",), True, id="unknown-group"),
+    ],
+)
+def test_ineligible_approver_is_refused(
+    service: ApprovalService, user: str, groups: tuple[str, ...], is_eligible: bool
+) -> None:
+    """Only members of the approver role who are not guests or bots may approve."""
+    request = service.create(_new(requester="erin"))
+    with pytest.raises(NotAnApproverError, match=user):
+        service.approve(request.id, user, DIGEST, groups=groups, is_eligible=is_eligible)
+    after = service.get(request.id)
+    assert (after.state, after.approvers) == (Status.PENDING, ())
+
+
+def test_approver_group_membership_makes_a_user_eligible(
+    redis: redis_lib.Redis, clock: ManualClock
+) -> None:
+    """A user with no explicit role approves through an approver group the policy names."""
+    service = ApprovalService(
+        RedisApprovalStore(redis), _policy(groups={"S-approvers": "approver"}), clock
+    )
+    request = service.create(_new())
+    approved, counted = service.approve(request.id, "zoe", DIGEST, groups=("S-approvers",))
+    assert counted
+    assert (approved.state, approved.approvers) == (Status.APPROVED, ("zoe",))
+
+
+def test_same_approver_twice_counts_once(two_needed: ApprovalService) -> None:
+    """With two approvals needed, bob clicking twice leaves it pending; carol's click approves it."""
+    request = two_needed.create(_new())
+    first, counted_first = two_needed.approve(request.id, "bob", DIGEST)
+    second, counted_second = two_needed.approve(request.id, "bob", DIGEST)
+    assert (counted_first, counted_second) == (True, False)
+    assert (first.state, second.state, second.approvers) == (
+        Status.PENDING,
+        Status.PENDING,
+        ("bob",),
+    )
+    done, counted = two_needed.approve(request.id, "carol", DIGEST)
+    assert counted
+    assert (done.state, done.approvers) == (Status.APPROVED, ("bob", "carol"))
+
+
+def test_racing_clicks_of_one_approver_count_once(
+    two_needed: ApprovalService, redis_server: str
+) -> None:
+    """Twenty simultaneous clicks by bob from separate connections record a single approval."""
+    request = two_needed.create(_new())
+    barrier = threading.Barrier(20)
+    counted: list[bool] = []
+    lock = threading.Lock()
+
+    def click() -> None:
+        client = redis_lib.Redis.from_url(redis_server)
+        try:
+            mine = ApprovalService(RedisApprovalStore(client), two_needed.policy, two_needed.now_ms)
+            barrier.wait()
+            _req, was_counted = mine.approve(request.id, "bob", DIGEST)
+            with lock:
+                counted.append(was_counted)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=click) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(counted) == [False] * 19 + [True]
+    after = two_needed.get(request.id)
+    assert (after.state, after.approvers) == (Status.PENDING, ("bob",))
+
+
+def test_approval_after_expiry_is_refused_and_expires_the_request(
+    service: ApprovalService, clock: ManualClock
+) -> None:
+    """An approval at the expiry instant is refused, and the request becomes expired for good."""
+    request = service.create(_new())
+    clock.advance(TTL_S * 1000)
+    with pytest.raises(ApprovalExpiredError):
+        service.approve(request.id, "bob", DIGEST)
+    after = service.get(request.id)
+    assert (after.state, after.approvers) == (Status.EXPIRED, ())
+    assert service.pending() == []
+    with pytest.raises(AlreadyClaimedError):
+        service.claim(request.id, "w1")
+    with pytest.raises(InvalidStateError):
+        service.approve(request.id, "carol", DIGEST)
+
+
+def test_approval_just_before_expiry_counts(service: ApprovalService, clock: ManualClock) -> None:
+    """One millisecond before the expiry the approval still counts (the boundary is exact)."""
+    request = service.create(_new())
+    clock.advance(TTL_S * 1000 - 1)
+    approved, counted = service.approve(request.id, "bob", DIGEST)
+    assert counted
+    assert approved.state == Status.APPROVED
+
+
+def test_changed_arguments_are_refused(service: ApprovalService) -> None:
+    """An approval bound to a different digest is refused and leaves the request pending."""
+    request = service.create(_new())
+    with pytest.raises(DigestMismatchError):
+        service.approve(request.id, "bob", OTHER_DIGEST)
+    after = service.get(request.id)
+    assert (after.state, after.approvers) == (Status.PENDING, ())
+    refused = [e for e in service.audit(request.id) if e.event == "approve-refused"]
+    assert [(e.actor, e.detail) for e in refused] == [("bob", "digest mismatch")]
+
+
+def test_deny_is_final(service: ApprovalService) -> None:
+    """After carol denies, nobody can approve, deny again, cancel or claim the request."""
+    request = service.create(_new())
+    denied = service.deny(request.id, "carol", "wrong asset")
+    assert (denied.state, denied.denied_by, denied.result) == (
+        Status.DENIED,
+        "carol",
+        "wrong asset",
+    )
+    with pytest.raises(InvalidStateError):
+        service.approve(request.id, "bob", DIGEST)
+    with pytest.raises(InvalidStateError):
+        service.deny(request.id, "bob", "again")
+    with pytest.raises(InvalidStateError):
+        service.cancel(request.id, "alice")
+    with pytest.raises(AlreadyClaimedError):
+        service.claim(request.id, "w1")
+    after = service.get(request.id)
+    assert (after.state, after.approvers) == (Status.DENIED, ())
+
+
+def test_only_the_requester_may_cancel(service: ApprovalService) -> None:
+    """bob cannot withdraw alice's request; alice can, and then it can no longer be approved or run."""
+    request = service.create(_new())
+    with pytest.raises(NotRequesterError):
+        service.cancel(request.id, "bob")
+    assert service.get(request.id).state == Status.PENDING
+    cancelled = service.cancel(request.id, "alice")
+    assert cancelled.state == Status.CANCELLED
+    with pytest.raises(InvalidStateError):
+        service.approve(request.id, "bob", DIGEST)
+    with pytest.raises(AlreadyClaimedError):
+        service.claim(request.id, "w1")
+    assert service.get(request.id).state == Status.CANCELLED
+
+
+def test_cancel_after_approval_stops_the_execution(service: ApprovalService) -> None:
+    """An approved request withdrawn before anyone claims it is never claimed."""
+    request_id = _approved(service)
+    assert service.cancel(request_id, "alice").state == Status.CANCELLED
+    with pytest.raises(AlreadyClaimedError):
+        service.claim(request_id, "w1")
+
+
+def test_executing_request_cannot_be_cancelled(service: ApprovalService) -> None:
+    """Once a worker holds the request, cancel is refused and the worker still completes it."""
+    request_id = _approved(service)
+    token = service.claim(request_id, "w1")
+    with pytest.raises(InvalidStateError):
+        service.cancel(request_id, "alice")
+    done = service.complete(request_id, token, ok=True, result="done", tx_hashes=["0xabc"])
+    assert (done.state, done.tx_hashes) == (Status.SUCCEEDED, ("0xabc",))
+
+
+def test_claim_needs_an_approved_request(service: ApprovalService) -> None:
+    """A pending request cannot be claimed for execution."""
+    request = service.create(_new())
+    with pytest.raises(AlreadyClaimedError):
+        service.claim(request.id, "w1")
+    assert service.get(request.id).state == Status.PENDING
+
+
+def test_only_one_of_many_concurrent_claimants_wins(
+    service: ApprovalService, redis_server: str
+) -> None:
+    """Thirty workers on their own connections claim the same approved request at once; one wins."""
+    request_id = _approved(service)
+    barrier = threading.Barrier(30)
+    tokens: list[str] = []
+    losers: list[ApprovalError] = []
+    lock = threading.Lock()
+
+    def claim(worker: str) -> None:
+        client = redis_lib.Redis.from_url(redis_server)
+        try:
+            mine = ApprovalService(RedisApprovalStore(client), service.policy, service.now_ms)
+            barrier.wait()
+            try:
+                token = mine.claim(request_id, worker)
+            except AlreadyClaimedError as exc:
+                with lock:
+                    losers.append(exc)
+            else:
+                with lock:
+                    tokens.append(token)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tokens) == 1
+    assert len(losers) == 29
+    after = service.get(request_id)
+    assert (after.state, after.lease_owner) == (Status.EXECUTING, tokens[0])
+    claims = [e for e in service.audit(request_id) if e.event == "claimed"]
+    assert [e.detail for e in claims] == tokens
+
+
+def test_complete_with_a_wrong_token_is_refused(service: ApprovalService) -> None:
+    """Only the lease holder's token completes a request; another token changes nothing."""
+    request_id = _approved(service)
+    token = service.claim(request_id, "w1")
+    with pytest.raises(LeaseLostError):
+        service.complete(request_id, "w2:forged", ok=True, result="done", tx_hashes=[])
+    with pytest.raises(LeaseLostError):
+        service.submitting(request_id, "w2:forged", "0xsender", 7)
+    after = service.get(request_id)
+    assert (after.state, after.result, after.submit_seq) == (Status.EXECUTING, None, None)
+    assert service.complete(request_id, token, ok=False, result="x", tx_hashes=[]).state == (
+        Status.FAILED
+    )
+
+
+def test_stale_lease_cannot_complete_after_reconciliation_was_flagged(
+    service: ApprovalService, clock: ManualClock
+) -> None:
+    """A worker whose lease ran out and was swept cannot record an outcome any more."""
+    request_id = _approved(service)
+    token = service.claim(request_id, "w1", lease_ms=5_000)
+    clock.advance(5_000)
+    assert service.sweep() == ([], [request_id])
+    with pytest.raises(LeaseLostError):
+        service.complete(request_id, token, ok=True, result="late", tx_hashes=["0x1"])
+    with pytest.raises(LeaseLostError):
+        service.renew(request_id, token)
+    after = service.get(request_id)
+    assert (after.state, after.tx_hashes) == (Status.NEEDS_RECONCILIATION, ())
+
+
+def test_renewed_lease_is_not_flagged(service: ApprovalService, clock: ManualClock) -> None:
+    """A worker that renews its lease in time is not taken for dead by the sweeper."""
+    request_id = _approved(service)
+    token = service.claim(request_id, "w1", lease_ms=5_000)
+    clock.advance(4_000)
+    service.renew(request_id, token, lease_ms=5_000)
+    clock.advance(4_000)
+    assert service.sweep() == ([], [])
+    assert service.get(request_id).state == Status.EXECUTING
+
+
+def test_sweep_expires_due_requests_and_flags_lost_leases(
+    service: ApprovalService, clock: ManualClock
+) -> None:
+    """The sweeper expires only requests past their TTL and flags only executions past their lease."""
+    early = service.create(_new())
+    clock.advance(1_000)
+    late = service.create(_new())
+    running = _approved(service)
+    service.claim(running, "w1", lease_ms=TTL_S * 1000)
+    assert service.sweep() == ([], [])
+    clock.advance(TTL_S * 1000 - 1_000)
+    assert service.sweep() == ([early.id], [])
+    assert [r.id for r in service.pending()] == [late.id]
+    clock.advance(1_000)
+    assert service.sweep() == ([late.id], [running])
+    states = [service.get(i).state for i in (early.id, late.id, running)]
+    assert states == [Status.EXPIRED, Status.EXPIRED, Status.NEEDS_RECONCILIATION]
+    assert service.sweep() == ([], [])
+
+
+def test_reconciliation_verdict_only_for_flagged_requests(
+    service: ApprovalService, clock: ManualClock
+) -> None:
+    """resolve settles a needs-reconciliation request once and refuses any other state."""
+    request_id = _approved(service)
+    with pytest.raises(InvalidStateError):
+        service.resolve(request_id, "bob", ok=True, result="found", tx_hashes=["0x1"])
+    service.claim(request_id, "w1", lease_ms=1_000)
+    clock.advance(1_000)
+    service.sweep()
+    done = service.resolve(request_id, "bob", ok=True, result="found", tx_hashes=["0x1"])
+    assert (done.state, done.tx_hashes) == (Status.SUCCEEDED, ("0x1",))
+    with pytest.raises(InvalidStateError):
+        service.resolve(request_id, "bob", ok=False, result="again", tx_hashes=[])
+
+
+def test_break_glass_is_refused_when_the_policy_does_not_enable_it(
+    service: ApprovalService,
+) -> None:
+    """With break-glass off, even a step on the break-glass list needs a second person."""
+    with pytest.raises(BreakGlassNotAllowedError):
+        service.create(_new(policy_key="refund.stop"), break_glass=True)
+    assert service.pending() == []
+
+
+def test_break_glass_is_refused_for_a_step_the_policy_does_not_list(
+    redis: redis_lib.Redis, clock: ManualClock
+) -> None:
+    """Enabled break-glass covers only the steps the policy lists."""
+    service = ApprovalService(
+        RedisApprovalStore(redis),
+        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
+        clock,
+    )
+    with pytest.raises(BreakGlassNotAllowedError):
+        service.create(_new(policy_key="feed.fallback"), break_glass=True)
+    assert service.store.client.keys("chatops:*") == []
+
+
+def test_break_glass_runs_alone_then_needs_a_second_persons_sign_off(
+    redis: redis_lib.Redis, clock: ManualClock
+) -> None:
+    """A listed step runs at once under break-glass, and only someone else can sign it off."""
+    service = ApprovalService(
+        RedisApprovalStore(redis),
+        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
+        clock,
+    )
+    request = service.create(_new(requester="bob", policy_key="refund.stop"), break_glass=True)
+    assert (request.state, request.break_glass, request.retro_approved_by) == (
+        Status.APPROVED,
+        True,
+        None,
+    )
+    token = service.claim(request.id, "w1")
+    service.complete(request.id, token, ok=True, result="stopped", tx_hashes=["0xa"])
+    with pytest.raises(SelfApprovalError):
+        service.approve(request.id, "bob", DIGEST)
+    with pytest.raises(NotAnApproverError):
+        service.approve(request.id, "dave", DIGEST)
+    signed, counted = service.approve(request.id, "carol", DIGEST)
+    assert counted
+    assert (signed.state, signed.retro_approved_by) == (Status.SUCCEEDED, "carol")
+    again, counted_again = service.approve(request.id, "erin", DIGEST)
+    assert not counted_again
+    assert again.retro_approved_by == "carol"
+    assert [e.event for e in service.audit(request.id)] == [
+        "created-break-glass",
+        "claimed",
+        "succeeded",
+        "approve-refused",
+        "retro-approved",
+    ]
+
+
+def test_audit_records_every_transition_with_actor_state_and_digest(
+    service: ApprovalService,
+) -> None:
+    """Each transition of a request lands in its own stream and in the global one, in order."""
+    request = service.create(_new())
+    service.approve(request.id, "bob", DIGEST)
+    token = service.claim(request.id, "w1")
+    service.submitting(request.id, token, "0xsender", 12)
+    service.complete(request.id, token, ok=True, result="done", tx_hashes=["0xabc"])
+    other = service.create(_new(requester="carol"))
+    service.cancel(other.id, "carol")
+
+    trail = [(e.event, e.actor, e.state) for e in service.audit(request.id)]
+    assert trail == [
+        ("created", "alice", "pending"),
+        ("approved", "bob", "approved"),
+        ("claimed", "w1", "executing"),
+        ("submitting", token, "executing"),
+        ("succeeded", token, "succeeded"),
+    ]
+    entries = service.audit(request.id)
+    assert {e.digest for e in entries} == {DIGEST}
+    assert {e.request_id for e in entries} == {request.id}
+    assert entries[3].detail == "0xsender#12"
+    assert all(a.at_ms <= b.at_ms for a, b in itertools.pairwise(entries))
+    everything = [(e.request_id, e.event) for e in service.audit()]
+    assert everything == [(request.id, e.event) for e in entries] + [
+        (other.id, "created"),
+        (other.id, "cancelled"),
+    ]
+
+
+def test_requests_and_audit_survive_a_restart(
+    service: ApprovalService, clock: ManualClock, other_client: redis_lib.Redis
+) -> None:
+    """A new service on a new connection sees the same request, approvals and trail, and carries on."""
+    request = service.create(_new())
+    service.approve(request.id, "bob", DIGEST)
+    before = service.audit(request.id)
+
+    restarted = ApprovalService(RedisApprovalStore(other_client), _policy(), clock)
+    assert restarted.audit(request.id) == before
+    seen = restarted.get(request.id)
+    assert (seen.state, seen.approvers, seen.digest) == (Status.APPROVED, ("bob",), DIGEST)
+    token = restarted.claim(request.id, "w-new")
+    restarted.complete(request.id, token, ok=True, result="done", tx_hashes=[])
+    assert [e.event for e in service.audit(request.id)] == [
+        "created",
+        "approved",
+        "claimed",
+        "succeeded",
+    ]
+    assert restarted.store.next_id() == str(int(request.id) + 1)

@@ -1,0 +1,312 @@
+"""Random sequences of clicks, expiries, claims and crashes against the real scripts, checked by a model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pytest
+import redis as redis_lib
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from approvals.errors import (
+    AlreadyClaimedError,
+    ApprovalExpiredError,
+    DigestMismatchError,
+    InvalidStateError,
+    LeaseLostError,
+    NotAnApproverError,
+    NotRequesterError,
+    SelfApprovalError,
+)
+from approvals.models import FINAL_STATES, Status
+from approvals.policy import Policy, Role
+from approvals.service import ApprovalService, NewRequest
+from approvals.store import RedisApprovalStore
+from tests.approvals.clock import ManualClock
+
+DIGEST = "a" * 64
+TTL_S = 300
+LEASE_MS = 20_000
+NEEDED = 2
+POLICY = Policy(
+    users={
+        "alice": (Role.OPERATOR,),
+        "bob": (Role.OPERATOR, Role.APPROVER),
+        "carol": (Role.APPROVER,),
+        "erin": (Role.APPROVER,),
+        "dave": (Role.VIEWER,),
+    },
+    approvals_needed=NEEDED,
+    ttl_s=TTL_S,
+)
+PEOPLE = ("alice", "bob", "carol", "erin", "dave", "mallory")
+WORKERS = ("w1", "w2", "w3")
+SETTLED = FINAL_STATES | {Status.NEEDS_RECONCILIATION}
+
+
+@dataclass
+class Expected:
+    """What the model says about one request."""
+
+    requester: str
+    expires_ms: int
+    state: Status = Status.PENDING
+    approvers: set[str] = field(default_factory=set)
+    token: str | None = None
+    lease_expires_ms: int = 0
+    claims: int = 0
+    settled_as: Status | None = None
+
+
+def _new(requester: str) -> NewRequest:
+    return NewRequest(
+        command="/feed",
+        text='fallback 1 on 3 "spike"',
+        policy_key="feed.fallback",
+        calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"]]}],
+        digest=DIGEST,
+        summary="Fallback on",
+        requester=requester,
+        reason="price spike",
+        channel="C-ops",
+        thread=None,
+        plan_time_s=1,
+    )
+
+
+class ApprovalMachine(RuleBasedStateMachine):
+    """Drives one ``ApprovalService`` on the test Redis and keeps a model of every request.
+
+    ``client`` is set by the test (a subclass per run); each example starts from an empty Redis.
+    """
+
+    client: ClassVar[redis_lib.Redis]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client.flushdb()
+        self.clock = ManualClock()
+        self.service = ApprovalService(RedisApprovalStore(self.client), POLICY, self.clock)
+        self.model: dict[str, Expected] = {}
+
+    def _pick(self, index: int) -> tuple[str, Expected]:
+        ids = sorted(self.model, key=int)
+        request_id = ids[index % len(ids)]
+        return request_id, self.model[request_id]
+
+    def _touch_expiry(self, expected: Expected) -> bool:
+        """Scripts that look at a pending request expire it on the spot when it is past due."""
+        if expected.state == Status.PENDING and self.clock() >= expected.expires_ms:
+            expected.state = Status.EXPIRED
+            return True
+        return False
+
+    @rule(requester=st.sampled_from(PEOPLE))
+    def create(self, requester: str) -> None:
+        request = self.service.create(_new(requester))
+        assert request.state == Status.PENDING
+        self.model[request.id] = Expected(
+            requester=requester, expires_ms=self.clock() + TTL_S * 1000
+        )
+
+    @precondition(lambda self: self.model)
+    @rule(index=st.integers(0, 50), user=st.sampled_from(PEOPLE), right_digest=st.booleans())
+    def approve(self, index: int, user: str, right_digest: bool) -> None:
+        request_id, expected = self._pick(index)
+        digest = DIGEST if right_digest else "b" * 64
+        if not POLICY.may_approve(user):
+            with pytest.raises(NotAnApproverError):
+                self.service.approve(request_id, user, digest)
+            return
+        if user == expected.requester:
+            with pytest.raises(SelfApprovalError):
+                self.service.approve(request_id, user, digest)
+            return
+        if not right_digest:
+            with pytest.raises(DigestMismatchError):
+                self.service.approve(request_id, user, digest)
+            return
+        if self._touch_expiry(expected):
+            with pytest.raises(ApprovalExpiredError):
+                self.service.approve(request_id, user, digest)
+            return
+        if expected.state != Status.PENDING:
+            with pytest.raises(InvalidStateError):
+                self.service.approve(request_id, user, digest)
+            return
+        _request, counted = self.service.approve(request_id, user, digest)
+        assert counted == (user not in expected.approvers)
+        expected.approvers.add(user)
+        if len(expected.approvers) >= NEEDED:
+            expected.state = Status.APPROVED
+
+    @precondition(lambda self: self.model)
+    @rule(index=st.integers(0, 50), user=st.sampled_from(PEOPLE))
+    def deny(self, index: int, user: str) -> None:
+        request_id, expected = self._pick(index)
+        if not POLICY.may_approve(user):
+            with pytest.raises(NotAnApproverError):
+                self.service.deny(request_id, user, "no")
+            return
+        if user == expected.requester:
+            with pytest.raises(SelfApprovalError):
+                self.service.deny(request_id, user, "no")
+            return
+        if self._touch_expiry(expected):
+            with pytest.raises(ApprovalExpiredError):
+                self.service.deny(request_id, user, "no")
+            return
+        if expected.state != Status.PENDING:
+            with pytest.raises(InvalidStateError):
+                self.service.deny(request_id, user, "no")
+            return
+        self.service.deny(request_id, user, "no")
+        expected.state = Status.DENIED
+
+    @precondition(lambda self: self.model)
+    @rule(index=st.integers(0, 50), as_requester=st.booleans(), other=st.sampled_from(PEOPLE))
+    def cancel(self, index: int, as_requester: bool, other: str) -> None:
+        request_id, expected = self._pick(index)
+        user = expected.requester if as_requester else other
+        if user != expected.requester:
+            with pytest.raises(NotRequesterError):
+                self.service.cancel(request_id, user)
+            return
+        if self._touch_expiry(expected):
+            with pytest.raises(ApprovalExpiredError):
+                self.service.cancel(request_id, user)
+            return
+        if expected.state not in (Status.PENDING, Status.APPROVED):
+            with pytest.raises(InvalidStateError):
+                self.service.cancel(request_id, user)
+            return
+        self.service.cancel(request_id, user)
+        expected.state = Status.CANCELLED
+
+    @rule(ms=st.integers(1, TTL_S * 1000))
+    def expire(self, ms: int) -> None:
+        """Time passes and the sweeper runs."""
+        self.clock.advance(ms)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        expired, lost = self.service.sweep()
+        now = self.clock()
+        should_expire = {
+            i for i, e in self.model.items() if e.state == Status.PENDING and now >= e.expires_ms
+        }
+        should_lose = {
+            i
+            for i, e in self.model.items()
+            if e.state == Status.EXECUTING and now >= e.lease_expires_ms
+        }
+        assert (set(expired), set(lost)) == (should_expire, should_lose)
+        for request_id in should_expire:
+            self.model[request_id].state = Status.EXPIRED
+        for request_id in should_lose:
+            self.model[request_id].state = Status.NEEDS_RECONCILIATION
+
+    @precondition(lambda self: self.model)
+    @rule(index=st.integers(0, 50), worker=st.sampled_from(WORKERS))
+    def claim(self, index: int, worker: str) -> None:
+        request_id, expected = self._pick(index)
+        if expected.state != Status.APPROVED:
+            with pytest.raises(AlreadyClaimedError):
+                self.service.claim(request_id, worker, lease_ms=LEASE_MS)
+            return
+        request = self.service.get(request_id)
+        token = self.service.claim(request_id, worker, lease_ms=LEASE_MS)
+        # The two-person rule at the moment of execution: the requester plus NEEDED other,
+        # eligible people approved, and nothing final or expired came before.
+        people = set(request.approvers)
+        assert request.requester not in people
+        assert all(POLICY.may_approve(p) for p in people)
+        assert len(people) >= NEEDED
+        assert len(people | {request.requester}) >= NEEDED + 1
+        assert request.state == Status.APPROVED
+        expected.claims += 1
+        expected.token = token
+        expected.lease_expires_ms = self.clock() + LEASE_MS
+        expected.state = Status.EXECUTING
+
+    @precondition(lambda self: any(e.state == Status.EXECUTING for e in self.model.values()))
+    @rule(data=st.data())
+    def crash(self, data: st.DataObject) -> None:
+        """A worker dies: its lease runs out and the sweeper flags the request."""
+        executing = sorted(
+            (i for i, e in self.model.items() if e.state == Status.EXECUTING), key=int
+        )
+        request_id = data.draw(st.sampled_from(executing))
+        self.clock.advance(self.model[request_id].lease_expires_ms - self.clock())
+        self._sweep()
+        assert self.model[request_id].state == Status.NEEDS_RECONCILIATION
+
+    @precondition(lambda self: self.model)
+    @rule(index=st.integers(0, 50), ok=st.booleans(), own_token=st.booleans())
+    def complete(self, index: int, ok: bool, own_token: bool) -> None:
+        request_id, expected = self._pick(index)
+        token = expected.token if own_token and expected.token else "w9:stale"
+        if expected.state != Status.EXECUTING or token != expected.token:
+            with pytest.raises(LeaseLostError):
+                self.service.complete(request_id, token, ok=ok, result="r", tx_hashes=[])
+            return
+        self.service.complete(request_id, token, ok=ok, result="r", tx_hashes=[])
+        expected.state = Status.SUCCEEDED if ok else Status.FAILED
+
+    @invariant()
+    def matches_the_model(self) -> None:
+        for request_id, expected in self.model.items():
+            actual = self.service.get(request_id)
+            assert actual.state == expected.state, request_id
+            assert set(actual.approvers) == expected.approvers, request_id
+
+    @invariant()
+    def claimed_at_most_once(self) -> None:
+        for request_id, expected in self.model.items():
+            claims = [e for e in self.service.audit(request_id) if e.event == "claimed"]
+            assert len(claims) == expected.claims <= 1, request_id
+
+    @invariant()
+    def settled_states_never_change(self) -> None:
+        for request_id, expected in self.model.items():
+            state = self.service.get(request_id).state
+            if expected.settled_as is not None:
+                assert state == expected.settled_as, request_id
+            if state in SETTLED:
+                expected.settled_as = state
+
+    @invariant()
+    def no_claim_after_expiry_denial_or_cancel(self) -> None:
+        for request_id in self.model:
+            events = [e.event for e in self.service.audit(request_id)]
+            if "claimed" in events:
+                before = events[: events.index("claimed")]
+                assert not {"expired", "denied", "cancelled"} & set(before), request_id
+                assert "approved" in before, request_id
+
+
+def test_two_person_rule_holds_under_random_operations(redis: redis_lib.Redis) -> None:
+    """Across random clicks, expiries, claims, crashes and completions the model and Redis agree,
+    and nothing runs without two people, twice, or after a final state."""
+
+    class OnTestRedis(ApprovalMachine):
+        client = redis
+
+    run_state_machine_as_test(
+        OnTestRedis,
+        settings=settings(
+            max_examples=50,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture],
+        ),
+    )

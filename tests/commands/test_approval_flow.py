@@ -1,0 +1,245 @@
+"""Privileged steps through the real runner: request, approval by a second person, one execution on
+the devnet, fresh preflight and digest at execution time, restarts, /ops pending and /ops show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis as redis_lib
+
+from approvals.models import Status
+from approvals.policy import demo_policy
+from chatops.approval_flow import ApprovalFlow
+from chatops.runner import Runner
+from chatops.wiring import build_runner
+from commands.invocation import Invocation
+from commands.reply import Reply
+from tests.commands.harness import Harness
+
+FALLBACK = '/feed fallback 1 on 3 "spike"'
+
+
+def _sent(ops: Harness, function: str) -> int:
+    """Committed transactions of ``module::name`` on the devnet, seed included."""
+    return sum(
+        1
+        for tx in ops.server.ledger.transactions.values()
+        if tx.function is not None and tx.function.endswith("::" + function)
+    )
+
+
+def _flow(runner: Runner) -> ApprovalFlow:
+    flow = runner.approvals
+    assert isinstance(flow, ApprovalFlow)
+    return flow
+
+
+def _request(ops: Harness, line: str = FALLBACK, user: str = "alice") -> str:
+    reply = ops.run(line, user)
+    assert reply.ok, reply
+    assert reply.state == Status.PENDING
+    assert reply.request_id is not None
+    return reply.request_id
+
+
+@pytest.fixture
+def second_client(redis_server: str) -> Iterator[redis_lib.Redis]:
+    """Another connection to the test Redis, as a restarted bot would open."""
+    client = redis_lib.Redis.from_url(redis_server)
+    yield client
+    client.close()
+
+
+def test_privileged_step_becomes_a_request_with_checks_and_simulation(ops2: Harness) -> None:
+    """A privileged step sends nothing: it answers with a request id, its checks, calls and a simulation."""
+    before = _sent(ops2, "set_fallback")
+    reply = ops2.run(FALLBACK, "alice")
+    assert reply.ok
+    assert reply.request_id is not None
+    assert reply.title.startswith(f"Request {reply.request_id}: Fallback on for asset 1")
+    fields = {f.label: f.value for f in reply.fields}
+    assert fields["Simulation"].startswith("succeeds")
+    assert fields["Requested by"] == "alice"
+    assert fields["Reason"] == "spike"
+    assert fields["Call 1"] == 'price_feed::set_fallback(u64:"1", bool:true, u8:3)'
+    assert fields["Approvals"] == "0/1"
+    assert [(c.name, c.ok) for c in reply.checks] == [("fallback state changes", True)]
+    assert f"/ops approve {reply.request_id}" in reply.follow_ups[0]
+    assert _sent(ops2, "set_fallback") == before
+    assert ops2.view("price_feed::get_price_view", "1")[0]["fallback_active"] is False
+
+
+def test_requester_and_viewer_cannot_approve(ops2: Harness) -> None:
+    """alice (the requester) and dave (a viewer) are told why they cannot approve; nothing is sent."""
+    before = _sent(ops2, "set_fallback")
+    request_id = _request(ops2)
+    by_alice = ops2.run(f"/ops approve {request_id}", "alice")
+    by_dave = ops2.run(f"/ops approve {request_id}", "dave")
+    assert not by_alice.ok
+    assert "alice is not an eligible approver" in by_alice.title
+    assert not by_dave.ok
+    assert "dave is not an eligible approver" in by_dave.title
+    assert _flow(ops2.runner).service.get(request_id).state == Status.PENDING
+    assert _sent(ops2, "set_fallback") == before
+
+
+def test_an_approver_cannot_approve_their_own_request(ops2: Harness) -> None:
+    """bob asks as an operator and is refused as his own second person; nothing is sent."""
+    before = _sent(ops2, "set_fallback")
+    request_id = _request(ops2, user="bob")
+    reply = ops2.run(f"/ops approve {request_id}", "bob")
+    assert not reply.ok
+    assert "a second person must approve it" in reply.title
+    assert _flow(ops2.runner).service.get(request_id).state == Status.PENDING
+    assert _sent(ops2, "set_fallback") == before
+
+
+def test_second_person_approval_executes_exactly_once(ops2: Harness) -> None:
+    """bob's approval runs the fallback once: the view shows it on and one event was emitted."""
+    before = _sent(ops2, "set_fallback")
+    request_id = _request(ops2)
+    reply = ops2.run(f"/ops approve {request_id}", "bob")
+    assert reply.ok, reply
+    assert reply.title.startswith(f"Request {request_id} executed")
+    assert reply.state == Status.SUCCEEDED
+    again = ops2.run(f"/ops approve {request_id}", "carol")
+    assert not again.ok
+    assert "succeeded" in again.title
+    view = ops2.view("price_feed::get_price_view", "1")[0]
+    assert (view["fallback_active"], view["fallback_reason"]) == (True, 3)
+    assert [e["asset_id"] for e in ops2.events("PriceFeedFallbackEvent")] == ["1"]
+    assert _sent(ops2, "set_fallback") == before + 1
+    done = _flow(ops2.runner).service.get(request_id)
+    tx_hash = next(
+        h
+        for h, tx in ops2.server.ledger.transactions.items()
+        if tx.function is not None and tx.function.endswith("::set_fallback")
+    )
+    assert done.tx_hashes == (tx_hash,)
+    assert done.approvers == ("bob",)
+
+
+def test_privileged_step_without_reason_asks_for_one(ops2: Harness) -> None:
+    """A privileged step with no reason argument and no reason= word is a usage error naming reason=."""
+    reply = ops2.run("/feed update 1 1300000", "alice")
+    assert not reply.ok
+    assert 'reason="why this is needed"' in reply.title
+    assert 'reason="..."' in reply.text
+    assert _flow(ops2.runner).service.pending() == []
+    with_reason = ops2.run('/feed update 1 1300000 reason="provider confirmed"', "alice")
+    assert with_reason.ok
+    assert with_reason.state == Status.PENDING
+
+
+def test_execution_refuses_when_the_preflight_no_longer_holds(ops2: Harness) -> None:
+    """A clamp cleared on chain after the request makes the approved clear-clamp fail its check, unsent."""
+    now = ops2.server.ledger.now_s
+    ops2.server.ledger.apply("price_feed::update_price", [1, 10**9, now])
+    assert ops2.view("price_feed::get_price_view", "1")[0]["clamp_active"] is True
+    request_id = _request(ops2, '/feed clear-clamp 1 reason="provider confirmed"')
+    ops2.server.ledger.apply("price_feed::clear_clamp", [1, now])
+    before = _sent(ops2, "clear_clamp")
+
+    reply = ops2.run(f"/ops approve {request_id}", "bob")
+    assert not reply.ok
+    assert reply.state == Status.FAILED
+    assert "preflight no longer holds" in reply.title
+    assert [(c.name, c.ok) for c in reply.checks] == [("clamp_active = true", False)]
+    assert _sent(ops2, "clear_clamp") == before
+    done = _flow(ops2.runner).service.get(request_id)
+    assert (done.state, done.tx_hashes, done.submit_seq) == (Status.FAILED, (), None)
+
+
+def test_execution_refuses_when_the_calls_changed(ops2: Harness) -> None:
+    """Another payout batch recorded after the request moves the round: the calls differ, nothing is sent."""
+    request_id = _request(ops2, '/payouts batch 4 1 1000 10 reason="round one"')
+    now = ops2.server.ledger.now_s
+    ops2.server.ledger.apply("payouts::record_payout_batch_admin", [4, 1, 1, 1000, 10, now])
+    before = _sent(ops2, "record_payout_batch_admin")
+
+    reply = ops2.run(f"/ops approve {request_id}", "bob")
+    assert not reply.ok
+    assert reply.state == Status.FAILED
+    assert "the calls would differ from what was approved" in reply.title
+    assert _sent(ops2, "record_payout_batch_admin") == before
+    assert _flow(ops2.runner).service.get(request_id).submit_seq is None
+
+
+def test_request_survives_a_bot_restart(ops2: Harness, second_client: redis_lib.Redis) -> None:
+    """A request made before a restart is approved and executed by the new bot, exactly once."""
+    before = _sent(ops2, "set_fallback")
+    request_id = _request(ops2)
+    restarted = build_runner(ops2.gateway, demo_policy(), second_client)
+
+    pending = restarted.handle(Invocation.parse_line("/ops pending", user="bob"))
+    assert [f.label for f in pending.fields] == [f"#{request_id} {FALLBACK}"]
+    reply = restarted.handle(Invocation.parse_line(f"/ops approve {request_id}", user="bob"))
+    assert reply.ok, reply
+    assert reply.state == Status.SUCCEEDED
+    assert _sent(ops2, "set_fallback") == before + 1
+    old = ops2.run(f"/ops approve {request_id}", "carol")
+    assert not old.ok
+    assert _sent(ops2, "set_fallback") == before + 1
+    assert _flow(ops2.runner).service.get(request_id).state == Status.SUCCEEDED
+
+
+def test_pending_lists_open_requests_and_show_gives_history(ops2: Harness) -> None:
+    """/ops pending lists the open requests only; /ops show gives each transition with its actor."""
+    first = _request(ops2)
+    second = _request(ops2, '/feed update 1 1300000 reason="provider confirmed"')
+    listed = ops2.run("/ops pending", "dave")
+    assert listed.title == "2 request(s) waiting for approval"
+    assert [f.label.split()[0] for f in listed.fields] == [f"#{first}", f"#{second}"]
+    assert "by alice" in listed.fields[0].value
+    assert listed.fields[0].value.endswith(": spike")
+
+    assert ops2.run(f"/ops approve {first}", "bob").ok
+    listed = ops2.run("/ops pending", "dave")
+    assert [f.label.split()[0] for f in listed.fields] == [f"#{second}"]
+
+    shown = ops2.run(f"/ops show #{first}", "dave")
+    assert shown.ok
+    history = shown.text.splitlines()
+    assert history[0] == "State: succeeded"
+    events = [line.split(" UTC ", 1)[1] for line in history[1:]]
+    assert events[:2] == ["created by alice -> pending", "approved by bob -> approved"]
+    assert events[2].startswith("claimed by worker-")
+    assert events[3].startswith("submitting by worker-")
+    assert events[4].endswith("-> succeeded")
+    assert len(events) == 5
+
+
+def test_deny_and_cancel_through_the_runner_are_final(ops2: Harness) -> None:
+    """A denied and a cancelled request cannot be approved afterwards, and nothing is sent."""
+    before = _sent(ops2, "set_fallback")
+    denied = _request(ops2)
+    cancelled = _request(ops2)
+    deny = ops2.run(f'/ops deny {denied} "wrong asset"', "carol")
+    assert deny.ok
+    assert deny.state == Status.DENIED
+    by_bob = ops2.run(f"/ops cancel {cancelled}", "bob")
+    assert not by_bob.ok
+    assert "Only the person who asked" in by_bob.title
+    assert ops2.run(f"/ops cancel {cancelled}", "alice").state == Status.CANCELLED
+    for request_id in (denied, cancelled):
+        reply = ops2.run(f"/ops approve {request_id}", "bob")
+        assert not reply.ok
+        assert "cannot be approved now" in reply.title
+    assert _sent(ops2, "set_fallback") == before
+
+
+def test_break_glass_is_refused_by_the_demo_policy(ops2: Harness) -> None:
+    """--break-glass is refused when the policy does not enable it, and no request or transaction exists."""
+    before = _sent(ops2, "set_fallback")
+    reply = ops2.run(f"{FALLBACK} --break-glass", "alice")
+    assert not reply.ok
+    assert "Break-glass is not allowed" in reply.title
+    assert _sent(ops2, "set_fallback") == before
+    assert _flow(ops2.runner).service.pending() == []
+
+
+def test_reply_of_an_unknown_request_is_an_error(ops2: Harness) -> None:
+    """Approving or showing a request id that does not exist says so."""
+    replies: list[Reply] = [ops2.run("/ops approve 99", "bob"), ops2.run("/ops show 99", "bob")]
+    assert all(not r.ok and r.title == "There is no request 99." for r in replies)
