@@ -6,11 +6,21 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["BreakGlass", "Policy", "PolicyError", "Role", "demo_policy", "load_policy"]
+__all__ = [
+    "BreakGlass",
+    "Policy",
+    "PolicyError",
+    "Role",
+    "RouteOverride",
+    "Routing",
+    "demo_policy",
+    "load_policy",
+]
 
 
 class Role(StrEnum):
@@ -32,6 +42,31 @@ class BreakGlass(BaseModel):
     steps: tuple[str, ...] = ("refund.stop",)
 
 
+class RouteOverride(BaseModel):
+    """The policy's word on one event type; unset fields keep the built-in default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    severity: Literal["info", "warning", "critical"] | None = None
+    channel: str | None = None
+    incident: bool | None = None
+    muted: bool | None = None
+
+
+class Routing(BaseModel):
+    """Where chain events and alerts go: a default channel and overrides per event type.
+
+    ``events`` is keyed by the struct name (``VrfDepositAlertEvent``) or its short form
+    (``VrfDepositAlert``); ``alerts`` by alert name (``VrfDepositLow``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: str | None = None
+    events: dict[str, RouteOverride] = Field(default_factory=dict)
+    alerts: dict[str, RouteOverride] = Field(default_factory=dict)
+
+
 class Policy(BaseModel):
     """Roles per user, approver groups, which steps need a second person, and how long a request lives.
 
@@ -51,6 +86,7 @@ class Policy(BaseModel):
     break_glass: BreakGlass = BreakGlass()
     privileged_channels: tuple[str, ...] = ()
     incident_channel: str | None = None
+    routing: Routing = Routing()
 
     def roles_of(self, user: str, groups: tuple[str, ...] = ()) -> set[Role]:
         """Explicit roles plus the roles of the user groups the user belongs to."""

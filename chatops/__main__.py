@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
         "--write", action="store_true", help="write manifest.yml instead of printing"
     )
 
+    journal = sub.add_parser("journal", help="the ops journal (incident_log.md) the bot keeps")
+    journal_sub = journal.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
+    export = journal_sub.add_parser(
+        "export", help="print the journal, newest first (REDIS_URL; empty without it)"
+    )
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument(
+        "--limit", type=int, default=None, help="only the N latest entries (default all)"
+    )
+
     commands = sub.add_parser("commands", help="print the runbook catalog")
     commands.add_argument("--json", action="store_true", help="machine-readable catalog")
     return parser
@@ -123,6 +133,32 @@ def _run_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_journal(args: argparse.Namespace, settings: Settings) -> int:
+    from chatops.notify.journal import JournalEntry, export_json, export_md
+
+    entries: list[JournalEntry] = []
+    if settings.redis_url is not None:
+        import redis
+
+        from chatops.notify.journal import Journal
+
+        client = redis.Redis.from_url(settings.redis_url.get_secret_value())
+        try:
+            journal = Journal(client)
+            entries = journal.recent(args.limit) if args.limit else journal.entries()
+        except redis.RedisError as exc:
+            print(
+                f"chatops: cannot read the journal from Redis: {type(exc).__name__}",
+                file=sys.stderr,
+            )
+            return 1
+        finally:
+            client.close()
+    # No REDIS_URL: the embedded store starts empty, so its journal is the bare table.
+    print(export_md(entries) if args.format == "md" else export_json(entries), end="")
+    return 0
+
+
 def _run_devnet(args: argparse.Namespace) -> int:
     from chatops.chain.devnet.server import run_devnet
 
@@ -163,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_commands(args)
         if args.command == "manifest":
             return _run_manifest(args)
+        if args.command == "journal":
+            return _run_journal(args, settings)
     except (ConfigError, PolicyError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return 2

@@ -125,11 +125,16 @@ def build_runner(gateway: Gateway, policy: Policy, client: redis.Redis) -> Runne
 
 
 @contextlib.contextmanager
-def embedded_devnet(*, strict_views: bool = False) -> Iterator[tuple[DevnetServer, LocalKeySigner]]:
+def embedded_devnet(
+    *, strict_views: bool = False, seed: bool = True
+) -> Iterator[tuple[DevnetServer, LocalKeySigner]]:
     """A seeded devnet on a free 127.0.0.1 port whose package account is held by a fresh key."""
     admin = LocalKeySigner(secrets.token_bytes(32), account_address=PACKAGE_ADDRESS)
     server = DevnetServer(
-        admin_public_key=admin.public_key, chain_id=DEVNET_CHAIN_ID, strict_views=strict_views
+        admin_public_key=admin.public_key,
+        chain_id=DEVNET_CHAIN_ID,
+        strict_views=strict_views,
+        seed=seed,
     )
     server.start()
     try:

@@ -52,6 +52,11 @@ _UNIT_S = {
 def _amount(value: Any) -> Any:
     if isinstance(value, str):
         text = _SEPARATORS.sub("", value.strip())
+        if text.lower().startswith("0x") and len(text) > 2:
+            try:
+                return int(text, 16)  # masks like 0x8000000000000001
+            except ValueError:
+                raise ValueError(f"{value!r} is not a hex number") from None
         if not text.isdigit():
             raise ValueError(
                 f"{value!r} is not a whole number (separators like 1_000 or 1,000 are fine)"

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from chatops.chain.calls import ChainCall, TypedArg
 from commands.reply import Reply
 
-__all__ = ["ApprovalsPort", "ChainPort", "Outcome", "Plan", "StepContext"]
+__all__ = ["ApprovalsPort", "ChainPort", "IncidentsPort", "Outcome", "Plan", "StepContext"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,28 @@ class ApprovalsPort(Protocol):
     def reconcile(self, request_id: str, user: str) -> Reply: ...
 
 
+class IncidentsPort(Protocol):
+    """Incident threads as ``/incident`` drives them (``chatops`` implements it over notify).
+
+    Every method answers a finished ``Reply``; unknown ids and resolved incidents come back as
+    error replies, never exceptions.
+    """
+
+    def open(self, subject: str, title: str, severity: str, user: str) -> Reply: ...
+
+    def list(self, include_resolved: bool) -> Reply: ...
+
+    def show(self, incident_id: str) -> Reply: ...
+
+    def assign(self, incident_id: str, owner: str, user: str) -> Reply: ...
+
+    def set_state(self, incident_id: str, state: str, note: str, user: str) -> Reply: ...
+
+    def note(self, incident_id: str, text: str, user: str) -> Reply: ...
+
+    def log(self, limit: int) -> Reply: ...
+
+
 @dataclass
 class StepContext:
     """What a running step may use: the chain, who asked, progress reporting and cancellation."""
@@ -100,3 +122,4 @@ class StepContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     groups: tuple[str, ...] = ()
     approvals: ApprovalsPort | None = None
+    incidents: IncidentsPort | None = None

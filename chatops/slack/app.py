@@ -48,14 +48,15 @@ __all__ = ["SlackDeps", "build_app", "web_client"]
 
 logger = logging.getLogger(__name__)
 SEEN_TTL_S = 3600
+_DONE = {"approve": "approved", "deny": "denied"}
 
 
-def web_client(token: str, base_url: str) -> WebClient:
+def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
     """A WebClient that honours 429 Retry-After, retries 5xx and connection errors a few times."""
     return WebClient(
         token=token,
         base_url=base_url,
-        timeout=10,
+        timeout=timeout_s,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=5),
             ServerErrorRetryHandler(max_retry_count=2),
@@ -105,6 +106,16 @@ class _Executor:
         return True
 
 
+def _retry_num(req: BoltRequest) -> int:
+    """Slack's ``x-slack-retry-num`` (0 on a first delivery; Bolt's Socket Mode adapter always sets
+    it, to ``retry_attempt``, so its mere presence means nothing)."""
+    values = req.headers.get("x-slack-retry-num") or []
+    try:
+        return int(values[0]) if values else 0
+    except ValueError:
+        return 0
+
+
 def _first_seen(store: redis.Redis, marker: str) -> bool:
     """True once per marker across replicas and restarts (SET NX with a TTL)."""
     return bool(store.set(keys.slack_event_key(marker), "1", nx=True, ex=SEEN_TTL_S))
@@ -141,9 +152,13 @@ def build_app(deps: SlackDeps) -> App:
         app_id = req.body.get("api_app_id")
         if deps.app_id and app_id not in (None, deps.app_id):
             return BoltResponse(status=200, body="")
-        retry = req.headers.get("x-slack-retry-num")
         event_id = req.body.get("event_id")
-        if retry or (event_id and not _first_seen(deps.store, f"event:{event_id}")):
+        if event_id:
+            # Events carry an id: a retry whose first delivery never reached us still runs once.
+            if not _first_seen(deps.store, f"event:{event_id}"):
+                return BoltResponse(status=200, body="")
+        elif _retry_num(req) > 0:
+            # Nothing else carries an id to de-duplicate on, so a redelivery is acked and dropped.
             return BoltResponse(status=200, body="")
         response = next()
         metrics.ack_seconds.observe(time.monotonic() - started)
@@ -191,7 +206,10 @@ def build_app(deps: SlackDeps) -> App:
 
     def act(body: dict[str, Any], action: str, request_id: str, reason: str = "") -> None:
         user = str(body["user"]["id"])
-        channel = str((body.get("channel") or {}).get("id") or "")
+        # A modal submission has no channel: answer in the channel of the request's message.
+        channel = str((body.get("channel") or {}).get("id") or "") or (
+            poster.channel_of(request_id) or ""
+        )
         person = directory.person(user)
         try:
             if action == "approve":
@@ -205,8 +223,13 @@ def build_app(deps: SlackDeps) -> App:
         except CommandError as exc:
             metrics.approvals.labels(action=action, outcome="refused").inc()
             text, _ref = error_text(exc)
+            if not person.is_eligible:
+                # The account itself is the reason, whatever else the flow would have said.
+                text = f"{person.why_not}."
             if channel:
-                poster.reply(Reply.error(f"Not {action}d: {text}"), channel=channel, user=user)
+                poster.reply(
+                    Reply.error(f"Not {_DONE[action]}: {text}"), channel=channel, user=user
+                )
             return
         except Exception as exc:  # noqa: BLE001 - error_text logs it with a reference id
             text, _ref = error_text(exc)
@@ -215,7 +238,7 @@ def build_app(deps: SlackDeps) -> App:
             return
         metrics.approvals.labels(action=action, outcome="ok").inc()
         current = deps.flow.show(request_id)
-        poster.approval(current, channel=channel)
+        poster.approval(current, channel=channel, actor=user)
         if reply.state in ("succeeded", "failed") or not reply.ok:
             poster.thread_note(request_id, reply)
 
@@ -251,8 +274,9 @@ def build_app(deps: SlackDeps) -> App:
 
     @app.event("subteam_members_changed")
     def on_group_change(ack: Ack, event: dict[str, Any]) -> None:
-        ack()
+        # In memory and instant: once Slack has its ack, no later request sees the old members.
         directory.invalidate_group(str(event.get("subteam_id", "")))
+        ack()
 
     @app.event("app_mention")
     def on_mention(ack: Ack) -> None:

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
@@ -30,6 +31,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from chatops.notify.notice import Notice
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,
@@ -52,6 +54,8 @@ __all__ = [
     "escape_mrkdwn",
     "fit_mrkdwn",
     "limit_violations",
+    "notice_blocks",
+    "notice_text",
     "reply_blocks",
     "reply_text",
 ]
@@ -477,6 +481,55 @@ def approval_blocks(
     denied or cancelled (a Slack user id is shown as a mention).
     """
     return _render(reply, _approval_tail(request_id, state, can_act, actor), show_request=False)
+
+
+# --- notices (chatops.notify): events, alerts, digests, incident messages --------------------------
+
+_NOTICE_SEVERITY = {
+    "info": Severity.INFO,
+    "warning": Severity.WARNING,
+    "critical": Severity.ERROR,
+}
+_NOTICE_KIND = {
+    "event": "Event",
+    "alert": "Alert",
+    "alert-resolved": "Resolved",
+    "digest": "Digest",
+    "command": "Command",
+    "approval": "Approval",
+    "incident": "Incident",
+}
+
+
+def _notice_reply(notice: Notice) -> Reply:
+    severity = _NOTICE_SEVERITY[notice.severity]
+    if notice.kind == "alert-resolved":
+        severity = Severity.SUCCESS
+    return Reply(
+        title=notice.title,
+        text=notice.text,
+        severity=severity,
+        fields=tuple(Field(label=label, value=value) for label, value in notice.fields),
+        links=notice.links,
+    )
+
+
+def notice_blocks(notice: Notice) -> list[dict[str, Any]]:
+    """The Block Kit of a notice: title with a severity marker, text, fields and links (escaped and
+    cut exactly as a reply's), then a context line with its kind, subject, time and critical mark."""
+    when = datetime.fromtimestamp(notice.at_s, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [_NOTICE_KIND[notice.kind], notice.subject, when]
+    if notice.event_type:
+        parts.insert(1, notice.event_type)
+    line = " · ".join(_fit(p, 200) for p in parts)
+    if notice.severity == "critical" and notice.kind != "alert-resolved":
+        line = ":rotating_light: *critical* · " + line
+    return _render(_notice_reply(notice), [_context(line)], show_request=False)
+
+
+def notice_text(notice: Notice) -> str:
+    """The top-level ``text`` of a notice message (notifications and screen readers)."""
+    return reply_text(_notice_reply(notice))
 
 
 def deny_modal(request_id: str) -> dict[str, Any]:

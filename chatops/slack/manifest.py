@@ -24,6 +24,7 @@ _SECTION_TITLES = {
     "/dualwrite": "Dual-write migration: flags, expected hashes, mirror",
     "/feed": "Price feed: show, update, fallback, clamp",
     "/history": "Archive and legacy summaries: import, rollback, classify",
+    "/incident": "Incidents: open, assign, note, resolve; the ops journal",
     "/lottery": "Lotteries: status, create, activate, close, draw, finalize",
     "/ops": "Help, status digest, abort codes and approvals",
     "/payouts": "Winners, payout batches, partner payouts, caps",

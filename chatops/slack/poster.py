@@ -51,14 +51,19 @@ class SlackPoster:
             )
             return None
 
-    def approval(self, reply: Reply, *, channel: str) -> None:
-        """Post (once) or update the message of an approval request, with buttons while pending."""
+    def approval(self, reply: Reply, *, channel: str, actor: str | None = None) -> None:
+        """Post (once) or update the message of an approval request, with buttons while pending;
+        ``actor`` (who approved or denied) is named in the outcome line."""
         request_id = reply.request_id
         if request_id is None:
             raise ValueError("not an approval reply")
         key = keys.slack_message_key(request_id)
         blocks = approval_blocks(
-            reply, request_id=request_id, state=reply.state or "", can_act=reply.state == "pending"
+            reply,
+            request_id=request_id,
+            state=reply.state or "",
+            can_act=reply.state == "pending",
+            actor=actor,
         )
         text = reply_text(reply)
         known = cast(dict[bytes, bytes], self.store.hgetall(key))
@@ -85,6 +90,11 @@ class SlackPoster:
             logger.warning("posting request %s failed: %s", request_id, exc.response.get("error"))
             return
         self.store.hset(key, "ts", str(response.get("ts")))
+
+    def channel_of(self, request_id: str) -> str | None:
+        """The channel of the request's message, if one was posted (or is being posted)."""
+        channel = cast(bytes | None, self.store.hget(keys.slack_message_key(request_id), "channel"))
+        return channel.decode() if channel else None
 
     def thread_note(self, request_id: str, reply: Reply) -> None:
         """A result in the thread of the request's message (the timeline of that request)."""

@@ -76,8 +76,14 @@ class HealthServer:
         self._server.close()
 
 
-def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
-    """Connect Socket Mode (reconnects on its own); the caller keeps the returned handler."""
-    handler = SocketModeHandler(app, app_token)
+def start_socket_mode(
+    app: App, app_token: str, *, ping_interval_s: float = 10.0
+) -> SocketModeHandler:
+    """Connect Socket Mode (reconnects on its own); the caller keeps the returned handler.
+
+    ``ping_interval_s`` is also the period of the client's connection monitor, so it bounds how long
+    a silently dropped connection goes unnoticed.
+    """
+    handler = SocketModeHandler(app, app_token, ping_interval=ping_interval_s)
     handler.connect()
     return handler

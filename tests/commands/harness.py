@@ -81,9 +81,11 @@ def harness(
     *,
     strict_views: bool = False,
     redis_client: redis.Redis | None = None,
+    seed: bool = True,
 ) -> Iterator[Harness]:
-    """A seeded devnet, the gateway and the runner; with ``redis_client`` the two-person flow too."""
-    with embedded_devnet(strict_views=strict_views) as (server, admin):
+    """A devnet (seeded unless ``seed=False``), the gateway and the runner; with ``redis_client``
+    the two-person flow too."""
+    with embedded_devnet(strict_views=strict_views, seed=seed) as (server, admin):
         client = ChainClient(server.url, chain_id=DEVNET_CHAIN_ID, max_attempts=1)
         reader = ResourceStateReader(client, PACKAGE_ADDRESS)
         gateway = Gateway(client, admin, PACKAGE_ADDRESS, state_reader=reader)

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
 import redis as redis_lib
 
-from approvals.policy import demo_policy
-from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.server import DevnetServer
-from chatops.chain.signer import LocalKeySigner
-from chatops.gateway import Gateway
-from chatops.runner import Runner
-from chatops.wiring import DEVNET_CHAIN_ID
 from commands.errors import PreconditionError
-from commands.registry import build_registry
 from commands.reply import Check
 from tests.commands.harness import Harness, harness
 
@@ -34,20 +24,9 @@ VECTOR_BCS = bytes.fromhex(
 VECTOR_HASH = bytes.fromhex("3f74e9dc98696c4df24c518081ca530836de456c3eab8b0b6991a876ccfc3f5f")
 
 
-@contextmanager
-def bare_devnet() -> Iterator[Harness]:
+def bare_devnet() -> AbstractContextManager[Harness]:
     """A devnet with nothing initialised (no dual-write control, no archive), for first-time steps."""
-    admin = LocalKeySigner(secrets.token_bytes(32), account_address=PACKAGE_ADDRESS)
-    server = DevnetServer(
-        admin_public_key=admin.public_key, chain_id=DEVNET_CHAIN_ID, seed=False
-    ).start()
-    client = ChainClient(server.url, chain_id=DEVNET_CHAIN_ID, max_attempts=1)
-    gateway = Gateway(client, admin, PACKAGE_ADDRESS)
-    try:
-        yield Harness(server, gateway, Runner(build_registry(), demo_policy(), gateway))
-    finally:
-        client.close()
-        server.stop()
+    return harness(seed=False)
 
 
 @pytest.fixture

@@ -41,13 +41,15 @@ _TS_STEP_US = 100
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One recorded request: Web API method (or ``"response_url"``), merged params, lowercase headers."""
+    """One recorded request: Web API method (or ``"response_url"``), merged params, lowercase headers;
+    ``at_s`` is ``time.monotonic()`` when the answer was decided (rate tests)."""
 
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
     status: int
     response: dict[str, Any]
+    at_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,8 @@ class SlackWebApiDouble:
             "views.update": self._views_update,
             "apps.connections.open": self._apps_connections_open,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
         }
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -389,7 +393,9 @@ class SlackWebApiDouble:
             else:
                 answer = _Answer(404, {"ok": False, "error": "not_found"})
         with self._lock:
-            self._calls.append(ApiCall(method, params, headers, answer.status, answer.body))
+            self._calls.append(
+                ApiCall(method, params, headers, answer.status, answer.body, time.monotonic())
+            )
         return answer
 
     def _answer_api(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> _Answer:
@@ -646,3 +652,52 @@ class SlackWebApiDouble:
             return {"ok": False, "error": error}
         entry = self._channels.get(str(channel)) or SlackChannel(id=str(channel))
         return {"ok": True, "channel": entry.to_api()}
+
+    @staticmethod
+    def _visible(message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        # Slack returns message metadata only when asked with include_all_metadata.
+        shown = dict(message)
+        if str(params.get("include_all_metadata", "")).lower() not in ("true", "1"):
+            shown.pop("metadata", None)
+        return shown
+
+    @staticmethod
+    def _limit(params: dict[str, Any]) -> int:
+        try:
+            return max(1, min(1000, int(params.get("limit") or 100)))
+        except ValueError:
+            return 100
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages (thread replies are not in history, as in Slack), newest first."""
+        channel = params.get("channel")
+        error = self._channel_error(channel, posting=False)
+        if error:
+            return {"ok": False, "error": error}
+        top = [
+            m for m in self._messages.get(str(channel), []) if m.get("thread_ts") in (None, m["ts"])
+        ]
+        newest = list(reversed(top))[: self._limit(params)]
+        return {
+            "ok": True,
+            "messages": [self._visible(m, params) for m in newest],
+            "has_more": len(top) > len(newest),
+        }
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent then its replies, oldest first."""
+        channel = params.get("channel")
+        error = self._channel_error(channel, posting=False)
+        if error:
+            return {"ok": False, "error": error}
+        ts = params.get("ts")
+        box = self._messages.get(str(channel), [])
+        if not any(m["ts"] == ts for m in box):
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [m for m in box if m["ts"] == ts or m.get("thread_ts") == ts]
+        shown = thread[: self._limit(params)]
+        return {
+            "ok": True,
+            "messages": [self._visible(m, params) for m in shown],
+            "has_more": len(thread) > len(shown),
+        }

@@ -1,0 +1,335 @@
+"""The ops journal: the runbook's ``incident_log.md`` kept by the bot, in a Redis stream.
+
+Entries are appended (optionally once per dedupe key), read back newest first, and exported as the
+exact ``incident_log.md`` table (spec §11.3) or JSON. The hooks at the bottom turn an executed step
+(``journal_step``), an approval transition (``journal_approval``) and a notice (``journal_notice``)
+into entries. Knows nothing of Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any, Literal, Protocol, cast
+
+import redis
+from pydantic import BaseModel, ConfigDict
+
+from approvals import keys
+from approvals.models import ApprovalRequest, AuditEntry
+from chatops.notify.notice import Notice
+
+__all__ = [
+    "HEADER",
+    "JOURNAL_TYPES",
+    "SEPARATOR",
+    "Journal",
+    "JournalEntry",
+    "JournalType",
+    "StepReply",
+    "export_json",
+    "export_md",
+    "journal_approval",
+    "journal_notice",
+    "journal_step",
+    "step_type",
+]
+
+# The runbook's words (spec §10.4, §11.3), then the bot's own.
+JournalType = Literal[
+    "Релиз",
+    "Инцидент",
+    "Dry-run",
+    "Backfill",
+    "VRF-пополнение",
+    "Cancellation",
+    "Approval",
+    "Command",
+    "Alert",
+]
+JOURNAL_TYPES: tuple[JournalType, ...] = (
+    "Релиз",
+    "Инцидент",
+    "Dry-run",
+    "Backfill",
+    "VRF-пополнение",
+    "Cancellation",
+    "Approval",
+    "Command",
+    "Alert",
+)
+
+HEADER = "| Дата/время (UTC) | Тип события | Описание | Ответственные | Ссылки |"
+SEPARATOR = "|------------------|-------------|----------|---------------|--------|"
+
+_TX_HASH = re.compile(r"\b0x[0-9a-fA-F]{64}\b")
+_MD_LINK = re.compile(r"^\[[^\]]*\]\([^)]*\)$")
+_URL = re.compile(r"^https?://\S+$")
+
+
+class JournalEntry(BaseModel):
+    """One row of the journal: when (UTC seconds), what kind, what happened, who, links."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at_s: int
+    type: JournalType
+    description: str
+    responsible: str
+    links: tuple[str, ...] = ()
+
+    @property
+    def at(self) -> str:
+        """``YYYY-MM-DD HH:MM`` in UTC, as the runbook's table writes it."""
+        return datetime.fromtimestamp(self.at_s, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+class Journal:
+    """The journal stream on Redis (``approvals.keys.JOURNAL``), oldest entry first."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        source = resources.files("chatops.notify").joinpath("lua", "journal_append.lua")
+        self._append = client.register_script(source.read_text(encoding="utf-8"))
+
+    def append(self, entry: JournalEntry, *, dedupe: str | None = None) -> bool:
+        """Add ``entry``; with ``dedupe``, only the first append under that key counts.
+
+        Returns whether the entry was added.
+        """
+        added = self._append(
+            keys=[keys.JOURNAL, keys.JOURNAL_SEEN],
+            args=[entry.model_dump_json(), dedupe or ""],
+        )
+        return bool(added)
+
+    def recent(self, n: int = 20) -> list[JournalEntry]:
+        """The ``n`` latest entries, newest first."""
+        raw = cast(
+            list[tuple[bytes, dict[bytes, bytes]]], self.client.xrevrange(keys.JOURNAL, count=n)
+        )
+        return [_entry(fields) for _id, fields in raw]
+
+    def entries(self) -> list[JournalEntry]:
+        """Every entry, oldest first."""
+        out: list[JournalEntry] = []
+        start = "-"
+        while True:
+            raw = cast(
+                list[tuple[bytes, dict[bytes, bytes]]],
+                self.client.xrange(keys.JOURNAL, min=start, count=1000),
+            )
+            out.extend(_entry(fields) for _id, fields in raw)
+            if len(raw) < 1000:
+                return out
+            start = "(" + raw[-1][0].decode()
+
+
+def _entry(fields: dict[bytes, bytes]) -> JournalEntry:
+    return JournalEntry.model_validate_json(fields[b"entry"])
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """One table cell: a line of its own, pipes escaped as ``\\|`` (the runbook tool's rule)."""
+    flat = " <br> ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+    return flat.replace("|", "\\|") or "-"
+
+
+def _link(raw: str) -> str:
+    raw = raw.strip()
+    if _MD_LINK.match(raw):
+        return raw
+    if _TX_HASH.fullmatch(raw):
+        return f"tx `{raw}`"
+    if _URL.match(raw):
+        label = "Slack" if ".slack.com/" in raw else "link"
+        return f"[{label}]({raw})"
+    return raw
+
+
+def _row(entry: JournalEntry) -> str:
+    links = ", ".join(_link(link) for link in entry.links if link.strip())
+    cells = (entry.at, entry.type, entry.description, entry.responsible, links)
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def newest_first(entries: Iterable[JournalEntry]) -> list[JournalEntry]:
+    """By minute, newest first; within a minute in the order written (spec §10.4: a stable sort)."""
+    return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+def export_md(entries: Iterable[JournalEntry]) -> str:
+    """The ``incident_log.md`` table: header, separator, one row per entry, newest first."""
+    lines = [HEADER, SEPARATOR, *(_row(e) for e in newest_first(entries))]
+    return "\n".join(lines) + "\n"
+
+
+def export_json(entries: Iterable[JournalEntry]) -> str:
+    """The same rows as JSON objects (``at`` as in the table plus ``at_s``), newest first."""
+    rows: list[dict[str, Any]] = [
+        {"at": e.at, **e.model_dump(mode="json")} for e in newest_first(entries)
+    ]
+    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- hooks: what becomes an entry ----------------------------------------------------------------
+
+# Runbook types of the steps the runbooks ask to log (spec §11.3 "Where the runbooks ask ...").
+_STEP_TYPES: dict[tuple[str, str], JournalType] = {
+    ("/vrf", "snapshot"): "VRF-пополнение",
+    ("/vrf", "resume"): "VRF-пополнение",
+    ("/refund", "start"): "Cancellation",
+    ("/refund", "batch"): "Cancellation",
+    ("/refund", "archive"): "Cancellation",
+    ("/feed", "fallback"): "Инцидент",
+    ("/feed", "clear-clamp"): "Инцидент",
+    ("/autobot", "dry-run"): "Dry-run",
+    ("/history", "import"): "Backfill",
+    ("/history", "rollback"): "Backfill",
+    ("/history", "classify"): "Backfill",
+}
+
+
+def step_type(command: str, text: str) -> JournalType:
+    """The runbook's type for a command (``/refund start ...`` is a Cancellation), else Command."""
+    words = text.split()
+    name = words[0].lower() if words else ""
+    return _STEP_TYPES.get((command, name), "Command")
+
+
+class _Valued(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class StepReply(Protocol):
+    """What ``journal_step`` reads of a step's answer (``commands.reply.Reply`` fits; notify may
+    not import ``commands``, a sibling layer)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def fields(self) -> Sequence[_Valued]: ...
+    @property
+    def links(self) -> Sequence[str]: ...
+
+
+def _hashes(reply: StepReply) -> list[str]:
+    found: list[str] = []
+    for text in (
+        reply.title,
+        reply.text,
+        *(f.value for f in reply.fields),
+        *reply.links,
+    ):
+        found.extend(m.group(0) for m in _TX_HASH.finditer(text))
+    return list(dict.fromkeys(found))
+
+
+def journal_step(
+    journal: Journal,
+    reply: StepReply,
+    user: str,
+    *,
+    command: str,
+    text: str,
+    at_s: int,
+    links: Sequence[str] = (),
+    approved_by: Sequence[str] = (),
+    dedupe: str | None = None,
+) -> bool:
+    """Journal an executed step (a plan that sent, or tried to send, transactions).
+
+    ``reply`` is what the step answered; its tx hashes become links next to ``links`` (e.g. the
+    Slack permalink). ``approved_by`` joins the responsible people. Returns whether it was added.
+    """
+    outcome = "done" if reply.ok else "FAILED"
+    description = f"{command} {text}".strip() + f": {outcome}. {reply.title}"
+    if not reply.ok and reply.text.strip():
+        description += f" ({reply.text.strip()})"
+    people = ", ".join(dict.fromkeys([user, *approved_by]))
+    entry = JournalEntry(
+        at_s=at_s,
+        type=step_type(command, text),
+        description=description,
+        responsible=people,
+        links=(*_hashes(reply), *links),
+    )
+    return journal.append(entry, dedupe=dedupe)
+
+
+_APPROVAL_WORDS = {
+    "created": "requested",
+    "created-break-glass": "BREAK-GLASS run",
+    "approved": "approved",
+    "denied": "denied",
+    "cancelled": "cancelled",
+    "expired": "expired",
+    "claimed": "execution started",
+    "succeeded": "executed",
+    "failed": "failed",
+    "lease-lost": "worker lost mid-execution, needs reconciliation",
+    "reconciled": "reconciled from the chain",
+}
+
+
+def journal_approval(
+    journal: Journal, request: ApprovalRequest, event: AuditEntry, *, links: Sequence[str] = ()
+) -> bool:
+    """Journal one approval transition (an ``AuditEntry`` of ``request``); once per audit entry.
+
+    Safe to call again for the same entries (the audit stream id dedupes), so a caller may simply
+    pass every entry of ``ApprovalService.audit(request.id)`` after each transition.
+    """
+    what = _APPROVAL_WORDS.get(event.event, event.event)
+    description = f"Request {request.id} ({request.command} {request.text}".strip() + f"): {what}"
+    if event.actor and event.event not in ("expired", "claimed"):
+        description += f" by {event.actor}"
+    detail = event.detail.strip()
+    if event.event in ("created", "created-break-glass"):
+        detail = request.reason
+    if detail:
+        description += f"; {detail}"
+    people = [request.requester, *request.approvers]
+    if request.denied_by:
+        people.append(request.denied_by)
+    entry = JournalEntry(
+        at_s=event.at_ms // 1000,
+        type="Approval",
+        description=description,
+        responsible=", ".join(dict.fromkeys(p for p in people if p)),
+        links=(*(request.tx_hashes if event.event in ("succeeded", "reconciled") else ()), *links),
+    )
+    return journal.append(entry, dedupe=f"audit:{event.stream_id}")
+
+
+def journal_notice(
+    journal: Journal,
+    notice: Notice,
+    *,
+    responsible: str = "chatops",
+    type: JournalType | None = None,
+    links: Sequence[str] = (),
+) -> bool:
+    """Journal an alert, an alert resolution or an incident change; once per notice id."""
+    if type is None:
+        type = "Инцидент" if notice.kind == "incident" else "Alert"
+    description = notice.title + (f": {notice.text}" if notice.text.strip() else "")
+    entry = JournalEntry(
+        at_s=notice.at_s,
+        type=type,
+        description=f"[{notice.severity}] {notice.subject}: {description}",
+        responsible=responsible,
+        links=(*notice.links, *links),
+    )
+    return journal.append(entry, dedupe=f"notice:{notice.id}")

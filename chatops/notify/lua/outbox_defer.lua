@@ -1,0 +1,17 @@
+-- outbox_defer: try the channel's head item again later (429 Retry-After, outage back-off, a thread
+-- not yet posted); the item stays pending and in front of the channel's queue.
+-- KEYS[1] the channel's next-allowed key, KEYS[2] OUTBOX_CHANNELS zset, KEYS[3] item hash
+-- ARGV[1] channel, ARGV[2] ms to wait until, ARGV[3] '1' to push the channel's next-allowed time
+-- too (the chat asked to wait), ARGV[4] item state to set ('queued' or 'posting'), ARGV[5] error text
+-- Returns the ms the channel will be tried at.
+local until_ms = tonumber(ARGV[2])
+if ARGV[3] == '1' then
+  local next_ms = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if until_ms > next_ms then
+    redis.call('SET', KEYS[1], tostring(until_ms), 'PX', until_ms - next_ms + 60000)
+  end
+end
+redis.call('HSET', KEYS[3], 'state', ARGV[4], 'error', ARGV[5])
+redis.call('HINCRBY', KEYS[3], 'attempts', 1)
+redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
+return until_ms

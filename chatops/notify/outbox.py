@@ -1,0 +1,560 @@
+"""The outbox: notices queued in Redis and sent to the chat by workers, at most 1 per second per channel.
+
+Each channel has a FIFO stream read through the consumer group ``outbox``; a worker holds a short lease on
+a channel while it sends that channel's head item, so a channel is sent in order by one worker at a
+time. An item is XACKed only after its outcome is recorded, and an item recorded as sent is never sent
+again. An item whose post may have happened before a crash ("posting") is looked up in the chat
+first when the poster can (``PostFinder``), so a restart neither loses nor duplicates it.
+Knows nothing of Slack: it speaks ``Poster``; the Redis keys are built by ``approvals.keys``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal, cast
+
+import redis
+from redis.commands.core import Script
+
+from approvals import keys
+from chatops.notify.notice import Notice
+from chatops.notify.ports import (
+    Poster,
+    PosterError,
+    PosterRateLimitedError,
+    PosterUnavailableError,
+    PostFinder,
+    ThreadLookup,
+)
+
+__all__ = [
+    "DEFAULT_INTERVAL_MS",
+    "GROUP",
+    "Outbox",
+    "OutboxItem",
+    "OutboxSink",
+    "OutboxWorker",
+    "item_id",
+    "wall_clock_ms",
+]
+
+logger = logging.getLogger(__name__)
+
+GROUP = "outbox"  # the consumer group of every channel stream
+DEFAULT_INTERVAL_MS = 1000  # Slack: about one message per second per channel
+DEFAULT_LEASE_MS = 30_000  # longer than a post can take (the WebClient times out first)
+DEFAULT_RETAIN_MS = 7 * 24 * 3600 * 1000  # how long a sent item still dedupes a new enqueue
+DEFAULT_THREAD_WAIT_MS = 120_000  # a reply waits this long for its parent, then goes unthreaded
+_MAX_BACKOFF_MS = 60_000
+
+Op = Literal["post", "parent", "update"]
+State = Literal["queued", "posting", "sent", "failed"]
+
+
+def wall_clock_ms() -> int:
+    """Rate limits are about real time, whatever clock the chain keeps."""
+    return int(time.time() * 1000)
+
+
+def _script(client: redis.Redis, name: str) -> Script:
+    source = resources.files("chatops.notify").joinpath("lua", f"{name}.lua")
+    return client.register_script(source.read_text(encoding="utf-8"))
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One queued send, as stored: the notice, where it goes and what became of it."""
+
+    id: str
+    op: Op
+    channel: str
+    notice: Notice
+    state: State
+    thread_of: str = ""
+    parent_of: str = ""
+    update_of: str = ""
+    ts: str = ""
+    posted_channel: str = ""
+    thread_ts: str = ""
+    error: str = ""
+    attempts: int = 0
+    enqueued_ms: int = 0
+
+    @classmethod
+    def from_redis(cls, item_id: str, raw: dict[bytes, bytes]) -> OutboxItem:
+        data = {_text(k): _text(v) for k, v in raw.items()}
+        return cls(
+            id=item_id,
+            op=cast(Op, data.get("op", "post")),
+            channel=data["channel"],
+            notice=Notice.model_validate_json(data["notice"]),
+            state=cast(State, data.get("state", "queued")),
+            thread_of=data.get("thread_of", ""),
+            parent_of=data.get("parent_of", ""),
+            update_of=data.get("update_of", ""),
+            ts=data.get("ts", ""),
+            posted_channel=data.get("posted_channel", ""),
+            thread_ts=data.get("thread_ts", ""),
+            error=data.get("error", ""),
+            attempts=int(data.get("attempts") or 0),
+            enqueued_ms=int(data.get("enqueued_ms") or 0),
+        )
+
+
+def item_id(op: Op, channel: str, notice_id: str, target: str = "") -> str:
+    """The dedupe identity of a send: the same notice to the same place is one item."""
+    raw = "\x1f".join((op, channel, notice_id, target)).encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+class Outbox:
+    """The producer side: queue notices (idempotently) and read back what became of them."""
+
+    def __init__(self, client: redis.Redis, *, now_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.client = client
+        self.now_ms = now_ms
+        self._enqueue = _script(client, "outbox_enqueue")
+
+    def enqueue(
+        self,
+        notice: Notice,
+        *,
+        channel: str,
+        thread_of: str | None = None,
+        parent_of: str | None = None,
+        update_of: str | None = None,
+    ) -> bool:
+        """Queue ``notice`` for ``channel``; False (and nothing queued) if this send is already known.
+
+        ``thread_of``: an incident id, post in its thread. ``parent_of``: this notice is the parent
+        message of that incident (its ts goes back through ``ThreadLookup.set_thread``).
+        ``update_of``: replace that incident's parent message in place (give each state its own
+        notice id: the id is what dedupes). At most one of the three.
+        """
+        targets = [t for t in (thread_of, parent_of, update_of) if t]
+        if len(targets) > 1:
+            raise ValueError("give at most one of thread_of, parent_of and update_of")
+        op: Op = "parent" if parent_of else "update" if update_of else "post"
+        target = targets[0] if targets else ""
+        new_id = item_id(op, channel, notice.id, target)
+        fields = {
+            "op": op,
+            "channel": channel,
+            "notice": notice.model_dump_json(),
+            "thread_of": thread_of or "",
+            "parent_of": parent_of or "",
+            "update_of": update_of or "",
+        }
+        queued = self._enqueue(
+            keys=[
+                keys.outbox_item_key(new_id),
+                keys.outbox_stream_key(channel),
+                keys.OUTBOX_CHANNELS,
+                keys.outbox_next_key(channel),
+                keys.outbox_parent_key(parent_of or ""),
+            ],
+            args=[new_id, channel, json.dumps(fields), self.now_ms(), parent_of or ""],
+        )
+        return bool(queued)
+
+    def item(
+        self,
+        notice_id: str,
+        *,
+        channel: str,
+        thread_of: str | None = None,
+        parent_of: str | None = None,
+        update_of: str | None = None,
+    ) -> OutboxItem | None:
+        """The stored item of a send (same arguments as ``enqueue``), or None if unknown."""
+        op: Op = "parent" if parent_of else "update" if update_of else "post"
+        found = item_id(op, channel, notice_id, thread_of or parent_of or update_of or "")
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.outbox_item_key(found)))
+        return OutboxItem.from_redis(found, raw) if raw else None
+
+    def depth(self) -> int:
+        """Items queued and not yet sent or failed, over every channel (the outbox depth metric)."""
+        channels = cast(list[bytes], self.client.zrange(keys.OUTBOX_CHANNELS, 0, -1))
+        if not channels:
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        for channel in channels:
+            pipe.xlen(keys.outbox_stream_key(_text(channel)))
+        return sum(int(n) for n in pipe.execute())
+
+
+class OutboxSink:
+    """A ``Sink`` that posts every notice to the channel it is given (no incident threads)."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def emit(self, notice: Notice, *, channel: str) -> None:
+        self.outbox.enqueue(notice, channel=channel)
+
+
+@dataclass(frozen=True)
+class _Head:
+    entry_id: str
+    item: OutboxItem | None
+    item_id: str
+
+
+class OutboxWorker:
+    """The consumer side: sends due channels' head items through a ``Poster``.
+
+    Any number of workers (threads or processes) may run on one Redis: a channel lease makes one of
+    them send a given channel at a time, in order; the per-channel next-allowed time (``interval_ms``)
+    is shared, so the rate holds across workers.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        poster: Poster,
+        *,
+        threads: ThreadLookup | None = None,
+        consumer: str | None = None,
+        now_ms: Callable[[], int] = wall_clock_ms,
+        interval_ms: int = DEFAULT_INTERVAL_MS,
+        lease_ms: int = DEFAULT_LEASE_MS,
+        retain_ms: int = DEFAULT_RETAIN_MS,
+        thread_wait_ms: int = DEFAULT_THREAD_WAIT_MS,
+    ) -> None:
+        self.client = client
+        self.poster = poster
+        self.threads = threads
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.now_ms = now_ms
+        self.interval_ms = interval_ms
+        self.lease_ms = lease_ms
+        self.retain_ms = retain_ms
+        self.thread_wait_ms = thread_wait_ms
+        self._reserve = _script(client, "outbox_reserve")
+        self._defer = _script(client, "outbox_defer")
+        self._finish = _script(client, "outbox_finish")
+        self._idle = _script(client, "outbox_idle")
+        self._release = _script(client, "outbox_release")
+
+    # --- loop ------------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, *, poll_s: float = 0.05) -> None:
+        """Send until ``stop`` is set; sleeps at most ``poll_s`` between rounds when idle."""
+        while not stop.is_set():
+            try:
+                handled = self.run_once()
+            except redis.RedisError:
+                logger.warning("outbox: Redis unavailable; retrying", exc_info=True)
+                handled = 0
+            if not handled:
+                stop.wait(self._idle_wait_s(poll_s))
+
+    def _idle_wait_s(self, poll_s: float) -> float:
+        first = cast(
+            list[tuple[bytes, float]],
+            self.client.zrange(keys.OUTBOX_CHANNELS, 0, 0, withscores=True),
+        )
+        if not first:
+            return poll_s
+        return max(0.0, min(poll_s, (first[0][1] - self.now_ms()) / 1000))
+
+    def run_once(self, *, limit: int = 50) -> int:
+        """One round: try the head item of each due channel; returns how many items were settled."""
+        due = cast(
+            list[bytes],
+            self.client.zrangebyscore(keys.OUTBOX_CHANNELS, "-inf", self.now_ms(), 0, limit),
+        )
+        settled = 0
+        for raw in due:
+            settled += self._channel(_text(raw))
+        return settled
+
+    # --- one channel -----------------------------------------------------------------------------
+
+    def _channel(self, channel: str) -> int:
+        token = secrets.token_hex(8)
+        lease = keys.outbox_lease_key(channel)
+        if not self.client.set(lease, token, nx=True, px=self.lease_ms):
+            return 0
+        try:
+            return self._send_head(channel)
+        finally:
+            self._release(keys=[lease], args=[token])
+
+    def _head(self, channel: str) -> _Head | None:
+        stream = keys.outbox_stream_key(channel)
+        try:
+            pending = cast(
+                list[dict[str, bytes]],
+                self.client.xpending_range(stream, GROUP, min="-", max="+", count=1),
+            )
+            entries: list[tuple[bytes, dict[bytes, bytes]]]
+            if pending:
+                # A worker died holding it (we hold the lease now): it stays the head, in order.
+                entry = pending[0]["message_id"]
+                claimed = cast(
+                    list[tuple[bytes, dict[bytes, bytes] | None]],
+                    self.client.xclaim(stream, GROUP, self.consumer, 0, [entry]),
+                )
+                if not claimed or claimed[0][1] is None:
+                    self.client.xack(stream, GROUP, entry)
+                    return _Head(_text(entry), None, "")
+                entries = [(claimed[0][0], claimed[0][1])]
+            else:
+                read = cast(
+                    list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]],
+                    self.client.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=1),
+                )
+                entries = read[0][1] if read else []
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            entries = []
+        if not entries:
+            return None
+        entry_id, fields = entries[0]
+        found = _text(fields[b"item"])
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.outbox_item_key(found)))
+        item = OutboxItem.from_redis(found, raw) if raw else None
+        return _Head(_text(entry_id), item, found)
+
+    def _send_head(self, channel: str) -> int:
+        head = self._head(channel)
+        stream = keys.outbox_stream_key(channel)
+        if head is None:
+            self._idle(keys=[stream, keys.OUTBOX_CHANNELS], args=[channel])
+            return 0
+        item = head.item
+        if item is None:  # expired or lost: nothing to send, drop the entry
+            logger.warning("outbox: entry %s has no item; dropped", head.entry_id)
+            self.client.xack(stream, GROUP, head.entry_id)
+            self.client.xdel(stream, head.entry_id)
+            self._idle(keys=[stream, keys.OUTBOX_CHANNELS], args=[channel])
+            return 1
+        if item.state in ("sent", "failed"):
+            # Recorded by a worker that died before XACK: never send it again.
+            self._record(
+                head.entry_id, item, "sent" if item.state == "sent" else "failed", called=False
+            )
+            return 1
+        wait = int(
+            self._reserve(
+                keys=[keys.outbox_next_key(channel), keys.OUTBOX_CHANNELS],
+                args=[self.now_ms(), self.interval_ms, channel],
+            )
+        )
+        if wait:
+            return 0
+        return self._deliver(head.entry_id, item)
+
+    def _deliver(self, entry_id: str, item: OutboxItem) -> int:
+        where = self._target(entry_id, item)
+        if where is None:
+            return 0
+        post_channel, ts_or_thread = where
+        if item.op == "update":
+            return self._update(entry_id, item, post_channel, ts_or_thread or "")
+        thread_ts = ts_or_thread
+        if item.state == "posting" and isinstance(self.poster, PostFinder):
+            try:
+                found = self.poster.find_posted(post_channel, item.notice, thread_ts)
+            except (PosterError, PosterRateLimitedError, PosterUnavailableError) as exc:
+                self._retry(item, f"could not check for an earlier post: {exc}", posting=True)
+                return 0
+            if found:
+                logger.info("outbox: item %s was posted before a restart; recorded", item.id)
+                self._record(entry_id, item, "sent", ts=found, posted_channel=post_channel)
+                return 1
+        self.client.hset(
+            keys.outbox_item_key(item.id),
+            mapping={"state": "posting", "thread_ts": thread_ts or "", "posting_ms": self.now_ms()},
+        )
+        try:
+            ts = self.poster.post(post_channel, item.notice, thread_ts)
+        except PosterRateLimitedError as exc:
+            self._rate_limited(item, exc)
+            return 0
+        except PosterUnavailableError as exc:
+            self._retry(item, str(exc), posting=True)
+            return 0
+        except PosterError as exc:
+            logger.warning(
+                "outbox: %s refused for good: %s",
+                item.notice.id,
+                exc,
+                extra={"channel": item.channel},
+            )
+            self._record(entry_id, item, "failed", error=str(exc), posted_channel=post_channel)
+            return 1
+        except Exception as exc:
+            logger.exception("outbox: posting %s failed", item.notice.id)
+            self._retry(item, f"{type(exc).__name__}: {exc}", posting=True)
+            return 0
+        self._record(entry_id, item, "sent", ts=ts, posted_channel=post_channel)
+        if item.op == "parent" and self.threads is not None:
+            self.threads.set_thread(item.parent_of, post_channel, ts)
+        return 1
+
+    def _update(self, entry_id: str, item: OutboxItem, channel: str, ts: str) -> int:
+        try:
+            self.poster.update(channel, ts, item.notice)
+        except PosterRateLimitedError as exc:
+            self._rate_limited(item, exc)
+            return 0
+        except PosterUnavailableError as exc:
+            self._retry(item, str(exc), posting=False)
+            return 0
+        except PosterError as exc:
+            logger.warning("outbox: update %s refused for good: %s", item.notice.id, exc)
+            self._record(entry_id, item, "failed", error=str(exc), posted_channel=channel)
+            return 1
+        except Exception as exc:
+            logger.exception("outbox: updating %s failed", item.notice.id)
+            self._retry(item, f"{type(exc).__name__}: {exc}", posting=False)
+            return 0
+        self._record(entry_id, item, "sent", ts=ts, posted_channel=channel)
+        return 1
+
+    # --- where an item goes ------------------------------------------------------------------------
+
+    def _target(self, entry_id: str, item: OutboxItem) -> tuple[str, str | None] | None:
+        """(channel, thread ts or ts to update); None when the item must wait (deferred here)."""
+        incident = item.thread_of or item.update_of
+        if not incident:
+            return item.channel, None
+        thread = self._thread(incident)
+        if thread is not None:
+            if thread[0] != item.channel:
+                logger.warning(
+                    "outbox: incident %s lives in %s, item queued for %s; posting in the thread",
+                    incident,
+                    thread[0],
+                    item.channel,
+                )
+            return thread
+        waited_ms = self.now_ms() - item.enqueued_ms
+        if self._parent_pending(incident) and waited_ms < self.thread_wait_ms:
+            self._wait(item, f"waiting for the parent message of incident {incident}")
+            return None
+        if item.op == "update":
+            # Nothing to update: the parent was never posted (failed or never queued).
+            self._record(entry_id, item, "failed", error=f"incident {incident} has no message")
+            return None
+        return item.channel, None
+
+    def _thread(self, incident: str) -> tuple[str, str] | None:
+        if self.threads is not None:
+            found = self.threads.thread_ts(incident)
+            if found is not None:
+                return found
+        raw = cast(dict[bytes, bytes], self.client.hgetall(keys.outbox_parent_key(incident)))
+        data = {_text(k): _text(v) for k, v in raw.items()}
+        if data.get("state") == "sent" and data.get("ts"):
+            if self.threads is not None:  # heal a write-back lost to a crash
+                self.threads.set_thread(incident, data["channel"], data["ts"])
+            return data["channel"], data["ts"]
+        return None
+
+    def _parent_pending(self, incident: str) -> bool:
+        raw = cast(
+            list[bytes | None],
+            self.client.hmget(keys.outbox_parent_key(incident), ["item", "state"]),
+        )
+        return raw[0] is not None and raw[1] is None
+
+    # --- outcomes --------------------------------------------------------------------------------
+
+    def _record(
+        self,
+        entry_id: str,
+        item: OutboxItem,
+        state: Literal["sent", "failed"],
+        *,
+        ts: str = "",
+        posted_channel: str = "",
+        error: str = "",
+        called: bool = True,
+    ) -> None:
+        recorded = self._finish(
+            keys=[
+                keys.outbox_item_key(item.id),
+                keys.outbox_stream_key(item.channel),
+                keys.OUTBOX_CHANNELS,
+                keys.outbox_next_key(item.channel),
+                keys.outbox_parent_key(item.parent_of),
+            ],
+            args=[
+                entry_id,
+                state,
+                ts,
+                posted_channel or item.channel,
+                error,
+                self.now_ms(),
+                self.retain_ms,
+                "1" if item.op == "parent" else "0",
+                item.channel,
+                self.interval_ms if called else 0,
+            ],
+        )
+        if not recorded and ts and item.state not in ("sent", "failed"):
+            logger.error("outbox: item %s was sent by two workers", item.id)
+
+    def _rate_limited(self, item: OutboxItem, exc: PosterRateLimitedError) -> None:
+        until_ms = self.now_ms() + max(int(exc.retry_after_s * 1000), self.interval_ms)
+        logger.info(
+            "outbox: rate limited on %s; retrying in %.1f s", item.channel, exc.retry_after_s
+        )
+        # Nothing was posted: back to queued, and the whole channel waits (Retry-After).
+        self._defer(
+            keys=[
+                keys.outbox_next_key(item.channel),
+                keys.OUTBOX_CHANNELS,
+                keys.outbox_item_key(item.id),
+            ],
+            args=[item.channel, until_ms, "1", "queued", str(exc)],
+        )
+
+    def _retry(self, item: OutboxItem, error: str, *, posting: bool) -> None:
+        backoff_ms = min(_MAX_BACKOFF_MS, self.interval_ms * 2 ** min(item.attempts, 8))
+        logger.warning(
+            "outbox: %s not sent (%s); retrying in %d ms", item.notice.id, error, backoff_ms
+        )
+        self._defer(
+            keys=[
+                keys.outbox_next_key(item.channel),
+                keys.OUTBOX_CHANNELS,
+                keys.outbox_item_key(item.id),
+            ],
+            # "posting" keeps the item in doubt: the next try looks for an earlier post first.
+            args=[
+                item.channel,
+                self.now_ms() + backoff_ms,
+                "0",
+                "posting" if posting else item.state,
+                error,
+            ],
+        )
+
+    def _wait(self, item: OutboxItem, why: str) -> None:
+        self._defer(
+            keys=[
+                keys.outbox_next_key(item.channel),
+                keys.OUTBOX_CHANNELS,
+                keys.outbox_item_key(item.id),
+            ],
+            args=[item.channel, self.now_ms() + self.interval_ms, "0", item.state, why],
+        )

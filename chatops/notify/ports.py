@@ -1,0 +1,102 @@
+"""Ports of the notify package: where notices go (``Sink``) and how they reach a chat (``Poster``).
+
+Implemented outside: ``Poster`` by ``chatops/slack/notice_poster.py`` (and test doubles), ``Sink`` by
+the incident router on top of the outbox. Nothing here imports Slack.
+
+Errors (siblings on purpose: neither a rate limit nor an outage is a permanent failure)::
+
+    PosterError                 permanent (channel_not_found, invalid_auth, ...): do not retry
+    PosterRateLimitedError      429: retry after ``retry_after_s``; nothing was posted, keep the item
+    PosterUnavailableError      5xx, timeout, connection: unknown whether it was posted; retry later
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from chatops.notify.notice import Notice
+
+__all__ = [
+    "PostFinder",
+    "Poster",
+    "PosterError",
+    "PosterRateLimitedError",
+    "PosterUnavailableError",
+    "Sink",
+    "ThreadLookup",
+]
+
+
+class PosterError(Exception):
+    """The chat refused the message for good (e.g. channel_not_found); ``error`` is its code."""
+
+    def __init__(self, message: str, *, error: str = "") -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class PosterRateLimitedError(Exception):
+    """The chat asked to wait ``retry_after_s`` seconds before the next call (HTTP 429)."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"Rate limited; retry after {retry_after_s:g} s.")
+        self.retry_after_s = retry_after_s
+
+
+class PosterUnavailableError(Exception):
+    """The chat did not answer usably (5xx, timeout, connection); the message may or may not exist."""
+
+
+class Poster(Protocol):
+    """Posts and edits messages in a chat."""
+
+    def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
+        """Post ``notice`` (in the thread of ``thread_ts`` if given); return the message ts.
+
+        Raises:
+            PosterRateLimitedError: retry later, nothing was posted.
+            PosterError: permanent failure.
+        """
+        ...
+
+    def update(self, channel: str, ts: str, notice: Notice) -> None:
+        """Replace the message ``ts`` in ``channel`` with ``notice``.
+
+        Raises:
+            PosterRateLimitedError: retry later, nothing was changed.
+            PosterError: permanent failure (e.g. unknown ts).
+        """
+        ...
+
+
+class Sink(Protocol):
+    """Where the watcher and the monitors hand a notice on (the incident router, over the outbox)."""
+
+    def emit(self, notice: Notice, *, channel: str) -> None: ...
+
+
+@runtime_checkable
+class PostFinder(Protocol):
+    """Optional for a ``Poster``: find a message it posted for ``notice`` (by ``notice.id``).
+
+    The outbox asks this after a crash between a post and its record, so an in-doubt item is
+    recorded instead of posted twice. A poster without it makes such items at-least-once.
+    """
+
+    def find_posted(self, channel: str, notice: Notice, thread_ts: str | None) -> str | None:
+        """The ts of the message posted for ``notice`` in ``channel`` (or that thread), if any."""
+        ...
+
+
+class ThreadLookup(Protocol):
+    """Where an incident's thread lives (implemented by the incident store).
+
+    The outbox resolves ``thread_of``/``update_of`` (an incident id) through ``thread_ts`` and, once
+    it has posted an incident's parent message, writes its ts back through ``set_thread``.
+    """
+
+    def thread_ts(self, incident_id: str) -> tuple[str, str] | None:
+        """``(channel, ts)`` of the incident's parent message, or None while it is not posted."""
+        ...
+
+    def set_thread(self, incident_id: str, channel: str, ts: str) -> None: ...

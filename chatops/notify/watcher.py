@@ -1,0 +1,444 @@
+"""The event watcher: polls ``GET /rpc/v3/events/{type}`` over block-height windows, one cursor per type
+in Redis, and hands each event on to a ``Sink`` exactly once per dedupe key.
+
+One leader among replicas holds a Redis lease with a fencing token; every cursor write is a Lua script
+that refuses a stale fence. Ticket purchases are tallied (in the same script) into a per-lottery digest,
+and the 3-sigma rule of monitoring.md raises a ``SalesRate`` alert. Knows nothing of Slack.
+
+Delivery contract: an event is handed to the sink, then committed (seen-key + cursor). A crash in between
+hands it on again after the restart with the same notice id, which the sink (the outbox) dedupes; an
+event once committed is never handed on again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis
+
+from approvals import keys
+from chatops.chain.client import ChainClient
+from chatops.chain.errors import ChainError
+from chatops.chain.models import EventRecord
+from chatops.notify.alerts import AlertBook, AlertCondition
+from chatops.notify.metrics import ChainMetrics
+from chatops.notify.notice import Notice
+from chatops.notify.ports import Sink
+from chatops.notify.router import Router, event_dedupe_key
+
+__all__ = ["Lease", "LeaseLostError", "Watcher", "WatcherConfig"]
+
+logger = logging.getLogger(__name__)
+
+# KEYS[1] lease, KEYS[2] fence counter; ARGV owner, ttl_ms.
+# Returns the fence token held by ``owner`` (a new, higher one if the lease was free), or 0.
+_ACQUIRE = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local sep = string.find(held, '|', 1, true)
+  if string.sub(held, 1, sep - 1) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return tonumber(string.sub(held, sep + 1))
+  end
+  return 0
+end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
+return fence
+"""
+
+# KEYS[1] lease; ARGV owner|fence. Deletes the lease only if this holder still has it. Returns 1/0.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# KEYS[1] fence counter, KEYS[2] seen zset, KEYS[3] cursor, KEYS[4] tally hash, KEYS[5] lotteries set
+# ARGV fence, member ("" = none), height, new cursor ("" = keep), tally field ("" = none), quantity,
+#      lottery id.
+# Returns 1 committed, 0 the member was already committed, -1 stale fence (nothing written).
+_COMMIT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
+if ARGV[2] ~= '' then
+  if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+  if ARGV[5] ~= '' then
+    redis.call('HINCRBY', KEYS[4], ARGV[5], ARGV[6])
+    redis.call('SADD', KEYS[5], ARGV[7])
+  end
+end
+if ARGV[4] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+end
+return 1
+"""
+
+# KEYS[1] fence counter, KEYS[2] tally hash, KEYS[3] history list, KEYS[4] digested marker
+# ARGV fence, bucket, tickets, history length. Returns 1, or -1 on a stale fence.
+_DIGESTED = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('RPUSH', KEYS[3], ARGV[3])
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
+redis.call('SET', KEYS[4], ARGV[2])
+return 1
+"""
+
+PURCHASE = "TicketPurchaseEvent"
+
+
+class LeaseLostError(Exception):
+    """Another replica took the lease (a newer fence); this one must stop writing."""
+
+
+class Lease:
+    """A Redis lease with a fencing token: at most one holder; a new holder gets a higher token."""
+
+    def __init__(self, client: redis.Redis, owner: str, ttl_ms: int) -> None:
+        self.owner = owner
+        self.ttl_ms = ttl_ms
+        self._r = client
+        self._acquire = client.register_script(_ACQUIRE)
+        self._release = client.register_script(_RELEASE)
+        self.fence = 0
+
+    def acquire(self) -> int:
+        """Take or renew the lease; the fence token, or 0 if another replica holds it."""
+        self.fence = int(
+            self._acquire(
+                keys=[keys.WATCHER_LEASE, keys.WATCHER_FENCE], args=[self.owner, self.ttl_ms]
+            )
+        )
+        return self.fence
+
+    def release(self) -> None:
+        if self.fence:
+            self._release(keys=[keys.WATCHER_LEASE], args=[f"{self.owner}|{self.fence}"])
+            self.fence = 0
+
+
+@dataclass(frozen=True)
+class WatcherConfig:
+    """Polling knobs. ``lag_blocks`` keeps off the tip; ``start_height`` is where a type with no
+    cursor begins (None: at the tip, so a fresh install does not replay history)."""
+
+    window_blocks: int = 100
+    lag_blocks: int = 0
+    page_limit: int = 100
+    max_windows_per_poll: int = 50
+    lease_ttl_ms: int = 15_000
+    poll_interval_s: float = 2.0
+    backoff_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    outage_alert_s: int = 300
+    digest_interval_s: int = 300
+    sigma_min_samples: int = 6
+    sigma_history: int = 48
+    start_height: int | None = 0
+
+
+class Watcher:
+    """Polls every routed event type; call ``poll_once`` (tests) or ``run`` (a thread)."""
+
+    def __init__(
+        self,
+        client: ChainClient,
+        redis_client: redis.Redis,
+        router: Router,
+        sink: Sink,
+        alerts: AlertBook,
+        *,
+        config: WatcherConfig | None = None,
+        owner: str | None = None,
+        event_types: list[str] | None = None,
+        metrics: ChainMetrics | None = None,
+        wall_s: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.router = router
+        self.sink = sink
+        self.alerts = alerts
+        self.config = config or WatcherConfig()
+        self.metrics = metrics
+        self.event_types = event_types or router.event_types()
+        self.lease = Lease(redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms)
+        self._r = redis_client
+        self._commit = redis_client.register_script(_COMMIT)
+        self._digested = redis_client.register_script(_DIGESTED)
+        self._wall_s = wall_s
+        self.handed_on = 0
+
+    # --- one pass --------------------------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """One pass over every type while holding the lease; the number of events handed on.
+
+        Raises:
+            ChainError: the node failed (``run`` backs off and alerts on a long outage).
+            LeaseLostError: another replica became leader mid-pass.
+        """
+        if not self.lease.acquire():
+            return 0
+        tip = self.client.latest_block()
+        now_s = tip.timestamp.seconds
+        safe = tip.height - self.config.lag_blocks
+        handed = 0
+        lag = 0
+        for event_type in self.event_types:
+            handed += self._poll_type(event_type, safe, now_s)
+            lag = max(lag, safe + 1 - self.cursor(event_type))
+        self._digest(now_s)
+        if self.metrics is not None:
+            self.metrics.watcher_lag_blocks.set(max(lag, 0))
+        return handed
+
+    def cursor(self, event_type: str) -> int:
+        raw = self._r.get(keys.watcher_cursor_key(event_type))
+        return int(cast("bytes", raw)) if raw is not None else 0
+
+    def _start(self, event_type: str, safe: int) -> int:
+        raw = self._r.get(keys.watcher_cursor_key(event_type))
+        if raw is not None:
+            return int(cast("bytes", raw))
+        start = self.config.start_height if self.config.start_height is not None else safe + 1
+        self._write(event_type, member="", height=0, cursor=start)
+        return start
+
+    def _poll_type(self, event_type: str, safe: int, now_s: int) -> int:
+        start = self._start(event_type, safe)
+        handed = 0
+        for _ in range(self.config.max_windows_per_poll):
+            if start > safe:
+                break
+            end = min(start + self.config.window_blocks, safe + 1)
+            handed += self._window(event_type, start, end, now_s)
+            self._write(event_type, member="", height=0, cursor=end)
+            start = end
+        return handed
+
+    def _window(self, event_type: str, start: int, end: int, now_s: int) -> int:
+        handed = 0
+        cursor: str | None = None
+        seen = keys.watcher_seen_key(event_type)
+        while True:
+            page = self.client.events(
+                event_type,
+                start_height=start,
+                end_height=end,
+                limit=self.config.page_limit,
+                cursor=cursor,
+            )
+            for event in page.events:
+                height = event.block_height if event.block_height is not None else start
+                if height >= end:
+                    continue  # pages can overrun the window (supra_rpc.md §5c)
+                member = _dedupe(event)
+                if self._r.zscore(seen, member) is not None:
+                    continue
+                handed += self._hand_on(event_type, event, member, height, now_s)
+            cursor = page.next_cursor
+            if not cursor or not page.events:
+                return handed
+
+    def _hand_on(
+        self, event_type: str, event: EventRecord, member: str, height: int, now_s: int
+    ) -> int:
+        data: dict[str, Any] = dict(event.data or {})
+        routed = self.router.route(
+            event_type, data, dedupe_key=member, at_s=now_s, tx_hash=event.transaction_hash
+        )
+        if self.metrics is not None:
+            self.metrics.observe_event(event_type.rsplit("::", 1)[-1], data)
+        tally: tuple[str, int, str] | None = None
+        if routed is not None and routed.rule.aggregate:
+            lottery = str(data.get("lottery_id", "?"))
+            bucket = now_s // self.config.digest_interval_s
+            tally = (str(bucket), _int(data.get("quantity", 1)), lottery)
+        elif routed is not None and not routed.rule.muted:
+            self.sink.emit(routed.notice, channel=routed.channel)
+        if self._write(event_type, member=member, height=height, cursor=None, tally=tally):
+            self.handed_on += 1
+            return 1
+        return 0
+
+    def _write(
+        self,
+        event_type: str,
+        *,
+        member: str,
+        height: int,
+        cursor: int | None,
+        tally: tuple[str, int, str] | None = None,
+    ) -> bool:
+        lottery = tally[2] if tally else ""
+        result = int(
+            self._commit(
+                keys=[
+                    keys.WATCHER_FENCE,
+                    keys.watcher_seen_key(event_type),
+                    keys.watcher_cursor_key(event_type),
+                    keys.sales_tally_key(lottery),
+                    keys.SALES_LOTTERIES,
+                ],
+                args=[
+                    self.lease.fence,
+                    member,
+                    height,
+                    "" if cursor is None else cursor,
+                    tally[0] if tally else "",
+                    tally[1] if tally else 0,
+                    lottery,
+                ],
+            )
+        )
+        if result < 0:
+            raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
+        return result == 1
+
+    # --- sales digest and the 3-sigma rule -------------------------------------------------
+
+    def _digest(self, now_s: int) -> None:
+        interval = self.config.digest_interval_s
+        current = now_s // interval
+        for raw in cast("set[bytes]", self._r.smembers(keys.SALES_LOTTERIES)):
+            lottery = raw.decode()
+            tally = {
+                int(k): int(v)
+                for k, v in cast(
+                    "dict[bytes, bytes]", self._r.hgetall(keys.sales_tally_key(lottery))
+                ).items()
+            }
+            done = self._r.get(keys.sales_digested_key(lottery))
+            first = (
+                int(cast("bytes", done)) + 1 if done is not None else min(tally, default=current)
+            )
+            for bucket in range(max(first, current - self.config.sigma_history), current):
+                self._digest_bucket(lottery, bucket, tally.get(bucket, 0), now_s)
+
+    def _digest_bucket(self, lottery: str, bucket: int, tickets: int, now_s: int) -> None:
+        interval = self.config.digest_interval_s
+        per_min = tickets * 60 / interval
+        subject = f"lottery:{lottery}"
+        if tickets:
+            self.sink.emit(
+                Notice(
+                    id=f"digest:sales:{lottery}:{bucket}",
+                    kind="digest",
+                    subject=subject,
+                    severity="info",
+                    title=f"Ticket sales ({subject}): {per_min:.1f} tickets/min",
+                    text=f"{tickets} tickets in {interval // 60} min.",
+                    fields=(("tickets", str(tickets)), ("tickets_per_min", f"{per_min:.2f}")),
+                    at_s=now_s,
+                    event_type="TicketPurchase",
+                ),
+                channel=self.router.default_channel,
+            )
+        history = [
+            int(v)
+            for v in cast("list[bytes]", self._r.lrange(keys.sales_history_key(lottery), 0, -1))
+        ]
+        self.alerts.observe(_sigma_rule(subject, history, tickets, self.config), at_s=now_s)
+        result = self._digested(
+            keys=[
+                keys.WATCHER_FENCE,
+                keys.sales_tally_key(lottery),
+                keys.sales_history_key(lottery),
+                keys.sales_digested_key(lottery),
+            ],
+            args=[self.lease.fence, bucket, tickets, self.config.sigma_history],
+        )
+        if int(result) < 0:
+            raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set: back off on RPC failure, alert after a long outage."""
+        failures = 0
+        outage_since: float | None = None
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except ChainError as exc:
+                failures += 1
+                outage_since = outage_since or self._wall_s()
+                delay = min(self.config.backoff_s * 2 ** (failures - 1), self.config.backoff_cap_s)
+                logger.warning("event poll failed (%s); retrying in %.1f s", exc, delay)
+                self._outage(outage_since, active=True)
+                stop.wait(delay)
+                continue
+            except LeaseLostError:
+                logger.warning("watcher lease lost; standing by")
+                self.lease.fence = 0
+            if outage_since is not None:
+                self._outage(outage_since, active=False)
+            failures, outage_since = 0, None
+            stop.wait(self.config.poll_interval_s)
+        self.lease.release()
+
+    def _outage(self, since_s: float, *, active: bool) -> None:
+        now = int(self._wall_s())
+        try:
+            self.alerts.observe(
+                AlertCondition(
+                    name="WatcherOutage",
+                    subject="global",
+                    active=active,
+                    severity="critical",
+                    title="Chain events are not being read",
+                    text=f"The Supra node has been failing since {int(since_s)} (unix s).",
+                    hold_s=self.config.outage_alert_s,
+                ),
+                at_s=now,
+            )
+        except redis.RedisError:
+            logger.exception("could not record the watcher outage")
+
+
+def _dedupe(event: EventRecord) -> str:
+    guid = event.guid
+    if guid is None:
+        return f"0:0x0:{event.sequence_number}:{event.transaction_hash}"
+    return event_dedupe_key(guid.creation_number, guid.account_address, event.sequence_number)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _sigma_rule(
+    subject: str, history: list[int], tickets: int, config: WatcherConfig
+) -> AlertCondition:
+    """monitoring.md ``sales_rate``: a period more than 3 sigma away from the recent mean."""
+    per_min = 60 / config.digest_interval_s
+    if len(history) < config.sigma_min_samples:
+        return AlertCondition("SalesRate", subject, active=False)
+    mean = sum(history) / len(history)
+    sigma = math.sqrt(sum((x - mean) ** 2 for x in history) / len(history))
+    # a flat history has sigma 0; one ticket of slack keeps a single extra sale from alerting
+    deviates = abs(tickets - mean) > 3 * max(sigma, 1.0)
+    direction = "drop" if tickets < mean else "spike"
+    return AlertCondition(
+        "SalesRate",
+        subject,
+        active=deviates,
+        severity="warning",
+        title=f"Sales rate {direction} ({subject})",
+        text=(
+            f"{tickets * per_min:.1f} tickets/min against a mean of {mean * per_min:.1f} "
+            f"(3 sigma = {3 * sigma * per_min:.1f})."
+        ),
+        fields=(("tickets", str(tickets)), ("mean", f"{mean:.1f}"), ("sigma", f"{sigma:.1f}")),
+    )

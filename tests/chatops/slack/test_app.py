@@ -1,0 +1,755 @@
+"""The Slack app end to end: signed requests through Bolt (``app.dispatch`` and the real WSGI server),
+Socket Mode against its double, ack-first under a slow chain, replies, the approval round trip with
+buttons and the deny modal, rate limits, guards, secrets in logs and ``chatops serve`` itself.
+
+Only Slack's edge is a double (tests/fakes); the chain is the seeded devnet over HTTP, Redis is real.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis as redis_lib
+from slack_bolt import App, BoltRequest
+
+from approvals import keys
+from chatops.approval_flow import ApprovalFlow
+from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.ids import (
+    APPROVE_ACTION_ID,
+    DENY_ACTION_ID,
+    DENY_MODAL_CALLBACK_ID,
+    DENY_REASON_ACTION_ID,
+    DENY_REASON_BLOCK_ID,
+)
+from chatops.slack.metrics import Metrics
+from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
+from tests.chatops.slack.blockkit import texts
+from tests.chatops.slack.conftest import (
+    ALICE,
+    APPROVERS,
+    BOB,
+    BOT_USER,
+    CAROL,
+    CHANNEL,
+    EXTERNAL,
+    GUEST,
+    OTHER_TEAM,
+    Slack,
+    make_deps,
+)
+from tests.commands.harness import Harness
+from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.fakes.slack_requests import (
+    APP_ID,
+    DEFAULT_SIGNING_SECRET,
+    TEAM_ID,
+    block_actions_payload,
+    signed_block_actions,
+    signed_request,
+    signed_slash_command,
+    signed_view_submission,
+    slash_command_payload,
+)
+from tests.fakes.slack_web_api import (
+    DEFAULT_APP_TOKEN,
+    DEFAULT_BOT_TOKEN,
+    ApiCall,
+    SlackWebApiDouble,
+)
+from tests.fakes.socket_mode import SocketModeServerDouble
+
+FALLBACK = "/feed fallback 1 on 3 spike"
+REPLY_TIMEOUT_S = 10.0
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def all_text(call: ApiCall) -> str:
+    """The top-level text and every text inside the blocks of one posted message, joined."""
+    return "\n".join([str(call.params.get("text", "")), *texts(call.params.get("blocks", []))])
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """action_id -> value of every button in ``blocks``."""
+    return {
+        element["action_id"]: element["value"]
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("type") == "button"
+    }
+
+
+def flow_of(ops: Harness) -> ApprovalFlow:
+    flow = ops.runner.approvals
+    assert isinstance(flow, ApprovalFlow)
+    return flow
+
+
+def fallback_active(ops: Harness) -> bool:
+    return bool(ops.view("price_feed::get_price_view", "1")[0]["fallback_active"])
+
+
+def commands_counted(metrics: Metrics) -> float:
+    """How many slash commands ran to a reply (any command, any outcome)."""
+    total = 0.0
+    for family in metrics.registry.collect():
+        if family.name == "chatops_commands":
+            total += sum(s.value for s in family.samples if s.name == "chatops_commands_total")
+    return total
+
+
+def request_approval(slack: Slack) -> tuple[str, ApiCall]:
+    """alice asks for the fallback; returns the request id and the posted approval message."""
+    response = slack.command(FALLBACK, ALICE)
+    assert response.status == 200
+    (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+    values = buttons(posted.params["blocks"])
+    request_id = values[APPROVE_ACTION_ID]
+    return request_id, posted
+
+
+def ephemeral_for(api: SlackWebApiDouble, user: str, count: int = 1) -> list[ApiCall]:
+    """Wait until ``user`` was sent ``count`` ephemeral messages; return them, oldest first."""
+    found: list[ApiCall] = []
+
+    def seen() -> bool:
+        found[:] = [c for c in api.calls("chat.postEphemeral") if c.params.get("user") == user]
+        return len(found) >= count
+
+    wait_until(seen, timeout_s=REPLY_TIMEOUT_S)
+    return found
+
+
+def settle(slack: Slack, deps: SlackDeps, expected_commands: float) -> None:
+    """Run one harmless /feed show and wait for its reply and for the command count to reach
+    ``expected_commands``: a request refused in Bolt or the guard never reaches the executor, so if it
+    had run, the count would be higher."""
+
+    def shows() -> int:
+        return sum("Asset 1" in all_text(c) for c in slack.api.calls("chat.postMessage"))
+
+    before = shows()
+    response = slack.command("/feed show 1", ALICE)
+    assert response.status == 200
+    wait_until(lambda: shows() > before, REPLY_TIMEOUT_S)
+    wait_until(lambda: commands_counted(deps.metrics) >= expected_commands, REPLY_TIMEOUT_S)
+
+
+# -- Bolt's request path over HTTP ---------------------------------------------------------------
+
+
+def test_signed_slash_command_is_acked_then_answered_in_channel(
+    slack: Slack, deps: SlackDeps
+) -> None:
+    """A correctly signed /feed show is acked with 200 and its result is posted in the channel."""
+    response = slack.command("/feed show 1", ALICE)
+
+    assert response.status == 200
+    (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+    assert posted.params["channel"] == CHANNEL
+    assert "Asset 1" in all_text(posted)
+    assert posted.headers["authorization"] == f"Bearer {DEFAULT_BOT_TOKEN}"
+    assert slack.api.calls("chat.postEphemeral") == []
+    assert commands_counted(deps.metrics) == 1
+
+
+def test_forged_and_stale_requests_are_refused_and_run_nothing(
+    slack: Slack, deps: SlackDeps
+) -> None:
+    """A forged signature and a timestamp older than five minutes both get 401; neither command runs."""
+    forged = slack.dispatch(signed_slash_command("/feed", "show 1", user_id=ALICE, forged=True))
+    stale = slack.dispatch(signed_slash_command("/feed", "show 1", user_id=ALICE, stale=True))
+    unsigned = slack.app.dispatch(
+        BoltRequest(body="command=%2Ffeed&text=show+1", headers={"content-type": "text/plain"})
+    )
+
+    assert (forged.status, stale.status, unsigned.status) == (401, 401, 401)
+    settle(slack, deps, expected_commands=1)
+    assert commands_counted(deps.metrics) == 1
+    assert len(slack.api.calls("chat.postMessage")) == 1
+
+
+def test_retried_slash_command_is_acked_and_runs_once(slack: Slack, deps: SlackDeps) -> None:
+    """A delivery marked x-slack-retry-num is acked with 200 and does not run the command again."""
+    first = slack.dispatch(
+        signed_slash_command("/feed", "fallback 1 on 3 spike", user_id=ALICE, channel_id=CHANNEL)
+    )
+    slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+    retry = slack.dispatch(
+        signed_slash_command(
+            "/feed", "fallback 1 on 3 spike", user_id=ALICE, channel_id=CHANNEL, retry_num=1
+        )
+    )
+
+    assert (first.status, retry.status) == (200, 200)
+    settle(slack, deps, expected_commands=2)
+    assert len(flow_of(slack.ops).service.pending()) == 1
+    assert len(slack.api.calls("chat.postMessage")) == 2  # the request and the settling /feed show
+
+
+def test_duplicate_event_ids_are_handled_once(
+    slack: Slack, deps: SlackDeps, redis: redis_lib.Redis
+) -> None:
+    """An Events API delivery seen before (same event_id) is acked and ignored, while a retry of an
+    event never seen runs once: the group cache is dropped exactly once per event."""
+
+    def group_change(event_id: str, retry_num: int | None = None) -> int:
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "api_app_id": APP_ID,
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "event": {"type": "subteam_members_changed", "subteam_id": APPROVERS},
+            }
+        )
+        signed = signed_request(body, content_type="application/json", retry_num=retry_num)
+        return slack.dispatch(signed).status
+
+    def group_lookups() -> int:
+        return len(slack.api.calls("usergroups.users.list"))
+
+    settle(slack, deps, expected_commands=1)
+    assert group_lookups() == 1
+    assert group_change("Ev0001") == 200
+    settle(slack, deps, expected_commands=2)
+    assert group_lookups() == 2  # the event dropped the cache
+
+    assert group_change("Ev0001") == 200  # the same event delivered again
+    assert group_change("Ev0001", retry_num=1) == 200  # and retried by Slack
+    settle(slack, deps, expected_commands=3)
+    assert group_lookups() == 2
+    assert redis.exists(keys.slack_event_key("event:Ev0001")) == 1
+
+    assert group_change("Ev0002", retry_num=2) == 200  # a retry whose first delivery was lost
+    settle(slack, deps, expected_commands=4)
+    assert group_lookups() == 3
+
+
+@pytest.fixture
+def http_server(app: App, deps: SlackDeps, redis: redis_lib.Redis) -> Iterator[HealthServer]:
+    """The production WSGI stack (waitress + make_wsgi + Bolt's adapter) on a free loopback port."""
+
+    def readiness() -> dict[str, bool]:
+        return {"redis": bool(redis.ping()), "chain": True}
+
+    server = HealthServer(make_wsgi(app, readiness, deps.metrics), "127.0.0.1", 0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_wsgi_server_serves_slack_events_health_readiness_and_metrics(
+    http_server: HealthServer, slack_api: SlackWebApiDouble
+) -> None:
+    """Over real HTTP: a signed POST /slack/events is acked and answered, a forged one gets 401,
+    /healthz is 200, /readyz lists its checks, /metrics counts the command."""
+    base = f"http://127.0.0.1:{http_server.port}"
+    good = signed_slash_command("/feed", "show 1", user_id=ALICE, channel_id=CHANNEL)
+    forged = signed_slash_command("/feed", "show 1", user_id=ALICE, forged=True)
+    with httpx.Client(base_url=base, timeout=5) as http:
+        acked = http.post("/slack/events", content=good.body, headers=good.headers)
+        refused = http.post("/slack/events", content=forged.body, headers=forged.headers)
+        slack_api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+        health = http.get("/healthz")
+        ready = http.get("/readyz")
+
+        def counted() -> bool:
+            return (
+                'chatops_commands_total{command="/feed",outcome="ok"} 1.0'
+                in http.get("/metrics").text
+            )
+
+        wait_until(counted, timeout_s=5)
+        missing = http.get("/nowhere")
+
+    assert acked.status_code == 200
+    assert refused.status_code == 401
+    assert len(slack_api.calls("chat.postMessage")) == 1
+    assert health.status_code == 200
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "checks": {"redis": True, "chain": True}}
+    assert missing.status_code == 404
+
+
+def test_readyz_answers_503_naming_the_failed_check() -> None:
+    """When a dependency is down /readyz answers 503 and says which check failed."""
+    server = HealthServer(
+        make_wsgi(None, lambda: {"redis": True, "chain": False}, Metrics()), "127.0.0.1", 0
+    )
+    server.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=5) as http:
+            ready = http.get("/readyz")
+            events = http.post("/slack/events", content=b"{}")
+    finally:
+        server.stop()
+    assert ready.status_code == 503
+    assert ready.json() == {"ready": False, "checks": {"redis": True, "chain": False}}
+    assert events.status_code == 404  # Socket Mode serves no /slack/events
+
+
+# -- Socket Mode ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_socket_mode_handles_envelopes_across_a_reconnect(
+    app: App, slack_api: SlackWebApiDouble, ops: Harness
+) -> None:
+    """Through SocketModeHandler: hello, a slash command and a button click acked, Slack's disconnect
+    followed by a reconnect on a new URL, and the next envelope still handled."""
+    with SocketModeServerDouble() as sm:
+        slack_api.socket_mode_url = sm.issue_url
+        handler = start_socket_mode(app, DEFAULT_APP_TOKEN, ping_interval_s=0.5)
+        try:
+            (first,) = sm.wait_for_connections(1)
+            opened = slack_api.calls("apps.connections.open")
+            assert opened[0].headers["authorization"] == f"Bearer {DEFAULT_APP_TOKEN}"
+            wait_until(handler.client.is_connected, timeout_s=5)
+
+            command = sm.request(
+                "slash_commands",
+                slash_command_payload("/feed", "fallback 1 on 3 spike", user_id=ALICE),
+            )
+            (posted,) = slack_api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+            request_id = buttons(posted.params["blocks"])[APPROVE_ACTION_ID]
+            click = sm.request(
+                "interactive", block_actions_payload(APPROVE_ACTION_ID, request_id, user_id=BOB)
+            )
+            slack_api.wait_for("chat.update", timeout_s=REPLY_TIMEOUT_S)
+
+            old = sm.send_disconnect("refresh_requested")
+            sm.wait_for_connections(2, timeout_s=10)
+            wait_until(lambda: not old.is_open, timeout_s=10)
+            after = sm.request(
+                "slash_commands", slash_command_payload("/feed", "show 1", user_id=ALICE)
+            )
+            slack_api.wait_for("chat.postMessage", count=3, timeout_s=REPLY_TIMEOUT_S)
+        finally:
+            handler.client.auto_reconnect_enabled = False
+            sm.drop_all()
+            handler.close()
+
+    assert first.index == 0
+    assert command.connection_index == 0
+    assert click.connection_index == 0
+    assert after.connection_index >= 1
+    assert max(command.elapsed_s, click.elapsed_s, after.elapsed_s) < 3
+    assert len(slack_api.calls("apps.connections.open")) >= 2
+    assert fallback_active(ops)
+    thread = [c for c in slack_api.calls("chat.postMessage") if c.params.get("thread_ts")]
+    assert [c.params["thread_ts"] for c in thread] == [posted.response["ts"]]
+
+
+# -- ack first -----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_acks_never_wait_for_a_slow_chain(slack: Slack, ops: Harness) -> None:
+    """With every chain read taking five seconds, each command is still acked in under a second and
+    its reply arrives afterwards."""
+    lines = ["/feed show 1", "/feed show 2", "/lottery list", FALLBACK]
+    fault = httpx.post(
+        f"{ops.server.url}/devnet/faults",
+        json={"delay_ms": 5000, "count": 2 * len(lines), "path_prefix": "/rpc/"},
+        timeout=5,
+    )
+    fault.raise_for_status()
+
+    elapsed: list[float] = []
+    for line in lines:
+        started = time.monotonic()
+        response = slack.command(line, ALICE)
+        elapsed.append(time.monotonic() - started)
+        assert response.status == 200
+    posted_while_slow = len(slack.api.calls("chat.postMessage")) + len(
+        slack.api.calls("chat.postEphemeral")
+    )
+
+    def answered() -> bool:
+        return len(slack.api.calls("chat.postMessage")) + len(
+            slack.api.calls("chat.postEphemeral")
+        ) >= len(lines)
+
+    wait_until(answered, timeout_s=40)
+    assert max(elapsed) < 1.0, elapsed
+    assert posted_while_slow == 0
+    assert all(c.status == 200 for c in slack.api.calls("chat.postMessage"))
+
+
+# -- replies -------------------------------------------------------------------------------------
+
+
+def test_errors_and_help_are_ephemeral_results_in_channel(slack: Slack) -> None:
+    """A usage error, a refusal and /ops help go only to the asker; a result goes to the channel."""
+    slack.command("/feed nonsense", ALICE)
+    (error,) = ephemeral_for(slack.api, ALICE)
+    slack.command("/ops help", ALICE)
+    help_reply = ephemeral_for(slack.api, ALICE, count=2)[1]
+    slack.command("/feed show 1", CAROL)  # no role at all
+    (refused,) = ephemeral_for(slack.api, CAROL)
+    slack.command("/feed show 1", ALICE)
+    (result,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+
+    assert "Unknown subcommand" in all_text(error)
+    assert error.params["channel"] == CHANNEL
+    assert "/feed fallback" in all_text(help_reply)
+    assert "viewer role" in all_text(refused)
+    assert "Asset 1" in all_text(result)
+    assert len(slack.api.calls("chat.postEphemeral")) == 3
+    assert len(slack.api.calls("chat.postMessage")) == 1
+
+
+def test_untrusted_text_is_escaped_in_posted_blocks(slack: Slack) -> None:
+    """Broadcasts and mentions typed into a command never come back live: not in an ephemeral error
+    and not in the in-channel approval message quoting the reason."""
+    # Slack's escaped form of what was typed: a real @channel, a mention, and the literal text <@U123>.
+    typed = "<!channel> <@U0CAROL001|carol> &lt;@U123&gt; &lt;!here&gt;"
+    slack.command(f"/feed {typed}", ALICE)
+    (error,) = ephemeral_for(slack.api, ALICE)
+    slack.command(f"/feed fallback 1 on 3 spike {typed}", ALICE)
+    (request,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+
+    for call in (error, request):
+        shown = all_text(call)
+        for live in ("<!channel>", "<!here>", "<@U123>", "<@U0CAROL001"):
+            assert live not in shown, (live, shown)
+        assert "&lt;!channel&gt;" in shown  # the error quotes only the unknown word
+    reason = all_text(request)
+    assert "&lt;@U123&gt;" in reason
+    assert "&lt;!here&gt;" in reason
+
+
+# -- the approval round trip ---------------------------------------------------------------------
+
+
+def test_approval_round_trip_executes_exactly_once(slack: Slack, ops: Harness) -> None:
+    """alice's privileged request gets Approve/Deny buttons; alice, a guest, an external user, a bot
+    and a non-approver are refused and told why; bob's approval executes it once, updates the message
+    in place and posts the result in its thread; later clicks and duplicate deliveries change nothing."""
+    events_before = len(ops.events("PriceFeedFallbackEvent"))
+    request_id, posted = request_approval(slack)
+    ts = posted.response["ts"]
+    assert buttons(posted.params["blocks"]) == {
+        APPROVE_ACTION_ID: request_id,
+        DENY_ACTION_ID: request_id,
+    }
+    assert posted.params["channel"] == CHANNEL
+    assert flow_of(ops).service.get(request_id).state == "pending"
+
+    refusals: dict[str, str] = {}
+    for user in (ALICE, GUEST, EXTERNAL, BOT_USER, CAROL):
+        assert slack.click(APPROVE_ACTION_ID, request_id, user, message_ts=ts).status == 200
+        (told,) = ephemeral_for(slack.api, user)
+        refusals[user] = all_text(told)
+    assert all(text.startswith("Not approved") for text in refusals.values()), refusals
+    assert "guests cannot act" in refusals[GUEST]
+    assert "external (Slack Connect) users cannot act" in refusals[EXTERNAL]
+    assert "bots cannot act" in refusals[BOT_USER]
+    assert "not an eligible approver" in refusals[CAROL]
+    assert "not an eligible approver" in refusals[ALICE] or "own" in refusals[ALICE]
+    assert not fallback_active(ops)
+    assert slack.api.calls("chat.update") == []
+
+    approve = signed_block_actions(
+        APPROVE_ACTION_ID, request_id, user_id=BOB, channel_id=CHANNEL, message_ts=ts
+    )
+    assert slack.dispatch(approve).status == 200
+    (update,) = slack.api.wait_for("chat.update", timeout_s=REPLY_TIMEOUT_S)
+    note = slack.api.wait_for("chat.postMessage", count=2, timeout_s=REPLY_TIMEOUT_S)[1]
+
+    assert (update.params["channel"], update.params["ts"]) == (CHANNEL, ts)
+    shown = slack.api.message(CHANNEL, ts)
+    assert shown is not None
+    assert APPROVE_ACTION_ID not in json.dumps(shown["blocks"])
+    assert f"Executed (approved by <@{BOB}>)" in "\n".join(texts(shown["blocks"]))
+    assert "succeeded" in shown["text"]
+    assert note.params["thread_ts"] == ts
+    assert "executed" in all_text(note)
+    events = [(e.event, e.state) for e in flow_of(ops).service.audit(request_id)]
+    assert events[0] == ("created", "pending")
+    assert ("approved", "approved") in events
+    assert events[-1] == ("succeeded", "succeeded")
+    assert fallback_active(ops)
+    assert len(ops.events("PriceFeedFallbackEvent")) == events_before + 1
+
+    # The same delivery again, then a fresh click by bob: nothing more happens on chain or in Slack.
+    assert slack.dispatch(approve).status == 200
+    assert slack.click(APPROVE_ACTION_ID, request_id, BOB, message_ts=ts).status == 200
+    (again,) = ephemeral_for(slack.api, BOB)
+    assert again.params["channel"] == CHANNEL
+    assert "Not approved" in all_text(again)
+    assert len(slack.api.calls("chat.update")) == 1
+    assert len(slack.api.calls("chat.postMessage")) == 2
+    assert len(ops.events("PriceFeedFallbackEvent")) == events_before + 1
+    assert [(e.event, e.state) for e in flow_of(ops).service.audit(request_id)] == events
+
+
+def test_deny_through_the_modal_updates_the_message(slack: Slack, ops: Harness) -> None:
+    """Deny opens the reason modal; a too-short reason is refused in the modal; a real one denies the
+    request and updates its message in place; nothing is sent to the chain."""
+    request_id, posted = request_approval(slack)
+    ts = posted.response["ts"]
+    txs_before = ops.tx_count
+
+    assert slack.click(DENY_ACTION_ID, request_id, BOB, message_ts=ts).status == 200
+    (opened,) = slack.api.wait_for("views.open", timeout_s=REPLY_TIMEOUT_S)
+    view = opened.params["view"]
+    assert view["callback_id"] == DENY_MODAL_CALLBACK_ID
+    assert view["private_metadata"] == request_id
+    assert opened.params["trigger_id"]
+
+    def submit(reason: str) -> Any:
+        values = {
+            DENY_REASON_BLOCK_ID: {
+                DENY_REASON_ACTION_ID: {"type": "plain_text_input", "value": reason}
+            }
+        }
+        return slack.dispatch(
+            signed_view_submission(
+                DENY_MODAL_CALLBACK_ID, values, private_metadata=request_id, user_id=BOB
+            )
+        )
+
+    short = submit("no")
+    assert short.status == 200
+    assert json.loads(short.body)["response_action"] == "errors"
+    assert flow_of(ops).service.get(request_id).state == "pending"
+
+    assert submit("provider confirmed the price").status == 200
+    (update,) = slack.api.wait_for("chat.update", timeout_s=REPLY_TIMEOUT_S)
+    assert (update.params["channel"], update.params["ts"]) == (CHANNEL, ts)
+    shown = slack.api.message(CHANNEL, ts)
+    assert shown is not None
+    assert APPROVE_ACTION_ID not in json.dumps(shown["blocks"])
+    assert f"Denied by <@{BOB}>" in "\n".join(texts(shown["blocks"]))
+    request = flow_of(ops).service.get(request_id)
+    assert request.state == "denied"
+    assert request.denied_by == BOB
+    assert [e.event for e in flow_of(ops).service.audit(request_id)][-1] == "denied"
+    assert ops.tx_count == txs_before
+    assert not fallback_active(ops)
+
+
+def test_deny_by_an_ineligible_user_is_refused_and_told(slack: Slack, ops: Harness) -> None:
+    """A guest who submits the deny modal is told why in the request's channel; the request stays pending."""
+    request_id, _posted = request_approval(slack)
+    values = {
+        DENY_REASON_BLOCK_ID: {
+            DENY_REASON_ACTION_ID: {"type": "plain_text_input", "value": "not today"}
+        }
+    }
+    response = slack.dispatch(
+        signed_view_submission(
+            DENY_MODAL_CALLBACK_ID, values, private_metadata=request_id, user_id=GUEST
+        )
+    )
+
+    assert response.status == 200
+    (told,) = ephemeral_for(slack.api, GUEST)
+    assert told.params["channel"] == CHANNEL
+    assert "Not denied" in all_text(told)
+    assert "guests cannot act" in all_text(told)
+    assert flow_of(ops).service.get(request_id).state == "pending"
+    assert slack.api.calls("chat.update") == []
+
+
+# -- rate limits ---------------------------------------------------------------------------------
+
+
+def test_rate_limited_post_is_retried_and_arrives_once(slack: Slack) -> None:
+    """chat.postMessage answered 429 with Retry-After once: the reply is retried and posted once."""
+    slack.api.fail_next("chat.postMessage", status=429, retry_after=0)
+    slack.command("/feed show 1", ALICE)
+
+    calls = slack.api.wait_for("chat.postMessage", count=2, timeout_s=REPLY_TIMEOUT_S)
+    assert [c.status for c in calls] == [429, 200]
+    assert len(slack.api.messages(CHANNEL)) == 1
+
+
+def test_rate_limited_approval_message_is_posted_once_and_recorded(
+    slack: Slack, redis: redis_lib.Redis
+) -> None:
+    """A 429 on the approval message still yields exactly one message, whose ts is kept in Redis."""
+    slack.api.fail_next("chat.postMessage", status=429, retry_after=1)
+    slack.command(FALLBACK, ALICE)
+
+    calls = slack.api.wait_for("chat.postMessage", count=2, timeout_s=REPLY_TIMEOUT_S)
+    (message,) = slack.api.messages(CHANNEL)
+    request_id = buttons(message["blocks"])[APPROVE_ACTION_ID]
+
+    def recorded() -> bool:
+        ts: Any = redis.hget(keys.slack_message_key(request_id), "ts")
+        return bool(ts == str(message["ts"]).encode())
+
+    wait_until(recorded, timeout_s=5)
+    assert [c.status for c in calls] == [429, 200]
+
+
+# -- guards --------------------------------------------------------------------------------------
+
+
+def test_requests_from_another_workspace_run_nothing(slack: Slack, deps: SlackDeps) -> None:
+    """A slash command or a click from another team id is answered with a refusal and runs nothing."""
+    command = slack.command(FALLBACK, ALICE, team_id=OTHER_TEAM)
+    click = slack.dispatch(
+        signed_block_actions(APPROVE_ACTION_ID, "1", user_id=BOB, team_id=OTHER_TEAM)
+    )
+
+    assert (command.status, click.status) == (200, 200)
+    assert "not allowed" in str(command.body)
+    settle(slack, deps, expected_commands=1)
+    assert flow_of(slack.ops).service.pending() == []
+    assert slack.api.calls("users.info") == [
+        c for c in slack.api.calls("users.info") if c.params["user"] == ALICE
+    ]
+
+
+def test_requests_for_another_app_run_nothing(
+    ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
+) -> None:
+    """With the app id configured, a request addressed to another app is acked and ignored."""
+    deps = make_deps(ops, slack_api, redis, app_id=APP_ID)
+    slack = Slack(build_app(deps), slack_api, ops)
+    other = slack.command(FALLBACK, ALICE, api_app_id="A0OTHER001")
+
+    assert other.status == 200
+    settle(slack, deps, expected_commands=1)
+    assert flow_of(ops).service.pending() == []
+
+
+def test_external_guest_and_bot_users_cannot_use_commands(slack: Slack, ops: Harness) -> None:
+    """Slack Connect users, guests and bots are refused before the runner, though the policy names them."""
+    for user in (EXTERNAL, GUEST, BOT_USER):
+        slack.command(FALLBACK, user)
+    told = {
+        user: all_text(ephemeral_for(slack.api, user)[0]) for user in (EXTERNAL, GUEST, BOT_USER)
+    }
+
+    assert "external (Slack Connect) users cannot act" in told[EXTERNAL]
+    assert "guests cannot act" in told[GUEST]
+    assert "bots cannot act" in told[BOT_USER]
+    assert flow_of(ops).service.pending() == []
+    assert slack.api.calls("chat.postMessage") == []
+
+
+def test_logs_never_contain_the_bot_token_or_signing_secret(
+    slack: Slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A whole round trip logged at DEBUG (Bolt, slack_sdk and ours) shows neither secret."""
+    caplog.set_level(logging.DEBUG)
+    request_id, posted = request_approval(slack)
+    slack.dispatch(signed_slash_command("/feed", "show 1", user_id=ALICE, forged=True))
+    slack.click(APPROVE_ACTION_ID, request_id, BOB, message_ts=posted.response["ts"])
+    slack.api.wait_for("chat.update", timeout_s=REPLY_TIMEOUT_S)
+    slack.api.wait_for("chat.postMessage", count=2, timeout_s=REPLY_TIMEOUT_S)
+
+    logged = "\n".join([caplog.text, *(str(r.__dict__) for r in caplog.records)])
+    assert len(caplog.records) > 10  # the capture really saw the DEBUG traffic
+    assert DEFAULT_BOT_TOKEN not in logged
+    assert DEFAULT_SIGNING_SECRET not in logged
+
+
+# -- chatops serve -------------------------------------------------------------------------------
+
+
+def _serve_env(extra: dict[str, str]) -> dict[str, str]:
+    """A clean environment: only what Python needs, plus ``extra``."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "LANG": "C.UTF-8"}
+    env.update(extra)
+    return env
+
+
+def test_serve_refuses_to_start_without_its_variables(tmp_path: Path) -> None:
+    """chatops serve with an empty environment exits 2 and names each missing variable once."""
+    done = subprocess.run(
+        [sys.executable, "-m", "chatops", "serve"],
+        cwd=tmp_path,
+        env=_serve_env({}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2, done.stderr
+    for name in ("SLACK_BOT_TOKEN", "REDIS_URL", "CHATOPS_POLICY_FILE", "SLACK_SIGNING_SECRET"):
+        assert done.stderr.count(name + ":") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_serve_starts_in_http_mode_and_answers_slack(
+    tmp_path: Path, redis_server: str, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
+) -> None:
+    """With every variable set (embedded devnet, test Redis, Web API double) chatops serve answers
+    /healthz and /readyz, and a signed slash command POSTed to it is answered through the double."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text(f"users:\n  {ALICE}: [operator]\ngroups:\n  {APPROVERS}: approver\n")
+    port = free_port()
+    env = _serve_env(
+        {
+            "REDIS_URL": redis_server,
+            "SLACK_API_URL": slack_api.url,
+            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
+            "CHATOPS_HTTP_PORT": str(port),
+            "CHATOPS_POLICY_FILE": str(policy),
+        }
+    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chatops", "serve"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            assert proc.poll() is None, log.read_text()
+            try:
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, timeout_s=30, interval_s=0.1)
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        signed = signed_slash_command("/feed", "show 1", user_id=ALICE, channel_id=CHANNEL)
+        acked = httpx.post(
+            f"{base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
+        )
+        (posted,) = slack_api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"redis": True, "chain": True}
+    assert acked.status_code == 200
+    assert "Asset 1" in all_text(posted)
+    output = log.read_text()
+    assert "http mode" in output
+    assert DEFAULT_BOT_TOKEN not in output
+    assert DEFAULT_SIGNING_SECRET not in output

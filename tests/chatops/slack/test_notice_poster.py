@@ -1,0 +1,252 @@
+"""The Slack notice poster and the outbox over real HTTP to the Slack Web API double."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis as redis_lib
+
+from chatops.notify.notice import Notice
+from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
+from chatops.slack.blocks import limit_violations
+from chatops.slack.notice_poster import METADATA_EVENT, SlackNoticePoster, notice_web_client
+from tests.conftest import REPO_ROOT, wait_until
+from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackWebApiDouble
+
+
+def notice(n: int, *, title: str = "") -> Notice:
+    return Notice(
+        id=f"event:VrfFulfilledEvent:5:{n}",
+        kind="event",
+        subject="lottery:4",
+        severity="warning",
+        title=title or f"VRF fulfilled #{n}",
+        text="Winners can be computed.",
+        fields=(("Lottery", "4"), ("Tx hash", "0x" + "cd" * 32)),
+        at_s=1_764_497_700 + n,
+        event_type="VrfFulfilledEvent",
+    )
+
+
+@pytest.fixture
+def api() -> Iterator[SlackWebApiDouble]:
+    with SlackWebApiDouble() as double:
+        yield double
+
+
+@pytest.fixture
+def poster(api: SlackWebApiDouble) -> SlackNoticePoster:
+    return SlackNoticePoster(notice_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
+
+
+def notice_ids(api: SlackWebApiDouble, channel: str) -> list[str]:
+    return [
+        str(m["metadata"]["event_payload"]["notice_id"])
+        for m in api.messages(channel)
+        if m.get("metadata", {}).get("event_type") == METADATA_EVENT
+    ]
+
+
+def test_a_notice_is_posted_as_escaped_block_kit_with_its_id_in_metadata(
+    api: SlackWebApiDouble, poster: SlackNoticePoster
+) -> None:
+    """The message has valid blocks, escaped text, no broadcast mention, and the notice id."""
+    ts = poster.post("C1", notice(1, title="<!channel> @here clamp <b>"), None)
+    (message,) = api.messages("C1")
+    assert message["ts"] == ts
+    assert message["metadata"]["event_payload"]["notice_id"] == notice(1).id
+    blocks: list[dict[str, Any]] = message["blocks"]
+    assert limit_violations(blocks) == []
+    rendered = str(blocks)
+    assert "<!channel>" not in rendered
+    assert "&lt;!channel&gt;" in rendered
+    assert "@here" not in rendered
+    assert "VrfFulfilledEvent" in rendered
+    assert "lottery:4" in rendered
+
+
+def test_update_replaces_the_message_and_find_posted_sees_threads(
+    api: SlackWebApiDouble, poster: SlackNoticePoster
+) -> None:
+    """update edits in place; find_posted finds a top-level post and a threaded one, not others."""
+    parent = poster.post("C1", notice(1), None)
+    reply = poster.post("C1", notice(2), parent)
+    poster.update("C1", parent, notice(1, title="resolved"))
+    assert "resolved" in api.messages("C1")[0]["text"]
+    assert poster.find_posted("C1", notice(1), None) == parent
+    assert poster.find_posted("C1", notice(2), parent) == reply
+    assert poster.find_posted("C1", notice(2), None) is None
+    assert poster.find_posted("C1", notice(3), parent) is None
+
+
+def test_slack_errors_become_the_notify_errors(
+    api: SlackWebApiDouble, poster: SlackNoticePoster
+) -> None:
+    """429 carries Retry-After, 5xx is an outage, channel_not_found is permanent."""
+    api.fail_next("chat.postMessage", status=429, retry_after=7)
+    with pytest.raises(PosterRateLimitedError) as limited:
+        poster.post("C1", notice(1), None)
+    assert limited.value.retry_after_s == 7
+    api.fail_next("chat.postMessage", status=503)
+    with pytest.raises(PosterUnavailableError):
+        poster.post("C1", notice(1), None)
+    api.fail_next("chat.postMessage", error="channel_not_found")
+    with pytest.raises(PosterError) as refused:
+        poster.post("C1", notice(1), None)
+    assert refused.value.error == "channel_not_found"
+    with pytest.raises(PosterError):
+        poster.update("C1", "1.000000", notice(1))
+    assert api.messages("C1") == []
+
+
+def post_times(api: SlackWebApiDouble, channel: str) -> list[float]:
+    return [
+        c.at_s
+        for c in api.calls("chat.postMessage")
+        if c.params.get("channel") == channel and c.response.get("ok")
+    ]
+
+
+def test_outbox_posts_at_most_one_message_per_second_per_channel(
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+) -> None:
+    """Four notices to one channel take three seconds; a second channel is not held up by the first."""
+    outbox = Outbox(redis)
+    for n in range(4):
+        outbox.enqueue(notice(n), channel="C1")
+    outbox.enqueue(notice(9), channel="C2")
+    worker = OutboxWorker(redis, poster)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"poll_s": 0.01})
+    thread.start()
+    try:
+        wait_until(lambda: len(api.messages("C1")) == 4, timeout_s=10)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    times = post_times(api, "C1")
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.99
+    assert post_times(api, "C2")[0] < times[1]
+    assert notice_ids(api, "C1") == [notice(n).id for n in range(4)]
+
+
+def test_a_429_storm_delays_but_loses_nothing(
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+) -> None:
+    """Five 429s in a row hold the channel for their Retry-After; then every notice lands once."""
+    api.fail_next("chat.postMessage", status=429, retry_after=1, times=5)
+    outbox = Outbox(redis)
+    for n in range(3):
+        outbox.enqueue(notice(n), channel="C1")
+    worker = OutboxWorker(redis, poster, interval_ms=50)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"poll_s": 0.01})
+    started = time.monotonic()
+    thread.start()
+    try:
+        wait_until(lambda: len(api.messages("C1")) == 3, timeout_s=15)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    limited = [c for c in api.calls("chat.postMessage") if c.status == 429]
+    assert len(limited) == 5
+    # Each 429 asked for a second: no call came sooner than that after one.
+    for call in limited:
+        later = [c.at_s for c in api.calls("chat.postMessage") if c.at_s > call.at_s]
+        assert min(later) - call.at_s >= 0.99
+    assert time.monotonic() - started >= 5
+    assert notice_ids(api, "C1") == [notice(n).id for n in range(3)]
+
+
+class _CrashAfterPost:
+    """Posts for real, then dies before the outbox records it (the process-kill window)."""
+
+    def __init__(self, inner: SlackNoticePoster) -> None:
+        self.inner = inner
+
+    def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
+        self.inner.post(channel, notice, thread_ts)
+        raise SystemExit("killed")
+
+    def update(self, channel: str, ts: str, notice: Notice) -> None:
+        raise SystemExit("killed")
+
+
+def test_a_post_made_just_before_a_crash_is_recorded_not_repeated(
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+) -> None:
+    """After a crash between post and record, the next worker finds the message and posts nothing."""
+    outbox = Outbox(redis)
+    outbox.enqueue(notice(1), channel="C1")
+    outbox.enqueue(notice(2), channel="C1")
+    dying = OutboxWorker(redis, _CrashAfterPost(poster), interval_ms=10)
+    with pytest.raises(SystemExit):
+        dying.run_once()
+    item = outbox.item(notice(1).id, channel="C1")
+    assert item is not None
+    assert item.state == "posting"
+    survivor = OutboxWorker(redis, poster, interval_ms=10)
+    wait_until(lambda: bool(survivor.run_once() or True) and outbox.depth() == 0, timeout_s=5)
+    assert notice_ids(api, "C1") == [notice(1).id, notice(2).id]
+    assert len(api.calls("conversations.history")) >= 1
+
+
+@pytest.mark.slow
+def test_sigkilled_workers_lose_nothing_and_duplicate_nothing(
+    redis: redis_lib.Redis, redis_server: str, api: SlackWebApiDouble
+) -> None:
+    """Workers killed with SIGKILL at random points, with 429s mixed in: every notice lands once."""
+    rng = random.Random(6)  # noqa: S311 - test randomness, seeded for replay
+    channels = ["C1", "C2", "C3"]
+    outbox = Outbox(redis)
+    total = 150
+    for n in range(total):
+        outbox.enqueue(notice(n), channel=channels[n % 3])
+    api.set_latency("chat.postMessage", 0.005)
+    for _ in range(4):
+        api.fail_next("chat.postMessage", status=429, retry_after=1)
+    command = [
+        sys.executable,
+        "-m",
+        "tests.chatops.slack.outbox_worker_main",
+        redis_server,
+        api.url,
+        "10",
+        "300",
+    ]
+    kills = 0
+    deadline = time.monotonic() + 90
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        while outbox.depth() and time.monotonic() < deadline:
+            # Two workers compete, as replicas would; one of them is killed at a random point.
+            while len(procs) < 2:
+                procs.append(subprocess.Popen(command, cwd=REPO_ROOT))
+            time.sleep(rng.uniform(0.2, 0.8))
+            victim = procs.pop(rng.randrange(len(procs)))
+            victim.kill()
+            victim.wait(timeout=10)
+            kills += 1
+        if outbox.depth():
+            procs.append(subprocess.Popen(command, cwd=REPO_ROOT))
+            wait_until(lambda: outbox.depth() == 0, timeout_s=30)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert kills >= 3
+    for index, channel in enumerate(channels):
+        ids = notice_ids(api, channel)
+        duplicates = [i for i, count in Counter(ids).items() if count > 1]
+        assert duplicates == []
+        assert ids == [notice(n).id for n in range(index, total, 3)]
