@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from approvals.errors import AlreadyClaimedError, ApprovalError, LeaseLostError
+from approvals.errors import AlreadyClaimedError, ApprovalError, InvalidStateError, LeaseLostError
 from approvals.models import ApprovalRequest, Status
 from approvals.service import ApprovalService, NewRequest
 from chatops.chain.calls import ChainCall, TypedArg, calls_digest
@@ -25,6 +26,7 @@ from chatops.chain.errors import (
 )
 from chatops.chain.models import TransactionInfo
 from chatops.gateway import Gateway
+from chatops.notify.journal import Journal, journal_approval, journal_step
 from chatops.runner import Runner, execute_plan
 from commands.errors import CommandError
 from commands.invocation import Invocation
@@ -95,8 +97,14 @@ class ApprovalFlow:
     """``ApprovalGate`` for the runner and ``ApprovalsPort`` for ``/ops approve`` and friends."""
 
     def __init__(
-        self, service: ApprovalService, gateway: Gateway, *, worker: str | None = None
+        self,
+        service: ApprovalService,
+        gateway: Gateway,
+        *,
+        worker: str | None = None,
+        journal: Journal | None = None,
     ) -> None:
+        self.journal = journal
         self.service = service
         self.gateway = gateway
         self.worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
@@ -180,6 +188,7 @@ class ApprovalFlow:
         severity: Severity = Severity.INFO,
         ok: bool = True,
     ) -> Reply:
+        self._journal(request)
         fields = [
             Field(label="Requested by", value=request.requester),
             Field(label="Reason", value=request.reason),
@@ -216,6 +225,13 @@ class ApprovalFlow:
             state=str(request.state),
         )
 
+    def _journal(self, request: ApprovalRequest) -> None:
+        """Every transition of the request becomes a journal entry (each audit entry once)."""
+        if self.journal is None:
+            return
+        for entry in self.service.audit(request.id):
+            journal_approval(self.journal, request, entry)
+
     # --- the approver's side ----------------------------------------------------------------
 
     def approve(
@@ -228,6 +244,16 @@ class ApprovalFlow:
             request, counted = self.service.approve(
                 request_id, user, current.digest, groups=groups, is_eligible=is_eligible
             )
+        except InvalidStateError as exc:
+            if (
+                exc.state == Status.APPROVED
+                and self.service.policy.may_approve(user, groups)
+                and is_eligible
+            ):
+                # Approved but never claimed (its worker died between approve and claim): an
+                # eligible click runs it now; the atomic claim still allows one execution only.
+                return self._execute(self.service.get(request_id), user)
+            raise CommandError(str(exc)) from exc
         except ApprovalError as exc:
             raise CommandError(str(exc)) from exc
         if request.break_glass:
@@ -355,6 +381,18 @@ class ApprovalFlow:
     ) -> Reply:
         try:
             done = self.service.complete(request.id, token, ok=ok, result=result, tx_hashes=hashes)
+            if self.journal is not None:
+                journal_step(
+                    self.journal,
+                    body or Reply.error(result),
+                    done.requester,
+                    command=done.command,
+                    text=done.text,
+                    at_s=int(time.time()),
+                    links=hashes,
+                    approved_by=done.approvers,
+                    dedupe=f"step:approval:{done.id}",
+                )
         except LeaseLostError:
             done = self.service.get(request.id)
         people = ", ".join(dict.fromkeys([done.requester, *done.approvers]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from approvals.policy import Policy
 from chatops.chain.errors import ChainAbortError, ChainError
+from chatops.notify.journal import Journal, journal_step
 from commands.args import parse_args
 from commands.errors import (
     CancelledError,
@@ -24,7 +26,7 @@ from commands.errors import (
     UsageError,
 )
 from commands.invocation import Invocation, tokenize
-from commands.ports import ApprovalsPort, ChainPort, Outcome, Plan, StepContext
+from commands.ports import ApprovalsPort, ChainPort, IncidentsPort, Outcome, Plan, StepContext
 from commands.registry import Registry, Step
 from commands.reply import Check, Field, Reply, Severity
 
@@ -147,11 +149,16 @@ class Runner:
         policy: Policy,
         chain: ChainPort,
         approvals: ApprovalGate | None = None,
+        *,
+        incidents: IncidentsPort | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.registry = registry
         self.policy = policy
         self.chain = chain
         self.approvals = approvals
+        self.incidents = incidents
+        self.journal = journal
 
     def parse(self, inv: Invocation) -> Parsed:
         """Find the step and parse its arguments, plus ``reason=...`` and ``--break-glass``.
@@ -246,6 +253,7 @@ class Runner:
             cancel=cancel or threading.Event(),
             groups=groups,
             approvals=self.approvals.port(self) if self.approvals is not None else None,
+            incidents=self.incidents,
         )
         privileged = self.policy.is_privileged(step.policy_key, declared=step.privileged)
         if step.run is not None:
@@ -277,4 +285,24 @@ class Runner:
             )
         if parsed.break_glass:
             raise UsageError(f"{step.path} needs no approval, so --break-glass does not apply.")
-        return execute_plan(ctx, step, args, plan)
+        return self._journalled(inv, plan, lambda: execute_plan(ctx, step, args, plan))
+
+    def _journalled(self, inv: Invocation, plan: Plan, run: Callable[[], Reply]) -> Reply:
+        """Run a step that sends transactions and write the ops journal entry for it (runbook §11.3)."""
+        if self.journal is None or not plan.calls or plan.handoff_to is not None:
+            return run()
+        at_s = int(time.time())  # the journal is wall-clock UTC, whatever the devnet clock says
+        try:
+            reply = run()
+        except (CommandError, ChainError) as exc:
+            journal_step(
+                self.journal,
+                Reply.error(str(exc)),
+                inv.user,
+                command=inv.command,
+                text=inv.text,
+                at_s=at_s,
+            )
+            raise
+        journal_step(self.journal, reply, inv.user, command=inv.command, text=inv.text, at_s=at_s)
+        return reply

@@ -11,8 +11,9 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,16 @@ from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.config import ConfigError, Settings
 from chatops.gateway import Gateway
+from chatops.incident_port import IncidentDesk
+from chatops.notify.alerts import AlertBook
+from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.journal import Journal
+from chatops.notify.monitors import Monitors
+from chatops.notify.notice import Severity
+from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.ports import Poster
+from chatops.notify.router import Router
+from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.runner import Runner
 from commands.registry import build_registry
 
@@ -56,6 +67,7 @@ class App:
     policy: Policy
     embedded: bool
     redis: redis.Redis
+    notify: Notify
 
 
 def wall_clock_ms() -> int:
@@ -118,10 +130,62 @@ def embedded_redis() -> Iterator[redis.Redis]:
             proc.wait(timeout=10)
 
 
-def build_runner(gateway: Gateway, policy: Policy, client: redis.Redis) -> Runner:
-    """The runner with the two-person flow on ``client``'s Redis."""
+@dataclass
+class Notify:
+    """The events side on one Redis: routing, incidents, the outbox and the ops journal."""
+
+    router: Router
+    store: IncidentStore
+    outbox: Outbox
+    journal: Journal
+    incidents: IncidentRouter
+    desk: IncidentDesk
+    alerts: AlertBook
+
+
+def build_notify(gateway: Gateway, policy: Policy, client: redis.Redis) -> Notify:
+    router = Router(gateway.package_address, policy.routing)
+    store = IncidentStore(client)
+    outbox = Outbox(client)
+    journal = Journal(client)
+    incidents = IncidentRouter(
+        store,
+        OutboxDelivery(outbox),
+        router.opens_incident,
+        incident_channel=policy.incident_channel,
+        journal=journal,
+    )
+    desk = IncidentDesk(
+        incidents,
+        default_channel=policy.incident_channel or router.default_channel,
+        now_s=lambda: int(time.time()),
+        journal=journal,
+    )
+
+    def route(name: str, severity: Severity) -> tuple[Severity, str, bool]:
+        found = router.alert_route(name, severity)
+        return found.severity, found.channel, found.muted
+
+    return Notify(
+        router, store, outbox, journal, incidents, desk, AlertBook(client, incidents, route)
+    )
+
+
+def build_runner(
+    gateway: Gateway, policy: Policy, client: redis.Redis, notify: Notify | None = None
+) -> Runner:
+    """The runner with the two-person flow, incidents and the journal on ``client``'s Redis."""
+    notify = notify or build_notify(gateway, policy, client)
     service = ApprovalService(RedisApprovalStore(client), policy, wall_clock_ms)
-    return Runner(build_registry(), policy, gateway, approvals=ApprovalFlow(service, gateway))
+    flow = ApprovalFlow(service, gateway, journal=notify.journal)
+    return Runner(
+        build_registry(),
+        policy,
+        gateway,
+        approvals=flow,
+        incidents=notify.desk,
+        journal=notify.journal,
+    )
 
 
 @contextlib.contextmanager
@@ -211,12 +275,14 @@ def build_app(
             client = redis.Redis.from_url(settings.redis_url.get_secret_value())
             stack.callback(client.close)
         policy = load_policy(settings.policy_file) if settings.policy_file else demo_policy()
+        notify = build_notify(gateway, policy, client)
         yield App(
-            build_runner(gateway, policy, client),
+            build_runner(gateway, policy, client, notify),
             gateway,
             policy,
             embedded=settings.is_embedded,
             redis=client,
+            notify=notify,
         )
 
 
@@ -227,6 +293,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     from chatops.slack.app import SlackDeps, web_client
     from chatops.slack.app import build_app as build_slack_app
     from chatops.slack.metrics import Metrics
+    from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
     from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
 
     socket_mode = settings.slack_app_token is not None and not force_http
@@ -265,6 +332,12 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
                 checks["slack"] = bool(handler.client.is_connected())
             return checks
 
+        stop = threading.Event()
+        token = settings.slack_bot_token.get_secret_value()
+        loops = background_loops(
+            app, SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url)))
+        )
+        threads = [supervise(name, loop, stop) for name, loop in loops.items()]
         server = HealthServer(
             make_wsgi(None if socket_mode else bolt, readiness, metrics), host, settings.http_port
         )
@@ -276,10 +349,65 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         except KeyboardInterrupt:
             logger.info("stopping")
         finally:
+            stop.set()
             server.stop()
             if handler is not None:
                 handler.close()
+            for thread in threads:
+                thread.join(timeout=5)
     return 0
+
+
+Loop = Callable[[threading.Event], None]
+
+
+def background_loops(app: App, poster: Poster) -> dict[str, Loop]:
+    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry."""
+    notify = app.notify
+    # A fresh install starts at the tip instead of replaying the chain's whole history.
+    watcher = Watcher(
+        app.gateway.client,
+        app.redis,
+        notify.router,
+        notify.incidents,
+        notify.alerts,
+        config=WatcherConfig(start_height=None),
+    )
+    monitors = Monitors(app.gateway, notify.alerts)
+    outbox = OutboxWorker(app.redis, poster, threads=notify.store)
+    flow = app.runner.approvals
+
+    def sweep(stop: threading.Event) -> None:
+        while not stop.wait(10):
+            if isinstance(flow, ApprovalFlow):
+                flow.service.sweep()
+
+    return {
+        "watcher": watcher.run,
+        "monitors": monitors.run,
+        "outbox": outbox.run,
+        "approval-sweeper": sweep,
+    }
+
+
+def supervise(name: str, loop: Loop, stop: threading.Event) -> threading.Thread:
+    """Run ``loop`` in a daemon thread, restarting it (with back-off) if it ever crashes."""
+
+    def run() -> None:
+        delay_s = 1.0
+        while not stop.is_set():
+            try:
+                loop(stop)
+            except Exception:
+                logger.exception("background loop %s crashed; restarting in %.0f s", name, delay_s)
+                stop.wait(delay_s)
+                delay_s = min(delay_s * 2, 60.0)
+            else:
+                return
+
+    thread = threading.Thread(target=run, name=f"chatops-{name}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _ping(client: redis.Redis) -> bool:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore
 from waitress.server import create_server
 
 from chatops.slack.metrics import Metrics
@@ -73,7 +75,20 @@ class HealthServer:
         self._server.run()
 
     def stop(self) -> None:
-        self._server.close()
+        """Close the listener and every connection, then the worker threads.
+
+        While ``start()``'s thread is in ``select()``, the sockets are closed by that thread itself
+        (a thunk on waitress's trigger): closing them from here fails its ``select()`` with EBADF.
+        """
+        if self._thread.is_alive():
+            server = self._server
+            # OSError: the loop woke up on its own, already ran the thunk and closed the trigger.
+            with contextlib.suppress(OSError):
+                server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._thread.join(timeout=5)
+        else:
+            self._server.close()
+        self._server.task_dispatcher.shutdown()
 
 
 def start_socket_mode(

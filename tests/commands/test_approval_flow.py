@@ -11,6 +11,7 @@ import redis as redis_lib
 from approvals.models import Status
 from approvals.policy import demo_policy
 from chatops.approval_flow import ApprovalFlow
+from chatops.notify.journal import Journal, export_md
 from chatops.runner import Runner
 from chatops.wiring import build_runner
 from commands.invocation import Invocation
@@ -243,3 +244,43 @@ def test_reply_of_an_unknown_request_is_an_error(ops2: Harness) -> None:
     """Approving or showing a request id that does not exist says so."""
     replies: list[Reply] = [ops2.run("/ops approve 99", "bob"), ops2.run("/ops show 99", "bob")]
     assert all(not r.ok and r.title == "There is no request 99." for r in replies)
+
+
+def test_an_approved_request_whose_worker_died_before_claiming_runs_on_the_next_click(
+    ops2: Harness,
+) -> None:
+    """Approved but never claimed (replica died between approve and claim): the next eligible click runs it once."""
+    request_id = _request(ops2)
+    flow = _flow(ops2.runner)
+    request = flow.service.get(request_id)
+    flow.service.approve(request_id, "bob", request.digest)  # approved; nobody claims it
+    assert flow.service.get(request_id).state == Status.APPROVED
+    assert _sent(ops2, "set_fallback") == 0
+    reply = ops2.run(f"/ops approve {request_id}", user="carol")
+    assert reply.ok, reply
+    assert reply.state == "succeeded"
+    again = ops2.run(f"/ops approve {request_id}", user="bob")
+    assert not again.ok
+    assert _sent(ops2, "set_fallback") == 1
+
+
+def test_an_approved_step_writes_the_ops_journal(ops2: Harness, redis: redis_lib.Redis) -> None:
+    """The runbook's journal (incident_log.md) gets the request, the approval and the executed step."""
+    request_id = _request(ops2)
+    reply = ops2.run(f"/ops approve {request_id}", user="bob")
+    assert reply.state == "succeeded"
+    entries = Journal(redis).entries()
+    kinds = [e.type for e in entries]
+    assert "Approval" in kinds
+    executed = [
+        e for e in entries if e.type == "Инцидент"
+    ]  # price-feed fallback is an incident row
+    assert len(executed) == 1
+    assert "alice" in executed[0].responsible
+    assert "bob" in executed[0].responsible
+    assert any(link.startswith("0x") for link in executed[0].links)
+    table = export_md(reversed(entries))
+    assert (
+        table.splitlines()[0]
+        == "| Дата/время (UTC) | Тип события | Описание | Ответственные | Ссылки |"
+    )

@@ -39,7 +39,7 @@ def client(supra_node: FakeSupraNode, sleeps: SleepLog) -> Iterator[ChainClient]
     with ChainClient(
         supra_node.url,
         chain_id=CHAIN_ID,
-        timeout=httpx.Timeout(0.5, connect=0.5),
+        timeout=httpx.Timeout(1.5, connect=1.5),  # roomy: CI shares 2 cores with the fakes
         max_attempts=3,
         sleep=sleeps,
         now_s=lambda: 1_800_000_000.0,

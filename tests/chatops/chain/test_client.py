@@ -174,7 +174,7 @@ def test_5xx_backoff_grows_exponentially(
 
 def test_slow_node_times_out_as_unavailable(supra_node: FakeSupraNode, sleeps: SleepLog) -> None:
     """A response slower than the read timeout raises ChainUnavailableError after retrying."""
-    supra_node.always("GET", "/rpc/v3/block", status=200, body={}, delay_s=0.6)
+    supra_node.always("GET", "/rpc/v3/block", status=200, body={}, delay_s=2.0)
     with (
         ChainClient(
             supra_node.url,
@@ -365,7 +365,7 @@ def test_submit_timeout_is_not_retried_and_says_reconcile(
     supra_node: FakeSupraNode, sleeps: SleepLog
 ) -> None:
     """A submit that times out is sent once and raises ChainUnavailableError asking to reconcile."""
-    supra_node.always("POST", SUBMIT, body=TX_HASH, delay_s=0.6)
+    supra_node.always("POST", SUBMIT, body=TX_HASH, delay_s=2.0)
     with (
         ChainClient(
             supra_node.url,
