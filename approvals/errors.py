@@ -10,7 +10,8 @@ ApprovalError
  ├── NotRequesterError        only the requester may cancel
  ├── AlreadyClaimedError      another worker is executing (or executed) the request
  ├── LeaseLostError           this worker's execution lease is no longer valid
- └── BreakGlassNotAllowedError break-glass is off, or not allowed for this step
+ ├── BreakGlassNotAllowedError break-glass is off, or not allowed for this step
+ └── StoreUnavailableError    Redis cannot be reached (or did not answer): fail closed
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "NotRequesterError",
     "RequestNotFoundError",
     "SelfApprovalError",
+    "StoreUnavailableError",
 ]
 
 
@@ -74,3 +76,7 @@ class LeaseLostError(ApprovalError):
 
 class BreakGlassNotAllowedError(ApprovalError):
     pass
+
+
+class StoreUnavailableError(ApprovalError):
+    """Redis could not be reached: nothing is approved, claimed or sent until it is back."""

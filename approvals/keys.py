@@ -22,6 +22,7 @@ __all__ = [
     "approvers_key",
     "audit_key",
     "incident_alerts_key",
+    "incident_by_thread_key",
     "incident_key",
     "incident_seen_key",
     "incident_thread_key",
@@ -93,6 +94,11 @@ def watcher_cursor_key(event_type: str) -> str:
 def watcher_seen_key(event_type: str) -> str:
     """Zset of event dedupe keys (creation:account:seq) handed on, scored by block height."""
     return f"{PREFIX}:watcher:{event_type}:seen"
+
+
+def incident_by_thread_key(channel: str, ts: str) -> str:
+    """String: the incident whose parent message is (channel, ts), for @chatops mentions in threads."""
+    return f"{PREFIX}:incident:thread:{channel}:{ts}"
 
 
 def incident_key(incident_id: str) -> str:

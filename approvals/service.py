@@ -81,14 +81,26 @@ def _raise_for(request_id: str, result: ScriptResult, action: str) -> None:
 
 
 class ApprovalService:
-    """The two-person rule over a ``RedisApprovalStore``; ``now_ms`` is the only clock it uses."""
+    """The two-person rule over a ``RedisApprovalStore``.
+
+    Expiry and leases are decided on the Redis server's clock (``TIME`` inside the scripts), so
+    replicas whose own clocks disagree still agree on when a request expires or a lease runs out.
+    ``now_ms`` overrides that clock explicitly (tests); production passes none.
+    """
 
     def __init__(
-        self, store: RedisApprovalStore, policy: Policy, now_ms: Callable[[], int]
+        self,
+        store: RedisApprovalStore,
+        policy: Policy,
+        now_ms: Callable[[], int] | None = None,
     ) -> None:
         self.store = store
         self.policy = policy
         self.now_ms = now_ms
+
+    def _now(self) -> int | None:
+        """The explicit clock's time, or None: the scripts then read the server's TIME."""
+        return self.now_ms() if self.now_ms is not None else None
 
     def create(self, new: NewRequest, *, break_glass: bool = False) -> ApprovalRequest:
         """Store a pending request (or, under break-glass, an approved one needing a retro-approval).
@@ -106,7 +118,6 @@ class ApprovalService:
                 f"Break-glass is not allowed for {new.command} by the policy."
             )
         request_id = self.store.next_id()
-        now = self.now_ms()
         fields = {
             "id": request_id,
             "command": new.command,
@@ -119,16 +130,19 @@ class ApprovalService:
             "reason": new.reason,
             "channel": new.channel,
             "thread": new.thread or "",
-            "expires_ms": str(now + self.policy.ttl_s * 1000),
             "plan_time_s": str(new.plan_time_s),
             "needed": str(self.policy.approvals_needed),
         }
-        _raise_for(
+        result, request = self.store.create_and_get(
             request_id,
-            self.store.create(request_id, fields, now, new.requester, break_glass=break_glass),
-            "create",
+            fields,
+            self._now(),
+            new.requester,
+            break_glass=break_glass,
+            ttl_ms=self.policy.ttl_s * 1000,
         )
-        return self.get(request_id)
+        _raise_for(request_id, result, "create")
+        return request or self.get(request_id)
 
     def _eligible(self, user: str, groups: tuple[str, ...], is_eligible: bool) -> None:
         if not is_eligible or not self.policy.may_approve(user, groups):
@@ -152,11 +166,11 @@ class ApprovalService:
             InvalidStateError, RequestNotFoundError.
         """
         self._eligible(user, groups, is_eligible)
-        result = self.store.approve(request_id, self.now_ms(), user, digest)
+        result, request = self.store.approve_and_get(request_id, self._now(), user, digest)
         if result[0] == "already":
-            return self.get(request_id), False
+            return request or self.get(request_id), False
         _raise_for(request_id, result, "approve")
-        return self.get(request_id), True
+        return request or self.get(request_id), True
 
     def deny(
         self,
@@ -168,11 +182,11 @@ class ApprovalService:
         is_eligible: bool = True,
     ) -> ApprovalRequest:
         self._eligible(user, groups, is_eligible)
-        _raise_for(request_id, self.store.deny(request_id, self.now_ms(), user, reason), "deny")
+        _raise_for(request_id, self.store.deny(request_id, self._now(), user, reason), "deny")
         return self.get(request_id)
 
     def cancel(self, request_id: str, user: str) -> ApprovalRequest:
-        _raise_for(request_id, self.store.cancel(request_id, self.now_ms(), user), "cancel")
+        _raise_for(request_id, self.store.cancel(request_id, self._now(), user), "cancel")
         return self.get(request_id)
 
     def claim(self, request_id: str, worker: str, lease_ms: int = DEFAULT_LEASE_MS) -> str:
@@ -184,20 +198,18 @@ class ApprovalService:
         token = f"{worker}:{uuid.uuid4().hex}"
         _raise_for(
             request_id,
-            self.store.claim(request_id, self.now_ms(), worker, token, lease_ms),
+            self.store.claim(request_id, self._now(), worker, token, lease_ms),
             "claim",
         )
         return token
 
     def renew(self, request_id: str, token: str, lease_ms: int = DEFAULT_LEASE_MS) -> None:
-        _raise_for(
-            request_id, self.store.renew(request_id, self.now_ms(), token, lease_ms), "renew"
-        )
+        _raise_for(request_id, self.store.renew(request_id, self._now(), token, lease_ms), "renew")
 
     def submitting(self, request_id: str, token: str, sender: str, seq: int) -> None:
         _raise_for(
             request_id,
-            self.store.submitting(request_id, self.now_ms(), token, sender, seq),
+            self.store.submitting(request_id, self._now(), token, sender, seq),
             "submit",
         )
 
@@ -207,7 +219,7 @@ class ApprovalService:
         outcome = "succeeded" if ok else "failed"
         _raise_for(
             request_id,
-            self.store.complete(request_id, self.now_ms(), token, outcome, result, tx_hashes),
+            self.store.complete(request_id, self._now(), token, outcome, result, tx_hashes),
             "complete",
         )
         return self.get(request_id)
@@ -218,7 +230,7 @@ class ApprovalService:
         outcome = "succeeded" if ok else "failed"
         _raise_for(
             request_id,
-            self.store.resolve(request_id, self.now_ms(), actor, outcome, result, tx_hashes),
+            self.store.resolve(request_id, self._now(), actor, outcome, result, tx_hashes),
             "resolve",
         )
         return self.get(request_id)
@@ -228,9 +240,11 @@ class ApprovalService:
 
         Returns (expired ids, ids now needing reconciliation).
         """
-        now = self.now_ms()
-        expired = [i for i in self.store.due_pending(now) if self.store.expire(i, now)[0] == "ok"]
-        lost = [i for i in self.store.lost_leases(now) if self.store.lease_lost(i, now)[0] == "ok"]
+        now = self._now()
+        # Candidates by the same clock the scripts use; each script re-checks atomically.
+        seen = now if now is not None else self.store.server_time_ms()
+        expired = [i for i in self.store.due_pending(seen) if self.store.expire(i, now)[0] == "ok"]
+        lost = [i for i in self.store.lost_leases(seen) if self.store.lease_lost(i, now)[0] == "ok"]
         return expired, lost
 
     def get(self, request_id: str) -> ApprovalRequest:

@@ -1,18 +1,23 @@
 """The approvals store: typed wrappers over the Lua scripts in ``approvals/lua`` (one per transition).
 
-Every transition is one script, so it is atomic on Redis whatever the number of bots or clicks;
-the scripts take ``now_ms`` from the caller, so tests control time without patching.
+Every transition is one script, so it is atomic on Redis whatever the number of bots or clicks.
+Time is the Redis server's (``TIME`` inside the scripts), the one clock every replica shares; a
+caller may pass ``now_ms`` explicitly instead, so tests control time without patching.
+A Redis that cannot be reached raises ``StoreUnavailableError``, never a redis-py exception.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any, cast
 
 import redis
 
 from approvals import keys
+from approvals.errors import StoreUnavailableError
 from approvals.models import ApprovalRequest, AuditEntry
 
 __all__ = ["RedisApprovalStore", "ScriptResult"]
@@ -57,6 +62,25 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Turn a lost or silent Redis into the domain error (one plain sentence, shown to people)."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise StoreUnavailableError(
+            "The approvals store (Redis) is unavailable, so nothing was recorded or sent; "
+            "try again in a moment."
+        ) from exc
+
+
+def _result(raw: Any) -> ScriptResult:
+    status = _text(raw[0])
+    state = _text(raw[1]) if len(raw) > 1 else ""
+    count = int(raw[2]) if len(raw) > 2 else 0
+    return status, state, count
+
+
 class RedisApprovalStore:
     """Requests, approvals and the audit trail on one Redis (standalone, Sentinel or a single slot)."""
 
@@ -68,49 +92,118 @@ class RedisApprovalStore:
             for name in _SCRIPTS
         }
 
-    def _run(self, name: str, request_id: str, now_ms: int, actor: str, *args: str) -> ScriptResult:
-        raw = self._scripts[name](keys=_keys(request_id), args=[now_ms, actor, *args])
-        status = _text(raw[0])
-        state = _text(raw[1]) if len(raw) > 1 else ""
-        count = int(raw[2]) if len(raw) > 2 else 0
-        return status, state, count
+    def _run(
+        self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
+    ) -> ScriptResult:
+        clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
+        with _reachable():
+            raw = self._scripts[name](keys=_keys(request_id), args=[clock, actor, *args])
+        return _result(raw)
+
+    def _run_and_get(
+        self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
+    ) -> tuple[ScriptResult, ApprovalRequest | None]:
+        """``_run`` then ``get`` in one round trip: the script and the read-back share one
+        MULTI/EXEC, so the request read is exactly the one this transition left."""
+        clock = "" if now_ms is None else str(now_ms)
+        key_names = _keys(request_id)
+        pipe = self.client.pipeline(transaction=False)
+        # EVALSHA by hand: a Script given a pipeline costs a SCRIPT EXISTS round trip per call.
+        pipe.evalsha(self._scripts[name].sha, len(key_names), *key_names, clock, actor, *args)
+        pipe.hgetall(key_names[0])
+        pipe.smembers(key_names[1])
+        try:
+            with _reachable():
+                raw, fields, approvers = pipe.execute()
+        except redis.exceptions.NoScriptError:
+            # The server lost its script cache (a restart): nothing ran; load it the usual way.
+            return self._run(name, request_id, now_ms, actor, *args), self.get(request_id)
+        request = ApprovalRequest.from_redis(fields, approvers) if fields else None
+        return _result(raw), request
 
     def next_id(self) -> str:
-        return str(self.client.incr(keys.SEQUENCE))
+        with _reachable():
+            return str(self.client.incr(keys.SEQUENCE))
+
+    def server_time_ms(self) -> int:
+        """The Redis server's clock, the one the scripts decide on when no ``now_ms`` is given."""
+        with _reachable():
+            seconds, micros = cast(tuple[int, int], self.client.time())
+        return int(seconds) * 1000 + int(micros) // 1000
 
     def create(
-        self, request_id: str, fields: dict[str, str], now_ms: int, actor: str, *, break_glass: bool
+        self,
+        request_id: str,
+        fields: dict[str, str],
+        now_ms: int | None,
+        actor: str,
+        *,
+        break_glass: bool,
+        ttl_ms: int,
     ) -> ScriptResult:
         return self._run(
-            "create", request_id, now_ms, actor, json.dumps(fields), "1" if break_glass else "0"
+            "create",
+            request_id,
+            now_ms,
+            actor,
+            json.dumps(fields),
+            "1" if break_glass else "0",
+            str(ttl_ms),
         )
 
-    def approve(self, request_id: str, now_ms: int, actor: str, digest: str) -> ScriptResult:
+    def create_and_get(
+        self,
+        request_id: str,
+        fields: dict[str, str],
+        now_ms: int | None,
+        actor: str,
+        *,
+        break_glass: bool,
+        ttl_ms: int,
+    ) -> tuple[ScriptResult, ApprovalRequest | None]:
+        """``create`` and the stored request, in one round trip."""
+        return self._run_and_get(
+            "create",
+            request_id,
+            now_ms,
+            actor,
+            json.dumps(fields),
+            "1" if break_glass else "0",
+            str(ttl_ms),
+        )
+
+    def approve(self, request_id: str, now_ms: int | None, actor: str, digest: str) -> ScriptResult:
         return self._run("approve", request_id, now_ms, actor, digest)
 
-    def deny(self, request_id: str, now_ms: int, actor: str, reason: str) -> ScriptResult:
+    def approve_and_get(
+        self, request_id: str, now_ms: int | None, actor: str, digest: str
+    ) -> tuple[ScriptResult, ApprovalRequest | None]:
+        """``approve`` and the request as it left it, in one round trip."""
+        return self._run_and_get("approve", request_id, now_ms, actor, digest)
+
+    def deny(self, request_id: str, now_ms: int | None, actor: str, reason: str) -> ScriptResult:
         return self._run("deny", request_id, now_ms, actor, reason)
 
-    def cancel(self, request_id: str, now_ms: int, actor: str) -> ScriptResult:
+    def cancel(self, request_id: str, now_ms: int | None, actor: str) -> ScriptResult:
         return self._run("cancel", request_id, now_ms, actor)
 
     def claim(
-        self, request_id: str, now_ms: int, actor: str, token: str, lease_ms: int
+        self, request_id: str, now_ms: int | None, actor: str, token: str, lease_ms: int
     ) -> ScriptResult:
         return self._run("claim", request_id, now_ms, actor, token, str(lease_ms))
 
-    def renew(self, request_id: str, now_ms: int, token: str, lease_ms: int) -> ScriptResult:
+    def renew(self, request_id: str, now_ms: int | None, token: str, lease_ms: int) -> ScriptResult:
         return self._run("renew", request_id, now_ms, token, token, str(lease_ms))
 
     def submitting(
-        self, request_id: str, now_ms: int, token: str, sender: str, seq: int
+        self, request_id: str, now_ms: int | None, token: str, sender: str, seq: int
     ) -> ScriptResult:
         return self._run("submitting", request_id, now_ms, token, token, sender, str(seq))
 
     def complete(
         self,
         request_id: str,
-        now_ms: int,
+        now_ms: int | None,
         token: str,
         outcome: str,
         result: str,
@@ -120,16 +213,16 @@ class RedisApprovalStore:
             "complete", request_id, now_ms, token, token, outcome, result, ",".join(tx_hashes)
         )
 
-    def expire(self, request_id: str, now_ms: int) -> ScriptResult:
+    def expire(self, request_id: str, now_ms: int | None) -> ScriptResult:
         return self._run("expire", request_id, now_ms, "sweeper", request_id)
 
-    def lease_lost(self, request_id: str, now_ms: int) -> ScriptResult:
+    def lease_lost(self, request_id: str, now_ms: int | None) -> ScriptResult:
         return self._run("lease_lost", request_id, now_ms, "sweeper", request_id)
 
     def resolve(
         self,
         request_id: str,
-        now_ms: int,
+        now_ms: int | None,
         actor: str,
         outcome: str,
         result: str,
@@ -141,24 +234,31 @@ class RedisApprovalStore:
         pipe = self.client.pipeline(transaction=True)
         pipe.hgetall(keys.request_key(request_id))
         pipe.smembers(keys.approvers_key(request_id))
-        fields, approvers = pipe.execute()
+        with _reachable():
+            fields, approvers = pipe.execute()
         if not fields:
             return None
         return ApprovalRequest.from_redis(fields, approvers)
 
     def due_pending(self, now_ms: int) -> list[str]:
-        return _ids(self.client.zrangebyscore(keys.PENDING, "-inf", now_ms))
+        with _reachable():
+            return _ids(self.client.zrangebyscore(keys.PENDING, "-inf", now_ms))
 
     def pending_ids(self) -> list[str]:
-        return _ids(self.client.zrange(keys.PENDING, 0, -1))
+        with _reachable():
+            return _ids(self.client.zrange(keys.PENDING, 0, -1))
 
     def lost_leases(self, now_ms: int) -> list[str]:
-        return _ids(self.client.zrangebyscore(keys.EXECUTING, "-inf", now_ms))
+        with _reachable():
+            return _ids(self.client.zrangebyscore(keys.EXECUTING, "-inf", now_ms))
 
     def audit(self, request_id: str | None = None, count: int | None = None) -> list[AuditEntry]:
         """The audit trail of one request (or of all), oldest first."""
         stream = keys.audit_key(request_id) if request_id else keys.AUDIT
-        entries = cast(list[tuple[Any, dict[Any, Any]]], self.client.xrange(stream, count=count))
+        with _reachable():
+            entries = cast(
+                list[tuple[Any, dict[Any, Any]]], self.client.xrange(stream, count=count)
+            )
         out: list[AuditEntry] = []
         for stream_id, raw in entries:
             data = {_text(k): _text(v) for k, v in raw.items()}

@@ -24,8 +24,8 @@ class ConfigError(Exception):
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
-        lines = "; ".join(f"{var}: {why}" for var, why in problems)
-        super().__init__(f"invalid configuration: {lines}")
+        lines = "".join(f"\n  {var}: {why}" for var, why in problems)
+        super().__init__(f"invalid configuration ({len(problems)} problem(s)):{lines}")
 
 
 class Settings(BaseSettings):

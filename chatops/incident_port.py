@@ -98,6 +98,13 @@ class IncidentDesk:
         return Reply(title=f"Incident #{incident.id} assigned to {owner}", text=_line(incident))
 
     def set_state(self, incident_id: str, state: str, note: str, user: str) -> Reply:
+        before = self.router.store.get(incident_id)
+        if before is not None and before.state == state:
+            return Reply(
+                title=f"Incident #{before.id} is already {state}",
+                text=_line(before),
+                severity=ReplySeverity.WARNING,
+            )
         try:
             incident = self.router.set_state(
                 incident_id, cast(IncidentState, state), at_s=self.now_s(), by=user, note=note

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from approvals.errors import ApprovalError
 from approvals.policy import Policy
 from chatops.chain.errors import ChainAbortError, ChainError
 from chatops.notify.journal import Journal, journal_step
@@ -224,6 +225,8 @@ class Runner:
             )
         except ChainError as exc:
             return Reply.error(f"Chain error: {exc}")
+        except ApprovalError as exc:  # e.g. the approvals store is unreachable: fail closed, say so
+            return Reply.error(str(exc))
         except Exception:
             ref = uuid.uuid4().hex[:8]
             logger.exception("unexpected error", extra={"ref": ref, "command": inv.command})

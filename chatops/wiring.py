@@ -9,6 +9,7 @@ import contextlib
 import logging
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -35,6 +36,7 @@ from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.journal import Journal
+from chatops.notify.metrics import ChainMetrics
 from chatops.notify.monitors import Monitors
 from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox, OutboxWorker
@@ -71,7 +73,7 @@ class App:
 
 
 def wall_clock_ms() -> int:
-    """Approval expiry runs on real time, whatever clock the chain (or devnet) keeps."""
+    """This process's wall clock in ms. Approvals do not use it: they run on the Redis server's TIME."""
     return int(time.time() * 1000)
 
 
@@ -176,7 +178,8 @@ def build_runner(
 ) -> Runner:
     """The runner with the two-person flow, incidents and the journal on ``client``'s Redis."""
     notify = notify or build_notify(gateway, policy, client)
-    service = ApprovalService(RedisApprovalStore(client), policy, wall_clock_ms)
+    # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
+    service = ApprovalService(RedisApprovalStore(client), policy)
     flow = ApprovalFlow(service, gateway, journal=notify.journal)
     return Runner(
         build_registry(),
@@ -320,6 +323,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             enterprise_id=settings.slack_enterprise_id,
             app_id=settings.slack_app_id,
             metrics=metrics,
+            incidents=app.notify.incidents,
         )
         bolt = build_slack_app(deps)
         handler = None
@@ -334,8 +338,11 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
 
         stop = threading.Event()
         token = settings.slack_bot_token.get_secret_value()
+        # One registry: the bot's own metrics and the chain metrics of monitoring.md on /metrics.
         loops = background_loops(
-            app, SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url)))
+            app,
+            SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url))),
+            ChainMetrics(metrics.registry),
         )
         threads = [supervise(name, loop, stop) for name, loop in loops.items()]
         server = HealthServer(
@@ -344,6 +351,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         logger.info(
             "chatops serving on port %s (%s mode)", server.port, "socket" if socket_mode else "http"
         )
+        previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # docker stop: a clean shutdown
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -355,13 +363,18 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
                 handler.close()
             for thread in threads:
                 thread.join(timeout=5)
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
 Loop = Callable[[threading.Event], None]
 
 
-def background_loops(app: App, poster: Poster) -> dict[str, Loop]:
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def background_loops(app: App, poster: Poster, metrics: ChainMetrics) -> dict[str, Loop]:
     """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry."""
     notify = app.notify
     # A fresh install starts at the tip instead of replaying the chain's whole history.
@@ -372,8 +385,15 @@ def background_loops(app: App, poster: Poster) -> dict[str, Loop]:
         notify.incidents,
         notify.alerts,
         config=WatcherConfig(start_height=None),
+        metrics=metrics,
     )
-    monitors = Monitors(app.gateway, notify.alerts)
+    monitors = Monitors(
+        app.gateway,
+        notify.alerts,
+        metrics=metrics,
+        events=app.gateway.client,
+        package_address=app.gateway.package_address,
+    )
     outbox = OutboxWorker(app.redis, poster, threads=notify.store)
     flow = app.runner.approvals
 

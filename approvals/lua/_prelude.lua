@@ -5,11 +5,19 @@
 -- KEYS[4] executing zset      chatops:approvals:executing (id -> lease_expires_ms)
 -- KEYS[5] audit stream (all)  chatops:audit
 -- KEYS[6] audit stream (one)  chatops:audit:{id}
--- ARGV[1] now_ms (the caller's clock, so tests control time), ARGV[2] actor (user id or worker)
+-- ARGV[1] now_ms: '' in production, so every decision (expiry, leases, audit times) runs on the
+--         Redis server's clock, the one clock all replicas share; tests pass an explicit value.
+-- ARGV[2] actor (user id or worker)
 -- Every script returns a table whose first item is 'ok' or an error word, then the state.
 local req, approvers, pending, executing = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local audit_all, audit_one = KEYS[5], KEYS[6]
-local now_ms = tonumber(ARGV[1])
+local now_ms
+if ARGV[1] == '' then
+  local time = redis.call('TIME')
+  now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+else
+  now_ms = tonumber(ARGV[1])
+end
 local actor = ARGV[2]
 
 local function field(name)

@@ -1,8 +1,8 @@
 """ChainClient: the one gateway to a Supra L1 node (RPC v3) over a single httpx.Client.
 
-Reads retry with bounded backoff; submit never retries (a timeout leaves the outcome unknown, so the
-caller reconciles by sender and sequence number). Every answer's x-supra-chain-id is checked. No Slack,
-no Redis, no approvals here.
+Reads retry with bounded backoff (transport errors, 429/5xx, bodies that are not JSON); submit never
+retries (a timeout leaves the outcome unknown, so the caller reconciles by sender and sequence number).
+Every answer's x-supra-chain-id is checked. No Slack, no Redis, no approvals here.
 """
 
 from __future__ import annotations
@@ -131,6 +131,14 @@ def _message(response: httpx.Response) -> str:
     return " ".join(text.split())[:_MAX_MESSAGE_CHARS]
 
 
+def _is_json(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
 def _is_tuple_arg(arg: Any) -> bool:
     return isinstance(arg, tuple) and len(arg) == 2 and isinstance(arg[0], str)
 
@@ -234,6 +242,12 @@ class ChainClient:
                 self._sleep(self._delay_s(attempt, response))
                 continue
             self._raise_for_response(response, method, path, function_id, attempts)
+            if retry and not last_try and not _is_json(response):
+                # A read answered with a broken body (a proxy's error page, a cut-off reply) is
+                # asked again like a 5xx; the last answer's body is then reported as not JSON.
+                logger.info("chain %s %s answered a body that is not JSON; retrying", method, path)
+                self._sleep(self._delay_s(attempt, None))
+                continue
             return response
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 

@@ -245,6 +245,11 @@ def _registry(r: _Reads) -> dict[str, Any]:
     return r.require(REGISTRY, "lottery_registry", E_REGISTRY_MISSING)
 
 
+def ordered_ids_snapshot(r: _Reads) -> list[Any]:
+    """``lottery_registry::ordered_ids_snapshot()``: every lottery id in creation order."""
+    return [[str(i) for i in _registry(r)["ordered_ids"]]]
+
+
 def _lottery(r: _Reads, lottery_id: int) -> dict[str, Any]:
     lottery: dict[str, Any] = r.borrow(_registry(r), LOTTERIES, lottery_id)
     return lottery
@@ -662,6 +667,7 @@ _ReadFn = Callable[..., list[Any]]
 
 # ``module::name`` -> how to answer it; keep a parity case for each in tests/chatops/chain.
 READS: Final[dict[str, _ReadFn]] = {
+    "lottery_registry::ordered_ids_snapshot": ordered_ids_snapshot,
     "views::validate_config": validate_config,
     "views::get_lottery": get_lottery,
     "views::get_lottery_status": get_lottery_status,

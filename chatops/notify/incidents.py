@@ -281,7 +281,15 @@ class IncidentStore:
         return raw[b"channel"].decode(), raw[b"ts"].decode()
 
     def set_thread(self, incident_id: str, channel: str, ts: str) -> None:
-        self._r.hset(keys.incident_thread_key(incident_id), mapping={"channel": channel, "ts": ts})
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(keys.incident_thread_key(incident_id), mapping={"channel": channel, "ts": ts})
+        pipe.set(keys.incident_by_thread_key(channel, ts), incident_id)
+        pipe.execute()
+
+    def incident_for_thread(self, channel: str, ts: str) -> str | None:
+        """The incident whose parent message is ``ts`` in ``channel`` (a mention in its thread)."""
+        raw = self._r.get(keys.incident_by_thread_key(channel, ts))
+        return _s(raw) if raw is not None else None
 
 
 def _s(value: Any) -> str:

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 from chatops.chain.calls import TypedArg
 from chatops.chain.errors import ChainAbortError, ChainError
+from chatops.chain.models import EventPage, TransactionInfo
 from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.metrics import ChainMetrics
 
-__all__ = ["ALERT_NAMES", "MonitorConfig", "Monitors", "ViewReader"]
+__all__ = ["ALERT_NAMES", "EventSource", "MonitorConfig", "Monitors", "ViewReader"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,31 @@ class ViewReader(Protocol):
     def now_s(self) -> int: ...
 
 
+class EventSource(Protocol):
+    """Event pages and transactions (``chatops.chain.client.ChainClient`` satisfies it)."""
+
+    def events(
+        self,
+        event_type: str,
+        *,
+        start_height: int | None = None,
+        end_height: int | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> EventPage: ...
+
+    def transaction(self, tx_hash: str) -> TransactionInfo | None: ...
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """The latest event of one kind for a lottery: where it was committed and what it carried."""
+
+    height: int
+    tx_hash: str
+    data: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class MonitorConfig:
     """Thresholds from monitoring.md; ``asset_ids`` are the price feeds to watch."""
@@ -60,6 +86,9 @@ class MonitorConfig:
     refund_backlog_s: int = 4 * HOUR_S
     dual_write_mismatch_s: int = 600
     dual_write_pending_s: int = 2 * HOUR_S
+    refund_round_stalled_s: int = HOUR_S
+    refund_aging_s: int = 2 * HOUR_S
+    sensitive_timelock_s: int = 900
 
 
 def _n(value: Any) -> int:
@@ -80,11 +109,21 @@ class Monitors:
         *,
         config: MonitorConfig | None = None,
         metrics: ChainMetrics | None = None,
+        events: EventSource | None = None,
+        package_address: str = "",
     ) -> None:
+        """``events`` and ``package_address`` (both, or neither) let the dual-write checks use the
+        chain's own times: DualWritePending from the ArchiveDualWriteStartedEvent's block time, and
+        DualWriteMismatch only for a summary written after the expectation was set."""
         self.chain = chain
         self.alerts = alerts
         self.config = config or MonitorConfig()
         self.metrics = metrics
+        self.events = events if package_address else None
+        self.package_address = package_address
+        self._scanned: dict[str, int] = {}  # event type -> next start height
+        self._latest: dict[str, dict[int, _Seen]] = {}  # event type -> lottery -> latest event
+        self._block_s: dict[str, int] = {}  # tx hash -> block time
         self._checks: list[Callable[[int], Iterable[AlertCondition]]] = [
             self.vrf,
             self.price_feeds,
@@ -92,6 +131,7 @@ class Monitors:
             self.automation,
             self.role_caps,
             self.dual_write,
+            self.lotteries,
         ]
 
     def check_once(self) -> list[tuple[str, str, str]]:
@@ -281,8 +321,82 @@ class Monitors:
                     fields=(("pending_execute_after", str(after)),),
                 )
             )
+            sensitive = sorted({5, 6, 7} & {_n(a) for a in bot["allowed_actions"]})
+            out.append(
+                AlertCondition(
+                    "AutomationTimelockBreach",
+                    subject,
+                    active=bool(sensitive) and timelock < self.config.sensitive_timelock_s,
+                    severity="critical",
+                    title=f"AutomationBot with sensitive actions and a short timelock ({operator})",
+                    text=f"actions {sensitive} need timelock >= 900 s, it has {timelock} s: raise the "
+                    "timelock (/autobot rotate) or drop the sensitive actions now.",
+                    fields=(("timelock_secs", str(timelock)),),
+                )
+            )
         gone = self._vanished("AutomationFailures", present)
+        gone += self._vanished("AutomationTimelockBreach", present)
         return out + gone + self._vanished("AutomationDryRunStale", present)
+
+    def lotteries(self, now: int) -> list[AlertCondition]:
+        """Per-lottery rules of monitoring.md: refund rounds stalling or aging on canceled lotteries
+        (refund_progress, canceled_ts) and ``payout_round_gap > 1`` on lotteries being paid."""
+        [ids] = self.chain.read("lottery_registry::ordered_ids_snapshot")
+        out: list[AlertCondition] = []
+        for raw in ids:
+            lottery_id = _n(raw)
+            [status] = self.chain.read("views::get_lottery_status", _u64(lottery_id))
+            code = _n(status["status"])
+            subject = f"lottery:{lottery_id}"
+            if code == 7:
+                out.extend(self._refund_rules(lottery_id, subject, now))
+            elif code in (4, 5, 6):
+                [progress] = self.chain.read("payouts::winner_progress", _u64(lottery_id))
+                gap = _n(progress["next_winner_batch_no"]) - _n(progress["payout_round"])
+                out.append(
+                    AlertCondition(
+                        "PayoutRoundGap",
+                        subject,
+                        active=code != 6 and gap > 1,
+                        severity="warning",
+                        title=f"Lottery {lottery_id}: more than one winner batch unpaid",
+                        text=f"next_winner_batch_no - payout_round = {gap}: notify the on-chain team, "
+                        "check AutomationBot and /payouts plan.",
+                        fields=(("payout_round_gap", str(gap)),),
+                    )
+                )
+        return out
+
+    def _refund_rules(self, lottery_id: int, subject: str, now: int) -> list[AlertCondition]:
+        [progress] = self.chain.read("views::get_refund_progress", _u64(lottery_id))
+        [record] = self.chain.read("views::get_cancellation", _u64(lottery_id))
+        items = record.get("vec", []) if isinstance(record, dict) else []
+        canceled_ts = _n(items[0]["canceled_ts"]) if items else 0
+        remaining = _n(progress["tickets_sold"]) - _n(progress["tickets_refunded"])
+        refund_round, last = _n(progress["refund_round"]), _n(progress["last_refund_ts"])
+        active = bool(progress["active"]) and remaining > 0
+        since = last if refund_round > 0 else canceled_ts
+        return [
+            AlertCondition(
+                "RefundRoundStalled",
+                subject,
+                active=active and since > 0 and now - since > self.config.refund_round_stalled_s,
+                severity="warning",
+                title=f"Lottery {lottery_id}: refund round unchanged for more than 60 min",
+                text=f"refund_round {refund_round}, {remaining} tickets left: check that the batch was "
+                "published and the CLI reported no errors (/refund progress).",
+                fields=(("refund_round", str(refund_round)), ("tickets_left", str(remaining))),
+            ),
+            AlertCondition(
+                "RefundAging",
+                subject,
+                active=active and refund_round > 0 and now - last > self.config.refund_aging_s,
+                severity="warning",
+                title=f"Lottery {lottery_id}: last refund batch older than 120 min",
+                text="Escalate to Treasury and reconcile manual batches (refund.md).",
+                fields=(("last_refund_ts", str(last)),),
+            ),
+        ]
 
     def role_caps(self, now: int) -> list[AlertCondition]:
         [partners] = self.chain.read("roles::list_partner_caps")
@@ -329,8 +443,52 @@ class Monitors:
             self.metrics.premium_cap_expiring.set(premium_count)
         return out + self._vanished("RoleCapExpiring", present)
 
+    def _latest_by_lottery(self, events: EventSource, struct: str, field: str) -> dict[int, _Seen]:
+        """The latest ``struct`` event per lottery, read incrementally from the chain's events."""
+        event_type = f"{self.package_address}::{struct}"
+        latest = self._latest.setdefault(event_type, {})
+        start = self._scanned.get(event_type, 0)
+        cursor: str | None = None
+        top = start - 1
+        while True:
+            page = events.events(event_type, start_height=start, limit=100, cursor=cursor)
+            for event in page.events:
+                data = dict(event.data or {})
+                height = event.block_height if event.block_height is not None else start
+                top = max(top, height)
+                try:
+                    lottery = int(data[field])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                latest[lottery] = _Seen(height, event.transaction_hash or "", data)
+            cursor = page.next_cursor
+            if not cursor or not page.events:
+                break
+        self._scanned[event_type] = top + 1
+        return latest
+
+    def _block_time_s(self, tx_hash: str) -> int | None:
+        """The block time of the transaction ``tx_hash`` (cached), or None if the node has no time."""
+        if tx_hash in self._block_s:
+            return self._block_s[tx_hash]
+        if self.events is None or not tx_hash:
+            return None
+        info = self.events.transaction(tx_hash)
+        header = info.block_header if info is not None else None
+        if header is None or header.timestamp is None:
+            return None
+        self._block_s[tx_hash] = header.timestamp.seconds
+        return header.timestamp.seconds
+
     def dual_write(self, now: int) -> list[AlertCondition]:
         [pending] = self.chain.read("legacy_bridge::pending_expected_hashes")
+        started: dict[int, _Seen] = {}
+        finalized: dict[int, _Seen] = {}
+        if self.events is not None:
+            started = self._latest_by_lottery(
+                self.events, "legacy_bridge::ArchiveDualWriteStartedEvent", "lottery_id"
+            )
+            finalized = self._latest_by_lottery(self.events, "history::LotteryFinalizedEvent", "id")
         out = []
         present = set()
         mismatches = 0
@@ -338,35 +496,58 @@ class Monitors:
             lottery = _n(raw_id)
             subject = f"dual-write:{lottery}"
             present.add(subject)
-            # A matching summary write removes the expectation, so a stored summary while the
-            # expectation is still pending is a mismatch (spec §7.2: mismatch emits nothing).
-            try:
-                self.chain.read("history::get_summary", _u64(lottery))
-                has_summary = True
-            except ChainAbortError:
-                has_summary = False
-            mismatches += has_summary
+            start = started.get(lottery)
+            written = finalized.get(lottery)
+            started_s = self._block_time_s(start.tx_hash) if start is not None else None
+            fields: tuple[tuple[str, str], ...] = ()
+            if start is not None:
+                # A matching summary write removes the expectation (spec §7.2), so a summary
+                # written after the expectation was set while it is still pending differs from it.
+                mismatch = written is not None and written.height > start.height
+                if written is not None and mismatch:
+                    fields = (
+                        ("expected_hash", str(start.data.get("expected_hash", "?"))),
+                        ("archive_slot_hash", str(written.data.get("archive_slot_hash", "?"))),
+                    )
+            else:
+                # No event to go by: a stored summary while the expectation is pending.
+                try:
+                    self.chain.read("history::get_summary", _u64(lottery))
+                    mismatch = True
+                except ChainAbortError:
+                    mismatch = False
+            mismatches += mismatch
             out.append(
                 AlertCondition(
                     "DualWriteMismatch",
                     subject,
-                    active=has_summary,
+                    active=mismatch,
                     severity="critical",
                     title=f"Dual-write hash mismatch for lottery {lottery}",
                     text="The stored summary differs from the expected hash: block finalization, "
                     "run the dual-write runbook.",
+                    fields=fields,
                     hold_s=self.config.dual_write_mismatch_s,
                 )
             )
+            since: tuple[tuple[str, str], ...] = ()
+            if started_s is not None:
+                waiting = now - started_s
+                pending_active = not mismatch and waiting >= self.config.dual_write_pending_s
+                hold_s = 0
+                since = (("started_at", str(started_s)), ("waiting_s", str(waiting)))
+            else:
+                pending_active, hold_s = not mismatch, self.config.dual_write_pending_s
             out.append(
                 AlertCondition(
                     "DualWritePending",
                     subject,
-                    active=not has_summary,
+                    active=pending_active,
                     severity="warning",
                     title=f"Dual-write pending for more than 2 h (lottery {lottery})",
                     text="The expected hash is still waiting for its summary write.",
-                    hold_s=self.config.dual_write_pending_s,
+                    fields=since,
+                    hold_s=hold_s,
                 )
             )
         if self.metrics is not None:

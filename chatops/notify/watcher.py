@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import statistics
 import threading
 import time
 import uuid
@@ -142,6 +143,7 @@ class WatcherConfig:
     digest_interval_s: int = 300
     sigma_min_samples: int = 6
     sigma_history: int = 48
+    sales_drop_ratio: float = 0.5
     start_height: int | None = 0
 
 
@@ -347,6 +349,7 @@ class Watcher:
             for v in cast("list[bytes]", self._r.lrange(keys.sales_history_key(lottery), 0, -1))
         ]
         self.alerts.observe(_sigma_rule(subject, history, tickets, self.config), at_s=now_s)
+        self.alerts.observe(_drop_rule(subject, history, tickets, self.config), at_s=now_s)
         result = self._digested(
             keys=[
                 keys.WATCHER_FENCE,
@@ -441,4 +444,30 @@ def _sigma_rule(
             f"(3 sigma = {3 * sigma * per_min:.1f})."
         ),
         fields=(("tickets", str(tickets)), ("mean", f"{mean:.1f}"), ("sigma", f"{sigma:.1f}")),
+    )
+
+
+def _drop_rule(
+    subject: str, history: list[int], tickets: int, config: WatcherConfig
+) -> AlertCondition:
+    """monitoring.md ``SalesDrop``: a period selling less than half the usual rate.
+
+    The usual rate is the median of the recent periods, so one spike does not make the next normal
+    period look like a drop.
+    """
+    if len(history) < config.sigma_min_samples:
+        return AlertCondition("SalesDrop", subject, active=False)
+    usual = statistics.median(history)
+    per_min = 60 / config.digest_interval_s
+    return AlertCondition(
+        "SalesDrop",
+        subject,
+        active=usual > 0 and tickets < usual * config.sales_drop_ratio,
+        severity="warning",
+        title=f"Sales dropped by more than half ({subject})",
+        text=(
+            f"{tickets * per_min:.1f} tickets/min against a usual {usual * per_min:.1f}: "
+            "check for planned changes, then investigate with marketing and support."
+        ),
+        fields=(("tickets", str(tickets)), ("usual", f"{usual:g}")),
     )

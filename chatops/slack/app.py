@@ -7,6 +7,7 @@ Slack's 3-second rule: every listener acks first and hands the work to our bound
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -22,10 +23,15 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from approvals import keys
 from approvals.policy import Policy
 from chatops.approval_flow import ApprovalFlow
+from chatops.notify.incidents import IncidentRouter
 from chatops.runner import Runner
 from chatops.slack.blocks import deny_modal
 from chatops.slack.directory import Directory
@@ -51,16 +57,76 @@ SEEN_TTL_S = 3600
 _DONE = {"approve": "approved", "deny": "denied"}
 
 
+class _ServerErrors(ServerErrorRetryHandler):
+    """5xx of every kind Slack answers in an incident (slack_sdk's own handler skips 502 and 504)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in (500, 502, 503, 504)
+
+
+class _OwnBudget(RetryHandler):
+    """Gives ``inner`` its own retry count within one call.
+
+    slack_sdk checks every handler's ``max_retry_count`` against the call's total retries, so after
+    two 429s a 503 was never retried and the reply was lost; here each kind of failure has its own
+    budget (the call still ends: at most the sum of the budgets).
+    """
+
+    def __init__(self, inner: RetryHandler) -> None:
+        super().__init__(inner.max_retry_count, inner.interval_calculator)
+        self._inner = inner
+        self._key = f"chatops-retries-{type(inner).__name__}"
+
+    def _own(self, state: RetryState) -> RetryState:
+        return RetryState(current_attempt=int((state.custom_values or {}).get(self._key, 0)))
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return self._inner.can_retry(
+            state=self._own(state), request=request, response=response, error=error
+        )
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        own = self._own(state)  # the inner handler waits (Retry-After, back-off) by its own count
+        self._inner.prepare_for_next_attempt(
+            state=own, request=request, response=response, error=error
+        )
+        state.custom_values = {**(state.custom_values or {}), self._key: own.current_attempt}
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
 def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
-    """A WebClient that honours 429 Retry-After, retries 5xx and connection errors a few times."""
+    """A WebClient that honours 429 Retry-After (5 times) and retries 5xx and connection errors
+    (twice each), each kind counted on its own within a call."""
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=timeout_s,
         retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=5),
-            ServerErrorRetryHandler(max_retry_count=2),
-            ConnectionErrorRetryHandler(max_retry_count=2),
+            _OwnBudget(RateLimitErrorRetryHandler(max_retry_count=5)),
+            _OwnBudget(_ServerErrors(max_retry_count=2)),
+            _OwnBudget(ConnectionErrorRetryHandler(max_retry_count=2)),
         ],
     )
 
@@ -81,6 +147,7 @@ class SlackDeps:
     max_workers: int = 8
     max_queue: int = 64
     metrics: Metrics = field(default_factory=Metrics)
+    incidents: IncidentRouter | None = None
 
 
 class _Executor:
@@ -279,10 +346,26 @@ def build_app(deps: SlackDeps) -> App:
         ack()
 
     @app.event("app_mention")
-    def on_mention(ack: Ack) -> None:
+    def on_mention(ack: Ack, event: dict[str, Any]) -> None:
+        """``@chatops ...`` inside an incident's thread becomes a note on its timeline (slash
+        commands cannot be used in threads)."""
         ack()
+        incidents, thread = deps.incidents, event.get("thread_ts")
+        if incidents is None or not thread:
+            return
+        incident_id = incidents.store.incident_for_thread(
+            str(event.get("channel", "")), str(thread)
+        )
+        if incident_id is None:
+            return
+        text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
+        user = str(event.get("user", ""))
+        executor.submit(lambda: incidents.note(incident_id, text, at_s=int(time.time()), by=user))
 
     return app
+
+
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
 def _is_privileged(runner: Runner, inv: Invocation) -> bool:

@@ -71,24 +71,30 @@ class HealthServer:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def is_serving(self) -> bool:
+        """Whether ``start()``'s thread is still running."""
+        return self._thread.is_alive()
+
     def serve_forever(self) -> None:
         self._server.run()
 
     def stop(self) -> None:
-        """Close the listener and every connection, then the worker threads.
+        """Finish the requests in flight, then close the listener and every connection.
 
         While ``start()``'s thread is in ``select()``, the sockets are closed by that thread itself
         (a thunk on waitress's trigger): closing them from here fails its ``select()`` with EBADF.
         """
+        server = self._server
+        # First the workers: each one pulls the trigger when it finishes, so it must still be open.
+        server.task_dispatcher.shutdown()
         if self._thread.is_alive():
-            server = self._server
             # OSError: the loop woke up on its own, already ran the thunk and closed the trigger.
             with contextlib.suppress(OSError):
                 server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
             self._thread.join(timeout=5)
         else:
-            self._server.close()
-        self._server.task_dispatcher.shutdown()
+            server.close()
 
 
 def start_socket_mode(

@@ -101,7 +101,7 @@ def test_requester_cannot_approve_own_request(service: ApprovalService) -> None:
 def test_script_refuses_self_approval_without_the_service_checks(service: ApprovalService) -> None:
     """The approve script alone refuses the requester, even when the service is bypassed."""
     request = service.create(_new(requester="alice"))
-    result = service.store.approve(request.id, service.now_ms(), "alice", DIGEST)
+    result = service.store.approve(request.id, None, "alice", DIGEST)
     assert result[0] == "self"
     after = service.get(request.id)
     assert (after.state, after.approvers) == (Status.PENDING, ())

@@ -20,7 +20,7 @@ from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.signer import LocalKeySigner
-from chatops.wiring import DEVNET_CHAIN_ID, wall_clock_ms
+from chatops.wiring import DEVNET_CHAIN_ID
 
 STAGES = ("claimed", "recorded", "submitted")
 
@@ -29,9 +29,8 @@ def main(argv: list[str]) -> int:
     redis_url, devnet_url, request_id, key_file, stage, lease_ms = argv
     if stage not in STAGES:
         raise SystemExit(f"stage must be one of {', '.join(STAGES)}")
-    service = ApprovalService(
-        RedisApprovalStore(redis.Redis.from_url(redis_url)), demo_policy(), wall_clock_ms
-    )
+    # The Redis server's clock, as the bot's own service uses (chatops.wiring.build_runner).
+    service = ApprovalService(RedisApprovalStore(redis.Redis.from_url(redis_url)), demo_policy())
     token = service.claim(request_id, "doomed-worker", lease_ms=int(lease_ms))
     request = service.get(request_id)
     signer = LocalKeySigner.from_key_file(key_file, account_address=PACKAGE_ADDRESS)

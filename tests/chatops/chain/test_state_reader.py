@@ -58,6 +58,7 @@ _ADDRESS_READS = (
 )
 _PAGE_READS = ("views::list_active", "views::list_finalized_ids", "history::list_finalized")
 _NO_ARG_READS = (
+    "lottery_registry::ordered_ids_snapshot",
     "views::get_vrf_deposit_status",
     "views::list_automation_bots",
     "vrf_deposit::get_status",

@@ -215,3 +215,22 @@ def test_an_rpc_outage_backs_off_and_raises_one_alert(chain: Chain, redis: redis
         thread.join(timeout=5)
     kinds = [n.kind for n in sink.notices()]
     assert kinds == ["alert", "alert-resolved"]
+
+
+def test_sales_falling_below_half_the_usual_rate_raise_and_resolve_sales_drop(
+    chain: Chain, redis: redis_lib.Redis
+) -> None:
+    """A period selling under half the median raises SalesDrop once; a normal period resolves it."""
+    sink = RecordingSink()
+    watcher = make_watcher(chain, redis, sink, types=[PURCHASE], digest_interval_s=60)
+    for quantity in [10, 11, 9, 10, 12, 10, 3, 4, 10]:
+        inject(
+            chain.http, "sales::TicketPurchaseEvent", {"lottery_id": "6", "quantity": str(quantity)}
+        )
+        watcher.poll_once()
+        advance(chain.http, 60)
+        watcher.poll_once()
+    drops = [n.kind for n in sink.notices() if n.id.startswith("alert:SalesDrop:")]
+    assert drops == ["alert", "alert-resolved"]
+    (raised,) = [n for n in sink.notices() if n.id == "alert:SalesDrop:lottery:6:raised:1"]
+    assert dict(raised.fields)["tickets"] == "3"

@@ -1,0 +1,168 @@
+"""Approval throughput: privileged requests created and approved per second by ``ApprovalService`` on a
+real Redis, and the Redis round trips each one costs.
+
+One approval = ``create`` (alice asks) + ``approve`` (bob, the second person; one approval needed), each
+returning the stored request, exactly as the runner and the Slack buttons call them. Round trips are
+counted on the client's connections (a pipeline is one); the commands Redis executed (script calls
+and the commands inside them) come from ``INFO commandstats`` deltas. Redis: a private redis-server
+on a free port, or ``BENCH_REDIS_URL`` (a scratch database: it is flushed).
+
+    .venv/bin/python -m bench.approvals [--seconds 5] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import threading
+import time
+from typing import Any
+
+import redis
+
+from approvals.policy import demo_policy
+from approvals.service import ApprovalService, NewRequest
+from approvals.store import RedisApprovalStore
+from bench._support import Row, print_table, redis_server
+
+TARGET_PER_S = 2000.0
+
+
+class CountingConnection(redis.Connection):
+    """A connection that counts what it sends: one ``send_packed_command`` is one round trip."""
+
+    round_trips = 0
+    _lock = threading.Lock()
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        with CountingConnection._lock:
+            CountingConnection.round_trips += 1
+        super().send_packed_command(command, check_health)
+
+
+def _request(n: int) -> NewRequest:
+    calls: list[dict[str, object]] = [
+        {
+            "function": "0xbc95::price_feed::set_fallback",
+            "type_arguments": [],
+            "arguments": [str(n % 8), True],
+        }
+    ]
+    return NewRequest(
+        command="/feed fallback",
+        text=f"{n % 8} on price spike",
+        policy_key="feed.fallback",
+        calls=calls,
+        digest=hashlib.sha256(str(calls).encode()).hexdigest(),
+        summary="Switch asset to the fallback price",
+        requester="alice",
+        reason="price spike on the primary feed",
+        channel="C0OPS00001",
+        thread=None,
+        plan_time_s=1_700_000_000,
+    )
+
+
+def _commandstats(client: redis.Redis) -> dict[str, int]:
+    info: dict[str, Any] = client.info("commandstats")  # type: ignore[assignment]
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items()}
+
+
+def _worker(service: ApprovalService, stop_at: float, done: list[int], errors: list[str]) -> None:
+    n = 0
+    try:
+        while time.perf_counter() < stop_at:
+            request = service.create(_request(n))
+            approved, counted = service.approve(request.id, "bob", request.digest)
+            if not counted or approved.state != "approved":
+                errors.append(f"request {request.id} ended {approved.state}")
+                return
+            n += 1
+    finally:
+        done.append(n)
+
+
+def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, int], list[str]]:
+    """(approvals/s, approvals, server command deltas, errors) of ``threads`` workers."""
+    pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)
+    client = redis.Redis(connection_pool=pool)
+    # As chatops.wiring builds it: expiry on the Redis server's clock.
+    service = ApprovalService(RedisApprovalStore(client), demo_policy())
+    # warm-up: scripts loaded (EVALSHA hits), connections open
+    for n in range(50):
+        request = service.create(_request(n))
+        service.approve(request.id, "bob", request.digest)
+    admin = redis.Redis.from_url(url)
+    before = _commandstats(admin)
+    trips_before = CountingConnection.round_trips
+    done: list[int] = []
+    errors: list[str] = []
+    started = time.perf_counter()
+    stop_at = started + seconds
+    workers = [
+        threading.Thread(target=_worker, args=(service, stop_at, done, errors)) for _ in range(threads)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - started
+    trips = CountingConnection.round_trips - trips_before
+    after = _commandstats(admin)
+    deltas = {
+        k: v - before.get(k, 0)
+        for k, v in after.items()
+        if v - before.get(k, 0) > 0 and k != "info"  # our own INFO calls
+    }
+    deltas["_round_trips"] = trips
+    total = sum(done)
+    admin.close()
+    client.close()
+    return total / elapsed, total, deltas, errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="per run (default 5)")
+    parser.add_argument("--threads", type=int, default=4, help="concurrent callers (default 4)")
+    args = parser.parse_args()
+
+    rows: list[Row] = []
+    notes: list[str] = []
+    with redis_server() as url:
+        redis.Redis.from_url(url).flushdb()
+        for threads in (1, args.threads):
+            rate, total, deltas, errors = _run(url, threads, args.seconds)
+            if errors:
+                raise SystemExit(f"approvals failed: {errors[:3]}")
+            rows.append(
+                Row(
+                    f"approvals/s (create + approve), {threads} caller thread(s)",
+                    f"{rate:,.0f} /s ({total:,} in {args.seconds:.0f} s)",
+                    f">= {TARGET_PER_S:,.0f} /s",
+                    rate >= TARGET_PER_S,
+                )
+            )
+            if threads == 1:
+                trips = deltas.pop("_round_trips") / total
+                commands = sum(deltas.values()) / total
+                scripts = deltas.get("evalsha", 0) / total
+                rows.append(Row("Redis round trips per approval", f"{trips:.1f}"))
+                rows.append(
+                    Row(
+                        "Redis commands per approval (server-side, scripts' inside included)",
+                        f"{commands:.1f} ({scripts:.1f} script calls)",
+                    )
+                )
+                per = ", ".join(f"{k} {v / total:.1f}" for k, v in sorted(deltas.items()))
+                notes.append(f"commands per approval, by name: {per}")
+    print_table(
+        "Approvals on Redis: throughput and round trips (ApprovalService, real redis-server)",
+        rows,
+        notes=[*notes, "reproduce: .venv/bin/python -m bench.approvals"],
+    )
+    return 0 if all(r.ok is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""@chatops mentioned inside an incident's thread: the text joins that incident's timeline."""
+
+from __future__ import annotations
+
+import json
+
+import redis as redis_lib
+
+from chatops.incident_port import IncidentDesk
+from chatops.slack.app import build_app
+from tests.chatops.slack.conftest import ALICE, CHANNEL, Slack, make_deps
+from tests.commands.harness import Harness
+from tests.conftest import wait_until
+from tests.fakes.slack_requests import TEAM_ID, signed_request
+from tests.fakes.slack_web_api import SlackWebApiDouble
+
+PARENT_TS = "1700000000.000100"
+
+
+def _mention(slack: Slack, *, thread_ts: str | None, event_id: str, text: str) -> int:
+    event: dict[str, object] = {
+        "type": "app_mention",
+        "user": ALICE,
+        "text": f"<@U0BOT00001> {text}",
+        "channel": CHANNEL,
+        "ts": "1700000001.000200",
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0TEST0001",
+            "event_id": event_id,
+            "event": event,
+        }
+    )
+    return slack.dispatch(signed_request(body, content_type="application/json")).status
+
+
+def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
+    ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
+) -> None:
+    """The mention's text (without the bot mention) is noted on the incident, by its author, once."""
+    desk = ops.runner.incidents
+    assert isinstance(desk, IncidentDesk)
+    router = desk.router
+    incident, _ = router.store.open_or_join(
+        "asset:1", channel=CHANNEL, title="price spike", severity="warning", at_s=1, by="test"
+    )
+    router.store.set_thread(incident.id, CHANNEL, PARENT_TS)
+    app = build_app(make_deps(ops, slack_api, redis, incidents=router))
+    slack = Slack(app, slack_api, ops)
+    assert (
+        _mention(slack, thread_ts=PARENT_TS, event_id="Ev0001", text="provider confirmed the quote")
+        == 200
+    )
+    assert (
+        _mention(slack, thread_ts=PARENT_TS, event_id="Ev0001", text="provider confirmed the quote")
+        == 200
+    )
+
+    def noted() -> list[str]:
+        return [
+            e.text for e in router.store.timeline(incident.id) if "provider confirmed" in e.text
+        ]
+
+    wait_until(lambda: len(noted()) >= 1)
+    [note] = noted()  # the duplicate delivery (same event_id) noted nothing more
+    assert note.endswith("provider confirmed the quote")
+    assert "<@U0BOT00001>" not in note
+    by = [e.by for e in router.store.timeline(incident.id) if "provider confirmed" in e.text]
+    assert by == [ALICE]
+
+
+def test_a_mention_outside_an_incident_thread_changes_nothing(
+    ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
+) -> None:
+    """A mention in the channel or in an unrelated thread notes nothing anywhere."""
+    desk = ops.runner.incidents
+    assert isinstance(desk, IncidentDesk)
+    router = desk.router
+    incident, _ = router.store.open_or_join(
+        "asset:2", channel=CHANNEL, title="stale", severity="info", at_s=1, by="test"
+    )
+    before = len(router.store.timeline(incident.id))
+    app = build_app(make_deps(ops, slack_api, redis, incidents=router))
+    slack = Slack(app, slack_api, ops)
+    assert _mention(slack, thread_ts=None, event_id="Ev0002", text="hello") == 200
+    assert _mention(slack, thread_ts="1699999999.000001", event_id="Ev0003", text="hello") == 200
+    assert len(router.store.timeline(incident.id)) == before
