@@ -107,7 +107,7 @@ class RedisApprovalStore:
         MULTI/EXEC, so the request read is exactly the one this transition left."""
         clock = "" if now_ms is None else str(now_ms)
         key_names = _keys(request_id)
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=True)
         # EVALSHA by hand: a Script given a pipeline costs a SCRIPT EXISTS round trip per call.
         pipe.evalsha(self._scripts[name].sha, len(key_names), *key_names, clock, actor, *args)
         pipe.hgetall(key_names[0])

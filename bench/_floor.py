@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 from types import FrameType
 
@@ -40,10 +41,8 @@ def main() -> int:
 
     server = HealthServer(make_wsgi(app, lambda: {"ok": True}, Metrics()), "127.0.0.1", args.port)
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

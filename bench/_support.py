@@ -81,10 +81,7 @@ def print_table(title: str, rows: Sequence[Row], notes: Sequence[str] = ()) -> N
         for h, col in zip(
             ("figure", "measured", "target", "result"),
             zip(
-                *[
-                    (r.figure, r.value, r.target, "" if r.ok is None else "pass")
-                    for r in rows
-                ],
+                *[(r.figure, r.value, r.target, "" if r.ok is None else "pass") for r in rows],
                 strict=True,
             ),
             strict=True,
@@ -144,8 +141,19 @@ def redis_server() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", tmp],
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                tmp,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -181,12 +189,23 @@ class Doubles:
 
 
 @contextlib.contextmanager
-def doubles(*, events: int = 0, event_struct: str = "history::LotteryCreatedEvent") -> Iterator[Doubles]:
+def doubles(
+    *, events: int = 0, event_struct: str = "history::LotteryCreatedEvent"
+) -> Iterator[Doubles]:
     """Start ``python -m bench._doubles`` (its own process, so its work does not share our GIL)."""
     with tempfile.TemporaryDirectory(prefix="bench-doubles-") as tmp:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench._doubles", "--dir", tmp, "--events", str(events),
-             "--event-struct", event_struct],
+            [
+                sys.executable,
+                "-m",
+                "bench._doubles",
+                "--dir",
+                tmp,
+                "--events",
+                str(events),
+                "--event-struct",
+                event_struct,
+            ],
             cwd=REPO_ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -220,7 +239,9 @@ def serve_env(
     env = {
         k: v
         for k, v in os.environ.items()
-        if not (k.startswith(("SLACK_", "SUPRA_", "CHATOPS_")) or k in ("REDIS_URL", "LOTTERY_ADDRESS"))
+        if not (
+            k.startswith(("SLACK_", "SUPRA_", "CHATOPS_")) or k in ("REDIS_URL", "LOTTERY_ADDRESS")
+        )
     }
     env.update(
         {

@@ -166,7 +166,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration-s", type=float, default=10.0, help="per rate and app (10)")
     parser.add_argument("--rates", default="50,200", help="requests per second (50,200)")
-    parser.add_argument("--chain-delay-ms", type=int, default=2000, help="devnet /rpc/ delay (2000)")
+    parser.add_argument(
+        "--chain-delay-ms", type=int, default=2000, help="devnet /rpc/ delay (2000)"
+    )
     parser.add_argument("--dump", type=Path, help="write every (app, rate, send s, latency ms)")
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -177,16 +179,23 @@ def main() -> int:
         # The floor first, alone: a minimal Bolt app that only acks.
         port = free_port()
         floor = subprocess.Popen(
-            [sys.executable, "-m", "bench._floor", "--port", str(port), "--slack-url",
-             world.slack_url, "--signing-secret", SIGNING_SECRET],
+            [
+                sys.executable,
+                "-m",
+                "bench._floor",
+                "--port",
+                str(port),
+                "--slack-url",
+                world.slack_url,
+                "--signing-secret",
+                SIGNING_SECRET,
+            ],
             cwd=REPO_ROOT,
         )
         try:
             wait_http_200(f"http://127.0.0.1:{port}/healthz")
             for rate in rates:
-                results["floor"][rate] = asyncio.run(
-                    _load(port, rate, args.duration_s)
-                )
+                results["floor"][rate] = asyncio.run(_load(port, rate, args.duration_s))
         finally:
             stop_process(floor)
 
@@ -210,9 +219,7 @@ def main() -> int:
                 json={"delay_ms": args.chain_delay_ms, "count": 10**9, "path_prefix": "/rpc/"},
             ).raise_for_status()
             for rate in rates:
-                results["chatops"][rate] = asyncio.run(
-                    _load(port, rate, args.duration_s)
-                )
+                results["chatops"][rate] = asyncio.run(_load(port, rate, args.duration_s))
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
             counters = {
                 "busy": _metric(metrics, "chatops_busy_total"),

@@ -68,6 +68,11 @@ def _commandstats(client: redis.Redis) -> dict[str, int]:
     return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in info.items()}
 
 
+def _redis_cpu_s(client: redis.Redis) -> float:
+    info: dict[str, Any] = client.info("cpu")  # type: ignore[assignment]
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def _worker(service: ApprovalService, stop_at: float, done: list[int], errors: list[str]) -> None:
     n = 0
     try:
@@ -97,16 +102,19 @@ def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, 
     trips_before = CountingConnection.round_trips
     done: list[int] = []
     errors: list[str] = []
+    cpu_before = time.process_time(), _redis_cpu_s(admin)
     started = time.perf_counter()
     stop_at = started + seconds
     workers = [
-        threading.Thread(target=_worker, args=(service, stop_at, done, errors)) for _ in range(threads)
+        threading.Thread(target=_worker, args=(service, stop_at, done, errors))
+        for _ in range(threads)
     ]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - started
+    deltas_cpu = time.process_time() - cpu_before[0], _redis_cpu_s(admin) - cpu_before[1]
     trips = CountingConnection.round_trips - trips_before
     after = _commandstats(admin)
     deltas = {
@@ -116,6 +124,8 @@ def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, 
     }
     deltas["_round_trips"] = trips
     total = sum(done)
+    deltas["_client_cpu_us"] = int(deltas_cpu[0] * 1e6)
+    deltas["_redis_cpu_us"] = int(deltas_cpu[1] * 1e6)
     admin.close()
     client.close()
     return total / elapsed, total, deltas, errors
@@ -141,6 +151,14 @@ def main() -> int:
                     f"{rate:,.0f} /s ({total:,} in {args.seconds:.0f} s)",
                     f">= {TARGET_PER_S:,.0f} /s",
                     rate >= TARGET_PER_S,
+                )
+            )
+            client_cpu = deltas.pop("_client_cpu_us") / total
+            redis_cpu = deltas.pop("_redis_cpu_us") / total
+            rows.append(
+                Row(
+                    f"CPU per approval, {threads} caller thread(s): client / redis-server",
+                    f"{client_cpu:.0f} / {redis_cpu:.0f} us",
                 )
             )
             if threads == 1:

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 from bench._support import (
-    REPO_ROOT,
     Doubles,
     Row,
     doubles,
@@ -43,11 +42,15 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def one_run(redis_url: str, slack_url: str, devnet: Doubles | None, idle_s: float) -> tuple[float, float]:
+def one_run(
+    redis_url: str, slack_url: str, devnet: Doubles | None, idle_s: float
+) -> tuple[float, float]:
     """(seconds until /healthz answered 200, idle RSS in MB) of one fresh ``chatops serve --http``."""
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         port = free_port()
-        env = serve_env(Path(tmp), redis_url=redis_url, slack_url=slack_url, port=port, devnet=devnet)
+        env = serve_env(
+            Path(tmp), redis_url=redis_url, slack_url=slack_url, port=port, devnet=devnet
+        )
         started = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "chatops", "serve", "--http"], cwd=tmp, env=env
@@ -64,7 +67,7 @@ def one_run(redis_url: str, slack_url: str, devnet: Doubles | None, idle_s: floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="fresh starts per variant (default 3)")
+    parser.add_argument("--runs", type=int, default=2, help="fresh starts per variant (default 2)")
     parser.add_argument("--idle-s", type=float, default=5.0, help="idle time before reading RSS")
     args = parser.parse_args()
 
@@ -101,7 +104,7 @@ def main() -> int:
             "embedded devnet: no SUPRA_RPC_URL, so the devnet emulator runs inside the bot's process "
             "and its memory counts; external devnet: SUPRA_RPC_URL points at a devnet in another "
             "process (the bot alone). Slack: local Web API double; Redis: a private redis-server.",
-            f"reproduce: cd {REPO_ROOT.name} && .venv/bin/python -m bench.startup",
+            "reproduce: .venv/bin/python -m bench.startup",
         ],
     )
     return 0 if all(r.ok is not False for r in rows) else 1

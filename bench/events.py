@@ -1,0 +1,209 @@
+"""The event pipeline: chain events from the devnet to the local Slack double, through the real parts
+(``Watcher`` -> ``Router`` -> ``IncidentRouter`` -> ``Outbox`` -> ``OutboxWorker`` -> ``SlackNoticePoster``).
+
+The devnet runs in its own process with a backlog of ``--events`` events (``PayoutBatchEvent``, one
+block each, six lotteries, routed as info notices to the default channel) plus its seed history. Three
+figures:
+
+1. routing: the watcher reads the whole backlog and routes it into the outbox (nothing posted yet);
+2. end to end with rate limits off (outbox interval 0): notices posted to the Slack double per second,
+   the watcher and the outbox worker running together as in ``chatops serve``;
+3. draining the backlog with Slack's 1 message/s per channel on: the limiter is measured for a few
+   seconds, and the full drain time is computed from it (a real drain takes hours, see the note).
+
+    .venv/bin/python -m bench.events [--events 10000] [--e2e-s 12] [--limited-s 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import redis
+
+from approvals.policy import demo_policy
+from bench._support import BOT_TOKEN, Doubles, Row, doubles, print_table, redis_server
+from chatops.chain.client import ChainClient
+from chatops.chain.signer import LocalKeySigner
+from chatops.chain.state_reader import ResourceStateReader
+from chatops.gateway import Gateway
+from chatops.notify.notice import Notice
+from chatops.notify.outbox import OutboxWorker
+from chatops.notify.watcher import Watcher, WatcherConfig
+from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
+from chatops.wiring import Notify, build_notify
+
+ROUTING_TARGET_PER_S = 5000.0
+
+
+@dataclass
+class CountingPoster:
+    """The real ``SlackNoticePoster``, counting what went through (and when), per channel."""
+
+    inner: SlackNoticePoster
+    posted: Counter[str] = field(default_factory=Counter)
+    last_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
+        ts = self.inner.post(channel, notice, thread_ts)
+        with self.lock:
+            self.posted[channel] += 1
+            self.last_at = time.perf_counter()
+        return ts
+
+    def update(self, channel: str, ts: str, notice: Notice) -> None:
+        self.inner.update(channel, ts, notice)
+
+    def find_posted(self, channel: str, notice: Notice, thread_ts: str | None) -> str | None:
+        return self.inner.find_posted(channel, notice, thread_ts)
+
+    @property
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.posted.values())
+
+
+def _stack(world: Doubles, client: redis.Redis) -> tuple[Gateway, Notify, Watcher]:
+    chain = ChainClient(world.devnet_url, chain_id=world.chain_id)
+    signer = LocalKeySigner.from_key_file(world.key_file, account_address=world.package_address)
+    gateway = Gateway(
+        chain,
+        signer,
+        world.package_address,
+        state_reader=ResourceStateReader(chain, world.package_address),
+    )
+    notify = build_notify(gateway, demo_policy(), client)
+    # A backlog: the cursor starts at genesis (as after an outage), not at the tip.
+    watcher = Watcher(
+        chain,
+        client,
+        notify.router,
+        notify.incidents,
+        notify.alerts,
+        config=WatcherConfig(start_height=0, poll_interval_s=0.0),
+    )
+    return gateway, notify, watcher
+
+
+def _drain_watcher(watcher: Watcher, stop: threading.Event | None = None) -> None:
+    """Poll until a pass hands nothing on (the backlog is read)."""
+    while stop is None or not stop.is_set():
+        if watcher.poll_once() == 0:
+            return
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000, help="backlog size (10000)")
+    parser.add_argument("--e2e-s", type=float, default=12.0, help="end-to-end run, seconds (12)")
+    parser.add_argument("--limited-s", type=float, default=5.0, help="rate-limited run (5)")
+    args = parser.parse_args()
+
+    rows: list[Row] = []
+    with redis_server() as url, doubles(events=args.events) as world:
+        client = redis.Redis.from_url(url)
+
+        # 1. Routing: devnet -> watcher -> router -> incidents -> outbox (enqueued, not posted).
+        client.flushdb()
+        gateway, notify, watcher = _stack(world, client)
+        started = time.perf_counter()
+        _drain_watcher(watcher)
+        routing_s = time.perf_counter() - started
+        routed = watcher.handed_on
+        queued = notify.outbox.depth()
+        gateway.client.close()
+        routing_rate = routed / routing_s
+        rows.append(
+            Row(
+                "routing: devnet -> watcher -> router -> incidents -> outbox",
+                f"{routing_rate:,.0f} events/s ({routed:,} in {routing_s:.1f} s)",
+                f">= {ROUTING_TARGET_PER_S:,.0f} events/s",
+                routing_rate >= ROUTING_TARGET_PER_S,
+            )
+        )
+
+        # 3. The 1/s per channel limit on, on that queued backlog: measure the limiter.
+        poster = CountingPoster(SlackNoticePoster(notice_web_client(BOT_TOKEN, world.slack_url)))
+        worker = OutboxWorker(client, poster, threads=notify.store)  # default: 1 s per channel
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        started = time.perf_counter()
+        thread.start()
+        time.sleep(args.limited_s)
+        stop.set()
+        thread.join(timeout=10)
+        limited_s = time.perf_counter() - started
+        per_channel = dict(poster.posted)
+        limited_rate = poster.total / limited_s
+        channels = max(len(per_channel), 1)
+        # Every channel drains in parallel at the limiter's rate: the longest queue decides.
+        biggest = queued  # the default routing sends every one of these notices to one channel
+        drain_s = routing_s + biggest / (limited_rate / channels)
+
+        # 2. End to end, rate limits off: a fresh Redis and watcher, the outbox worker at interval 0.
+        client.flushdb()
+        gateway, notify, watcher = _stack(world, client)
+        poster = CountingPoster(SlackNoticePoster(notice_web_client(BOT_TOKEN, world.slack_url)))
+        worker = OutboxWorker(client, poster, threads=notify.store, interval_ms=0)
+        stop = threading.Event()
+        loops = [
+            threading.Thread(target=_drain_watcher, args=(watcher, stop), daemon=True),
+            threading.Thread(target=worker.run, args=(stop,), daemon=True),
+        ]
+        started = time.perf_counter()
+        for loop in loops:
+            loop.start()
+        deadline = started + args.e2e_s
+        while time.perf_counter() < deadline and poster.total < routed:
+            time.sleep(0.05)
+        stop.set()
+        for loop in loops:
+            loop.join(timeout=10)
+        e2e_s = (poster.last_at or time.perf_counter()) - started
+        e2e_rate = poster.total / e2e_s
+        gateway.client.close()
+        client.close()
+
+    rows.append(
+        Row(
+            "end to end, rate limits off: devnet -> Slack double (chat.postMessage)",
+            f"{e2e_rate:,.0f} events/s ({poster.total:,} posted in {e2e_s:.1f} s)",
+        )
+    )
+    rows.append(
+        Row(
+            "rate limit on: posts per second per channel (measured)",
+            f"{limited_rate / channels:.2f} /s/channel over {limited_s:.1f} s "
+            f"({sum(per_channel.values())} posts, {channels} channel(s))",
+        )
+    )
+    hours, rest = divmod(drain_s, 3600)
+    rows.append(
+        Row(
+            f"drain a {args.events:,}-event backlog, rate limit on (computed)",
+            f"{drain_s:,.0f} s = {int(hours)} h {rest / 60:.0f} min "
+            f"({queued:,} notices, one channel)",
+        )
+    )
+    print_table(
+        "Event pipeline: devnet -> watcher -> router -> incidents -> outbox -> Slack double",
+        rows,
+        notes=[
+            f"backlog: {args.events:,} injected PayoutBatchEvents (+ the devnet's seed history: "
+            f"{routed:,} events in all), one block each; the watcher polls all "
+            f"{len(notify.router.event_types())} routed event types per pass. Default routing "
+            "puts every one of these notices in one channel (#lottery-ops), so Slack's "
+            "1 message/s per channel makes the drain take as many seconds as there are notices; "
+            "the drain time is routing time + queued notices / measured per-channel rate.",
+            "reproduce: .venv/bin/python -m bench.events",
+        ],
+    )
+    return 0 if all(r.ok is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
