@@ -11,7 +11,7 @@ figures:
 3. draining the backlog with Slack's 1 message/s per channel on: the limiter is measured for a few
    seconds, and the full drain time is computed from it (a real drain takes hours, see the note).
 
-    .venv/bin/python -m bench.events [--events 10000] [--e2e-s 12] [--limited-s 5]
+    .venv/bin/python -m bench.events [--events 10000] [--e2e-s 8] [--limited-s 5]
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ class CountingPoster:
             return sum(self.posted.values())
 
 
-def _stack(world: Doubles, client: redis.Redis) -> tuple[Gateway, Notify, Watcher]:
+def _stack(
+    world: Doubles, client: redis.Redis, window_blocks: int = 100
+) -> tuple[Gateway, Notify, Watcher]:
     chain = ChainClient(world.devnet_url, chain_id=world.chain_id)
     signer = LocalKeySigner.from_key_file(world.key_file, account_address=world.package_address)
     gateway = Gateway(
@@ -84,7 +86,7 @@ def _stack(world: Doubles, client: redis.Redis) -> tuple[Gateway, Notify, Watche
         notify.router,
         notify.incidents,
         notify.alerts,
-        config=WatcherConfig(start_height=0, poll_interval_s=0.0),
+        config=WatcherConfig(start_height=0, poll_interval_s=0.0, window_blocks=window_blocks),
     )
     return gateway, notify, watcher
 
@@ -99,8 +101,11 @@ def _drain_watcher(watcher: Watcher, stop: threading.Event | None = None) -> Non
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000, help="backlog size (10000)")
-    parser.add_argument("--e2e-s", type=float, default=12.0, help="end-to-end run, seconds (12)")
+    parser.add_argument("--e2e-s", type=float, default=8.0, help="end-to-end run, seconds (8)")
     parser.add_argument("--limited-s", type=float, default=5.0, help="rate-limited run (5)")
+    parser.add_argument(
+        "--window-blocks", type=int, default=100, help="watcher window (100, the default)"
+    )
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -109,7 +114,7 @@ def main() -> int:
 
         # 1. Routing: devnet -> watcher -> router -> incidents -> outbox (enqueued, not posted).
         client.flushdb()
-        gateway, notify, watcher = _stack(world, client)
+        gateway, notify, watcher = _stack(world, client, args.window_blocks)
         started = time.perf_counter()
         _drain_watcher(watcher)
         routing_s = time.perf_counter() - started
@@ -146,7 +151,7 @@ def main() -> int:
 
         # 2. End to end, rate limits off: a fresh Redis and watcher, the outbox worker at interval 0.
         client.flushdb()
-        gateway, notify, watcher = _stack(world, client)
+        gateway, notify, watcher = _stack(world, client, args.window_blocks)
         poster = CountingPoster(SlackNoticePoster(notice_web_client(BOT_TOKEN, world.slack_url)))
         worker = OutboxWorker(client, poster, threads=notify.store, interval_ms=0)
         stop = threading.Event()
@@ -193,6 +198,7 @@ def main() -> int:
         "Event pipeline: devnet -> watcher -> router -> incidents -> outbox -> Slack double",
         rows,
         notes=[
+            f"watcher window: {args.window_blocks} blocks. "
             f"backlog: {args.events:,} injected PayoutBatchEvents (+ the devnet's seed history: "
             f"{routed:,} events in all), one block each; the watcher polls all "
             f"{len(notify.router.event_types())} routed event types per pass. Default routing "

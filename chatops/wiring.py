@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from prometheus_client import CollectorRegistry, Gauge
 
 from approvals.policy import Policy, demo_policy, load_policy
 from approvals.service import ApprovalService
@@ -338,6 +339,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
 
         stop = threading.Event()
         token = settings.slack_bot_token.get_secret_value()
+        _queue_gauges(metrics.registry, app)
         # One registry: the bot's own metrics and the chain metrics of monitoring.md on /metrics.
         loops = background_loops(
             app,
@@ -368,6 +370,21 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
 
 
 Loop = Callable[[threading.Event], None]
+
+
+def _queue_gauges(registry: CollectorRegistry, app: App) -> None:
+    """Gauges read at scrape time: outbox depth and approval requests waiting, from Redis."""
+    Gauge("chatops_outbox_depth", "Messages waiting in the outbox", registry=registry).set_function(
+        lambda: float(app.notify.outbox.depth())
+    )
+    flow = app.runner.approvals
+    if isinstance(flow, ApprovalFlow):
+        service = flow.service
+        Gauge(
+            "chatops_approvals_pending",
+            "Approval requests waiting for a second person",
+            registry=registry,
+        ).set_function(lambda: float(len(service.store.pending_ids())))
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:

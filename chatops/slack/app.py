@@ -198,7 +198,7 @@ def build_app(deps: SlackDeps) -> App:
         raise_error_for_unhandled_request=False,
     )
     executor = _Executor(deps.max_workers, deps.max_queue)
-    poster = SlackPoster(deps.client, deps.store)
+    poster = SlackPoster(deps.client, deps.store, deps.metrics)
     directory = Directory(deps.client, list(deps.policy.groups), team_id=deps.team_id)
     metrics = deps.metrics
 

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from approvals import keys
 from chatops.slack.blocks import approval_blocks, reply_blocks, reply_text
+from chatops.slack.metrics import Metrics
 from commands.reply import Reply
 
 __all__ = ["SlackPoster"]
@@ -25,9 +26,19 @@ logger = logging.getLogger(__name__)
 class SlackPoster:
     """Sends replies through one WebClient (its retry handlers honour 429 Retry-After and 5xx)."""
 
-    def __init__(self, client: WebClient, store: redis.Redis) -> None:
+    def __init__(
+        self, client: WebClient, store: redis.Redis, metrics: Metrics | None = None
+    ) -> None:
         self.client = client
         self.store = store
+        self.metrics = metrics
+
+    def _failed(self, method: str, exc: SlackApiError) -> str:
+        """Count a Web API error (``chatops_slack_errors_total``) and return Slack's error word."""
+        error = str(exc.response.get("error") or "unknown")
+        if self.metrics is not None:
+            self.metrics.slack_errors.labels(method=method, error=error).inc()
+        return error
 
     def reply(
         self, reply: Reply, *, channel: str, user: str, thread_ts: str | None = None
@@ -47,7 +58,9 @@ class SlackPoster:
             return str(response.get("ts"))
         except SlackApiError as exc:
             logger.warning(
-                "posting a reply failed: %s", exc.response.get("error"), extra={"channel": channel}
+                "posting a reply failed: %s",
+                self._failed("chat.postMessage", exc),
+                extra={"channel": channel},
             )
             return None
 
@@ -77,7 +90,7 @@ class SlackPoster:
                 )
             except SlackApiError as exc:
                 logger.warning(
-                    "updating request %s failed: %s", request_id, exc.response.get("error")
+                    "updating request %s failed: %s", request_id, self._failed("chat.update", exc)
                 )
             return
         # HSETNX claims the post: two replicas never both post the same request.
@@ -87,7 +100,9 @@ class SlackPoster:
             response: Any = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
             self.store.delete(key)
-            logger.warning("posting request %s failed: %s", request_id, exc.response.get("error"))
+            logger.warning(
+                "posting request %s failed: %s", request_id, self._failed("chat.postMessage", exc)
+            )
             return
         self.store.hset(key, "ts", str(response.get("ts")))
 
@@ -109,4 +124,4 @@ class SlackPoster:
                 blocks=reply_blocks(reply),
             )
         except SlackApiError as exc:
-            logger.warning("thread note failed: %s", exc.response.get("error"))
+            logger.warning("thread note failed: %s", self._failed("chat.postMessage", exc))

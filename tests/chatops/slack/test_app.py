@@ -762,9 +762,14 @@ def test_serve_starts_in_http_mode_and_answers_slack(
             f"{base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
         )
         (posted,) = slack_api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+        metrics = httpx.get(f"{base}/metrics", timeout=5).text
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        returncode = proc.wait(timeout=10)
+
+    assert returncode == 0, "SIGTERM must stop serve cleanly"
+    for name in ("chatops_outbox_depth", "chatops_approvals_pending", "vrf_effective_balance"):
+        assert name in metrics
 
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": True, "chain": True}
