@@ -294,7 +294,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     """``chatops serve``: Socket Mode when ``SLACK_APP_TOKEN`` is set (unless ``force_http``), else
     HTTP mode with ``POST /slack/events``; health, readiness and metrics on ``CHATOPS_HTTP_PORT``.
     """
-    from chatops.slack.app import SlackDeps, web_client
+    from chatops.slack.app import SlackDeps, refresh_requests, web_client
     from chatops.slack.app import build_app as build_slack_app
     from chatops.slack.metrics import Metrics
     from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
@@ -345,6 +345,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             app,
             SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url))),
             ChainMetrics(metrics.registry),
+            on_swept=lambda ids: refresh_requests(deps, ids),
         )
         threads = [supervise(name, loop, stop) for name, loop in loops.items()]
         server = HealthServer(
@@ -391,7 +392,12 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def background_loops(app: App, poster: Poster, metrics: ChainMetrics) -> dict[str, Loop]:
+def background_loops(
+    app: App,
+    poster: Poster,
+    metrics: ChainMetrics,
+    on_swept: Callable[[list[str]], None] | None = None,
+) -> dict[str, Loop]:
     """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry."""
     notify = app.notify
     # A fresh install starts at the tip instead of replaying the chain's whole history.
@@ -417,7 +423,9 @@ def background_loops(app: App, poster: Poster, metrics: ChainMetrics) -> dict[st
     def sweep(stop: threading.Event) -> None:
         while not stop.wait(10):
             if isinstance(flow, ApprovalFlow):
-                flow.service.sweep()
+                expired, lost = flow.service.sweep()
+                if on_swept is not None and (expired or lost):
+                    on_swept([*expired, *lost])
 
     return {
         "watcher": watcher.run,

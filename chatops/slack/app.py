@@ -50,7 +50,7 @@ from commands.errors import CommandError, UsageError
 from commands.invocation import Invocation
 from commands.reply import Reply
 
-__all__ = ["SlackDeps", "build_app", "web_client"]
+__all__ = ["SlackDeps", "build_app", "refresh_requests", "web_client"]
 
 logger = logging.getLogger(__name__)
 SEEN_TTL_S = 3600
@@ -363,6 +363,16 @@ def build_app(deps: SlackDeps) -> App:
         executor.submit(lambda: incidents.note(incident_id, text, at_s=int(time.time()), by=user))
 
     return app
+
+
+def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
+    """Update the Slack messages of requests whose state changed off-line (expired by the sweeper,
+    or flagged for reconciliation), so a request never looks approvable after it expired."""
+    poster = SlackPoster(deps.client, deps.store, deps.metrics)
+    for request_id in request_ids:
+        channel = poster.channel_of(request_id)
+        if channel is not None:
+            poster.approval(deps.flow.show(request_id), channel=channel)
 
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
