@@ -1,1 +1,1 @@
-"""console."""
+"""The terminal adapter: the same runner as Slack, with text output and readline history."""

@@ -1,1 +1,1 @@
-"""slack."""
+"""Everything Slack-specific: the Bolt app, Block Kit rendering, posting and the manifest."""
