@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -64,33 +65,44 @@ class ApprovalRequest(BaseModel):
     result: str | None = None
 
     @classmethod
-    def from_redis(cls, fields: dict[bytes, bytes], approvers: set[bytes]) -> ApprovalRequest:
-        data = {k.decode(): v.decode() for k, v in fields.items()}
-        return cls(
-            id=data["id"],
-            command=data["command"],
-            text=data["text"],
-            calls=json.loads(data["calls"]),
-            digest=data["digest"],
-            summary=data.get("summary", ""),
-            requester=data["requester"],
-            reason=data["reason"],
-            channel=data["channel"],
-            thread=data.get("thread") or None,
-            created_ms=int(data["created_ms"]),
-            expires_ms=int(data["expires_ms"]),
-            plan_time_s=int(data["plan_time_s"]),
-            needed=int(data["needed"]),
-            state=Status(data["state"]),
-            approvers=tuple(sorted(a.decode() for a in approvers)),
-            denied_by=data.get("denied_by") or None,
-            break_glass=data.get("break_glass") == "1",
-            retro_approved_by=data.get("retro_approved_by") or None,
-            lease_owner=data.get("lease_owner") or None,
-            sender=data.get("sender") or None,
-            submit_seq=int(data["submit_seq"]) if data.get("submit_seq") else None,
-            tx_hashes=tuple(h for h in data.get("tx_hashes", "").split(",") if h),
-            result=data.get("result") or None,
+    def from_fields(cls, data: dict[str, str], approvers: Iterable[str]) -> ApprovalRequest:
+        """The request from its Redis hash (decoded) and its approvers set.
+
+        Numbers and the state are handed to pydantic as the strings Redis stores and converted
+        while validating: faster than converting them in Python first (and than ``model_construct``,
+        which skips validation but costs more on this model), so every read-back is still
+        validated. A malformed hash fails loudly (KeyError, ValidationError).
+        """
+        get = data.get
+        submit_seq = get("submit_seq")
+        tx_hashes = get("tx_hashes")
+        return cls.model_validate(
+            {
+                "id": data["id"],
+                "command": data["command"],
+                "text": data["text"],
+                "calls": json.loads(data["calls"]),
+                "digest": data["digest"],
+                "summary": get("summary", ""),
+                "requester": data["requester"],
+                "reason": data["reason"],
+                "channel": data["channel"],
+                "thread": get("thread") or None,
+                "created_ms": data["created_ms"],
+                "expires_ms": data["expires_ms"],
+                "plan_time_s": data["plan_time_s"],
+                "needed": data["needed"],
+                "state": data["state"],
+                "approvers": tuple(sorted(approvers)),
+                "denied_by": get("denied_by") or None,
+                "break_glass": get("break_glass") == "1",
+                "retro_approved_by": get("retro_approved_by") or None,
+                "lease_owner": get("lease_owner") or None,
+                "sender": get("sender") or None,
+                "submit_seq": submit_seq or None,
+                "tx_hashes": tuple(h for h in tx_hashes.split(",") if h) if tx_hashes else (),
+                "result": get("result") or None,
+            }
         )
 
     @property

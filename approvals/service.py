@@ -117,9 +117,7 @@ class ApprovalService:
             raise BreakGlassNotAllowedError(
                 f"Break-glass is not allowed for {new.command} by the policy."
             )
-        request_id = self.store.next_id()
         fields = {
-            "id": request_id,
             "command": new.command,
             "text": new.text,
             "policy_key": new.policy_key,
@@ -133,8 +131,8 @@ class ApprovalService:
             "plan_time_s": str(new.plan_time_s),
             "needed": str(self.policy.approvals_needed),
         }
-        result, request = self.store.create_and_get(
-            request_id,
+        # The id comes from the sequence inside the create script (one round trip, see create_next).
+        request_id, result, request = self.store.create_next(
             fields,
             self._now(),
             new.requester,

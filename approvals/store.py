@@ -8,7 +8,7 @@ A Redis that cannot be reached raises ``StoreUnavailableError``, never a redis-p
 
 from __future__ import annotations
 
-import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -50,6 +50,7 @@ def _keys(request_id: str) -> list[str]:
         keys.EXECUTING,
         keys.AUDIT,
         keys.audit_key(request_id),
+        keys.SEQUENCE,
     ]
 
 
@@ -74,6 +75,23 @@ def _reachable() -> Iterator[None]:
         ) from exc
 
 
+def _flat(fields: dict[str, str]) -> list[str]:
+    """``{name: value}`` as the ``name, value, ...`` arguments of an HSET."""
+    return [item for pair in fields.items() for item in pair]
+
+
+def _texts(raw: list[Any]) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in raw]
+
+
+def _request(flat: list[Any], approvers: list[Any]) -> ApprovalRequest:
+    """An ``ApprovalRequest`` from a script's HGETALL (flat name, value list) and SMEMBERS."""
+    items = _texts(flat)
+    return ApprovalRequest.from_fields(
+        dict(zip(items[::2], items[1::2], strict=True)), _texts(approvers)
+    )
+
+
 def _result(raw: Any) -> ScriptResult:
     status = _text(raw[0])
     state = _text(raw[1]) if len(raw) > 1 else ""
@@ -91,6 +109,9 @@ class RedisApprovalStore:
             name: client.register_script(prelude + "\n" + _source(f"{name}.lua"))
             for name in _SCRIPTS
         }
+        # The last request id this store took or saw taken: create_next guesses the one after.
+        self._last_id: int | None = None
+        self._guessing = threading.Lock()
 
     def _run(
         self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
@@ -103,27 +124,21 @@ class RedisApprovalStore:
     def _run_and_get(
         self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
     ) -> tuple[ScriptResult, ApprovalRequest | None]:
-        """``_run`` then ``get`` in one round trip: the script and the read-back share one
-        MULTI/EXEC, so the request read is exactly the one this transition left."""
+        """A script that appends the request to its reply (``with_request`` in the prelude): the
+        result and the request exactly as this transition left it, read inside the same script, so
+        in one round trip and with no MULTI. None when the script did not hand it back (errors)."""
         clock = "" if now_ms is None else str(now_ms)
-        key_names = _keys(request_id)
-        pipe = self.client.pipeline(transaction=True)
-        # EVALSHA by hand: a Script given a pipeline costs a SCRIPT EXISTS round trip per call.
-        pipe.evalsha(self._scripts[name].sha, len(key_names), *key_names, clock, actor, *args)
-        pipe.hgetall(key_names[0])
-        pipe.smembers(key_names[1])
-        try:
-            with _reachable():
-                raw, fields, approvers = pipe.execute()
-        except redis.exceptions.NoScriptError:
-            # The server lost its script cache (a restart): nothing ran; load it the usual way.
-            return self._run(name, request_id, now_ms, actor, *args), self.get(request_id)
-        request = ApprovalRequest.from_redis(fields, approvers) if fields else None
+        with _reachable():
+            raw = self._scripts[name](keys=_keys(request_id), args=[clock, actor, *args])
+        request = _request(raw[3], raw[4]) if len(raw) > 4 and raw[3] else None
         return _result(raw), request
 
     def next_id(self) -> str:
+        """Take the next request id from the sequence (``INCR``)."""
         with _reachable():
-            return str(self.client.incr(keys.SEQUENCE))
+            last = int(cast(int, self.client.incr(keys.SEQUENCE)))
+        self._last_id = last
+        return str(last)
 
     def server_time_ms(self) -> int:
         """The Redis server's clock, the one the scripts decide on when no ``now_ms`` is given."""
@@ -141,35 +156,66 @@ class RedisApprovalStore:
         break_glass: bool,
         ttl_ms: int,
     ) -> ScriptResult:
-        return self._run(
-            "create",
-            request_id,
-            now_ms,
-            actor,
-            json.dumps(fields),
-            "1" if break_glass else "0",
-            str(ttl_ms),
-        )
+        """Store request ``request_id`` (an id already taken from the sequence, ``next_id``)."""
+        return self._create(request_id, False, fields, now_ms, actor, break_glass, ttl_ms)[0]
 
-    def create_and_get(
+    def create_next(
         self,
-        request_id: str,
         fields: dict[str, str],
         now_ms: int | None,
         actor: str,
         *,
         break_glass: bool,
         ttl_ms: int,
+    ) -> tuple[str, ScriptResult, ApprovalRequest | None]:
+        """Store a new request under the next id of the sequence: (its id, result, the request).
+
+        Usually one round trip: the id is guessed as one past the last this store saw, and the
+        script takes it from the sequence only if it is still the next one, atomically with the
+        create (the reply says ``taken`` otherwise and creates nothing). One thread of this store
+        guesses at a time (others would guess the same id); the rest, a first create, and a
+        create whose two guesses were taken by other replicas take the id with ``INCR`` first.
+        """
+        if self._last_id is not None and self._guessing.acquire(blocking=False):
+            try:
+                for _attempt in range(2):
+                    guess = (self._last_id or 0) + 1
+                    request_id = str(guess)
+                    result, request = self._create(
+                        request_id, True, fields, now_ms, actor, break_glass, ttl_ms
+                    )
+                    if result[0] != "taken":
+                        self._last_id = max(self._last_id or 0, guess)
+                        return request_id, result, request
+                    self._last_id = result[2]
+            finally:
+                self._guessing.release()
+        request_id = self.next_id()
+        result, request = self._create(
+            request_id, False, fields, now_ms, actor, break_glass, ttl_ms
+        )
+        return request_id, result, request
+
+    def _create(
+        self,
+        request_id: str,
+        from_sequence: bool,
+        fields: dict[str, str],
+        now_ms: int | None,
+        actor: str,
+        break_glass: bool,
+        ttl_ms: int,
     ) -> tuple[ScriptResult, ApprovalRequest | None]:
-        """``create`` and the stored request, in one round trip."""
         return self._run_and_get(
             "create",
             request_id,
             now_ms,
             actor,
-            json.dumps(fields),
             "1" if break_glass else "0",
             str(ttl_ms),
+            "1" if from_sequence else "0",
+            request_id,
+            *_flat(fields),
         )
 
     def approve(self, request_id: str, now_ms: int | None, actor: str, digest: str) -> ScriptResult:
@@ -238,7 +284,9 @@ class RedisApprovalStore:
             fields, approvers = pipe.execute()
         if not fields:
             return None
-        return ApprovalRequest.from_redis(fields, approvers)
+        return ApprovalRequest.from_fields(
+            {_text(k): _text(v) for k, v in fields.items()}, [_text(a) for a in approvers]
+        )
 
     def due_pending(self, now_ms: int) -> list[str]:
         with _reachable():

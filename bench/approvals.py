@@ -2,18 +2,21 @@
 real Redis, and the Redis round trips each one costs.
 
 One approval = ``create`` (alice asks) + ``approve`` (bob, the second person; one approval needed), each
-returning the stored request, exactly as the runner and the Slack buttons call them. Round trips are
+returning the stored request, exactly as the runner and the Slack buttons call them. The single-process
+figures (1 and ``--threads`` caller threads) are the headline; a separate, labelled aggregate runs
+``--processes`` processes (1 caller thread each) against the same Redis, as bot replicas would. Round trips are
 counted on the client's connections (a pipeline is one); the commands Redis executed (script calls
 and the commands inside them) come from ``INFO commandstats`` deltas. Redis: a private redis-server
 on a free port, or ``BENCH_REDIS_URL`` (a scratch database: it is flushed).
 
-    .venv/bin/python -m bench.approvals [--seconds 5] [--threads 4]
+    .venv/bin/python -m bench.approvals [--seconds 5] [--threads 4] [--processes 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import threading
 import time
 from typing import Any
@@ -131,10 +134,56 @@ def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, 
     return total / elapsed, total, deltas, errors
 
 
+def _process(url: str, start_at: float, seconds: float, out: Any) -> None:
+    """One replica: its own client and service, one caller thread, from ``start_at`` (wall clock)."""
+    client = redis.Redis.from_url(url)
+    service = ApprovalService(RedisApprovalStore(client), demo_policy())
+    for n in range(50):  # warm-up, as in _run
+        request = service.create(_request(n))
+        service.approve(request.id, "bob", request.digest)
+    time.sleep(max(0.0, start_at - time.time()))
+    done: list[int] = []
+    errors: list[str] = []
+    cpu = time.process_time()
+    _worker(service, time.perf_counter() + seconds, done, errors)
+    out.put((sum(done), time.process_time() - cpu, errors))
+    client.close()
+
+
+def _run_processes(url: str, processes: int, seconds: float) -> tuple[float, int, float, float]:
+    """(aggregate approvals/s, approvals, client CPU us and redis-server CPU us per approval) of
+    ``processes`` separate processes running at the same time against one Redis."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 3.0  # after every process has imported and warmed up
+    procs = [
+        ctx.Process(target=_process, args=(url, start_at, seconds, out)) for _ in range(processes)
+    ]
+    for proc in procs:
+        proc.start()
+    admin = redis.Redis.from_url(url)
+    time.sleep(max(0.0, start_at - time.time()))
+    redis_before = _redis_cpu_s(admin)
+    results = [out.get(timeout=seconds + 60) for _ in procs]
+    redis_cpu = _redis_cpu_s(admin) - redis_before
+    for proc in procs:
+        proc.join()
+    admin.close()
+    errors = [e for _n, _cpu, errs in results for e in errs]
+    if errors:
+        raise SystemExit(f"approvals failed: {errors[:3]}")
+    total = sum(n for n, _cpu, _errs in results)
+    client_cpu = sum(cpu for _n, cpu, _errs in results)
+    return total / seconds, total, client_cpu * 1e6 / total, redis_cpu * 1e6 / total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per run (default 5)")
     parser.add_argument("--threads", type=int, default=4, help="concurrent callers (default 4)")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="replicas for the aggregate figure (default 2)"
+    )
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -174,6 +223,22 @@ def main() -> int:
                 )
                 per = ", ".join(f"{k} {v / total:.1f}" for k, v in sorted(deltas.items()))
                 notes.append(f"commands per approval, by name: {per}")
+        if args.processes > 1:
+            rate, total, client_cpu, redis_cpu = _run_processes(url, args.processes, args.seconds)
+            rows.append(
+                Row(
+                    f"aggregate approvals/s of {args.processes} processes (replicas) on one Redis",
+                    f"{rate:,.0f} /s ({total:,} in {args.seconds:.0f} s)",
+                    f">= {TARGET_PER_S:,.0f} /s",
+                    rate >= TARGET_PER_S,
+                )
+            )
+            rows.append(
+                Row(
+                    f"CPU per approval, {args.processes} processes: client (all) / redis-server",
+                    f"{client_cpu:.0f} / {redis_cpu:.0f} us",
+                )
+            )
     print_table(
         "Approvals on Redis: throughput and round trips (ApprovalService, real redis-server)",
         rows,

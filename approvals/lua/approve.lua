@@ -2,8 +2,8 @@
 -- Invariants kept here whatever the caller does: never the requester, the digest must match, only
 -- while pending and not expired, each person counts once. Break-glass requests take one
 -- retro-approval from a second person after the fact.
--- Returns {'ok', state, count} or {error, state[, count]}.
-if redis.call('EXISTS', req) == 0 then return {'not_found', ''} end
+-- Returns {'ok' or 'already', state, count, request hash (flat), approvers} or {error, state}.
+if not load() then return {'not_found', ''} end
 if actor == field('requester') then
   audit('approve-refused', field('state'), 'self-approval')
   return {'self', field('state')}
@@ -13,22 +13,22 @@ if ARGV[3] ~= field('digest') then
   return {'digest', field('state')}
 end
 if field('break_glass') == '1' then
-  if field('retro_approved_by') ~= '' then return {'already', field('state'), 1} end
-  redis.call('HSET', req, 'retro_approved_by', actor)
+  if field('retro_approved_by') ~= '' then return with_request('already', field('state'), 1) end
+  hset('retro_approved_by', actor)
   audit('retro-approved', field('state'), '')
-  return {'ok', field('state'), 1}
+  return with_request('ok', field('state'), 1)
 end
 if expire_if_due() then return {'expired', 'expired'} end
 local state = field('state')
 if state ~= 'pending' then return {'state', state} end
 if redis.call('SADD', approvers, actor) == 0 then
-  return {'already', state, redis.call('SCARD', approvers)}
+  return with_request('already', state, redis.call('SCARD', approvers))
 end
 local count = redis.call('SCARD', approvers)
 if count >= tonumber(field('needed')) then
   redis.call('ZREM', pending, field('id'))
   set_state('approved', 'approved', '')
-  return {'ok', 'approved', count}
+  return with_request('ok', 'approved', count)
 end
 audit('approval', 'pending', tostring(count))
-return {'ok', 'pending', count}
+return with_request('ok', 'pending', count)

@@ -4,7 +4,7 @@
 if redis.call('EXISTS', req) == 0 then return {'not_found', ''} end
 if field('state') ~= 'approved' then return {'claimed', field('state')} end
 local lease_expires = now_ms + tonumber(ARGV[4])
-redis.call('HSET', req, 'lease_owner', ARGV[3], 'lease_expires_ms', tostring(lease_expires))
+hset('lease_owner', ARGV[3], 'lease_expires_ms', tostring(lease_expires))
 redis.call('ZADD', executing, lease_expires, field('id'))
 set_state('executing', 'claimed', ARGV[3])
 return {'ok', 'executing'}

@@ -4,6 +4,6 @@
 if field('state') ~= 'executing' or field('lease_owner') ~= ARGV[3] then return {'lease', field('state')} end
 if ARGV[4] ~= 'succeeded' and ARGV[4] ~= 'failed' then return redis.error_reply('bad outcome') end
 redis.call('ZREM', executing, field('id'))
-redis.call('HSET', req, 'result', ARGV[5], 'tx_hashes', ARGV[6])
+hset('result', ARGV[5], 'tx_hashes', ARGV[6])
 set_state(ARGV[4], ARGV[4], ARGV[5])
 return {'ok', ARGV[4]}

@@ -1,16 +1,26 @@
--- create: store a new request. ARGV[3] JSON object of string fields (id, command, calls, digest,
--- requester, ...), ARGV[4] '1' for break-glass (then it starts approved by one person), ARGV[5] the
--- time to live in ms: expires_ms is now_ms + ttl, on the same clock that later decides expiry.
--- Returns {'ok', state} or {'exists', state}.
-if redis.call('EXISTS', req) == 1 then return {'exists', field('state')} end
-local fields = cjson.decode(ARGV[3])
-for name, value in pairs(fields) do redis.call('HSET', req, name, tostring(value)) end
-redis.call('HSET', req, 'created_ms', tostring(now_ms), 'break_glass', ARGV[4],
-           'expires_ms', tostring(now_ms + tonumber(ARGV[5])))
-if ARGV[4] == '1' then
-  set_state('approved', 'created-break-glass', field('reason'))
-  return {'ok', 'approved'}
+-- create: store a new request. ARGV[3] '1' for break-glass (then it starts approved by one person),
+-- ARGV[4] the time to live in ms: expires_ms is now_ms + ttl, on the same clock that later decides
+-- expiry. ARGV[5] '1' to take the id (ARGV[6]) from the sequence here (KEYS[7], the INCR counter
+-- of request ids), only if it is exactly the next one, so ids stay unique whoever allocates them;
+-- '0' when the caller already took it with INCR. ARGV[7..] the request's other string fields as
+-- name, value pairs (command, calls, digest, requester, ...); id, created_ms, break_glass,
+-- expires_ms and state are set here, over any given.
+-- Returns {'ok', state, 0, request hash (flat), approvers}, {'exists', state} or, when the id is
+-- no longer the next one, {'taken', '', last id taken} (nothing written).
+local id = ARGV[6]
+if ARGV[5] == '1' then
+  local last = tonumber(redis.call('GET', KEYS[7]) or '0')
+  if tonumber(id) ~= last + 1 then return {'taken', '', last} end
+  redis.call('SET', KEYS[7], id)  -- taken even if the create fails below, as INCR would
 end
-redis.call('ZADD', pending, tonumber(field('expires_ms')), field('id'))
+if redis.call('EXISTS', req) == 1 then return {'exists', field('state')} end
+if #ARGV > 6 then hset(unpack(ARGV, 7)) end
+local expires_ms = tostring(now_ms + tonumber(ARGV[4]))
+hset('id', id, 'created_ms', tostring(now_ms), 'break_glass', ARGV[3], 'expires_ms', expires_ms)
+if ARGV[3] == '1' then
+  set_state('approved', 'created-break-glass', field('reason'))
+  return with_request('ok', 'approved', 0)
+end
+redis.call('ZADD', pending, tonumber(expires_ms), id)
 set_state('pending', 'created', field('reason'))
-return {'ok', 'pending'}
+return with_request('ok', 'pending', 0)

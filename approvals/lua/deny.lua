@@ -5,6 +5,6 @@ if actor == field('requester') then return {'self', field('state')} end
 if expire_if_due() then return {'expired', 'expired'} end
 if field('state') ~= 'pending' then return {'state', field('state')} end
 redis.call('ZREM', pending, field('id'))
-redis.call('HSET', req, 'denied_by', actor, 'result', ARGV[3])
+hset('denied_by', actor, 'result', ARGV[3])
 set_state('denied', 'denied', ARGV[3])
 return {'ok', 'denied'}

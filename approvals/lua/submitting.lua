@@ -2,6 +2,6 @@
 -- so a lost worker's transaction can be found on chain. ARGV[3] lease token, ARGV[4] sender,
 -- ARGV[5] sequence number. Returns {'ok', 'executing'} or {'lease', state}.
 if field('state') ~= 'executing' or field('lease_owner') ~= ARGV[3] then return {'lease', field('state')} end
-redis.call('HSET', req, 'sender', ARGV[4], 'submit_seq', ARGV[5])
+hset('sender', ARGV[4], 'submit_seq', ARGV[5])
 audit('submitting', 'executing', ARGV[4] .. '#' .. ARGV[5])
 return {'ok', 'executing'}

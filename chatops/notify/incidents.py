@@ -3,22 +3,26 @@ routes every notice into the right thread.
 
 The store is Redis made atomic with Lua; delivery goes through a ``Delivery`` port (the outbox). Nothing
 here knows Slack: a thread is "the incident's parent message", resolved to a ts by the outbox.
+``IncidentRouter`` is also a ``PageSink``: for a page of watcher events it reads the open incidents
+once and queues the timeline lines and outbox items on the watcher's transaction, up to the first
+notice that opens an incident (handed on alone, so opening stays one atomic script per subject).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol, TypedDict, cast
 
 import redis
+from redis.client import Pipeline
 
 from approvals import keys
 from chatops.notify.journal import Journal, journal_notice
 from chatops.notify.notice import Notice, Severity
-from chatops.notify.outbox import Outbox
+from chatops.notify.outbox import Outbox, Send
 
 __all__ = [
     "Delivery",
@@ -162,6 +166,25 @@ class IncidentStore:
         found = self._r.hget(keys.INCIDENTS_OPEN, subject)
         return self.get(_s(found)) if found is not None else None
 
+    def open_for_many(self, subjects: Iterable[str]) -> dict[str, Incident]:
+        """The open incident of each of ``subjects`` that has one, in at most two round trips."""
+        wanted = sorted(set(subjects))
+        if not wanted:
+            return {}
+        ids = cast("list[bytes | None]", self._r.hmget(keys.INCIDENTS_OPEN, wanted))
+        found = [(subject, _s(raw)) for subject, raw in zip(wanted, ids, strict=True) if raw]
+        if not found:
+            return {}
+        pipe = self._r.pipeline(transaction=False)
+        for _subject, incident_id in found:
+            pipe.hgetall(keys.incident_key(incident_id))
+        rows = cast("list[dict[bytes, bytes]]", pipe.execute())
+        return {
+            subject: Incident.from_hash(raw)
+            for (subject, _id), raw in zip(found, rows, strict=True)
+            if raw
+        }
+
     def get(self, incident_id: str) -> Incident | None:
         raw = cast("dict[bytes, bytes]", self._r.hgetall(keys.incident_key(incident_id)))
         return Incident.from_hash(raw) if raw else None
@@ -207,6 +230,20 @@ class IncidentStore:
         if result < 0:
             raise IncidentError(f"There is no incident {incident_id}.")
         return result == 1
+
+    def append_into(
+        self, tx: Pipeline, incident_id: str, *, ref: str, at_s: int, kind: str, text: str, by: str
+    ) -> None:
+        """``append`` queued on ``tx`` (the caller executes it; an unknown incident adds nothing)."""
+        self._append(
+            keys=[
+                keys.incident_seen_key(incident_id),
+                keys.incident_timeline_key(incident_id),
+                keys.incident_key(incident_id),
+            ],
+            args=[ref, at_s, kind, text, by],
+            client=tx,
+        )
 
     def timeline(self, incident_id: str, *, limit: int = 200) -> list[TimelineEntry]:
         rows = cast(
@@ -303,6 +340,11 @@ class Delivery(Protocol):
         """Post once per notice id; ``thread_of`` (an incident id) puts it in that thread."""
         ...
 
+    def post_into(self, tx: Pipeline, posts: Sequence[Send]) -> None:
+        """``post`` of each of ``posts`` (notice, channel, thread_of), in order, queued on ``tx``:
+        a Redis transaction the caller executes."""
+        ...
+
     def post_parent(self, notice: Notice, *, channel: str, incident_id: str) -> None:
         """Post the incident's parent message; its ts becomes the incident's thread."""
         ...
@@ -321,6 +363,9 @@ class OutboxDelivery:
     def post(self, notice: Notice, *, channel: str, thread_of: str | None) -> None:
         self.outbox.enqueue(notice, channel=channel, thread_of=thread_of)
 
+    def post_into(self, tx: Pipeline, posts: Sequence[Send]) -> None:
+        self.outbox.enqueue_into(tx, posts)
+
     def post_parent(self, notice: Notice, *, channel: str, incident_id: str) -> None:
         self.outbox.enqueue(notice, channel=channel, parent_of=incident_id)
 
@@ -333,6 +378,16 @@ class OutboxDelivery:
 
 
 OpensIncident = Callable[[Notice], bool]
+
+
+class _Line(TypedDict):
+    """The keyword arguments of a timeline line (``IncidentStore.append``)."""
+
+    ref: str
+    at_s: int
+    kind: str
+    text: str
+    by: str
 
 
 class IncidentRouter:
@@ -384,6 +439,30 @@ class IncidentRouter:
         self._into_thread(incident, notice)
         if notice.kind == "alert":
             self.store.alert_raised(incident.id, _alert_member(notice))
+
+    def emit_page(self, notices: Sequence[tuple[Notice, str]], tx: Pipeline) -> int:
+        """``PageSink``: queue on ``tx`` what ``emit`` would write for a prefix of ``notices``.
+
+        The open incidents of the page's subjects are read once, up front. Notices go into their
+        incident's thread (timeline line and post) or to their channel; the first one that needs a
+        round trip of its own (one that opens an incident, or an alert) ends the prefix, and the
+        caller hands it on with ``emit``. Returns the length of the prefix queued.
+        """
+        open_now = self.store.open_for_many(notice.subject for notice, _channel in notices)
+        posts: list[Send] = []
+        for notice, channel in notices:
+            if notice.kind in ("alert", "alert-resolved"):
+                break
+            incident = open_now.get(notice.subject)
+            if incident is None and self._opens(notice):
+                break
+            if incident is None:
+                posts.append((notice, channel, None))
+            else:
+                self.store.append_into(tx, incident.id, **self._timeline_line(notice))
+                posts.append((notice, incident.channel, incident.id))
+        self.delivery.post_into(tx, posts)
+        return len(posts)
 
     # --- operations (the /incident commands go through these) ------------------------------
 
@@ -439,15 +518,18 @@ class IncidentRouter:
     # --- internals -------------------------------------------------------------------------
 
     def _into_thread(self, incident: Incident, notice: Notice, *, by: str | None = None) -> None:
-        self.store.append(
-            incident.id,
-            ref=notice.id,
-            at_s=notice.at_s,
-            kind=notice.kind,
-            text=notice.title + (f": {notice.text}" if notice.text else ""),
-            by=by or _actor(notice),
-        )
+        self.store.append(incident.id, **self._timeline_line(notice, by))
         self.delivery.post(notice, channel=incident.channel, thread_of=incident.id)
+
+    @staticmethod
+    def _timeline_line(notice: Notice, by: str | None = None) -> _Line:
+        return {
+            "ref": notice.id,
+            "at_s": notice.at_s,
+            "kind": notice.kind,
+            "text": notice.title + (f": {notice.text}" if notice.text else ""),
+            "by": by or _actor(notice),
+        }
 
     def _resolved_alert(self, notice: Notice, incident: Incident | None, channel: str) -> None:
         if incident is None:

@@ -5,25 +5,28 @@ a channel while it sends that channel's head item, so a channel is sent in order
 time. An item is XACKed only after its outcome is recorded, and an item recorded as sent is never sent
 again. An item whose post may have happened before a crash ("posting") is looked up in the chat
 first when the poster can (``PostFinder``), so a restart neither loses nor duplicates it.
+Items are queued by one script call, alone (``enqueue``) or a page at a time on the caller's
+transaction (``enqueue_into``: the watcher commits the events in the same MULTI); each is deduped by
+its (notice id, target) either way.
 Knows nothing of Slack: it speaks ``Poster``; the Redis keys are built by ``approvals.keys``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal, cast
 
 import redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 from approvals import keys
@@ -44,6 +47,7 @@ __all__ = [
     "OutboxItem",
     "OutboxSink",
     "OutboxWorker",
+    "Send",
     "item_id",
     "wall_clock_ms",
 ]
@@ -59,6 +63,7 @@ _MAX_BACKOFF_MS = 60_000
 
 Op = Literal["post", "parent", "update"]
 State = Literal["queued", "posting", "sent", "failed"]
+Send = tuple[Notice, str, str | None]  # (notice, channel, thread_of: an incident id or None)
 
 
 def wall_clock_ms() -> int:
@@ -145,31 +150,55 @@ class Outbox:
         ``update_of``: replace that incident's parent message in place (give each state its own
         notice id: the id is what dedupes). At most one of the three.
         """
+        item_keys, item_args = self._item(notice, channel, thread_of, parent_of, update_of)
+        queued = self._enqueue(
+            keys=[keys.OUTBOX_CHANNELS, *item_keys], args=[self.now_ms(), *item_args]
+        )
+        return bool(queued)
+
+    def enqueue_into(self, tx: Pipeline, sends: Sequence[Send]) -> None:
+        """Queue ``sends`` (in order, each as ``enqueue`` would) with one script call on ``tx``, a
+        pipeline or transaction the caller executes; its result is how many were new."""
+        if not sends:
+            return
+        script_keys: list[str] = [keys.OUTBOX_CHANNELS]
+        args: list[str | int] = [self.now_ms()]
+        for notice, channel, thread_of in sends:
+            item_keys, item_args = self._item(notice, channel, thread_of, None, None)
+            script_keys += item_keys
+            args += item_args
+        self._enqueue(keys=script_keys, args=args, client=tx)
+
+    @staticmethod
+    def _item(
+        notice: Notice,
+        channel: str,
+        thread_of: str | None,
+        parent_of: str | None,
+        update_of: str | None,
+    ) -> tuple[list[str], list[str | int]]:
+        """The KEYS and ARGV of one item in ``outbox_enqueue.lua``."""
         targets = [t for t in (thread_of, parent_of, update_of) if t]
         if len(targets) > 1:
             raise ValueError("give at most one of thread_of, parent_of and update_of")
         op: Op = "parent" if parent_of else "update" if update_of else "post"
-        target = targets[0] if targets else ""
-        new_id = item_id(op, channel, notice.id, target)
-        fields = {
-            "op": op,
-            "channel": channel,
-            "notice": notice.model_dump_json(),
-            "thread_of": thread_of or "",
-            "parent_of": parent_of or "",
-            "update_of": update_of or "",
-        }
-        queued = self._enqueue(
-            keys=[
-                keys.outbox_item_key(new_id),
-                keys.outbox_stream_key(channel),
-                keys.OUTBOX_CHANNELS,
-                keys.outbox_next_key(channel),
-                keys.outbox_parent_key(parent_of or ""),
-            ],
-            args=[new_id, channel, json.dumps(fields), self.now_ms(), parent_of or ""],
-        )
-        return bool(queued)
+        new_id = item_id(op, channel, notice.id, targets[0] if targets else "")
+        item_keys = [
+            keys.outbox_item_key(new_id),
+            keys.outbox_stream_key(channel),
+            keys.outbox_next_key(channel),
+            keys.outbox_parent_key(parent_of or ""),
+        ]
+        item_args: list[str | int] = [
+            new_id,
+            channel,
+            op,
+            notice.model_dump_json(),
+            thread_of or "",
+            parent_of or "",
+            update_of or "",
+        ]
+        return item_keys, item_args
 
     def item(
         self,
@@ -205,6 +234,11 @@ class OutboxSink:
 
     def emit(self, notice: Notice, *, channel: str) -> None:
         self.outbox.enqueue(notice, channel=channel)
+
+    def emit_page(self, notices: Sequence[tuple[Notice, str]], tx: Pipeline) -> int:
+        """``PageSink``: every notice of the page is queued on ``tx``."""
+        self.outbox.enqueue_into(tx, [(notice, channel, None) for notice, channel in notices])
+        return len(notices)
 
 
 @dataclass(frozen=True)

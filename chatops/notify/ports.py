@@ -1,7 +1,8 @@
 """Ports of the notify package: where notices go (``Sink``) and how they reach a chat (``Poster``).
 
 Implemented outside: ``Poster`` by ``chatops/slack/notice_poster.py`` (and test doubles), ``Sink`` by
-the incident router on top of the outbox. Nothing here imports Slack.
+the incident router on top of the outbox; that router (and ``OutboxSink``) is also a ``PageSink``, which
+the watcher hands a page of events at a time inside its Redis transaction. Nothing here imports Slack.
 
 Errors (siblings on purpose: neither a rate limit nor an outage is a permanent failure)::
 
@@ -12,11 +13,16 @@ Errors (siblings on purpose: neither a rate limit nor an outage is a permanent f
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from chatops.notify.notice import Notice
 
+if TYPE_CHECKING:
+    from redis.client import Pipeline
+
 __all__ = [
+    "PageSink",
     "PostFinder",
     "Poster",
     "PosterError",
@@ -73,6 +79,22 @@ class Sink(Protocol):
     """Where the watcher and the monitors hand a notice on (the incident router, over the outbox)."""
 
     def emit(self, notice: Notice, *, channel: str) -> None: ...
+
+
+@runtime_checkable
+class PageSink(Protocol):
+    """Optional for a ``Sink``: hand on a page of notices inside the caller's Redis transaction.
+
+    The watcher queues the commit of those events on the same transaction, so a page's hand-off and
+    its commit happen together or not at all (and not at all under a stale fence).
+    """
+
+    def emit_page(self, notices: Sequence[tuple[Notice, str]], tx: Pipeline) -> int:
+        """Queue on ``tx`` the writes that hand on a prefix of ``notices`` (``(notice, channel)``
+        pairs, in order) and return its length. Reads may go straight to Redis; writes only on
+        ``tx``. A notice whose hand-off needs a round trip of its own ends the prefix: the caller
+        then hands it on with ``emit``."""
+        ...
 
 
 @runtime_checkable

@@ -5,9 +5,18 @@ One leader among replicas holds a Redis lease with a fencing token; every cursor
 that refuses a stale fence. Ticket purchases are tallied (in the same script) into a per-lottery digest,
 and the 3-sigma rule of monitoring.md raises a ``SalesRate`` alert. Knows nothing of Slack.
 
-Delivery contract: an event is handed to the sink, then committed (seen-key + cursor). A crash in between
-hands it on again after the restart with the same notice id, which the sink (the outbox) dedupes; an
-event once committed is never handed on again.
+Windows adapt per type: one with no event widens to ``max_window_blocks`` (a quiet type catches up in
+one request), one that fit in a page doubles, one that took more pages halves back towards
+``window_blocks``. Work is done per page: one ``ZMSCORE`` finds the events already committed, and the
+rest are routed, handed on and committed together.
+
+Delivery contract: an event is handed to the sink, then committed (seen-key + cursor), never the other
+way round. A ``PageSink`` (the incident router, the outbox sink) queues its writes on a Redis
+transaction that also commits those events and runs under a ``WATCH`` of the fence: a page's hand-off
+and commit happen together, and not at all once another replica holds the lease. A notice that needs
+round trips of its own (one that opens an incident) and every notice of a plain ``Sink`` are handed
+on alone, then committed; a crash in between hands it on again after the restart with the same notice
+id, which the outbox dedupes. An event once committed is never handed on again.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
+from redis.client import Pipeline
 
 from approvals import keys
 from chatops.chain.client import ChainClient
@@ -31,7 +41,7 @@ from chatops.chain.models import EventRecord
 from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.notice import Notice
-from chatops.notify.ports import Sink
+from chatops.notify.ports import PageSink, Sink
 from chatops.notify.router import Router, event_dedupe_key
 
 __all__ = ["Lease", "LeaseLostError", "Watcher", "WatcherConfig"]
@@ -61,25 +71,31 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# KEYS[1] fence counter, KEYS[2] seen zset, KEYS[3] cursor, KEYS[4] tally hash, KEYS[5] lotteries set
-# ARGV fence, member ("" = none), height, new cursor ("" = keep), tally field ("" = none), quantity,
-#      lottery id.
-# Returns 1 committed, 0 the member was already committed, -1 stale fence (nothing written).
+# KEYS[1] fence counter, KEYS[2] seen zset, KEYS[3] cursor, KEYS[4] lotteries set, KEYS[5..] the tally
+# hashes named by the events below.
+# ARGV[1] fence, ARGV[2] new cursor ("" = keep), then six per event: member, height, index in KEYS of
+#      its tally hash (0 = no tally), tally field, quantity, lottery id.
+# Returns how many of the members it committed (one committed before counts 0), or -1 on a stale
+# fence (nothing written).
 _COMMIT = """
 if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
-if ARGV[2] ~= '' then
-  if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-  if ARGV[5] ~= '' then
-    redis.call('HINCRBY', KEYS[4], ARGV[5], ARGV[6])
-    redis.call('SADD', KEYS[5], ARGV[7])
+local committed = 0
+for i = 3, #ARGV, 6 do
+  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+    committed = committed + 1
+    local tally = tonumber(ARGV[i + 2])
+    if tally > 0 then
+      redis.call('HINCRBY', KEYS[tally], ARGV[i + 3], ARGV[i + 4])
+      redis.call('SADD', KEYS[4], ARGV[i + 5])
+    end
   end
 end
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[4])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
 end
-return 1
+return committed
 """
 
 # KEYS[1] fence counter, KEYS[2] tally hash, KEYS[3] history list, KEYS[4] digested marker
@@ -94,6 +110,40 @@ return 1
 """
 
 PURCHASE = "TicketPurchaseEvent"
+_FIRST_TALLY_KEY = 5  # KEYS[5] in _COMMIT
+
+
+@dataclass(frozen=True)
+class _Handoff:
+    """One new event of a page, routed: the notice to hand on (None for a tallied purchase or a
+    muted type) and what its commit writes."""
+
+    member: str
+    height: int
+    notice: Notice | None = None
+    channel: str = ""
+    tally: tuple[str, int, str] | None = None  # (bucket, quantity, lottery id)
+
+
+@dataclass
+class _Read:
+    """What reading one window took: events in it, events committed now, RPC pages."""
+
+    events: int = 0
+    handed: int = 0
+    pages: int = 0
+
+
+def _run_length(handoffs: list[_Handoff], queued: int) -> int:
+    """How many leading ``handoffs`` are covered once the first ``queued`` notices are handed on:
+    up to (not including) the next one with a notice."""
+    notices = 0
+    for index, handoff in enumerate(handoffs):
+        if handoff.notice is not None:
+            if notices == queued:
+                return index
+            notices += 1
+    return len(handoffs)
 
 
 class LeaseLostError(Exception):
@@ -129,9 +179,11 @@ class Lease:
 @dataclass(frozen=True)
 class WatcherConfig:
     """Polling knobs. ``lag_blocks`` keeps off the tip; ``start_height`` is where a type with no
-    cursor begins (None: at the tip, so a fresh install does not replay history)."""
+    cursor begins (None: at the tip, so a fresh install does not replay history). A type's window
+    starts at ``window_blocks`` and adapts between that and ``max_window_blocks``."""
 
     window_blocks: int = 100
+    max_window_blocks: int = 10_000
     lag_blocks: int = 0
     page_limit: int = 100
     max_windows_per_poll: int = 50
@@ -173,9 +225,10 @@ class Watcher:
         self.event_types = event_types or router.event_types()
         self.lease = Lease(redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms)
         self._r = redis_client
-        self._commit = redis_client.register_script(_COMMIT)
+        self._commit_script = redis_client.register_script(_COMMIT)
         self._digested = redis_client.register_script(_DIGESTED)
         self._wall_s = wall_s
+        self._widths: dict[str, int] = {}  # the next window of each type, in blocks
         self.handed_on = 0
 
     # --- one pass --------------------------------------------------------------------------
@@ -211,7 +264,7 @@ class Watcher:
         if raw is not None:
             return int(cast("bytes", raw))
         start = self.config.start_height if self.config.start_height is not None else safe + 1
-        self._write(event_type, member="", height=0, cursor=start)
+        self._commit(event_type, [], cursor=start)
         return start
 
     def _poll_type(self, event_type: str, safe: int, now_s: int) -> int:
@@ -220,16 +273,29 @@ class Watcher:
         for _ in range(self.config.max_windows_per_poll):
             if start > safe:
                 break
-            end = min(start + self.config.window_blocks, safe + 1)
-            handed += self._window(event_type, start, end, now_s)
-            self._write(event_type, member="", height=0, cursor=end)
+            width = self._widths.get(event_type, self.config.window_blocks)
+            end = min(start + width, safe + 1)
+            read = self._window(event_type, start, end, now_s)
+            handed += read.handed
+            self._commit(event_type, [], cursor=end)
+            self._widths[event_type] = self._next_width(width, read)
             start = end
         return handed
 
-    def _window(self, event_type: str, start: int, end: int, now_s: int) -> int:
-        handed = 0
+    def _next_width(self, width: int, read: _Read) -> int:
+        """Adaptive windows: a quiet window (no event) widens to the cap, one that fit in a page
+        doubles, one that took more pages halves (never under ``window_blocks``)."""
+        narrowest = self.config.window_blocks
+        widest = max(self.config.max_window_blocks, narrowest)
+        if read.events == 0:
+            return widest
+        if read.pages == 1:
+            return min(width * 2, widest)
+        return max(width // 2, narrowest)
+
+    def _window(self, event_type: str, start: int, end: int, now_s: int) -> _Read:
+        read = _Read()
         cursor: str | None = None
-        seen = keys.watcher_seen_key(event_type)
         while True:
             page = self.client.events(
                 event_type,
@@ -238,72 +304,137 @@ class Watcher:
                 limit=self.config.page_limit,
                 cursor=cursor,
             )
-            for event in page.events:
-                height = event.block_height if event.block_height is not None else start
-                if height >= end:
-                    continue  # pages can overrun the window (supra_rpc.md §5c)
-                member = _dedupe(event)
-                if self._r.zscore(seen, member) is not None:
-                    continue
-                handed += self._hand_on(event_type, event, member, height, now_s)
+            read.pages += 1
+            inside = [
+                (event, height)
+                for event in page.events
+                # pages can overrun the window (supra_rpc.md §5c)
+                if (height := event.block_height if event.block_height is not None else start) < end
+            ]
+            read.events += len(inside)
+            read.handed += self._page(event_type, inside, now_s)
             cursor = page.next_cursor
             if not cursor or not page.events:
-                return handed
+                return read
 
-    def _hand_on(
+    # --- one page: dedupe, route, hand on, commit --------------------------------------------
+
+    def _page(self, event_type: str, events: list[tuple[EventRecord, int]], now_s: int) -> int:
+        """Hand on the page's events not committed yet; the number committed now."""
+        if not events:
+            return 0
+        members = [_dedupe(event) for event, _height in events]
+        scores = cast(
+            "list[float | None]", self._r.zmscore(keys.watcher_seen_key(event_type), members)
+        )
+        handoffs: list[_Handoff] = []
+        fresh: set[str] = set()
+        for (event, height), member, score in zip(events, members, scores, strict=True):
+            if score is None and member not in fresh:
+                fresh.add(member)
+                handoffs.append(self._route(event_type, event, member, height, now_s))
+        handed = 0
+        while handoffs:
+            taken, committed = self._hand_on_run(event_type, handoffs)
+            handed += committed
+            if taken < len(handoffs):
+                # The next one needs the sink's own round trips (it opens an incident): alone.
+                head = handoffs[taken]
+                if head.notice is not None:
+                    self.sink.emit(head.notice, channel=head.channel)
+                handed += self._commit(event_type, [head])
+                taken += 1
+            handoffs = handoffs[taken:]
+        self.handed_on += handed
+        return handed
+
+    def _route(
         self, event_type: str, event: EventRecord, member: str, height: int, now_s: int
-    ) -> int:
+    ) -> _Handoff:
         data: dict[str, Any] = dict(event.data or {})
         routed = self.router.route(
             event_type, data, dedupe_key=member, at_s=now_s, tx_hash=event.transaction_hash
         )
         if self.metrics is not None:
             self.metrics.observe_event(event_type.rsplit("::", 1)[-1], data)
-        tally: tuple[str, int, str] | None = None
-        if routed is not None and routed.rule.aggregate:
+        if routed is None or routed.rule.muted:
+            return _Handoff(member, height)
+        if routed.rule.aggregate:
             lottery = str(data.get("lottery_id", "?"))
             bucket = now_s // self.config.digest_interval_s
-            tally = (str(bucket), _int(data.get("quantity", 1)), lottery)
-        elif routed is not None and not routed.rule.muted:
-            self.sink.emit(routed.notice, channel=routed.channel)
-        if self._write(event_type, member=member, height=height, cursor=None, tally=tally):
-            self.handed_on += 1
-            return 1
-        return 0
+            return _Handoff(
+                member, height, tally=(str(bucket), _int(data.get("quantity", 1)), lottery)
+            )
+        return _Handoff(member, height, notice=routed.notice, channel=routed.channel)
 
-    def _write(
+    def _hand_on_run(self, event_type: str, handoffs: list[_Handoff]) -> tuple[int, int]:
+        """Hand on and commit the longest leading run of ``handoffs`` that one Redis transaction
+        can take: (how many it took, how many it committed).
+
+        A ``PageSink`` queues its writes on the transaction, which commits the run too, under a
+        WATCH of the fence: the run's hand-off and commit happen together, and not at all once
+        another replica holds the lease. With a plain ``Sink`` only the events with nothing to
+        emit (tallied, muted) are batched.
+        """
+        sink = self.sink if isinstance(self.sink, PageSink) else None
+        if sink is None:
+            run = _run_length(handoffs, 0)
+            return run, self._commit(event_type, handoffs[:run]) if run else 0
+        with self._r.pipeline(transaction=True) as tx:
+            tx.watch(keys.WATCHER_FENCE)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            if int(cast("bytes", tx.get(keys.WATCHER_FENCE) or b"0")) != self.lease.fence:
+                raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
+            tx.multi()
+            notices = [(h.notice, h.channel) for h in handoffs if h.notice is not None]
+            run = _run_length(handoffs, sink.emit_page(notices, tx))
+            if run == 0:
+                return 0, 0
+            self._commit(event_type, handoffs[:run], client=tx)
+            try:
+                results = tx.execute()
+            except redis.WatchError as exc:
+                raise LeaseLostError("The lease changed hands during a hand-off.") from exc
+        return run, self._committed(results[-1])
+
+    def _commit(
         self,
         event_type: str,
+        handoffs: list[_Handoff],
         *,
-        member: str,
-        height: int,
-        cursor: int | None,
-        tally: tuple[str, int, str] | None = None,
-    ) -> bool:
-        lottery = tally[2] if tally else ""
-        result = int(
-            self._commit(
-                keys=[
-                    keys.WATCHER_FENCE,
-                    keys.watcher_seen_key(event_type),
-                    keys.watcher_cursor_key(event_type),
-                    keys.sales_tally_key(lottery),
-                    keys.SALES_LOTTERIES,
-                ],
-                args=[
-                    self.lease.fence,
-                    member,
-                    height,
-                    "" if cursor is None else cursor,
-                    tally[0] if tally else "",
-                    tally[1] if tally else 0,
-                    lottery,
-                ],
-            )
-        )
-        if result < 0:
+        cursor: int | None = None,
+        client: Pipeline | None = None,
+    ) -> int:
+        """Commit ``handoffs`` (seen members, tallies) and ``cursor`` under the fence in one script
+        call; the number of members committed now. On a pipeline it is only queued (returns 0)."""
+        tally_keys: list[str] = []
+        args: list[str | int] = [self.lease.fence, "" if cursor is None else cursor]
+        for handoff in handoffs:
+            if handoff.tally is None:
+                args += [handoff.member, handoff.height, 0, "", 0, ""]
+                continue
+            bucket, quantity, lottery = handoff.tally
+            key = keys.sales_tally_key(lottery)
+            if key not in tally_keys:
+                tally_keys.append(key)
+            index = _FIRST_TALLY_KEY + tally_keys.index(key)
+            args += [handoff.member, handoff.height, index, bucket, quantity, lottery]
+        script_keys = [
+            keys.WATCHER_FENCE,
+            keys.watcher_seen_key(event_type),
+            keys.watcher_cursor_key(event_type),
+            keys.SALES_LOTTERIES,
+            *tally_keys,
+        ]
+        if client is not None:
+            self._commit_script(keys=script_keys, args=args, client=client)
+            return 0
+        return self._committed(self._commit_script(keys=script_keys, args=args))
+
+    @staticmethod
+    def _committed(result: Any) -> int:
+        if int(result) < 0:
             raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
-        return result == 1
+        return int(result)
 
     # --- sales digest and the 3-sigma rule -------------------------------------------------
 

@@ -525,3 +525,52 @@ def test_requests_and_audit_survive_a_restart(
         "succeeded",
     ]
     assert restarted.store.next_id() == str(int(request.id) + 1)
+
+
+def test_ids_stay_unique_and_gapless_when_replicas_and_incr_interleave(
+    redis: redis_lib.Redis, other_client: redis_lib.Redis, clock: ManualClock
+) -> None:
+    """create takes its id from the sequence inside the script, only if it is still the next one:
+    a replica whose guess went stale (another created meanwhile) is told ``taken`` and retries, and
+    an id taken with INCR is never reused; every create still writes its audit entry."""
+    first = ApprovalService(RedisApprovalStore(redis), _policy(), clock)
+    second = ApprovalService(RedisApprovalStore(other_client), _policy(), clock)
+    ids = []
+    for _ in range(4):
+        ids.append(first.create(_new()).id)
+        ids.append(second.create(_new()).id)
+    assert ids == [str(n) for n in range(1, 9)]
+    assert first.store.next_id() == "9"  # INCR elsewhere (as an older replica would)
+    assert second.create(_new()).id == "10"
+    assert first.create(_new()).id == "11"
+    stored = first.get("11")
+    assert (stored.id, stored.state) == ("11", Status.PENDING)
+    assert [e.request_id for e in first.audit() if e.event == "created"] == [
+        str(n) for n in range(1, 12) if n != 9
+    ]
+
+
+def test_threads_creating_at_once_get_distinct_ids(
+    redis: redis_lib.Redis, clock: ManualClock
+) -> None:
+    """Eight threads sharing one store (so one guess of the next id) create 20 requests each."""
+    service = ApprovalService(RedisApprovalStore(redis), _policy(), clock)
+    service.create(_new())  # the store now knows the last id and guesses from it
+    made: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def create_many() -> None:
+        barrier.wait()
+        for _ in range(20):
+            request = service.create(_new())
+            with lock:
+                made.append(request.id)
+
+    threads = [threading.Thread(target=create_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(made, key=int) == [str(n) for n in range(2, 162)]
+    assert len(service.pending()) == 161

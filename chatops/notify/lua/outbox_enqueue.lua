@@ -1,22 +1,34 @@
--- outbox_enqueue: queue one item unless the same (notice id, target) is already known.
--- KEYS[1] item hash (chatops:outbox-item:<id>)   KEYS[2] the channel's stream
--- KEYS[3] OUTBOX_CHANNELS zset                   KEYS[4] the channel's next-allowed key
--- KEYS[5] parent hash of the incident (chatops:outbox-parent:<incident>; written when ARGV[5] ~= '')
--- ARGV[1] item id, ARGV[2] channel, ARGV[3] JSON object of the item's string fields,
--- ARGV[4] now_ms, ARGV[5] incident id whose parent message this item posts ('' if none)
--- Returns 1 when queued, 0 when the item was already known (nothing changes).
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local fields = cjson.decode(ARGV[3])
-for name, value in pairs(fields) do redis.call('HSET', KEYS[1], name, tostring(value)) end
-redis.call('HSET', KEYS[1], 'state', 'queued', 'enqueued_ms', ARGV[4])
-redis.call('XADD', KEYS[2], '*', 'item', ARGV[1])
--- The group starts at 0 so it sees the entry just added; it already exists after the first item.
-redis.pcall('XGROUP', 'CREATE', KEYS[2], 'outbox', '0')
-if ARGV[5] ~= '' then
-  redis.call('HSETNX', KEYS[5], 'item', ARGV[1])
+-- outbox_enqueue: queue items, each unless the same (notice id, target) is already known.
+-- KEYS[1] OUTBOX_CHANNELS zset, then four per item: its item hash (chatops:outbox-item:<id>), its
+--   channel's stream, its channel's next-allowed key, and the parent hash of its incident
+--   (chatops:outbox-parent:<incident>; written when its parent_of ~= '')
+-- ARGV[1] now_ms, then seven per item, in the order of KEYS: item id, channel, op, notice JSON,
+--   thread_of, parent_of, update_of ('' when not set)
+-- Returns how many items were queued; an item already known changes nothing.
+local now_ms = tonumber(ARGV[1])
+local queued = 0
+local grouped = {}
+for i = 0, (#KEYS - 1) / 4 - 1 do
+  local item, stream, next_key, parent = KEYS[2 + i * 4], KEYS[3 + i * 4], KEYS[4 + i * 4], KEYS[5 + i * 4]
+  local a = 1 + i * 7
+  local id, channel, parent_of = ARGV[a + 1], ARGV[a + 2], ARGV[a + 6]
+  if redis.call('EXISTS', item) == 0 then
+    redis.call('HSET', item, 'op', ARGV[a + 3], 'channel', channel, 'notice', ARGV[a + 4],
+      'thread_of', ARGV[a + 5], 'parent_of', parent_of, 'update_of', ARGV[a + 7],
+      'state', 'queued', 'enqueued_ms', ARGV[1])
+    redis.call('XADD', stream, '*', 'item', id)
+    if not grouped[stream] then
+      -- The group starts at 0 so it sees the entry just added; it exists after the first item.
+      redis.pcall('XGROUP', 'CREATE', stream, 'outbox', '0')
+      grouped[stream] = true
+    end
+    if parent_of ~= '' then
+      redis.call('HSETNX', parent, 'item', id)
+    end
+    local next_ms = tonumber(redis.call('GET', next_key) or '0')
+    if next_ms < now_ms then next_ms = now_ms end
+    redis.call('ZADD', KEYS[1], 'NX', next_ms, channel)
+    queued = queued + 1
+  end
 end
-local next_ms = tonumber(redis.call('GET', KEYS[4]) or '0')
-local now_ms = tonumber(ARGV[4])
-if next_ms < now_ms then next_ms = now_ms end
-redis.call('ZADD', KEYS[3], 'NX', next_ms, ARGV[2])
-return 1
+return queued

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Sequence
+from typing import cast
 
 import pytest
 import redis as redis_lib
+from redis.client import Pipeline
 
+from approvals import keys
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
+from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.notice import Notice
+from chatops.notify.outbox import Outbox, OutboxSink
+from chatops.notify.ports import Sink
 from chatops.notify.router import Router
 from chatops.notify.watcher import LeaseLostError, Watcher, WatcherConfig
 from tests.chatops.notify.conftest import Chain
@@ -27,7 +34,7 @@ PURCHASE = f"{A}::sales::TicketPurchaseEvent"
 def make_watcher(
     chain: Chain,
     redis: redis_lib.Redis,
-    sink: RecordingSink,
+    sink: Sink,
     *,
     types: list[str] | None = None,
     owner: str = "w1",
@@ -234,3 +241,90 @@ def test_sales_falling_below_half_the_usual_rate_raise_and_resolve_sales_drop(
     assert drops == ["alert", "alert-resolved"]
     (raised,) = [n for n in sink.notices() if n.id == "alert:SalesDrop:lottery:6:raised:1"]
     assert dict(raised.fields)["tickets"] == "3"
+
+
+class FenceStealingSink(OutboxSink):
+    """A page sink during whose page another replica takes the lease (a new fence)."""
+
+    def __init__(self, outbox: Outbox, redis: redis_lib.Redis) -> None:
+        super().__init__(outbox)
+        self.redis = redis
+
+    def emit_page(self, notices: Sequence[tuple[Notice, str]], tx: Pipeline) -> int:
+        queued = super().emit_page(notices, tx)
+        self.redis.incr(keys.WATCHER_FENCE)  # a takeover between the queueing and EXEC
+        return queued
+
+
+def test_a_page_hand_off_under_a_stale_fence_writes_nothing(
+    chain: Chain, redis: redis_lib.Redis
+) -> None:
+    """A page handed on in one transaction: a fence taken before or during it writes no item, no
+    seen member and no cursor; the new leader then hands the page on once."""
+    outbox = Outbox(redis)
+    watcher = make_watcher(chain, redis, FenceStealingSink(outbox, redis))
+    cursor = watcher.cursor(REFUND)
+    for n in range(3):
+        inject(chain.http, "history::RefundBatchEvent", {"lottery_id": "1", "refund_round": str(n)})
+    with pytest.raises(LeaseLostError):
+        watcher.poll_once()  # the fence moved during the page
+    with pytest.raises(LeaseLostError):
+        watcher.poll_once()  # and this watcher's fence is now stale
+    assert outbox.depth() == 0
+    assert redis.zcard(keys.watcher_seen_key(REFUND)) == 0
+    assert watcher.cursor(REFUND) == cursor
+    redis.delete(keys.WATCHER_LEASE)
+    leader = make_watcher(chain, redis, OutboxSink(outbox), owner="w2")
+    assert leader.poll_once() == 0  # the first poll (in make_watcher) handed the page on
+    assert outbox.depth() == 3
+    assert leader.handed_on == 3
+
+
+def test_an_incident_opened_mid_page_takes_the_rest_of_the_page_into_its_thread(
+    chain: Chain, redis: redis_lib.Redis
+) -> None:
+    """In one page: the event before the opening one goes to the channel, the opening one opens one
+    incident, the later ones of its subject join its thread, in chain order."""
+    router = Router(A)
+    store = IncidentStore(redis)
+    incidents = IncidentRouter(store, OutboxDelivery(Outbox(redis)), router.opens_incident)
+    fallback = f"{A}::price_feed::PriceFeedFallbackEvent"
+    watcher = Watcher(
+        chain.client,
+        redis,
+        router,
+        incidents,
+        AlertBook(redis, incidents, lambda name, sev: (sev, router.default_channel, False)),
+        event_types=[fallback],
+        config=WatcherConfig(window_blocks=1000, start_height=None),
+    )
+    watcher.poll_once()
+    for asset, active in (("1", False), ("1", True), ("2", False), ("1", False), ("1", True)):
+        inject(
+            chain.http,
+            "price_feed::PriceFeedFallbackEvent",
+            {"asset_id": asset, "fallback_active": active},
+        )
+    assert watcher.poll_once() == 5
+    incident = store.open_for("asset:1")
+    assert incident is not None
+    assert [i.id for i in store.recent()] == [incident.id]  # one open incident for the subject
+    entries = cast(
+        "list[tuple[bytes, dict[bytes, bytes]]]",
+        redis.xrange(keys.outbox_stream_key(router.default_channel)),
+    )
+    queued = []
+    for _entry, fields in entries:
+        item = cast(
+            "dict[bytes, bytes]", redis.hgetall(keys.outbox_item_key(fields[b"item"].decode()))
+        )
+        title = Notice.model_validate_json(item[b"notice"]).title
+        queued.append((title, item[b"thread_of"].decode()))
+    assert queued == [
+        ("Price feed fallback off (asset:1)", ""),
+        (f"Incident #{incident.id} [open] Price feed fallback ON (asset:1)", ""),
+        ("Price feed fallback ON (asset:1)", incident.id),
+        ("Price feed fallback off (asset:2)", ""),
+        ("Price feed fallback off (asset:1)", incident.id),
+        ("Price feed fallback ON (asset:1)", incident.id),
+    ]
