@@ -7,6 +7,7 @@ a JSON journal from which the whole chain is rebuilt by replay (``--state FILE``
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import json
 import logging
@@ -299,6 +300,7 @@ class Ledger:
         self.transactions: dict[str, TxRecord] = {}
         self.account_txs: dict[str, list[str]] = {}
         self.events: list[EventRecord] = []
+        self._positions_by_type: dict[str, list[int]] = {}  # a node indexes events by type too
         self.handles: dict[tuple[str, str], int] = {}  # (account, event type) -> creation number
         self.handle_counters: dict[tuple[str, int], int] = {}
         self._next_creation: dict[str, int] = {}
@@ -424,8 +426,17 @@ class Ledger:
         seq = self.handle_counters.get((account, creation), 0)
         self.handle_counters[(account, creation)] = seq + 1
         record = EventRecord(event_type, data, creation, account, seq, block.height, tx_hash)
+        self._positions_by_type.setdefault(event_type, []).append(len(self.events))
         self.events.append(record)
         return record
+
+    def _truncate_events(self, length: int) -> None:
+        """Drop the events a simulation emitted (and their index entries)."""
+        for record in self.events[length:]:
+            positions = self._positions_by_type[record.type]
+            while positions and positions[-1] >= length:
+                positions.pop()
+        del self.events[length:]
 
     def _execute(
         self, spec: FunctionSpec, args: list[Any], signers: list[str]
@@ -764,7 +775,7 @@ class Ledger:
                     self.handle_counters,
                     self._next_creation,
                 ) = saved
-                del self.events[n_events:]
+                self._truncate_events(n_events)
             record.block = None
             record.block_height = None
             return record
@@ -821,10 +832,9 @@ class Ledger:
         with self.lock:
             wanted = normalize_type(event_type)
             found: list[tuple[int, EventRecord]] = []
-            for position in range(after + 1, len(self.events)):
+            positions = self._positions_by_type.get(wanted, [])
+            for position in positions[bisect.bisect_right(positions, after) :]:
                 event = self.events[position]
-                if event.type != wanted:
-                    continue
                 if start_height is not None and event.block_height < start_height:
                     continue
                 if end_height is not None and event.block_height >= end_height:
