@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from chatops.chain.calls import ChainCall, TypedArg
 from commands.args import U64, Address, Duration, HexBytes
 from commands.ports import Plan, StepContext
-from commands.reads import numbers
+from commands.reads import numbers, option, u64
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
@@ -51,10 +51,6 @@ def action_label(action_id: int) -> str:
     return f"{action_id} ({name})" if name else str(action_id)
 
 
-def _u64(value: int) -> TypedArg:
-    return TypedArg.of("u64", value)
-
-
 def _bytes_text(hex_text: str) -> str:
     """A ``vector<u8>`` from a view as text when it is printable (the cron spec), else the hex."""
     try:
@@ -67,10 +63,10 @@ def _bytes_text(hex_text: str) -> str:
 def bot_view(ctx: StepContext, operator: str) -> dict[str, Any] | None:
     """``views::get_automation_bot``: the AutomationBotView with u64s as ints, or None if unknown."""
     [view] = ctx.chain.read("views::get_automation_bot", [TypedArg.of("address", operator)])
-    items = view.get("vec", []) if isinstance(view, dict) else []
-    if not items:
+    found = option(view)
+    if found is None:
         return None
-    bot = numbers(items[0])
+    bot = numbers(found)
     bot["allowed_actions"] = [int(a) for a in bot["allowed_actions"]]
     return bot
 
@@ -364,10 +360,10 @@ def dry_run(ctx: StepContext, args: DryRunArgs) -> Plan:
     call = ChainCall(
         function="automation::announce_dry_run",
         args=(
-            _u64(args.action_id),
+            u64(args.action_id),
             TypedArg.of("vector<u8>", args.action_hash),
-            _u64(now),
-            _u64(executes_after),
+            u64(now),
+            u64(executes_after),
         ),
     )
     return Plan(
@@ -412,9 +408,9 @@ def success(ctx: StepContext, args: ReportArgs) -> Plan:
     call = ChainCall(
         function="automation::record_success",
         args=(
-            _u64(args.action_id),
+            u64(args.action_id),
             TypedArg.of("vector<u8>", args.action_hash),
-            _u64(now),
+            u64(now),
         ),
     )
     return Plan(
@@ -454,10 +450,10 @@ def failure(ctx: StepContext, args: FailureArgs) -> Plan:
     call = ChainCall(
         function="automation::record_failure",
         args=(
-            _u64(args.action_id),
+            u64(args.action_id),
             TypedArg.of("vector<u8>", args.action_hash),
-            _u64(now),
-            _u64(args.error_code),
+            u64(now),
+            u64(args.error_code),
         ),
     )
     return Plan(
@@ -542,9 +538,9 @@ def rotate(ctx: StepContext, args: RotateArgs) -> Plan:
         args=(
             TypedArg.of("vector<u8>", args.cron_spec.encode()),
             TypedArg.of("vector<u64>", list(args.actions)),
-            _u64(args.timelock_secs),
-            _u64(args.max_failures),
-            _u64(args.expires_at),
+            u64(args.timelock_secs),
+            u64(args.max_failures),
+            u64(args.expires_at),
         ),
     )
     return Plan(

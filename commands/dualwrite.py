@@ -16,6 +16,7 @@ from chatops.chain.errors import ChainAbortError
 from chatops.chain.summary import LotterySummary
 from commands.args import U64, Hash32, OnOff
 from commands.ports import Outcome, Plan, StepContext
+from commands.reads import option, u64
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
@@ -35,10 +36,6 @@ E_HISTORY_MISSING = 0x1B01
 E_TABLE_KEY_NOT_FOUND = 0x6507
 
 
-def _u64(value: int) -> TypedArg:
-    return TypedArg.of("u64", value)
-
-
 def short_hash(value: bytes) -> str:
     """``0x3f74e9dc…3f5f``: enough of a 32-byte hash to compare by eye in a chat line."""
     text = value.hex()
@@ -56,8 +53,8 @@ class DualWrite:
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> DualWrite:
-        items = view.get("expected_hash", {}).get("vec", [])
-        expected = bytes.fromhex(str(items[0])[2:]) if items else None
+        found = option(view.get("expected_hash"))
+        expected = bytes.fromhex(str(found)[2:]) if found is not None else None
         return cls(
             bool(view["enabled"]),
             bool(view["abort_on_mismatch"]),
@@ -80,7 +77,7 @@ class DualWrite:
 
 
 def dual_write_status(ctx: StepContext, lottery_id: int) -> DualWrite:
-    [view] = ctx.chain.read("legacy_bridge::dual_write_status", [_u64(lottery_id)])
+    [view] = ctx.chain.read("legacy_bridge::dual_write_status", [u64(lottery_id)])
     return DualWrite.from_view(view)
 
 
@@ -133,7 +130,7 @@ def archived_summary(ctx: StepContext, lottery_id: int) -> tuple[str, LotterySum
     The read aborts 0x6507 (table key not found) without a summary and 0x1B01 without the archive.
     """
     try:
-        [view] = ctx.chain.read("history::get_summary", [_u64(lottery_id)])
+        [view] = ctx.chain.read("history::get_summary", [u64(lottery_id)])
     except ChainAbortError as exc:
         if exc.code == E_TABLE_KEY_NOT_FOUND:
             return "absent", None
@@ -386,7 +383,7 @@ def set_(ctx: StepContext, args: SetArgs) -> Plan:
     previous = dual_write_status(ctx, args.lottery_id).expected if checks[0].ok else None
     call = ChainCall(
         function="legacy_bridge::set_expected_hash",
-        args=(_u64(args.lottery_id), TypedArg.of("vector<u8>", args.expected_hash)),
+        args=(u64(args.lottery_id), TypedArg.of("vector<u8>", args.expected_hash)),
     )
     replaces = f", replacing {short_hash(previous)}" if previous is not None else ""
     return Plan(
@@ -420,7 +417,7 @@ def clear(ctx: StepContext, args: IdArgs) -> Plan:
             required="an expectation to clear (the call is a silent no-op otherwise)",
         )
     ]
-    call = ChainCall(function="legacy_bridge::clear_expected_hash", args=(_u64(args.lottery_id),))
+    call = ChainCall(function="legacy_bridge::clear_expected_hash", args=(u64(args.lottery_id),))
     return Plan(
         summary=f"Clear lottery {args.lottery_id}'s expected hash", checks=checks, calls=[call]
     )
@@ -525,7 +522,7 @@ def mirror(ctx: StepContext, args: IdArgs) -> Plan:
         checks.append(
             expectation_check(dual_write_status(ctx, args.lottery_id), summary.archive_hash())
         )
-    call = ChainCall(function="history::mirror_summary_admin", args=(_u64(args.lottery_id),))
+    call = ChainCall(function="history::mirror_summary_admin", args=(u64(args.lottery_id),))
     return Plan(
         summary=f"Mirror lottery {args.lottery_id}'s archived summary to history_bridge",
         checks=checks,

@@ -20,7 +20,7 @@ from commands.dualwrite import (
     summary_exists_check,
 )
 from commands.ports import Outcome, Plan, StepContext
-from commands.reads import VRF_STATUS_NAMES, status_name
+from commands.reads import VRF_STATUS_NAMES, status_name, u64
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
@@ -29,10 +29,6 @@ PRIMARY_TYPES = ("basic", "partner", "jackpot", "vip")
 KNOWN_TAGS_MASK = (
     0x800000000000001F  # NFT, DAILY, WEEKLY, SPLIT_PRIZE, PROMO, EXPERIMENTAL (spec §2)
 )
-
-
-def _u64(value: int) -> TypedArg:
-    return TypedArg.of("u64", value)
 
 
 class IdArgs(BaseModel):
@@ -49,7 +45,7 @@ def _text(value: bytes) -> str:
 
 
 def _is_legacy(ctx: StepContext, lottery_id: int) -> bool:
-    [flag] = ctx.chain.read("history::is_legacy_summary", [_u64(lottery_id)])
+    [flag] = ctx.chain.read("history::is_legacy_summary", [u64(lottery_id)])
     return bool(flag)
 
 
@@ -134,7 +130,7 @@ class ListArgs(BaseModel):
     reads=("history::list_finalized",),
 )
 def list_(ctx: StepContext, args: ListArgs) -> Reply:
-    [ids] = ctx.chain.read("history::list_finalized", [_u64(args.start), _u64(args.limit)])
+    [ids] = ctx.chain.read("history::list_finalized", [u64(args.start), u64(args.limit)])
     numbers = [int(i) for i in ids]
     return Reply(
         title="Archived lotteries",
@@ -153,7 +149,7 @@ def list_(ctx: StepContext, args: ListArgs) -> Reply:
 )
 def status(ctx: StepContext, args: IdArgs) -> Reply:
     legacy = _is_legacy(ctx, args.lottery_id)
-    [mirror] = ctx.chain.read("history_bridge::get_summary", [_u64(args.lottery_id)])
+    [mirror] = ctx.chain.read("history_bridge::get_summary", [u64(args.lottery_id)])
     items = mirror.get("vec", []) if isinstance(mirror, dict) else []
     fields = [
         RField(
@@ -290,7 +286,7 @@ def import_(ctx: StepContext, args: ImportArgs) -> Plan:
     call = ChainCall(
         function="history::import_legacy_summary_admin",
         args=(
-            _u64(args.lottery_id),
+            u64(args.lottery_id),
             TypedArg.of("vector<u8>", args.summary_bcs),
             TypedArg.of("vector<u8>", args.expected_hash),
         ),
@@ -341,7 +337,7 @@ def _render_rollback(ctx: StepContext, args: IdArgs, outcomes: list[Outcome]) ->
 def rollback(ctx: StepContext, args: IdArgs) -> Plan:
     checks, found = _legacy_checks(ctx, args.lottery_id)
     call = ChainCall(
-        function="history::rollback_legacy_summary_admin", args=(_u64(args.lottery_id),)
+        function="history::rollback_legacy_summary_admin", args=(u64(args.lottery_id),)
     )
     what = f" {short_hash(found.archive_hash())}" if found is not None else ""
     return Plan(
@@ -407,9 +403,9 @@ def classify(ctx: StepContext, args: ClassifyArgs) -> Plan:
     call = ChainCall(
         function="history::update_legacy_classification_admin",
         args=(
-            _u64(args.lottery_id),
+            u64(args.lottery_id),
             TypedArg.of("u8", args.primary_type),
-            _u64(args.tags_mask),
+            u64(args.tags_mask),
         ),
     )
     return Plan(

@@ -21,6 +21,7 @@ from commands.reads import (
     lottery_status,
     sales_totals,
     status_name,
+    u64,
     vrf_deposit,
     vrf_state,
     winner_progress,
@@ -35,10 +36,6 @@ class IdArgs(BaseModel):
     lottery_id: U64
 
 
-def _u64(value: int) -> TypedArg:
-    return TypedArg.of("u64", value)
-
-
 def _status_check(view: dict[str, Any], allowed: tuple[int, ...]) -> Check:
     seen = as_int(view["status"])
     return Check(
@@ -51,7 +48,7 @@ def _status_check(view: dict[str, Any], allowed: tuple[int, ...]) -> Check:
 
 def _validate(ctx: StepContext, lottery_id: int) -> Check:
     try:
-        ctx.chain.read("views::validate_config", [_u64(lottery_id)])
+        ctx.chain.read("views::validate_config", [u64(lottery_id)])
     except ChainAbortError as exc:
         return Check(name="views::validate_config", ok=False, seen=str(exc), required="no error")
     return Check(name="views::validate_config", ok=True, seen="clean")
@@ -102,7 +99,7 @@ def status(ctx: StepContext, args: IdArgs) -> Reply:
     reads=("views::get_lottery", "views::get_lottery_badges"),
 )
 def show(ctx: StepContext, args: IdArgs) -> Reply:
-    [config] = ctx.chain.read("views::get_lottery", [_u64(args.lottery_id)])
+    [config] = ctx.chain.read("views::get_lottery", [u64(args.lottery_id)])
     cfg = LotteryConfig.from_view(config)
     fields = (
         RField(label="Sales", value=f"{cfg.sales_start} .. {cfg.sales_end} (Unix s)"),
@@ -140,7 +137,7 @@ class ListArgs(BaseModel):
 )
 def list_(ctx: StepContext, args: ListArgs) -> Reply:
     function = "views::list_active" if args.which == "active" else "views::list_finalized_ids"
-    [ids] = ctx.chain.read(function, [_u64(args.start), _u64(args.limit)])
+    [ids] = ctx.chain.read(function, [u64(args.start), u64(args.limit)])
     text = ", ".join(str(i) for i in ids) or "none"
     return Reply(
         title=f"{args.which.capitalize()} lotteries", text=text, data={"ids": [int(i) for i in ids]}
@@ -212,7 +209,7 @@ def create(ctx: StepContext, args: CreateArgs) -> Plan:
     now = ctx.chain.now_s()
     base: dict[str, Any] = {}
     if args.template is not None:
-        [template] = ctx.chain.read("views::get_lottery", [_u64(args.template)])
+        [template] = ctx.chain.read("views::get_lottery", [u64(args.template)])
         base = LotteryConfig.from_view(template).model_dump()
     base.update(
         sales_start=now,
@@ -237,7 +234,7 @@ def create(ctx: StepContext, args: CreateArgs) -> Plan:
     )
     call = ChainCall(
         function="lottery_registry::create_draft_admin",
-        args=(_u64(args.lottery_id), TypedArg.of("vector<u8>", config.bcs())),
+        args=(u64(args.lottery_id), TypedArg.of("vector<u8>", config.bcs())),
     )
     return Plan(summary=f"Create lottery {args.lottery_id} in Draft", checks=checks, calls=[call])
 
@@ -262,7 +259,7 @@ def set_type(ctx: StepContext, args: TypeArgs) -> Plan:
     checks = [_status_check(view, (0,))]
     call = ChainCall(
         function="lottery_registry::set_primary_type",
-        args=(_u64(args.lottery_id), TypedArg.of("u8", args.primary_type)),
+        args=(u64(args.lottery_id), TypedArg.of("u8", args.primary_type)),
     )
     return Plan(summary=f"Set primary type {args.primary_type}", checks=checks, calls=[call])
 
@@ -295,7 +292,7 @@ def set_tags(ctx: StepContext, args: TagsArgs) -> Plan:
     ]
     call = ChainCall(
         function="lottery_registry::set_tags_mask",
-        args=(_u64(args.lottery_id), _u64(args.tags_mask)),
+        args=(u64(args.lottery_id), u64(args.tags_mask)),
     )
     return Plan(summary=f"Set tags mask {args.tags_mask:#x}", checks=checks, calls=[call])
 
@@ -324,13 +321,13 @@ def activate(ctx: StepContext, args: IdArgs) -> Plan:
     ]
     call = ChainCall(
         function="lottery_registry::advance_status",
-        args=(_u64(args.lottery_id), TypedArg.of("u8", 1)),
+        args=(u64(args.lottery_id), TypedArg.of("u8", 1)),
     )
     return Plan(summary=f"Activate lottery {args.lottery_id}", checks=checks, calls=[call])
 
 
 def _sales_end(ctx: StepContext, lottery_id: int) -> int:
-    [config] = ctx.chain.read("views::get_lottery", [_u64(lottery_id)])
+    [config] = ctx.chain.read("views::get_lottery", [u64(lottery_id)])
     return int(config["sales_window"]["sales_end"])
 
 
@@ -355,7 +352,7 @@ def close(ctx: StepContext, args: IdArgs) -> Plan:
     checks = [_status_check(view, (1,)), _sales_ended(ctx, args.lottery_id)]
     call = ChainCall(
         function="lottery_registry::advance_status",
-        args=(_u64(args.lottery_id), TypedArg.of("u8", 2)),
+        args=(u64(args.lottery_id), TypedArg.of("u8", 2)),
     )
     return Plan(summary=f"Close sales of lottery {args.lottery_id}", checks=checks, calls=[call])
 
@@ -440,18 +437,18 @@ def draw(ctx: StepContext, args: DrawArgs) -> Plan:
         calls.append(
             ChainCall(
                 function="lottery_registry::advance_status",
-                args=(_u64(args.lottery_id), TypedArg.of("u8", 2)),
+                args=(u64(args.lottery_id), TypedArg.of("u8", 2)),
             )
         )
     calls.append(
         ChainCall(
             function="draw::request_draw_admin",
             args=(
-                _u64(args.lottery_id),
-                _u64(ctx.chain.now_s()),
-                _u64(ctx.chain.block_height()),
+                u64(args.lottery_id),
+                u64(ctx.chain.now_s()),
+                u64(ctx.chain.block_height()),
                 TypedArg.of("u8", ctx.chain.chain_id()),
-                _u64(1),
+                u64(1),
             ),
         )
     )
@@ -489,6 +486,6 @@ def finalize(ctx: StepContext, args: IdArgs) -> Plan:
     ]
     call = ChainCall(
         function="payouts::finalize_lottery_admin",
-        args=(_u64(args.lottery_id), _u64(ctx.chain.now_s())),
+        args=(u64(args.lottery_id), u64(ctx.chain.now_s())),
     )
     return Plan(summary=f"Finalize lottery {args.lottery_id}", checks=checks, calls=[call])

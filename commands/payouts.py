@@ -20,18 +20,16 @@ from commands.reads import (
     as_int,
     lottery_status,
     numbers,
+    option,
     payout_cap,
     status_name,
+    u64,
     vrf_state,
     winner_progress,
 )
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
-
-
-def _u64(value: int) -> TypedArg:
-    return TypedArg.of("u64", value)
 
 
 class IdArgs(BaseModel):
@@ -70,7 +68,7 @@ def accounting_invariant(ctx: StepContext, lottery_id: int) -> list[Check]:
 
 def dual_write_check(ctx: StepContext, lottery_id: int) -> Check:
     """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash."""
-    [dual] = ctx.chain.read("legacy_bridge::dual_write_status", [_u64(lottery_id)])
+    [dual] = ctx.chain.read("legacy_bridge::dual_write_status", [u64(lottery_id)])
     has_expectation = bool(dual["expected_hash"]["vec"])
     blocked = bool(dual["enabled"] and dual["abort_on_missing"] and not has_expectation)
     return Check(
@@ -256,7 +254,7 @@ def compute(ctx: StepContext, args: ComputeArgs) -> Plan:
         )
     call = ChainCall(
         function="payouts::compute_winners_admin",
-        args=(_u64(args.lottery_id), _u64(args.batch_limit)),
+        args=(u64(args.lottery_id), u64(args.batch_limit)),
     )
     return Plan(
         summary=f"Compute up to {args.batch_limit} winners of lottery {args.lottery_id}",
@@ -334,12 +332,12 @@ def _batch_call(
     return ChainCall(
         function="payouts::record_payout_batch_admin",
         args=(
-            _u64(lottery_id),
-            _u64(round_),
-            _u64(winners),
-            _u64(prize),
-            _u64(operations),
-            _u64(ts),
+            u64(lottery_id),
+            u64(round_),
+            u64(winners),
+            u64(prize),
+            u64(operations),
+            u64(ts),
         ),
     )
 
@@ -466,8 +464,8 @@ class PartnerArgs(BaseModel):
 
 def partner_cap(ctx: StepContext, partner: str) -> dict[str, Any] | None:
     [view] = ctx.chain.read("roles::partner_payout_cap_view", [TypedArg.of("address", partner)])
-    items = view.get("vec", []) if isinstance(view, dict) else []
-    return numbers(items[0]) if items else None
+    found = option(view)
+    return numbers(found) if found is not None else None
 
 
 @action(
@@ -549,11 +547,11 @@ def partner(ctx: StepContext, args: PartnerArgs) -> Plan:
     call = ChainCall(
         function="payouts::record_partner_payout_admin",
         args=(
-            _u64(args.lottery_id),
+            u64(args.lottery_id),
             TypedArg.of("address", args.partner),
-            _u64(args.amount),
-            _u64(round_),
-            _u64(now),
+            u64(args.amount),
+            u64(round_),
+            u64(now),
         ),
     )
     return Plan(

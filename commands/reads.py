@@ -19,9 +19,11 @@ __all__ = [
     "as_int",
     "lottery_status",
     "numbers",
+    "option",
     "payout_cap",
     "sales_totals",
     "status_name",
+    "u64",
     "vrf_deposit",
     "vrf_state",
     "winner_progress",
@@ -59,6 +61,17 @@ def numbers(data: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def u64(value: int) -> TypedArg:
+    """A ``u64`` argument (the type most calls and reads take)."""
+    return TypedArg.of("u64", value)
+
+
+def option(value: Any) -> Any | None:
+    """The content of a chain-JSON ``Option<T>`` (``{"vec": [x]}``), or None when empty."""
+    items = value.get("vec", []) if isinstance(value, dict) else []
+    return items[0] if items else None
 
 
 def _id(lottery_id: int) -> list[TypedArg]:
@@ -111,5 +124,5 @@ def vrf_deposit(ctx: StepContext) -> dict[str, Any]:
 def payout_cap(ctx: StepContext) -> dict[str, Any] | None:
     """``roles::payout_batch_cap_view``: the single global PayoutBatchCap, or None."""
     [view] = ctx.chain.read("roles::payout_batch_cap_view")
-    items = view.get("vec", []) if isinstance(view, dict) else []
-    return numbers(items[0]) if items else None
+    found = option(view)
+    return numbers(found) if found is not None else None

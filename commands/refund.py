@@ -15,7 +15,16 @@ from chatops.chain.errors import ChainAbortError
 from commands.args import U64, Amount, Reason
 from commands.payouts import accounting_invariant, cap_checks, dual_write_check
 from commands.ports import Outcome, Plan, StepContext
-from commands.reads import as_int, lottery_status, numbers, payout_cap, sales_totals, status_name
+from commands.reads import (
+    as_int,
+    lottery_status,
+    numbers,
+    option,
+    payout_cap,
+    sales_totals,
+    status_name,
+    u64,
+)
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
@@ -37,10 +46,6 @@ REASON_NAMES = {1: "VRF failure", 2: "compliance", 3: "operations"}
 FIRST_BATCH_SLA_S = 43_200  # spec §6.3 REFUND_FIRST_BATCH_SLA_SECS, counted from canceled_ts
 FULL_REFUND_SLA_S = 86_400  # REFUND_FULL_SLA_SECS, also from canceled_ts (not from the first batch)
 RUNBOOK = "Emergency refund; refund.md"
-
-
-def _u64(value: int) -> TypedArg:
-    return TypedArg.of("u64", value)
 
 
 def _utc(ts: int) -> str:
@@ -69,10 +74,10 @@ def feature_mode(ctx: StepContext, feature_id: int) -> int | None:
     """
     try:
         [for_all] = ctx.chain.read(
-            "feature_switch::is_enabled", [_u64(feature_id), TypedArg.of("bool", False)]
+            "feature_switch::is_enabled", [u64(feature_id), TypedArg.of("bool", False)]
         )
         [for_premium] = ctx.chain.read(
-            "feature_switch::is_enabled", [_u64(feature_id), TypedArg.of("bool", True)]
+            "feature_switch::is_enabled", [u64(feature_id), TypedArg.of("bool", True)]
         )
     except ChainAbortError as exc:
         if exc.code == 0x1401:
@@ -126,7 +131,7 @@ def _initialized_check(ctx: StepContext) -> Check:
 def _set_mode(feature_id: int, mode: int) -> ChainCall:
     return ChainCall(
         function="feature_switch::set_mode",
-        args=(_u64(feature_id), TypedArg.of("u8", mode)),
+        args=(u64(feature_id), TypedArg.of("u8", mode)),
     )
 
 
@@ -263,20 +268,20 @@ CancelReason = Annotated[int, BeforeValidator(_reason_code), Field(ge=1, le=255)
 
 def cancellation(ctx: StepContext, lottery_id: int) -> dict[str, Any] | None:
     """``views::get_cancellation``: the CancellationRecord, or None when the lottery is not canceled."""
-    [view] = ctx.chain.read("views::get_cancellation", [_u64(lottery_id)])
-    items = view.get("vec", []) if isinstance(view, dict) else []
-    return numbers(items[0]) if items else None
+    [view] = ctx.chain.read("views::get_cancellation", [u64(lottery_id)])
+    found = option(view)
+    return numbers(found) if found is not None else None
 
 
 def refund_progress(ctx: StepContext, lottery_id: int) -> dict[str, Any]:
-    [view] = ctx.chain.read("views::get_refund_progress", [_u64(lottery_id)])
+    [view] = ctx.chain.read("views::get_refund_progress", [u64(lottery_id)])
     return numbers(view)
 
 
 def _archived(ctx: StepContext, lottery_id: int) -> dict[str, Any] | None:
     """``views::get_lottery_summary``, or None when nothing is archived (table 0x6507)."""
     try:
-        [summary] = ctx.chain.read("views::get_lottery_summary", [_u64(lottery_id)])
+        [summary] = ctx.chain.read("views::get_lottery_summary", [u64(lottery_id)])
     except ChainAbortError as exc:
         if exc.code == 0x6507:
             return None
@@ -369,9 +374,9 @@ def start(ctx: StepContext, args: StartArgs) -> Plan:
     call = ChainCall(
         function="cancellation::cancel_lottery_admin",
         args=(
-            _u64(args.lottery_id),
+            u64(args.lottery_id),
             TypedArg.of("u8", args.reason_code),
-            _u64(ctx.chain.now_s()),
+            u64(ctx.chain.now_s()),
         ),
     )
     return Plan(
@@ -508,12 +513,12 @@ def batch(ctx: StepContext, args: BatchArgs) -> Plan:
     call = ChainCall(
         function="payouts::force_refund_batch_admin",
         args=(
-            _u64(args.lottery_id),
-            _u64(round_),
-            _u64(args.tickets),
-            _u64(args.prize_refund),
-            _u64(args.operations_refund),
-            _u64(now),
+            u64(args.lottery_id),
+            u64(round_),
+            u64(args.tickets),
+            u64(args.prize_refund),
+            u64(args.operations_refund),
+            u64(now),
         ),
     )
     return Plan(
@@ -755,7 +760,7 @@ def archive(ctx: StepContext, args: IdArgs) -> Plan:
     ]
     call = ChainCall(
         function="payouts::archive_canceled_lottery_admin",
-        args=(_u64(args.lottery_id), _u64(now)),
+        args=(u64(args.lottery_id), u64(now)),
     )
     return Plan(
         summary=f"Archive canceled lottery {args.lottery_id} ({sold:,} tickets refunded)",

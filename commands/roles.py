@@ -12,14 +12,10 @@ from pydantic import BaseModel
 from chatops.chain.calls import ChainCall, TypedArg
 from commands.args import U64, Address, Amount, Duration, OnOff
 from commands.ports import Outcome, Plan, StepContext
-from commands.reads import numbers, payout_cap
+from commands.reads import numbers, option, payout_cap, u64
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
-
-
-def _u64(value: int) -> TypedArg:
-    return TypedArg.of("u64", value)
 
 
 def _address(value: str) -> TypedArg:
@@ -28,8 +24,8 @@ def _address(value: str) -> TypedArg:
 
 def _option(view: Any) -> dict[str, Any] | None:
     """An ``Option<T>`` view value (``{"vec": [...]}``) as the struct or None."""
-    items = view.get("vec", []) if isinstance(view, dict) else []
-    return numbers(items[0]) if items else None
+    found = option(view)
+    return numbers(found) if found is not None else None
 
 
 def partner_caps(ctx: StepContext) -> list[dict[str, Any]]:
@@ -65,8 +61,8 @@ def partner_removed_by_cleanup(cap: dict[str, Any], now_s: int) -> bool:
 
 
 def _referrer(cap: dict[str, Any]) -> str | None:
-    items = cap["referrer"].get("vec", []) if isinstance(cap.get("referrer"), dict) else []
-    return str(items[0]) if items else None
+    found = option(cap.get("referrer"))
+    return str(found) if found is not None else None
 
 
 def _expiry(expires_at: int) -> str:
@@ -196,10 +192,10 @@ def payout_cap_(ctx: StepContext, args: PayoutCapArgs) -> Plan:
         function="roles::set_payout_batch_cap_admin",
         args=(
             _address(args.holder),
-            _u64(args.max_batch),
-            _u64(args.ops_budget),
-            _u64(args.cooldown),
-            _u64(args.nonce_stride),
+            u64(args.max_batch),
+            u64(args.ops_budget),
+            u64(args.cooldown),
+            u64(args.nonce_stride),
         ),
     )
     return Plan(
@@ -278,10 +274,10 @@ def partner_cap_(ctx: StepContext, args: PartnerCapArgs) -> Plan:
         function="roles::upsert_partner_payout_cap_admin",
         args=(
             _address(args.partner),
-            _u64(args.max_total),
-            _u64(args.cooldown),
-            _u64(args.nonce_stride),
-            _u64(args.expires_at),
+            u64(args.max_total),
+            u64(args.cooldown),
+            u64(args.nonce_stride),
+            u64(args.expires_at),
         ),
     )
     return Plan(
@@ -355,7 +351,7 @@ def premium_grant(ctx: StepContext, args: PremiumGrantArgs) -> Plan:
         function="roles::grant_premium_access_admin",
         args=(
             _address(args.holder),
-            _u64(args.expires_at),
+            u64(args.expires_at),
             TypedArg.of("bool", args.auto_renew),
             TypedArg.of("0x1::option::Option<address>", args.referrer),
         ),
@@ -450,5 +446,5 @@ def cleanup(ctx: StepContext, args: BaseModel) -> Plan:
         f"({', '.join(partners) or 'none'}) and {len(holders)} premium cap(s) "
         f"({', '.join(holders) or 'none'})",
         checks=checks,
-        calls=[ChainCall(function="roles::cleanup_expired_admin", args=(_u64(now),))],
+        calls=[ChainCall(function="roles::cleanup_expired_admin", args=(u64(now),))],
     )
