@@ -19,6 +19,7 @@ import redis
 from approvals import keys
 from approvals.errors import StoreUnavailableError
 from approvals.models import ApprovalRequest, AuditEntry
+from approvals.scripts import Scripts
 
 __all__ = ["RedisApprovalStore", "ScriptResult"]
 
@@ -105,20 +106,19 @@ class RedisApprovalStore:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         prelude = _source("_prelude.lua")
-        self._scripts = {
-            name: client.register_script(prelude + "\n" + _source(f"{name}.lua"))
-            for name in _SCRIPTS
-        }
-        # The last request id this store took or saw taken: create_next guesses the one after.
-        self._last_id: int | None = None
-        self._guessing = threading.Lock()
+        self._scripts = Scripts(
+            client, {name: prelude + "\n" + _source(f"{name}.lua") for name in _SCRIPTS}
+        )
+        # The next request id create_next guesses (None until this store has seen one taken).
+        self._next_id: int | None = None
+        self._ids = threading.Lock()
 
     def _run(
         self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
     ) -> ScriptResult:
         clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
         with _reachable():
-            raw = self._scripts[name](keys=_keys(request_id), args=[clock, actor, *args])
+            raw = self._scripts.run(name, _keys(request_id), [clock, actor, *args])
         return _result(raw)
 
     def _run_and_get(
@@ -129,7 +129,7 @@ class RedisApprovalStore:
         in one round trip and with no MULTI. None when the script did not hand it back (errors)."""
         clock = "" if now_ms is None else str(now_ms)
         with _reachable():
-            raw = self._scripts[name](keys=_keys(request_id), args=[clock, actor, *args])
+            raw = self._scripts.run(name, _keys(request_id), [clock, actor, *args])
         request = _request(raw[3], raw[4]) if len(raw) > 4 and raw[3] else None
         return _result(raw), request
 
@@ -137,7 +137,8 @@ class RedisApprovalStore:
         """Take the next request id from the sequence (``INCR``)."""
         with _reachable():
             last = int(cast(int, self.client.incr(keys.SEQUENCE)))
-        self._last_id = last
+        with self._ids:
+            self._next_id = max(self._next_id or 0, last + 1)
         return str(last)
 
     def server_time_ms(self) -> int:
@@ -145,19 +146,6 @@ class RedisApprovalStore:
         with _reachable():
             seconds, micros = cast(tuple[int, int], self.client.time())
         return int(seconds) * 1000 + int(micros) // 1000
-
-    def create(
-        self,
-        request_id: str,
-        fields: dict[str, str],
-        now_ms: int | None,
-        actor: str,
-        *,
-        break_glass: bool,
-        ttl_ms: int,
-    ) -> ScriptResult:
-        """Store request ``request_id`` (an id already taken from the sequence, ``next_id``)."""
-        return self._create(request_id, False, fields, now_ms, actor, break_glass, ttl_ms)[0]
 
     def create_next(
         self,
@@ -170,53 +158,45 @@ class RedisApprovalStore:
     ) -> tuple[str, ScriptResult, ApprovalRequest | None]:
         """Store a new request under the next id of the sequence: (its id, result, the request).
 
-        Usually one round trip: the id is guessed as one past the last this store saw, and the
+        Usually one round trip: the id is guessed (the next this store has not handed out), and the
         script takes it from the sequence only if it is still the next one, atomically with the
-        create (the reply says ``taken`` otherwise and creates nothing). One thread of this store
-        guesses at a time (others would guess the same id); the rest, a first create, and a
-        create whose two guesses were taken by other replicas take the id with ``INCR`` first.
+        create; otherwise it answers ``taken`` with the last id taken and writes nothing. Threads of
+        this store guess in the order their scripts are queued, so concurrent creates pipelined
+        together take consecutive ids. A first create, and one whose two guesses other replicas
+        took, take the id with ``INCR`` first.
         """
-        if self._last_id is not None and self._guessing.acquire(blocking=False):
-            try:
-                for _attempt in range(2):
-                    guess = (self._last_id or 0) + 1
-                    request_id = str(guess)
-                    result, request = self._create(
-                        request_id, True, fields, now_ms, actor, break_glass, ttl_ms
-                    )
-                    if result[0] != "taken":
-                        self._last_id = max(self._last_id or 0, guess)
-                        return request_id, result, request
-                    self._last_id = result[2]
-            finally:
-                self._guessing.release()
+        extra = ["1" if break_glass else "0", str(ttl_ms)]
+        clock = "" if now_ms is None else str(now_ms)
+        for _attempt in range(2):
+            if self._next_id is None:
+                break
+            request_id, raw = self._create_guessed([clock, actor, *extra, "1"], _flat(fields))
+            result = _result(raw)
+            if result[0] != "taken":
+                return request_id, result, _request(raw[3], raw[4]) if len(raw) > 4 else None
+            with self._ids:
+                self._next_id = max(self._next_id or 0, result[2] + 1)
         request_id = self.next_id()
-        result, request = self._create(
-            request_id, False, fields, now_ms, actor, break_glass, ttl_ms
+        result, request = self._run_and_get(
+            "create", request_id, now_ms, actor, *extra, "0", request_id, *_flat(fields)
         )
         return request_id, result, request
 
-    def _create(
-        self,
-        request_id: str,
-        from_sequence: bool,
-        fields: dict[str, str],
-        now_ms: int | None,
-        actor: str,
-        break_glass: bool,
-        ttl_ms: int,
-    ) -> tuple[ScriptResult, ApprovalRequest | None]:
-        return self._run_and_get(
-            "create",
-            request_id,
-            now_ms,
-            actor,
-            "1" if break_glass else "0",
-            str(ttl_ms),
-            "1" if from_sequence else "0",
-            request_id,
-            *_flat(fields),
-        )
+    def _create_guessed(self, head: list[str], tail: list[str]) -> tuple[str, Any]:
+        """Run create with the guessed id (inserted between ``head`` and ``tail``), taken from the
+        store's count while the script is queued: (that id, the raw reply)."""
+        chosen: list[str] = []
+
+        def build() -> tuple[list[str], list[str]]:
+            with self._ids:
+                guess = str(self._next_id)
+                self._next_id = (self._next_id or 0) + 1
+            chosen.append(guess)
+            return _keys(guess), [*head, guess, *tail]
+
+        with _reachable():
+            raw = self._scripts.run_built("create", build)
+        return chosen[0], raw
 
     def approve(self, request_id: str, now_ms: int | None, actor: str, digest: str) -> ScriptResult:
         return self._run("approve", request_id, now_ms, actor, digest)

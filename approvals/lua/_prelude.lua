@@ -23,33 +23,37 @@ else
 end
 local actor = ARGV[2]
 
--- Fields of the request hash read (or written) during this script. A script runs atomically and
--- writes the hash only through hset below, so a cached value is always the stored one.
+-- Fields of the request hash read (or written) during this script: a value, or false for a field
+-- the hash lacks. A script runs atomically and writes the hash only through hset below, so a
+-- cached value is always the stored one. Once the whole hash is known (`complete`: loaded with one
+-- HGETALL, or written whole by create), a field not in the cache is known to be missing.
 local cache = {}
+local complete = false
 
 local function field(name)
   local value = cache[name]
   if value == nil then
+    if complete then return '' end
     value = redis.call('HGET', req, name)
-    if value == false then value = '' end
     cache[name] = value
   end
-  return value
+  return value or ''
 end
 
 -- Read the whole hash once (one HGETALL instead of one HGET per field); false if it is missing.
 local function load()
   local flat = redis.call('HGETALL', req)
   for i = 1, #flat, 2 do cache[flat[i]] = flat[i + 1] end
+  complete = true
   return #flat > 0
 end
 
--- HSET on the request hash (name, value, ...), keeping the cache in step.
+-- HSET on the request hash (name, value, ...; values are strings), keeping the cache in step.
 local function hset(...)
   local args = {...}
   for i = 1, #args, 2 do
-    local value = args[i + 1]
-    if type(value) == 'string' then cache[args[i]] = value else cache[args[i]] = nil end
+    if type(args[i + 1]) ~= 'string' then error('hset: the value of ' .. args[i] .. ' is not a string') end
+    cache[args[i]] = args[i + 1]
   end
   redis.call('HSET', req, unpack(args))
 end
@@ -76,7 +80,21 @@ local function expire_if_due()
   return false
 end
 
--- The reply plus the request as it is now: {status, state, count, hash (flat), approvers}.
-local function with_request(status, state, count)
-  return {status, state, count, redis.call('HGETALL', req), redis.call('SMEMBERS', approvers)}
+-- The reply plus the request as it is now: {status, state, count, hash (flat), approvers}. The
+-- hash comes from the cache when it is complete (no second HGETALL); `members` are the approvers
+-- when the script already holds them (SMEMBERS otherwise).
+local function with_request(status, state, count, members)
+  local flat
+  if complete then
+    flat = {}
+    for name, value in pairs(cache) do
+      if value then
+        flat[#flat + 1] = name
+        flat[#flat + 1] = value
+      end
+    end
+  else
+    flat = redis.call('HGETALL', req)
+  end
+  return {status, state, count, flat, members or redis.call('SMEMBERS', approvers)}
 end

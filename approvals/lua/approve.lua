@@ -21,14 +21,13 @@ end
 if expire_if_due() then return {'expired', 'expired'} end
 local state = field('state')
 if state ~= 'pending' then return {'state', state} end
-if redis.call('SADD', approvers, actor) == 0 then
-  return with_request('already', state, redis.call('SCARD', approvers))
-end
-local count = redis.call('SCARD', approvers)
-if count >= tonumber(field('needed')) then
+local added = redis.call('SADD', approvers, actor)
+local members = redis.call('SMEMBERS', approvers)
+if added == 0 then return with_request('already', state, #members, members) end
+if #members >= tonumber(field('needed')) then
   redis.call('ZREM', pending, field('id'))
   set_state('approved', 'approved', '')
-  return with_request('ok', 'approved', count)
+  return with_request('ok', 'approved', #members, members)
 end
-audit('approval', 'pending', tostring(count))
-return with_request('ok', 'pending', count)
+audit('approval', 'pending', tostring(#members))
+return with_request('ok', 'pending', #members, members)

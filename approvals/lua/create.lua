@@ -4,7 +4,7 @@
 -- of request ids), only if it is exactly the next one, so ids stay unique whoever allocates them;
 -- '0' when the caller already took it with INCR. ARGV[7..] the request's other string fields as
 -- name, value pairs (command, calls, digest, requester, ...); id, created_ms, break_glass,
--- expires_ms and state are set here, over any given.
+-- expires_ms and state are set here, over any given. The whole hash is written by one HSET.
 -- Returns {'ok', state, 0, request hash (flat), approvers}, {'exists', state} or, when the id is
 -- no longer the next one, {'taken', '', last id taken} (nothing written).
 local id = ARGV[6]
@@ -14,13 +14,19 @@ if ARGV[5] == '1' then
   redis.call('SET', KEYS[7], id)  -- taken even if the create fails below, as INCR would
 end
 if redis.call('EXISTS', req) == 1 then return {'exists', field('state')} end
-if #ARGV > 6 then hset(unpack(ARGV, 7)) end
+complete = true  -- the hash is new: after the HSET below, the cache holds all of it
+local state = ARGV[3] == '1' and 'approved' or 'pending'
 local expires_ms = tostring(now_ms + tonumber(ARGV[4]))
-hset('id', id, 'created_ms', tostring(now_ms), 'break_glass', ARGV[3], 'expires_ms', expires_ms)
-if ARGV[3] == '1' then
-  set_state('approved', 'created-break-glass', field('reason'))
-  return with_request('ok', 'approved', 0)
+local fields = {unpack(ARGV, 7)}
+for _, item in ipairs({'id', id, 'created_ms', tostring(now_ms), 'break_glass', ARGV[3],
+                       'expires_ms', expires_ms, 'state', state}) do
+  fields[#fields + 1] = item
 end
-redis.call('ZADD', pending, tonumber(expires_ms), id)
-set_state('pending', 'created', field('reason'))
-return with_request('ok', 'pending', 0)
+hset(unpack(fields))
+if state == 'pending' then
+  redis.call('ZADD', pending, tonumber(expires_ms), id)
+  audit('created', state, field('reason'))
+else
+  audit('created-break-glass', state, field('reason'))
+end
+return with_request('ok', state, 0, {})
