@@ -16,8 +16,9 @@ from typing import Any
 
 from approvals.errors import AlreadyClaimedError, ApprovalError, InvalidStateError, LeaseLostError
 from approvals.models import ApprovalRequest, Status
-from approvals.service import ApprovalService, NewRequest
+from approvals.service import DEFAULT_LEASE_MS, ApprovalService, NewRequest
 from chatops.chain.calls import ChainCall, TypedArg, calls_digest
+from chatops.chain.client import DEFAULT_EXPIRY_S
 from chatops.chain.errors import (
     ChainAbortError,
     ChainError,
@@ -28,15 +29,22 @@ from chatops.chain.models import TransactionInfo
 from chatops.gateway import Gateway
 from chatops.notify.journal import Journal, journal_approval, journal_step
 from chatops.runner import Runner, execute_plan
+from chatops.submissions import Submission, SubmissionLog
 from commands.errors import CommandError
 from commands.invocation import Invocation
 from commands.ports import ApprovalsPort, ChainPort, Outcome, Plan, StepContext
 from commands.registry import Step
 from commands.reply import Check, Field, Reply, Severity
 
-__all__ = ["ApprovalFlow", "FrozenClock"]
+__all__ = ["LEGACY_CLOCK_MARGIN_S", "ApprovalFlow", "FencedChain", "FrozenClock"]
 
 logger = logging.getLogger(__name__)
+
+# Requests sent before the submission log existed have no recorded expiration: it is estimated from
+# the Redis clock of their audit trail, and this much is allowed for that clock and the chain's
+# to disagree.
+LEGACY_CLOCK_MARGIN_S = 60
+_PAGE = 100  # the most transactions GET /accounts/{a}/transactions returns at once
 
 
 class FrozenClock:
@@ -67,6 +75,81 @@ class FrozenClock:
 
 def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _when_s(seconds: int) -> str:
+    """A chain time to the second: when a transaction expires is a precise boundary."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class FencedChain:
+    """The chain an approved request executes on: each transaction is recorded, and the lease proved
+    still this worker's, just before it is sent (``Gateway.submit``'s ``before_send``). ``lease_ms``
+    is the lease the worker claimed with, which each renewal extends by.
+
+    The record (sequence number and expiration, in the ``SubmissionLog``) comes first, then the
+    fence: the first transaction's ``submitting`` transition (which stores sender and sequence number
+    on the request), a lease renewal for each later one. A reconciler only acts once the lease is
+    lost, so it always finds every transaction that may have left; and a worker that lost its lease
+    sends nothing more. ``in_doubt`` tells whether a transaction was handed to the node and its
+    outcome is not known yet (so a chain failure then is not proof that nothing was sent).
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        service: ApprovalService,
+        submissions: SubmissionLog,
+        request_id: str,
+        token: str,
+        *,
+        lease_ms: int = DEFAULT_LEASE_MS,
+    ) -> None:
+        self._gateway = gateway
+        self._service = service
+        self._submissions = submissions
+        self._request_id = request_id
+        self._token = token
+        self._lease_ms = lease_ms
+        self._submitting_recorded = False
+        self.in_doubt = False
+
+    def before_send(self, sequence_number: int, expires_s: int) -> None:
+        """Record, then fence; raising here keeps the transaction from being sent.
+
+        Raises:
+            StoreUnavailableError: the record could not be written.
+            LeaseLostError: this worker no longer holds the request.
+        """
+        self._submissions.record(self._request_id, Submission(sequence_number, expires_s))
+        if self._submitting_recorded:
+            self._service.renew(self._request_id, self._token, self._lease_ms)
+        else:
+            self._service.submitting(
+                self._request_id, self._token, self._gateway.signer.address, sequence_number
+            )
+            self._submitting_recorded = True
+        self.in_doubt = True
+
+    def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
+        return self._gateway.read(function, args)
+
+    def simulate(self, call: ChainCall) -> None:
+        self._gateway.simulate(call)
+
+    def submit(self, call: ChainCall) -> Outcome:
+        outcome = self._gateway.submit(call, before_send=self.before_send)
+        self.in_doubt = False
+        return outcome
+
+    def chain_id(self) -> int:
+        return self._gateway.chain_id()
+
+    def block_height(self) -> int:
+        return self._gateway.block_height()
+
+    def now_s(self) -> int:
+        return self._gateway.now_s()
 
 
 def _is_call(tx: TransactionInfo, call: dict[str, Any]) -> bool:
@@ -103,10 +186,12 @@ class ApprovalFlow:
         *,
         worker: str | None = None,
         journal: Journal | None = None,
+        submissions: SubmissionLog | None = None,
     ) -> None:
         self.journal = journal
         self.service = service
         self.gateway = gateway
+        self.submissions = submissions or SubmissionLog(service.store.client)
         self.worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
         self._runner: Runner | None = None
 
@@ -328,12 +413,6 @@ class ApprovalFlow:
                 "nothing was sent, ask again",
                 hashes=hashes,
             )
-        sender = self.gateway.signer.address
-        try:
-            seq = self.gateway.client.account(sender).sequence_number
-            self.service.submitting(request.id, token, sender, seq)
-        except (ChainError, ApprovalError) as exc:
-            return self._finish(request, token, ok=False, result=f"not sent: {exc}", hashes=hashes)
 
         def committed(outcome: Outcome) -> None:
             hashes.append(outcome.tx_hash)
@@ -342,10 +421,14 @@ class ApprovalFlow:
             except LeaseLostError:
                 logger.warning("lease lost mid-execution", extra={"approval_id": request.id})
 
-        live = StepContext(chain=self.gateway, user=request.requester, cancel=threading.Event())
+        chain = FencedChain(self.gateway, self.service, self.submissions, request.id, token)
+        live = StepContext(chain=chain, user=request.requester, cancel=threading.Event())
         try:
             reply = execute_plan(live, parsed.step, parsed.args, plan, on_committed=committed)
         except (ChainUnavailableError, TransactionTimeoutError) as exc:
+            if not chain.in_doubt:  # failed before the transaction left (account read, simulation)
+                result = str(exc) if hashes else f"not sent: {exc}"
+                return self._finish(request, token, ok=False, result=result, hashes=hashes)
             logger.warning(
                 "outcome unknown; left for reconciliation", extra={"approval_id": request.id}
             )
@@ -355,7 +438,17 @@ class ApprovalFlow:
                 severity=Severity.WARNING,
                 ok=False,
             )
-        except (ChainError, CommandError) as exc:
+        except LeaseLostError:
+            logger.warning("lease lost before sending", extra={"approval_id": request.id})
+            return self._describe(
+                self.service.get(request.id),
+                title=f"Request {request.id}: this worker lost its lease, so it stopped before "
+                f"transaction {len(hashes) + 1} of {len(plan.calls)} was sent; "
+                f"/ops reconcile {request.id} settles it from the chain",
+                severity=Severity.WARNING,
+                ok=False,
+            )
+        except (ChainError, CommandError, ApprovalError) as exc:
             return self._finish(request, token, ok=False, result=str(exc), hashes=hashes)
         return self._finish(
             request,
@@ -465,8 +558,18 @@ class ApprovalFlow:
         )
 
     def reconcile(self, request_id: str, user: str) -> Reply:
-        """Settle a needs-reconciliation request from the chain: look for its transactions by sender
-        and sequence number; never send anything."""
+        """Settle a needs-reconciliation request from the chain; never send anything.
+
+        Concludes only from facts. A recorded transaction whose sequence number the sender's account
+        has consumed is final: it is this request's or another's. One whose number is not consumed
+        may still sit in some node's mempool and land until its expiration passes on the chain's
+        clock: while any can, nothing is resolved (CommandError saying when to try again), since
+        "nothing was sent" would let someone ask again and execute twice.
+
+        The chain's clock (the latest block's time) is read before the account: a transaction
+        included by then is in a block the node already has, so the account read after it shows its
+        sequence number consumed.
+        """
         self.service.sweep()
         try:
             request = self.service.get(request_id)
@@ -487,23 +590,108 @@ class ApprovalFlow:
             return self._describe(
                 done, title=f"Request {request_id}: nothing was sent; ask again if still needed"
             )
-        txs = self.gateway.client.account_transactions(
-            request.sender, request.submit_seq, len(request.calls)
+        now_s = self.gateway.client.latest_block().timestamp.seconds  # what expiry is judged by
+        account_seq = self.gateway.client.account(request.sender).sequence_number
+        submissions = self.submissions.read(request_id) or self._legacy_submissions(
+            request, request.submit_seq
         )
-        found = [t for t in txs if t.payload is None or any(_is_call(t, c) for c in request.calls)]
-        hashes = [t.hash for t in found]
+        committed = [s for s in submissions if s.sequence_number < account_seq]
+        on_chain = self._transactions_at(request.sender, [s.sequence_number for s in committed])
+        found: list[TransactionInfo] = []
+        taken: list[int] = []  # consumed by a transaction that is not this request's
+        for submission in committed:
+            tx = on_chain.get(submission.sequence_number)
+            if tx is not None and _is_ours(tx, request):
+                found.append(tx)
+            else:
+                taken.append(submission.sequence_number)
+        unconsumed = [s for s in submissions if s.sequence_number >= account_seq]
+        may_land = [s for s in unconsumed if now_s < s.expires_s]
+        if may_land:
+            raise CommandError(_not_settled(request, len(found), may_land, now_s))
+        calls = len(request.calls)
         if not found:
-            done = self.service.resolve(
-                request_id,
-                user,
-                ok=False,
-                result="no transaction found on chain: nothing was sent",
-                tx_hashes=[],
-            )
+            if taken:
+                result = (
+                    f"sequence number {taken[0]} was used by another transaction: "
+                    "nothing of this request was sent"
+                )
+            else:
+                expired = max((s.expires_s for s in unconsumed), default=now_s)
+                result = (
+                    "no transaction found on chain, and it expired at "
+                    f"{_when_s(expired)} (chain time): nothing was sent"
+                )
+            done = self.service.resolve(request_id, user, ok=False, result=result, tx_hashes=[])
             return self._describe(done, title=f"Request {request_id}: reconciled, nothing was sent")
-        all_ok = len(found) == len(request.calls) and all(str(t.status) == "Success" for t in found)
-        result = f"found {len(found)} of {len(request.calls)} transaction(s) on chain" + (
+        all_ok = len(found) == calls and all(str(t.status) == "Success" for t in found)
+        result = f"found {len(found)} of {calls} transaction(s) on chain" + (
             "" if all_ok else f"; statuses: {', '.join(str(t.status) for t in found)}"
         )
-        done = self.service.resolve(request_id, user, ok=all_ok, result=result, tx_hashes=hashes)
+        if len(found) < calls:
+            if taken:
+                result += f"; sequence number {taken[0]} was used by another transaction"
+            elif unconsumed:
+                result += (
+                    f"; the next expired unsent at {_when_s(unconsumed[0].expires_s)} (chain time)"
+                )
+            else:
+                result += "; the rest were never sent"
+        done = self.service.resolve(
+            request_id, user, ok=all_ok, result=result, tx_hashes=[t.hash for t in found]
+        )
         return self._describe(done, title=f"Request {request_id}: reconciled, {result}")
+
+    def _legacy_submissions(self, request: ApprovalRequest, submit_seq: int) -> list[Submission]:
+        """For a request sent without the submission log (by an earlier version of the bot): its
+        calls at the sequence numbers from ``submit_seq``, each taken to expire DEFAULT_EXPIRY_S after
+        the latest of its 'submitting' and 'lease-lost' audit entries (Redis clock) plus a margin for
+        the chain's clock disagreeing. An estimate, so it errs late."""
+        stamps = [
+            e.at_ms
+            for e in self.service.audit(request.id)
+            if e.event in ("submitting", "lease-lost")
+        ]
+        expires_s = max(stamps, default=0) // 1000 + DEFAULT_EXPIRY_S + LEGACY_CLOCK_MARGIN_S
+        return [Submission(submit_seq + i, expires_s) for i in range(len(request.calls))]
+
+    def _transactions_at(self, sender: str, seqs: list[int]) -> dict[int, TransactionInfo]:
+        """The sender's committed transactions at ``seqs`` (all consumed), by sequence number."""
+        out: dict[int, TransactionInfo] = {}
+        if not seqs:
+            return out
+        start, last = min(seqs), max(seqs)
+        while start <= last:
+            count = min(last - start + 1, _PAGE)
+            page = self.gateway.client.account_transactions(sender, start, count)
+            for offset, tx in enumerate(page):
+                header_seq = tx.header.sequence_number if tx.header is not None else None
+                out[header_seq if header_seq is not None else start + offset] = tx
+            start += count
+        return out
+
+
+def _is_ours(tx: TransactionInfo, request: ApprovalRequest) -> bool:
+    """Whether ``tx`` is one of the request's calls (a node that hides payloads gets the benefit)."""
+    return tx.payload is None or any(_is_call(tx, c) for c in request.calls)
+
+
+def _not_settled(
+    request: ApprovalRequest, landed: int, may_land: list[Submission], now_s: int
+) -> str:
+    """Why reconciliation waits, and until when (the latest expiration among those that may land)."""
+    first = may_land[0]
+    until = _when_s(max(s.expires_s for s in may_land))
+    calls = len(request.calls)
+    if calls == 1:
+        what = "its transaction"
+    elif landed:
+        what = f"{landed} of {calls} transactions landed, and the next"
+    else:
+        what = f"its first of {calls} transactions"
+    return (
+        f"Request {request.id} is not settled yet: {what} (sequence number "
+        f"{first.sequence_number}) is not on chain but may still land until {until}, when it "
+        f"expires (the chain's clock reads {_when_s(now_s)}). Nothing was changed; run "
+        f"/ops reconcile {request.id} again after {until}."
+    )

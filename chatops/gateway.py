@@ -94,7 +94,12 @@ class Gateway:
             self.client.simulate(simulation_body(raw, self.signer.public_key)), call.function
         )
 
-    def submit(self, call: ChainCall) -> Outcome:
+    def submit(
+        self, call: ChainCall, *, before_send: Callable[[int, int], None] | None = None
+    ) -> Outcome:
+        """Sign, submit and wait. ``before_send(sequence_number, expiration_timestamp_s)`` sees the
+        two numbers the signed transaction carries just before it is sent (see
+        ``ChainClient.submit_entry``); the approval flow records them there for reconciliation."""
         with self._lock:  # one sender account: keep sequence numbers in order
             info = self.client.submit_entry(
                 self.signer,
@@ -102,6 +107,7 @@ class Gateway:
                 self._typed(call),
                 wait_timeout_s=self._wait_timeout_s,
                 chain_now_s=self.now_s(),
+                before_send=before_send,
             )
         move = info.output.move if info.output is not None else None
         events = tuple((e.type, dict(e.data or {})) for e in (move.events if move else []))

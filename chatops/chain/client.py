@@ -46,13 +46,16 @@ from chatops.chain.transactions import (
     simulation_body,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "ChainClient", "raise_for_status"]
+__all__ = ["DEFAULT_EXPIRY_S", "DEFAULT_TIMEOUT", "ChainClient", "raise_for_status"]
 
 logger = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+# How long a submitted transaction stays valid (chain seconds): until then a slow node may still
+# include it, so an outcome in doubt is only settled once this has passed (supra_rpc.md §1.3).
+DEFAULT_EXPIRY_S: Final = 300
 BCS_SIGNED_TRANSACTION: Final = "application/x.supra.signed_transaction+bcs"
 CHAIN_ID_HEADER: Final = "x-supra-chain-id"
 CURSOR_HEADER: Final = "x-supra-cursor"
@@ -507,12 +510,17 @@ class ChainClient:
         type_args: Sequence[str] = (),
         max_gas: int = 500_000,
         gas_unit_price: int = 100,
-        expiry_s: int = 300,
+        expiry_s: int = DEFAULT_EXPIRY_S,
         simulate_first: bool = True,
         wait_timeout_s: float = 30.0,
         chain_now_s: int | None = None,
+        before_send: Callable[[int, int], None] | None = None,
     ) -> TransactionInfo:
         """Build, (simulate,) sign, submit and wait for one entry-function call; raise on any failure.
+
+        ``before_send(sequence_number, expiration_timestamp_s)`` runs once the transaction is signed
+        and just before it is sent, with the two numbers it carries: a caller that must later tell
+        whether it can still land records them there (if it raises, nothing is sent).
 
         Raises:
             ChainAbortError: simulation or execution aborted (nothing is submitted after an abort in
@@ -523,20 +531,25 @@ class ChainClient:
         """
         entry = build_entry_function(function_id, args, type_args)
         sequence_number = self.account(signer.address).sequence_number
+        # The expiry is checked against the chain's clock, which is the caller's to give.
+        expiration_timestamp_s = (
+            chain_now_s if chain_now_s is not None else int(self._now_s())
+        ) + expiry_s
         raw = build_raw_transaction(
             signer.address,
             sequence_number,
             entry,
             max_gas_amount=max_gas,
             gas_unit_price=gas_unit_price,
-            # The expiry is checked against the chain's clock, which is the caller's to give.
-            expiration_timestamp_s=(chain_now_s if chain_now_s is not None else int(self._now_s()))
-            + expiry_s,
+            expiration_timestamp_s=expiration_timestamp_s,
             chain_id=self.expected_chain_id,
         )
         if simulate_first:
             raise_for_status(self.simulate(simulation_body(raw, signer.public_key)), function_id)
-        tx_hash = self.submit(signed_body(raw, signer))
+        body = signed_body(raw, signer)
+        if before_send is not None:
+            before_send(sequence_number, expiration_timestamp_s)
+        tx_hash = self.submit(body)
         logger.info(
             "submitted %s",
             function_id,

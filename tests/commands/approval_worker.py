@@ -2,27 +2,47 @@
 kills it with SIGKILL, leaving the request executing exactly as a crashed replica would.
 
 Run as ``python -m tests.commands.approval_worker REDIS_URL DEVNET_URL REQUEST_ID KEY_FILE STAGE LEASE_MS``;
-``STAGE`` is ``claimed``, ``recorded`` (sender and sequence number stored) or ``submitted`` (the
-transactions are on chain, ``complete`` never runs). Prints ``READY`` and the hashes sent, never the key.
+``STAGE`` is one of:
+
+- ``claimed``: nothing recorded, nothing sent;
+- ``recorded``: the first transaction is signed and recorded (sender, sequence number, expiration)
+  by the bot's own ``FencedChain``, and the worker dies just before sending it: from the chain's side
+  the same as a transaction still waiting in a slow node's mempool;
+- ``partial``: every call but the last is sent and committed, the last is recorded and not sent;
+- ``submitted``: every call is on chain, ``complete`` never runs.
+
+Prints ``READY`` and the hashes sent, never the key.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from typing import NoReturn
 
 import redis
 
 from approvals.policy import demo_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
+from chatops.approval_flow import FencedChain
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.signer import LocalKeySigner
+from chatops.gateway import Gateway
+from chatops.submissions import SubmissionLog
 from chatops.wiring import DEVNET_CHAIN_ID
 
-STAGES = ("claimed", "recorded", "submitted")
+STAGES = ("claimed", "recorded", "partial", "submitted")
+
+
+def _ready(hashes: list[str]) -> NoReturn:
+    """Tell the test how far the worker got, then hang until SIGKILL: complete() never runs."""
+    sys.stdout.write(" ".join(["READY", *hashes]) + "\n")
+    sys.stdout.flush()
+    threading.Event().wait()
+    raise SystemExit(0)  # pragma: no cover - never reached
 
 
 def main(argv: list[str]) -> int:
@@ -30,29 +50,37 @@ def main(argv: list[str]) -> int:
     if stage not in STAGES:
         raise SystemExit(f"stage must be one of {', '.join(STAGES)}")
     # The Redis server's clock, as the bot's own service uses (chatops.wiring.build_runner).
-    service = ApprovalService(RedisApprovalStore(redis.Redis.from_url(redis_url)), demo_policy())
+    client = redis.Redis.from_url(redis_url)
+    service = ApprovalService(RedisApprovalStore(client), demo_policy())
     token = service.claim(request_id, "doomed-worker", lease_ms=int(lease_ms))
     request = service.get(request_id)
     signer = LocalKeySigner.from_key_file(key_file, account_address=PACKAGE_ADDRESS)
-    chain = ChainClient(devnet_url, chain_id=DEVNET_CHAIN_ID, max_attempts=1)
+    gateway = Gateway(
+        ChainClient(devnet_url, chain_id=DEVNET_CHAIN_ID, max_attempts=1), signer, PACKAGE_ADDRESS
+    )
+    chain = FencedChain(
+        gateway, service, SubmissionLog(client), request_id, token, lease_ms=int(lease_ms)
+    )
+    calls = [
+        ChainCall(
+            function=raw["function"], args=tuple(TypedArg(type=t, value=v) for t, v in raw["args"])
+        )
+        for raw in request.calls
+    ]
     hashes: list[str] = []
-    if stage in ("recorded", "submitted"):
-        seq = chain.account(signer.address).sequence_number
-        service.submitting(request_id, token, signer.address, seq)
-    if stage == "submitted":
-        for raw in request.calls:
-            call = ChainCall(
-                function=raw["function"],
-                args=tuple(TypedArg(type=t, value=v) for t, v in raw["args"]),
-            )
-            info = chain.submit_entry(
-                signer, call.function_id(PACKAGE_ADDRESS), [(a.type, a.python()) for a in call.args]
-            )
-            hashes.append(info.hash)
-    sys.stdout.write(" ".join(["READY", *hashes]) + "\n")
-    sys.stdout.flush()
-    threading.Event().wait()  # until SIGKILL: complete() never runs
-    return 0
+    if stage == "claimed":
+        _ready(hashes)
+    sent = {"recorded": 0, "partial": len(calls) - 1, "submitted": len(calls)}[stage]
+    for call in calls[:sent]:
+        hashes.append(chain.submit(call).tx_hash)
+    if sent < len(calls):
+
+        def die_before_sending(sequence_number: int, expires_s: int) -> None:
+            chain.before_send(sequence_number, expires_s)
+            _ready(hashes)
+
+        gateway.submit(calls[sent], before_send=die_before_sending)
+    _ready(hashes)
 
 
 if __name__ == "__main__":

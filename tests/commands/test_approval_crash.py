@@ -9,12 +9,18 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from approvals import keys
+from approvals.errors import LeaseLostError
 from approvals.models import Status
-from chatops.approval_flow import ApprovalFlow
+from chatops.approval_flow import ApprovalFlow, FencedChain
+from chatops.chain.calls import ChainCall, TypedArg
+from chatops.chain.client import DEFAULT_EXPIRY_S
 from chatops.chain.signer import LocalKeySigner
 from tests.commands.harness import Harness
 from tests.conftest import REPO_ROOT, wait_until
@@ -29,6 +35,10 @@ def _sent(ops: Harness) -> list[str]:
         for h, tx in ops.server.ledger.transactions.items()
         if tx.function is not None and tx.function.endswith("::price_feed::set_fallback")
     ]
+
+
+def _utc(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _flow(ops: Harness) -> ApprovalFlow:
@@ -156,32 +166,121 @@ def test_worker_killed_after_submitting_is_reconciled_as_succeeded(
     assert ops2.view("price_feed::get_price_view", "1")[0]["fallback_active"] is True
 
 
-@pytest.mark.parametrize(
-    ("stage", "title"),
-    [
-        pytest.param("recorded", "reconciled, nothing was sent", id="after-recording-sequence"),
-        pytest.param("claimed", "nothing was sent; ask again", id="right-after-claim"),
-    ],
-)
-def test_worker_killed_before_submitting_is_reconciled_as_nothing_sent(
-    ops2: Harness, approved: str, start_worker: Callable[[str, str], Worker], stage: str, title: str
+def test_worker_killed_right_after_claiming_is_reconciled_as_nothing_sent(
+    ops2: Harness, approved: str, start_worker: Callable[[str, str], Worker]
 ) -> None:
-    """A worker that died before sending leaves nothing on chain, and reconciliation says so."""
+    """A worker that died before recording any transaction sent nothing, and reconciliation says so
+    at once."""
     before = _sent(ops2)
-    worker = start_worker(approved, stage)
+    worker = start_worker(approved, "claimed")
     assert worker.hashes == []
     worker.kill()
     _lease_lost(ops2, approved)
 
     reply = ops2.run(f"/ops reconcile {approved}", "bob")
     assert reply.state == Status.FAILED
-    assert title in reply.title
+    assert "nothing was sent; ask again" in reply.title
     done = _flow(ops2).service.get(approved)
-    assert (done.state, done.tx_hashes) == (Status.FAILED, ())
-    assert (done.submit_seq is None) == (stage == "claimed")
+    assert (done.state, done.tx_hashes, done.submit_seq) == (Status.FAILED, (), None)
     assert ops2.run(f"/ops approve {approved}", "carol").ok is False
     assert _sent(ops2) == before
     assert ops2.events("PriceFeedFallbackEvent") == []
+
+
+def _raw_state(ops: Harness, request_id: str) -> str:
+    """The state field of the request's hash in Redis, read past the service."""
+    client = _flow(ops).service.store.client
+    state = cast(bytes | None, client.hget(keys.request_key(request_id), "state"))
+    assert state is not None
+    return state.decode()
+
+
+def _set_chain_time(ops: Harness, now_s: int) -> None:
+    ops.advance(now_s - ops.server.ledger.now_s)
+    assert ops.gateway.now_s() == now_s
+
+
+def test_a_recorded_transaction_is_not_settled_as_unsent_before_it_expires(
+    ops2: Harness, approved: str, start_worker: Callable[[str, str], Worker]
+) -> None:
+    """The worker died holding a signed transaction (for the chain, one a slow node may still
+    deliver): until its expiration passes on the chain's clock, reconciliation refuses and changes
+    nothing; from that second on nothing can land, and it settles the request as not sent."""
+    before = _sent(ops2)
+    worker = start_worker(approved, "recorded")
+    worker.kill()
+    _lease_lost(ops2, approved)
+    flow = _flow(ops2)
+    recorded = flow.service.get(approved)
+    [submission] = flow.submissions.read(approved)
+    assert submission.sequence_number == recorded.submit_seq
+    assert submission.expires_s == ops2.gateway.now_s() + DEFAULT_EXPIRY_S
+    audit_before = flow.service.audit(approved)
+
+    for now_s in (ops2.gateway.now_s(), submission.expires_s - 1):
+        _set_chain_time(ops2, now_s)
+        early = ops2.run(f"/ops reconcile {approved}", "bob")
+        assert not early.ok
+        assert early.title == (
+            f"Request {approved} is not settled yet: its transaction (sequence number "
+            f"{submission.sequence_number}) is not on chain but may still land until "
+            f"{_utc(submission.expires_s)}, when it expires (the chain's clock reads "
+            f"{_utc(now_s)}). Nothing was changed; run /ops reconcile {approved} again after "
+            f"{_utc(submission.expires_s)}."
+        )
+        assert _raw_state(ops2, approved) == Status.NEEDS_RECONCILIATION
+        assert flow.service.audit(approved) == audit_before
+
+    _set_chain_time(ops2, submission.expires_s)
+    reply = ops2.run(f"/ops reconcile {approved}", "bob")
+    assert reply.state == Status.FAILED
+    assert reply.title == f"Request {approved}: reconciled, nothing was sent"
+    done = flow.service.get(approved)
+    assert (done.state, done.tx_hashes) == (Status.FAILED, ())
+    assert done.result == (
+        f"no transaction found on chain, and it expired at {_utc(submission.expires_s)} "
+        "(chain time): nothing was sent"
+    )
+    assert _raw_state(ops2, approved) == Status.FAILED
+    assert ops2.run(f"/ops approve {approved}", "carol").ok is False
+    assert _sent(ops2) == before
+    assert ops2.events("PriceFeedFallbackEvent") == []
+
+
+def test_a_procedure_cut_between_its_calls_waits_for_the_next_one_to_expire(
+    ops2: Harness, start_worker: Callable[[str, str], Worker]
+) -> None:
+    """The worker sent the first of two calls and died holding the second: reconciliation waits
+    while that one may still land, then settles the request as failed with the one it found."""
+    request_id = ops2.run("/refund stop mass DoS on sales", "alice").request_id
+    assert request_id is not None
+    flow = _flow(ops2)
+    flow.service.approve(request_id, "bob", flow.service.get(request_id).digest)
+    worker = start_worker(request_id, "partial")
+    [first_hash] = worker.hashes
+    worker.kill()
+    _lease_lost(ops2, request_id)
+    first, second = flow.submissions.read(request_id)
+    assert second.sequence_number == first.sequence_number + 1
+
+    early = ops2.run(f"/ops reconcile {request_id}", "bob")
+    assert not early.ok
+    assert early.title.startswith(
+        f"Request {request_id} is not settled yet: 1 of 2 transactions landed, and the next "
+        f"(sequence number {second.sequence_number}) is not on chain but may still land until "
+        f"{_utc(second.expires_s)}"
+    )
+    assert _raw_state(ops2, request_id) == Status.NEEDS_RECONCILIATION
+
+    _set_chain_time(ops2, second.expires_s)
+    reply = ops2.run(f"/ops reconcile {request_id}", "bob")
+    assert reply.state == Status.FAILED
+    done = flow.service.get(request_id)
+    assert (done.state, done.tx_hashes) == (Status.FAILED, (first_hash,))
+    assert done.result == (
+        "found 1 of 2 transaction(s) on chain; statuses: Success; the next expired unsent at "
+        f"{_utc(second.expires_s)} (chain time)"
+    )
 
 
 def test_another_requests_transaction_at_the_recorded_sequence_is_not_taken_for_ours(
@@ -201,7 +300,42 @@ def test_another_requests_transaction_at_the_recorded_sequence_is_not_taken_for_
 
     reply = ops2.run(f"/ops reconcile {approved}", "bob")
     assert reply.state == Status.FAILED
-    assert "nothing was sent" in reply.title
+    assert reply.title == f"Request {approved}: reconciled, nothing was sent"
     done = _flow(ops2).service.get(approved)
     assert (done.state, done.tx_hashes) == (Status.FAILED, ())
+    assert done.result == (
+        f"sequence number {recorded.submit_seq} was used by another transaction: "
+        "nothing of this request was sent"
+    )
+    assert _raw_state(ops2, approved) == Status.FAILED
     assert _sent(ops2) == [other_hash]
+
+
+def test_a_worker_that_lost_its_lease_sends_nothing_more(ops2: Harness) -> None:
+    """A slow worker whose lease ran out between two calls is stopped by the fence before the second
+    leaves: it is recorded (so reconciliation waits for it), but never reaches the chain."""
+    request_id = ops2.run("/refund stop mass DoS on sales", "alice").request_id
+    assert request_id is not None
+    flow = _flow(ops2)
+    flow.service.approve(request_id, "bob", flow.service.get(request_id).digest)
+    token = flow.service.claim(request_id, "slow-worker", lease_ms=50)
+    chain = FencedChain(
+        ops2.gateway, flow.service, flow.submissions, request_id, token, lease_ms=50
+    )
+    first, second = (
+        ChainCall(
+            function=c["function"], args=tuple(TypedArg(type=t, value=v) for t, v in c["args"])
+        )
+        for c in flow.service.get(request_id).calls
+    )
+    chain.submit(first)
+    _lease_lost(ops2, request_id)
+    sent = ops2.tx_count
+
+    with pytest.raises(LeaseLostError):
+        chain.submit(second)
+    assert ops2.tx_count == sent
+    assert len(flow.submissions.read(request_id)) == 2
+    assert _raw_state(ops2, request_id) == Status.NEEDS_RECONCILIATION
+    early = ops2.run(f"/ops reconcile {request_id}", "bob")
+    assert "1 of 2 transactions landed, and the next" in early.title

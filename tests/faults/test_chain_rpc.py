@@ -11,12 +11,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 import httpx
 import pytest
 import redis as redis_lib
 
+from approvals import keys
 from approvals.models import Status
 from approvals.policy import demo_policy
 from chatops.chain.client import ChainClient
@@ -227,20 +229,128 @@ def test_a_submit_that_times_out_is_never_resent_and_is_reconciled_as_sent(
 def test_a_submit_answered_5xx_is_never_resent_and_is_reconciled_as_not_sent(
     ops_clocked: Harness, clock: ManualClock
 ) -> None:
-    """A 503 on submit is not retried: nothing lands, reconciliation says so, and the request ends
-    failed without a second attempt."""
+    """A 503 on submit is not retried. A proxy's 503 does not prove the node never got it, so
+    reconciliation waits for the transaction's expiration; then nothing can land, it says so, and
+    the request ends failed without a second attempt."""
     ops = ops_clocked
     before = fallbacks_sent(ops)
     fault(ops, path_prefix=SUBMIT, status=503, count=2)
     request_id = _approve_into_doubt(ops)
     assert _left(ops, SUBMIT)  # one submit only: the second fault was never asked for
     clock.advance(LEASE_MS + 1)
+    early = ops.run(f"/ops reconcile {request_id}", "carol")
+    assert not early.ok
+    assert "may still land until" in early.title
+    _assert_plain(early)
+    assert flow_of(ops).service.get(request_id).state == Status.NEEDS_RECONCILIATION
+
+    _past_expiration(ops, request_id)
     settled = ops.run(f"/ops reconcile {request_id}", "carol")
     assert settled.ok, settled
     assert settled.title == f"Request {request_id}: reconciled, nothing was sent"
     done = flow_of(ops).service.get(request_id)
     assert (done.state, done.tx_hashes) == (Status.FAILED, ())
-    assert done.result == "no transaction found on chain: nothing was sent"
+    assert done.result is not None
+    assert done.result.startswith("no transaction found on chain, and it expired at ")
+    assert done.result.endswith(" (chain time): nothing was sent")
     assert not ops.run(f"/ops approve {request_id}", "carol").ok
+    assert fallbacks_sent(ops) == before
+    assert ops.view("price_feed::get_price_view", "1")[0]["fallback_active"] is False
+
+
+# -- a transaction held by a slow node: reconciliation waits for facts ------------------------------
+
+HELD_MS = 3000  # how long the node sits on the submit: well past the client's 0.4 s read timeout
+
+
+def _expires_s(ops: Harness, request_id: str) -> int:
+    """The expiration the bot signed into the request's one transaction (its submission log)."""
+    [submission] = flow_of(ops).submissions.read(request_id)
+    return submission.expires_s
+
+
+def _past_expiration(ops: Harness, request_id: str) -> None:
+    """Move the devnet's clock to the second the request's transaction expires."""
+    ops.advance(_expires_s(ops, request_id) - ops.server.ledger.now_s)
+
+
+def _raw_state(ops: Harness, request_id: str) -> str:
+    """The state field of the request's hash in Redis, read past the service."""
+    client = flow_of(ops).service.store.client
+    state = cast(bytes | None, client.hget(keys.request_key(request_id), "state"))
+    assert state is not None
+    return state.decode()
+
+
+def _hold_and_lose_the_lease(ops: Harness, clock: ManualClock) -> tuple[str, float]:
+    """The node sits on the submit; the bot gives up on it and its lease runs out. Returns the
+    request id and when (monotonic) the node will act on the transaction it holds."""
+    fault(ops, path_prefix=SUBMIT, delay_ms=HELD_MS, count=1)
+    started = time.monotonic()
+    request_id = _approve_into_doubt(ops)
+    clock.advance(LEASE_MS + 1)
+    assert ops.run("/ops pending", "carol").ok  # sweeps: the request needs reconciliation
+    assert _raw_state(ops, request_id) == Status.NEEDS_RECONCILIATION
+    return request_id, started + HELD_MS / 1000
+
+
+def test_a_transaction_a_slow_node_still_holds_is_not_settled_and_then_found(
+    ops_clocked: Harness, clock: ManualClock
+) -> None:
+    """While the node holds the transaction, reconciliation refuses to conclude and changes nothing
+    (saying when to try again); once the node commits it, reconciliation finds it: succeeded."""
+    ops = ops_clocked
+    before = fallbacks_sent(ops)
+    request_id, _lands_at = _hold_and_lose_the_lease(ops, clock)
+    audit = flow_of(ops).service.audit(request_id)
+
+    early = ops.run(f"/ops reconcile {request_id}", "carol")
+    assert fallbacks_sent(ops) == before, "the node committed before the test could look"
+    assert not early.ok
+    assert early.title.startswith(
+        f"Request {request_id} is not settled yet: its transaction (sequence number "
+    )
+    assert early.title.endswith(
+        f"Nothing was changed; run /ops reconcile {request_id} again after "
+        f"{datetime.fromtimestamp(_expires_s(ops, request_id), UTC):%Y-%m-%d %H:%M:%S} UTC."
+    )
+    _assert_plain(early)
+    assert _raw_state(ops, request_id) == Status.NEEDS_RECONCILIATION
+    assert flow_of(ops).service.audit(request_id) == audit
+
+    wait_until(lambda: fallbacks_sent(ops) == before + 1, timeout_s=HELD_MS / 1000 + 5)
+    settled = ops.run(f"/ops reconcile {request_id}", "carol")
+    assert settled.ok, settled
+    assert settled.title == (
+        f"Request {request_id}: reconciled, found 1 of 1 transaction(s) on chain"
+    )
+    done = flow_of(ops).service.get(request_id)
+    assert done.state == Status.SUCCEEDED
+    assert _raw_state(ops, request_id) == Status.SUCCEEDED
+    (tx_hash,) = done.tx_hashes
+    assert ops.server.ledger.transactions[tx_hash].function is not None
+    assert ops.view("price_feed::get_price_view", "1")[0]["fallback_active"] is True
+
+
+def test_a_held_transaction_past_its_expiration_is_settled_as_not_sent_and_never_lands(
+    ops_clocked: Harness, clock: ManualClock
+) -> None:
+    """Once the chain's clock passes the held transaction's expiration, reconciliation settles the
+    request as not sent, and the node that still held it can no longer commit it."""
+    ops = ops_clocked
+    before = fallbacks_sent(ops)
+    request_id, acts_at = _hold_and_lose_the_lease(ops, clock)
+    early = ops.run(f"/ops reconcile {request_id}", "carol")
+    assert not early.ok
+    assert "may still land until" in early.title
+
+    _past_expiration(ops, request_id)
+    assert time.monotonic() < acts_at, "the node acted on the transaction before the test could"
+    settled = ops.run(f"/ops reconcile {request_id}", "carol")
+    assert settled.title == f"Request {request_id}: reconciled, nothing was sent"
+    assert flow_of(ops).service.get(request_id).state == Status.FAILED
+    assert _raw_state(ops, request_id) == Status.FAILED
+
+    time.sleep(max(0.0, acts_at - time.monotonic()) + 0.5)  # the node acts on what it held
     assert fallbacks_sent(ops) == before
     assert ops.view("price_feed::get_price_view", "1")[0]["fallback_active"] is False

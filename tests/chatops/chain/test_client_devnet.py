@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from chatops.chain import transactions
-from chatops.chain.client import ChainClient, raise_for_status
+from chatops.chain.client import DEFAULT_EXPIRY_S, ChainClient, raise_for_status
 from chatops.chain.devnet.server import DevnetServer
 from chatops.chain.errors import ChainAbortError, ChainIdMismatchError, ViewNotAllowedError
 from chatops.chain.models import TxStatus
@@ -69,6 +69,47 @@ def test_submit_entry_succeeds_with_the_admin_key(
     assert chain.account(PACKAGE).sequence_number == before + 1
     (feed,) = chain.view(f"{PACKAGE}::price_feed::get_price_view", [("u64", 1)])
     assert (feed["fallback_active"], feed["fallback_reason"]) == (True, 3)
+
+
+def test_before_send_sees_the_numbers_the_committed_transaction_carries(
+    chain: ChainClient, admin: LocalKeySigner, devnet: DevnetServer
+) -> None:
+    """before_send gets the sequence number and the expiration (chain clock + expiry) that the
+    transaction on chain carries, so a caller can record them before anything leaves."""
+    seen: list[tuple[int, int]] = []
+    chain_now_s = devnet.ledger.now_s
+    info = chain.submit_entry(
+        admin,
+        f"{PACKAGE}::price_feed::set_fallback",
+        [("u64", 1), ("bool", True), ("u8", 3)],
+        chain_now_s=chain_now_s,
+        before_send=lambda seq, expires_s: seen.append((seq, expires_s)),
+    )
+    assert info.header is not None
+    assert info.header.expiration_timestamp is not None
+    assert seen == [
+        (info.header.sequence_number, info.header.expiration_timestamp.seconds),
+    ]
+    assert seen[0][1] == chain_now_s + DEFAULT_EXPIRY_S
+
+
+def test_a_before_send_that_raises_keeps_the_transaction_unsent(
+    chain: ChainClient, admin: LocalKeySigner, devnet: DevnetServer
+) -> None:
+    """If before_send raises (the caller could not record it), nothing reaches the node."""
+    before = (chain.account(PACKAGE).sequence_number, len(devnet.ledger.transactions))
+
+    def refuse(_seq: int, _expires_s: int) -> None:
+        raise RuntimeError("could not record")
+
+    with pytest.raises(RuntimeError, match="could not record"):
+        chain.submit_entry(
+            admin,
+            f"{PACKAGE}::price_feed::set_fallback",
+            [("u64", 1), ("bool", True), ("u8", 3)],
+            before_send=refuse,
+        )
+    assert (chain.account(PACKAGE).sequence_number, len(devnet.ledger.transactions)) == before
 
 
 def test_abort_is_rendered_by_name(chain: ChainClient, admin: LocalKeySigner) -> None:
