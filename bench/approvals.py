@@ -3,13 +3,15 @@ real Redis, and the Redis round trips each one costs.
 
 One approval = ``create`` (alice asks) + ``approve`` (bob, the second person; one approval needed), each
 returning the stored request, exactly as the runner and the Slack buttons call them. The single-process
-figures (1 and ``--threads`` caller threads) are the headline; a separate, labelled aggregate runs
-``--processes`` processes (1 caller thread each) against the same Redis, as bot replicas would. Round trips are
-counted on the client's connections (a pipeline is one); the commands Redis executed (script calls
-and the commands inside them) come from ``INFO commandstats`` deltas. Redis: a private redis-server
-on a free port, or ``BENCH_REDIS_URL`` (a scratch database: it is flushed).
+figures are 1 caller thread and ``--threads`` (default 8, as many as the bot's executor runs
+commands and clicks at once: concurrent scripts share pipelined round trips, see
+approvals/scripts.py); a separate, labelled aggregate runs ``--processes`` processes with as many
+threads each against the same Redis, as bot replicas would. Round trips are counted on the client's
+connections (a pipeline is one); the commands Redis executed (script calls and the commands inside
+them) come from ``INFO commandstats`` deltas. Redis: a private redis-server on a free port, or
+``BENCH_REDIS_URL`` (a scratch database: it is flushed).
 
-    .venv/bin/python -m bench.approvals [--seconds 5] [--threads 4] [--processes 2]
+    .venv/bin/python -m bench.approvals [--seconds 5] [--threads 8] [--processes 2]
 """
 
 from __future__ import annotations
@@ -134,8 +136,9 @@ def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, 
     return total / elapsed, total, deltas, errors
 
 
-def _process(url: str, start_at: float, seconds: float, out: Any) -> None:
-    """One replica: its own client and service, one caller thread, from ``start_at`` (wall clock)."""
+def _process(url: str, threads: int, start_at: float, seconds: float, out: Any) -> None:
+    """One replica: its own client and service, ``threads`` caller threads, from ``start_at``
+    (wall clock)."""
     client = redis.Redis.from_url(url)
     service = ApprovalService(RedisApprovalStore(client), demo_policy())
     for n in range(50):  # warm-up, as in _run
@@ -145,19 +148,30 @@ def _process(url: str, start_at: float, seconds: float, out: Any) -> None:
     done: list[int] = []
     errors: list[str] = []
     cpu = time.process_time()
-    _worker(service, time.perf_counter() + seconds, done, errors)
+    stop_at = time.perf_counter() + seconds
+    workers = [
+        threading.Thread(target=_worker, args=(service, stop_at, done, errors))
+        for _ in range(threads)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
     out.put((sum(done), time.process_time() - cpu, errors))
     client.close()
 
 
-def _run_processes(url: str, processes: int, seconds: float) -> tuple[float, int, float, float]:
+def _run_processes(
+    url: str, processes: int, threads: int, seconds: float
+) -> tuple[float, int, float, float]:
     """(aggregate approvals/s, approvals, client CPU us and redis-server CPU us per approval) of
     ``processes`` separate processes running at the same time against one Redis."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 3.0  # after every process has imported and warmed up
     procs = [
-        ctx.Process(target=_process, args=(url, start_at, seconds, out)) for _ in range(processes)
+        ctx.Process(target=_process, args=(url, threads, start_at, seconds, out))
+        for _ in range(processes)
     ]
     for proc in procs:
         proc.start()
@@ -180,7 +194,12 @@ def _run_processes(url: str, processes: int, seconds: float) -> tuple[float, int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per run (default 5)")
-    parser.add_argument("--threads", type=int, default=4, help="concurrent callers (default 4)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="concurrent callers per process (default 8, the bot's executor workers)",
+    )
     parser.add_argument(
         "--processes", type=int, default=2, help="replicas for the aggregate figure (default 2)"
     )
@@ -210,11 +229,13 @@ def main() -> int:
                     f"{client_cpu:.0f} / {redis_cpu:.0f} us",
                 )
             )
+            trips = deltas.pop("_round_trips") / total
+            rows.append(
+                Row(f"Redis round trips per approval, {threads} caller thread(s)", f"{trips:.2f}")
+            )
             if threads == 1:
-                trips = deltas.pop("_round_trips") / total
                 commands = sum(deltas.values()) / total
                 scripts = deltas.get("evalsha", 0) / total
-                rows.append(Row("Redis round trips per approval", f"{trips:.1f}"))
                 rows.append(
                     Row(
                         "Redis commands per approval (server-side, scripts' inside included)",
@@ -224,10 +245,13 @@ def main() -> int:
                 per = ", ".join(f"{k} {v / total:.1f}" for k, v in sorted(deltas.items()))
                 notes.append(f"commands per approval, by name: {per}")
         if args.processes > 1:
-            rate, total, client_cpu, redis_cpu = _run_processes(url, args.processes, args.seconds)
+            rate, total, client_cpu, redis_cpu = _run_processes(
+                url, args.processes, args.threads, args.seconds
+            )
             rows.append(
                 Row(
-                    f"aggregate approvals/s of {args.processes} processes (replicas) on one Redis",
+                    f"aggregate approvals/s of {args.processes} processes (replicas) x "
+                    f"{args.threads} threads on one Redis",
                     f"{rate:,.0f} /s ({total:,} in {args.seconds:.0f} s)",
                     f">= {TARGET_PER_S:,.0f} /s",
                     rate >= TARGET_PER_S,
