@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     )
     slack_app_id: str | None = Field(default=None, validation_alias="CHATOPS_SLACK_APP_ID")
     log_level: LogLevel = Field(default="INFO", validation_alias="CHATOPS_LOG_LEVEL")
+    # On SIGTERM, how long commands in flight get to finish. Keep it a few seconds below the
+    # orchestrator's kill timeout (docker run --stop-timeout 30, Kubernetes' default 30 s).
+    shutdown_grace_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=25.0, validation_alias="CHATOPS_SHUTDOWN_GRACE_S"
+    )
 
     @field_validator("lottery_address")
     @classmethod

@@ -293,6 +293,11 @@ def build_app(
 def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0") -> int:  # noqa: S104 - a container's port
     """``chatops serve``: Socket Mode when ``SLACK_APP_TOKEN`` is set (unless ``force_http``), else
     HTTP mode with ``POST /slack/events``; health, readiness and metrics on ``CHATOPS_HTTP_PORT``.
+
+    SIGTERM (``docker stop``) or Ctrl-C stops it in order: new commands are answered "restarting"
+    and ``/readyz`` turns 503, commands in flight get ``CHATOPS_SHUTDOWN_GRACE_S`` to finish (see
+    ``Executor.drain``), then Slack, the HTTP server, the background loops, Redis and the chain
+    client close, in that order. A second Ctrl-C skips the wait.
     """
     from chatops.slack.app import SlackDeps, refresh_requests, web_client
     from chatops.slack.app import build_app as build_slack_app
@@ -327,12 +332,18 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             incidents=app.notify.incidents,
         )
         bolt = build_slack_app(deps)
+        executor = deps.executor
         handler = None
         if socket_mode and settings.slack_app_token is not None:
             handler = start_socket_mode(bolt, settings.slack_app_token.get_secret_value())
 
         def readiness() -> dict[str, bool]:
-            checks = {"redis": _ping(app.redis), "chain": _chain_up(app.gateway)}
+            # Not ready while shutting down, so a load balancer sends new work elsewhere.
+            checks = {
+                "redis": _ping(app.redis),
+                "chain": _chain_up(app.gateway),
+                "accepting": not executor.is_closing,
+            }
             if handler is not None:
                 checks["slack"] = bool(handler.client.is_connected())
             return checks
@@ -340,6 +351,11 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         stop = threading.Event()
         token = settings.slack_bot_token.get_secret_value()
         _queue_gauges(metrics.registry, app)
+        Gauge(
+            "chatops_work_in_flight",
+            "Commands and clicks queued or running on the executor",
+            registry=metrics.registry,
+        ).set_function(lambda: float(len(executor.in_flight())))
         # One registry: the bot's own metrics and the chain metrics of monitoring.md on /metrics.
         loops = background_loops(
             app,
@@ -354,19 +370,39 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         logger.info(
             "chatops serving on port %s (%s mode)", server.port, "socket" if socket_mode else "http"
         )
-        previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)  # docker stop: a clean shutdown
+        stopping = threading.Event()
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
+        server.start()
         try:
-            server.serve_forever()
+            # The HTTP server runs on its own thread: it keeps answering while commands drain.
+            while server.is_serving and not stopping.wait(0.5):
+                pass
         except KeyboardInterrupt:
-            logger.info("stopping")
+            pass
         finally:
-            stop.set()
-            server.stop()
+            executor.close()  # from here on, new commands are answered "restarting"
+            logger.info(
+                "stopping: no new commands; waiting up to %.0f s for %d in flight",
+                settings.shutdown_grace_s,
+                len(executor.in_flight()),
+            )
+            stop.set()  # the background loops finish their round and return
+            try:
+                executor.drain(settings.shutdown_grace_s)  # logs what was still running, if any
+            except KeyboardInterrupt:
+                executor.cancel.set()
+                logger.warning(
+                    "interrupted again: not waiting for %s",
+                    "; ".join(executor.in_flight()) or "anything",
+                )
             if handler is not None:
                 handler.close()
+            server.stop()
+            deadline_s = time.monotonic() + 2
             for thread in threads:
-                thread.join(timeout=5)
+                thread.join(timeout=max(0.0, deadline_s - time.monotonic()))
             signal.signal(signal.SIGTERM, previous)
+            logger.info("stopped")
     return 0
 
 
@@ -386,10 +422,6 @@ def _queue_gauges(registry: CollectorRegistry, app: App) -> None:
             "Approval requests waiting for a second person",
             registry=registry,
         ).set_function(lambda: float(len(service.store.pending_ids())))
-
-
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def background_loops(

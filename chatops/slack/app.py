@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +34,7 @@ from chatops.runner import Runner
 from chatops.slack.blocks import deny_modal
 from chatops.slack.directory import Directory
 from chatops.slack.errors import error_text
+from chatops.slack.executor import Admission, Executor
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,
@@ -46,15 +45,25 @@ from chatops.slack.ids import (
 )
 from chatops.slack.metrics import Metrics
 from chatops.slack.poster import SlackPoster
+from chatops.slack.progress import ProgressMessage
 from commands.errors import CommandError, UsageError
 from commands.invocation import Invocation
 from commands.reply import Reply
 
-__all__ = ["SlackDeps", "build_app", "refresh_requests", "web_client"]
+__all__ = [
+    "BUSY_TEXT",
+    "RESTARTING_TEXT",
+    "SlackDeps",
+    "build_app",
+    "refresh_requests",
+    "web_client",
+]
 
 logger = logging.getLogger(__name__)
 SEEN_TTL_S = 3600
 _DONE = {"approve": "approved", "deny": "denied"}
+BUSY_TEXT = "chatops is busy; try again in a minute."
+RESTARTING_TEXT = "chatops is restarting; try again in a moment. Nothing was run."
 
 
 class _ServerErrors(ServerErrorRetryHandler):
@@ -133,7 +142,11 @@ def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
 
 @dataclass
 class SlackDeps:
-    """What the Slack adapter needs; built by ``chatops.wiring``."""
+    """What the Slack adapter needs; built by ``chatops.wiring``.
+
+    ``executor`` (built from ``max_workers`` and ``max_queue``) runs every command and click; the
+    owner drains it at shutdown (``Executor.drain``) before closing what the work uses.
+    """
 
     runner: Runner
     flow: ApprovalFlow
@@ -148,29 +161,21 @@ class SlackDeps:
     max_queue: int = 64
     metrics: Metrics = field(default_factory=Metrics)
     incidents: IncidentRouter | None = None
+    executor: Executor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = Executor(self.max_workers, self.max_queue)
 
 
-class _Executor:
-    """Our bounded executor: acks never wait for it, and a full queue is answered, not queued."""
+def _refusal(admission: Admission) -> str:
+    return RESTARTING_TEXT if admission is Admission.CLOSING else BUSY_TEXT
 
-    def __init__(self, workers: int, limit: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chatops-work")
-        self._slots = threading.BoundedSemaphore(limit)
 
-    def submit(self, fn: Callable[[], None]) -> bool:
-        if not self._slots.acquire(blocking=False):
-            return False
-
-        def run() -> None:
-            try:
-                fn()
-            except Exception:
-                logger.exception("background work failed")
-            finally:
-                self._slots.release()
-
-        self._pool.submit(run)
-        return True
+def _label(body: dict[str, Any]) -> str:
+    """``/payouts run (by U…)``: a command as the shutdown log names it, without the typed text."""
+    words = str(body.get("text", "")).split(maxsplit=1)
+    name = f" {words[0][:40]}" if words else ""
+    return f"{body.get('command', '?')}{name} (by {body.get('user_id', '?')})"
 
 
 def _retry_num(req: BoltRequest) -> int:
@@ -197,7 +202,7 @@ def build_app(deps: SlackDeps) -> App:
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
-    executor = _Executor(deps.max_workers, deps.max_queue)
+    executor = deps.executor
     poster = SlackPoster(deps.client, deps.store, deps.metrics)
     directory = Directory(deps.client, list(deps.policy.groups), team_id=deps.team_id)
     metrics = deps.metrics
@@ -240,6 +245,14 @@ def build_app(deps: SlackDeps) -> App:
             text=unwrap_text(str(body.get("text", ""))),
             channel=channel,
         )
+        # Only steps that report progress (multi-call procedures, waits) ever post this message.
+        progress = ProgressMessage(
+            deps.client,
+            channel=channel,
+            user=user,
+            command=f"{inv.command} {inv.text}".strip(),
+            metrics=metrics,
+        )
         if not person.is_eligible:
             reply = Reply.error(f"You cannot use chatops: {person.why_not}.")
         elif (
@@ -251,7 +264,10 @@ def build_app(deps: SlackDeps) -> App:
                 "Privileged steps can only be requested in the operations channels."
             )
         else:
-            reply = deps.runner.handle(inv, groups=person.groups)
+            reply = deps.runner.handle(
+                inv, groups=person.groups, progress=progress.report, cancel=executor.cancel
+            )
+        progress.finish(reply)
         metrics.commands.labels(command=inv.command, outcome="ok" if reply.ok else "error").inc()
         if reply.request_id is not None and reply.state is not None and reply.ok:
             poster.approval(reply, channel=channel)
@@ -260,13 +276,20 @@ def build_app(deps: SlackDeps) -> App:
 
     def on_command(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        if not executor.submit(lambda: run_command(body)):
-            metrics.busy.inc()
-            poster.reply(
-                Reply.error("chatops is busy; try again in a minute."),
-                channel=str(body["channel_id"]),
-                user=str(body["user_id"]),
-            )
+        channel, user = str(body["channel_id"]), str(body["user_id"])
+
+        def refuse(text: str) -> None:
+            poster.reply(Reply.error(text), channel=channel, user=user)
+
+        admission = executor.submit(
+            lambda: run_command(body),
+            label=_label(body),
+            on_dropped=lambda: refuse(RESTARTING_TEXT),
+        )
+        if admission is not Admission.ACCEPTED:
+            if admission is Admission.BUSY:
+                metrics.busy.inc()
+            refuse(_refusal(admission))
 
     for command in deps.runner.registry.commands:
         app.command(command)(on_command)
@@ -318,8 +341,22 @@ def build_app(deps: SlackDeps) -> App:
         )
         if not _first_seen(deps.store, marker):
             return
-        if not executor.submit(lambda: act(body, "approve", request_id)):
-            metrics.busy.inc()
+        user = str(body["user"]["id"])
+        channel = str((body.get("channel") or {}).get("id") or "")
+
+        def refuse(text: str) -> None:
+            if channel:
+                poster.reply(Reply.error(f"Not approved: {text}"), channel=channel, user=user)
+
+        admission = executor.submit(
+            lambda: act(body, "approve", request_id),
+            label=f"approve request {request_id} (by {user})",
+            on_dropped=lambda: refuse(RESTARTING_TEXT),
+        )
+        if admission is not Admission.ACCEPTED:
+            if admission is Admission.BUSY:
+                metrics.busy.inc()
+            refuse(_refusal(admission))
 
     @app.action(DENY_ACTION_ID)
     def on_deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -335,9 +372,27 @@ def build_app(deps: SlackDeps) -> App:
         if len(reason) < 3:
             ack(response_action="errors", errors={DENY_REASON_BLOCK_ID: "Say why, in a few words."})
             return
+        if executor.is_closing:  # the modal stays open with the reason typed: submit again later
+            ack(response_action="errors", errors={DENY_REASON_BLOCK_ID: RESTARTING_TEXT})
+            return
         ack()
         request_id = str(view["private_metadata"])
-        executor.submit(lambda: act(body, "deny", request_id, reason))
+        user = str(body["user"]["id"])
+
+        def refuse(text: str) -> None:
+            channel = poster.channel_of(request_id)
+            if channel:
+                poster.reply(Reply.error(f"Not denied: {text}"), channel=channel, user=user)
+
+        admission = executor.submit(
+            lambda: act(body, "deny", request_id, reason),
+            label=f"deny request {request_id} (by {user})",
+            on_dropped=lambda: refuse(RESTARTING_TEXT),
+        )
+        if admission is not Admission.ACCEPTED:
+            if admission is Admission.BUSY:
+                metrics.busy.inc()
+            refuse(_refusal(admission))
 
     @app.event("subteam_members_changed")
     def on_group_change(ack: Ack, event: dict[str, Any]) -> None:
@@ -360,7 +415,17 @@ def build_app(deps: SlackDeps) -> App:
             return
         text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
         user = str(event.get("user", ""))
-        executor.submit(lambda: incidents.note(incident_id, text, at_s=int(time.time()), by=user))
+        admission = executor.submit(
+            lambda: incidents.note(incident_id, text, at_s=int(time.time()), by=user),
+            label=f"note on incident {incident_id} (by {user})",
+        )
+        if admission is not Admission.ACCEPTED:
+            poster.reply(
+                Reply.error(f"Not added to the incident: {_refusal(admission)}"),
+                channel=str(event.get("channel", "")),
+                user=user,
+                thread_ts=str(thread),
+            )
 
     return app
 

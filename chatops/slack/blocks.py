@@ -56,6 +56,8 @@ __all__ = [
     "limit_violations",
     "notice_blocks",
     "notice_text",
+    "progress_blocks",
+    "progress_text",
     "reply_blocks",
     "reply_text",
 ]
@@ -481,6 +483,52 @@ def approval_blocks(
     denied or cancelled (a Slack user id is shown as a mention).
     """
     return _render(reply, _approval_tail(request_id, state, can_act, actor), show_request=False)
+
+
+# --- progress of a long command ------------------------------------------------------------------
+
+_COMMAND_MAX = 200
+_PROGRESS_LINE_MAX = 900  # three of them fit one section
+
+
+def _progress_head(command: str, user: str, outcome: Reply | None) -> str:
+    shown = _fit(command, _COMMAND_MAX, render=_code)
+    if outcome is None:
+        return f":hourglass_flowing_sand: {_person(user)} is running {shown}"
+    title = _fit(outcome.title if outcome.title.strip() else "(no title)", TEXT_MAX // 2)
+    if outcome.ok:
+        return f"{_MARKER[outcome.severity]} {shown} finished: *{title}*"
+    return f"{_MARKER[Severity.ERROR]} {shown} stopped: *{title}*"
+
+
+def progress_blocks(
+    command: str, user: str, lines: Sequence[str], outcome: Reply | None = None
+) -> list[dict[str, Any]]:
+    """The live message of a long command: who runs what and its latest progress lines, newest
+    last; once ``outcome`` is known, how it ended (the reply itself is posted on its own)."""
+    blocks: list[Block] = [SectionBlock(text=_mrkdwn(_progress_head(command, user, outcome)))]
+    if lines:
+        shown = "\n".join(_fit(line, _PROGRESS_LINE_MAX, render=_hex_as_code) for line in lines)
+        blocks.append(SectionBlock(text=_mrkdwn(shown)))
+    if outcome is None:
+        blocks.append(_context("Updated as the steps advance."))
+    elif not outcome.ok:
+        blocks.append(_context(f"The details were sent to {_person(user)}."))
+    rendered = _to_dicts(blocks)
+    problems = limit_violations(rendered)
+    if problems:
+        logger.error("rendered progress breaks Slack's limits: %s", "; ".join(problems[:5]))
+        return _to_dicts(blocks[:1])
+    return rendered
+
+
+def progress_text(command: str, lines: Sequence[str], outcome: Reply | None = None) -> str:
+    """The top-level ``text`` of the progress message (notifications and screen readers)."""
+    if outcome is not None:
+        raw = f"{command}: {'finished' if outcome.ok else 'stopped'}: {outcome.title}"
+    else:
+        raw = f"{command}: {lines[-1]}" if lines else f"{command}: running"
+    return _fit(raw, _FALLBACK_TEXT_MAX)
 
 
 # --- notices (chatops.notify): events, alerts, digests, incident messages --------------------------

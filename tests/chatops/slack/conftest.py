@@ -79,6 +79,12 @@ def slack_api() -> Iterator[SlackWebApiDouble]:
         yield api
 
 
+def procedures_policy() -> Policy:
+    """The Slack tests' policy, with ``/payouts run`` needing no second person (a policy choice), so
+    a ten-transaction procedure runs straight from its slash command."""
+    return slack_policy().model_copy(update={"unprivileged": ("payouts.run",)})
+
+
 @pytest.fixture
 def ops(redis: redis_lib.Redis) -> Iterator[Harness]:
     """A seeded devnet, gateway and runner with the approval flow on the test Redis."""

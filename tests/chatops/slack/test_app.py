@@ -772,7 +772,7 @@ def test_serve_starts_in_http_mode_and_answers_slack(
         assert name in metrics
 
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"redis": True, "chain": True}
+    assert ready.json()["checks"] == {"redis": True, "chain": True, "accepting": True}
     assert acked.status_code == 200
     assert "Asset 1" in all_text(posted)
     output = log.read_text()
