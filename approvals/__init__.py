@@ -13,7 +13,7 @@ from approvals.errors import (
     RequestNotFoundError,
     SelfApprovalError,
 )
-from approvals.models import ApprovalRequest, AuditEntry, Status
+from approvals.models import ApprovalRequest, AuditEntry, Status, Submission
 from approvals.policy import Policy, PolicyError, Role, load_policy
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
@@ -39,5 +39,6 @@ __all__ = [
     "Role",
     "SelfApprovalError",
     "Status",
+    "Submission",
     "load_policy",
 ]

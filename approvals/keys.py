@@ -38,6 +38,7 @@ __all__ = [
     "sales_tally_key",
     "slack_event_key",
     "slack_message_key",
+    "submissions_key",
     "watcher_cursor_key",
     "watcher_seen_key",
 ]
@@ -57,6 +58,12 @@ def request_key(request_id: str) -> str:
 def approvers_key(request_id: str) -> str:
     """Set of the user ids who approved (so each person counts once)."""
     return f"{PREFIX}:approval:{request_id}:approvers"
+
+
+def submissions_key(request_id: str) -> str:
+    """Hash sequence number -> expires_s of each transaction recorded for the request (written only
+    by the ``submitting`` script, atomically with its lease check; expires after a retention)."""
+    return f"{PREFIX}:approval:{request_id}:submissions"
 
 
 def audit_key(request_id: str) -> str:

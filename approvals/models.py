@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["FINAL_STATES", "ApprovalRequest", "AuditEntry", "Status"]
+__all__ = ["FINAL_STATES", "ApprovalRequest", "AuditEntry", "Status", "Submission"]
 
 
 class Status(StrEnum):
@@ -123,3 +123,18 @@ class AuditEntry(BaseModel):
     digest: str
     at_ms: int
     detail: str = ""
+
+
+class Submission(BaseModel):
+    """One transaction of a request as its worker recorded it, just before sending it.
+
+    Both numbers are the caller's and opaque here (approvals knows no chain): the sequence number
+    the transaction uses and when it expires, in seconds on the clock that decides its expiry. They
+    are recorded because whoever later settles a request whose worker vanished must tell a
+    transaction that may still land from one that never can, and only these two numbers do.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence_number: int
+    expires_s: int

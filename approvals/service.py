@@ -25,7 +25,7 @@ from approvals.errors import (
     RequestNotFoundError,
     SelfApprovalError,
 )
-from approvals.models import ApprovalRequest, AuditEntry
+from approvals.models import ApprovalRequest, AuditEntry, Submission
 from approvals.policy import Policy
 from approvals.store import RedisApprovalStore, ScriptResult
 
@@ -204,12 +204,37 @@ class ApprovalService:
     def renew(self, request_id: str, token: str, lease_ms: int = DEFAULT_LEASE_MS) -> None:
         _raise_for(request_id, self.store.renew(request_id, self._now(), token, lease_ms), "renew")
 
-    def submitting(self, request_id: str, token: str, sender: str, seq: int) -> None:
+    def submitting(
+        self,
+        request_id: str,
+        token: str,
+        sender: str,
+        submission: Submission,
+        *,
+        lease_ms: int = DEFAULT_LEASE_MS,
+    ) -> None:
+        """The fence before each transaction of the request is sent: one atomic transition checks
+        that ``token`` still holds the lease, records ``submission``, extends the lease by
+        ``lease_ms`` and audits it (event ``submitting``). The first also stores ``sender`` and its
+        sequence number on the request. The worker sends only if this returns; one that lost its
+        lease records nothing, so no one later waits for a transaction that never left.
+
+        ``sender`` and the submission's numbers are opaque to approvals: whoever settles the request
+        after its worker vanished reads them back (``submissions``) to tell what may still land.
+
+        Raises:
+            LeaseLostError: ``token`` no longer holds the request (nothing was recorded).
+            StoreUnavailableError: Redis did not answer (it may have recorded it: do not send).
+        """
         _raise_for(
             request_id,
-            self.store.submitting(request_id, self._now(), token, sender, seq),
+            self.store.submitting(request_id, self._now(), token, sender, submission, lease_ms),
             "submit",
         )
+
+    def submissions(self, request_id: str) -> list[Submission]:
+        """Every submission recorded for the request (``submitting``), by sequence number."""
+        return self.store.submissions(request_id)
 
     def complete(
         self, request_id: str, token: str, *, ok: bool, result: str, tx_hashes: list[str]

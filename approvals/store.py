@@ -12,18 +12,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import redis
 
 from approvals import keys
 from approvals.errors import StoreUnavailableError
-from approvals.models import ApprovalRequest, AuditEntry
+from approvals.models import ApprovalRequest, AuditEntry, Submission
 from approvals.scripts import Scripts
 
-__all__ = ["RedisApprovalStore", "ScriptResult"]
+__all__ = ["SUBMISSIONS_RETENTION_S", "RedisApprovalStore", "ScriptResult"]
 
 ScriptResult = tuple[str, str, int]
+# How long a request's submissions hash outlives its latest write: long past any reconciliation (a
+# request waits for one days at most), and it bounds what is left behind.
+SUBMISSIONS_RETENTION_S: Final = 30 * 24 * 3600
 _SCRIPTS = (
     "create",
     "approve",
@@ -52,6 +55,7 @@ def _keys(request_id: str) -> list[str]:
         keys.AUDIT,
         keys.audit_key(request_id),
         keys.SEQUENCE,
+        keys.submissions_key(request_id),
     ]
 
 
@@ -222,9 +226,27 @@ class RedisApprovalStore:
         return self._run("renew", request_id, now_ms, token, token, str(lease_ms))
 
     def submitting(
-        self, request_id: str, now_ms: int | None, token: str, sender: str, seq: int
+        self,
+        request_id: str,
+        now_ms: int | None,
+        token: str,
+        sender: str,
+        submission: Submission,
+        lease_ms: int,
     ) -> ScriptResult:
-        return self._run("submitting", request_id, now_ms, token, token, sender, str(seq))
+        """Check the lease, record ``submission``, renew the lease: one script (``submitting.lua``)."""
+        return self._run(
+            "submitting",
+            request_id,
+            now_ms,
+            token,
+            token,
+            sender,
+            str(submission.sequence_number),
+            str(submission.expires_s),
+            str(lease_ms),
+            str(SUBMISSIONS_RETENTION_S),
+        )
 
     def complete(
         self,
@@ -267,6 +289,16 @@ class RedisApprovalStore:
         return ApprovalRequest.from_fields(
             {_text(k): _text(v) for k, v in fields.items()}, [_text(a) for a in approvers]
         )
+
+    def submissions(self, request_id: str) -> list[Submission]:
+        """The request's recorded submissions, by sequence number (empty if none was recorded)."""
+        with _reachable():
+            raw = cast(dict[Any, Any], self.client.hgetall(keys.submissions_key(request_id)))
+        recorded = [
+            Submission(sequence_number=int(seq), expires_s=int(expires))
+            for seq, expires in raw.items()
+        ]
+        return sorted(recorded, key=lambda s: s.sequence_number)
 
     def due_pending(self, now_ms: int) -> list[str]:
         with _reachable():

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from approvals.errors import AlreadyClaimedError, ApprovalError, InvalidStateError, LeaseLostError
-from approvals.models import ApprovalRequest, Status
+from approvals.models import ApprovalRequest, Status, Submission
 from approvals.service import DEFAULT_LEASE_MS, ApprovalService, NewRequest
 from chatops.chain.calls import ChainCall, TypedArg, calls_digest
 from chatops.chain.client import DEFAULT_EXPIRY_S
@@ -29,7 +29,6 @@ from chatops.chain.models import TransactionInfo
 from chatops.gateway import Gateway
 from chatops.notify.journal import Journal, journal_approval, journal_step
 from chatops.runner import Runner, execute_plan
-from chatops.submissions import Submission, SubmissionLog
 from commands.errors import CommandError
 from commands.invocation import Invocation
 from commands.ports import ApprovalsPort, ChainPort, Outcome, Plan, StepContext
@@ -40,7 +39,7 @@ __all__ = ["LEGACY_CLOCK_MARGIN_S", "ApprovalFlow", "FencedChain", "FrozenClock"
 
 logger = logging.getLogger(__name__)
 
-# Requests sent before the submission log existed have no recorded expiration: it is estimated from
+# Requests sent before submissions were recorded have no recorded expiration: it is estimated from
 # the Redis clock of their audit trail, and this much is allowed for that clock and the chain's
 # to disagree.
 LEGACY_CLOCK_MARGIN_S = 60
@@ -83,23 +82,23 @@ def _when_s(seconds: int) -> str:
 
 
 class FencedChain:
-    """The chain an approved request executes on: each transaction is recorded, and the lease proved
-    still this worker's, just before it is sent (``Gateway.submit``'s ``before_send``). ``lease_ms``
-    is the lease the worker claimed with, which each renewal extends by.
+    """The chain an approved request executes on: just before each transaction is sent
+    (``Gateway.submit``'s ``before_send``), the ``submitting`` transition proves the lease still
+    this worker's, records the transaction's sequence number and expiration and renews the lease,
+    all in one atomic step. ``lease_ms`` is the lease the worker claimed with, which each fence
+    extends by.
 
-    The record (sequence number and expiration, in the ``SubmissionLog``) comes first, then the
-    fence: the first transaction's ``submitting`` transition (which stores sender and sequence number
-    on the request), a lease renewal for each later one. A reconciler only acts once the lease is
-    lost, so it always finds every transaction that may have left; and a worker that lost its lease
-    sends nothing more. ``in_doubt`` tells whether a transaction was handed to the node and its
-    outcome is not known yet (so a chain failure then is not proof that nothing was sent).
+    A reconciler only acts once the lease is lost, so it finds every transaction that may have
+    left; a worker that lost its lease records nothing and sends nothing more, so reconciliation
+    never waits for a transaction that never left. ``in_doubt`` tells whether a transaction was
+    handed to the node and its outcome is not known yet (so a chain failure then is not proof that
+    nothing was sent).
     """
 
     def __init__(
         self,
         gateway: Gateway,
         service: ApprovalService,
-        submissions: SubmissionLog,
         request_id: str,
         token: str,
         *,
@@ -107,28 +106,25 @@ class FencedChain:
     ) -> None:
         self._gateway = gateway
         self._service = service
-        self._submissions = submissions
         self._request_id = request_id
         self._token = token
         self._lease_ms = lease_ms
-        self._submitting_recorded = False
         self.in_doubt = False
 
     def before_send(self, sequence_number: int, expires_s: int) -> None:
-        """Record, then fence; raising here keeps the transaction from being sent.
+        """Fence and record in one step; raising here keeps the transaction from being sent.
 
         Raises:
-            StoreUnavailableError: the record could not be written.
-            LeaseLostError: this worker no longer holds the request.
+            StoreUnavailableError: Redis did not answer (the record may or may not be written).
+            LeaseLostError: this worker no longer holds the request (nothing was recorded).
         """
-        self._submissions.record(self._request_id, Submission(sequence_number, expires_s))
-        if self._submitting_recorded:
-            self._service.renew(self._request_id, self._token, self._lease_ms)
-        else:
-            self._service.submitting(
-                self._request_id, self._token, self._gateway.signer.address, sequence_number
-            )
-            self._submitting_recorded = True
+        self._service.submitting(
+            self._request_id,
+            self._token,
+            self._gateway.signer.address,
+            Submission(sequence_number=sequence_number, expires_s=expires_s),
+            lease_ms=self._lease_ms,
+        )
         self.in_doubt = True
 
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
@@ -186,12 +182,10 @@ class ApprovalFlow:
         *,
         worker: str | None = None,
         journal: Journal | None = None,
-        submissions: SubmissionLog | None = None,
     ) -> None:
         self.journal = journal
         self.service = service
         self.gateway = gateway
-        self.submissions = submissions or SubmissionLog(service.store.client)
         self.worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
         self._runner: Runner | None = None
 
@@ -421,7 +415,7 @@ class ApprovalFlow:
             except LeaseLostError:
                 logger.warning("lease lost mid-execution", extra={"approval_id": request.id})
 
-        chain = FencedChain(self.gateway, self.service, self.submissions, request.id, token)
+        chain = FencedChain(self.gateway, self.service, request.id, token)
         live = StepContext(chain=chain, user=request.requester, cancel=threading.Event())
         try:
             reply = execute_plan(live, parsed.step, parsed.args, plan, on_committed=committed)
@@ -592,7 +586,7 @@ class ApprovalFlow:
             )
         now_s = self.gateway.client.latest_block().timestamp.seconds  # what expiry is judged by
         account_seq = self.gateway.client.account(request.sender).sequence_number
-        submissions = self.submissions.read(request_id) or self._legacy_submissions(
+        submissions = self.service.submissions(request_id) or self._legacy_submissions(
             request, request.submit_seq
         )
         committed = [s for s in submissions if s.sequence_number < account_seq]
@@ -643,7 +637,7 @@ class ApprovalFlow:
         return self._describe(done, title=f"Request {request_id}: reconciled, {result}")
 
     def _legacy_submissions(self, request: ApprovalRequest, submit_seq: int) -> list[Submission]:
-        """For a request sent without the submission log (by an earlier version of the bot): its
+        """For a request sent without recorded submissions (by an earlier version of the bot): its
         calls at the sequence numbers from ``submit_seq``, each taken to expire DEFAULT_EXPIRY_S after
         the latest of its 'submitting' and 'lease-lost' audit entries (Redis clock) plus a margin for
         the chain's clock disagreeing. An estimate, so it errs late."""
@@ -653,7 +647,10 @@ class ApprovalFlow:
             if e.event in ("submitting", "lease-lost")
         ]
         expires_s = max(stamps, default=0) // 1000 + DEFAULT_EXPIRY_S + LEGACY_CLOCK_MARGIN_S
-        return [Submission(submit_seq + i, expires_s) for i in range(len(request.calls))]
+        return [
+            Submission(sequence_number=submit_seq + i, expires_s=expires_s)
+            for i in range(len(request.calls))
+        ]
 
     def _transactions_at(self, sender: str, seqs: list[int]) -> dict[int, TransactionInfo]:
         """The sender's committed transactions at ``seqs`` (all consumed), by sequence number."""

@@ -6,6 +6,8 @@
 -- KEYS[5] audit stream (all)  chatops:audit
 -- KEYS[6] audit stream (one)  chatops:audit:{id}
 -- KEYS[7] request id counter  chatops:approval:seq (used by create only)
+-- KEYS[8] submissions hash    chatops:approval:{id}:submissions (sequence number -> expires_s;
+--                             written by submitting only)
 -- ARGV[1] now_ms: '' in production, so every decision (expiry, leases, audit times) runs on the
 --         Redis server's clock, the one clock all replicas share; tests pass an explicit value.
 -- ARGV[2] actor (user id or worker)
@@ -13,7 +15,7 @@
 -- Scripts that hand the request back (create, approve) append, via with_request, the request
 -- hash (HGETALL, flat) and the approvers (SMEMBERS) as this script left them.
 local req, approvers, pending, executing = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local audit_all, audit_one = KEYS[5], KEYS[6]
+local audit_all, audit_one, submissions = KEYS[5], KEYS[6], KEYS[8]
 local now_ms
 if ARGV[1] == '' then
   local time = redis.call('TIME')

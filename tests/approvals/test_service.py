@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 import redis as redis_lib
 
+from approvals import keys
 from approvals.errors import (
     AlreadyClaimedError,
     ApprovalError,
@@ -21,10 +23,10 @@ from approvals.errors import (
     NotRequesterError,
     SelfApprovalError,
 )
-from approvals.models import Status
+from approvals.models import Status, Submission
 from approvals.policy import BreakGlass, Policy, Role
 from approvals.service import ApprovalService, NewRequest
-from approvals.store import RedisApprovalStore
+from approvals.store import SUBMISSIONS_RETENTION_S, RedisApprovalStore
 from tests.approvals.clock import ManualClock
 
 DIGEST = "d" * 64
@@ -80,6 +82,10 @@ def other_client(redis_server: str) -> Iterator[redis_lib.Redis]:
     client = redis_lib.Redis.from_url(redis_server)
     yield client
     client.close()
+
+
+def _sub(seq: int, expires_s: int = 1_800_000_300) -> Submission:
+    return Submission(sequence_number=seq, expires_s=expires_s)
 
 
 def _approved(service: ApprovalService) -> str:
@@ -335,16 +341,19 @@ def test_only_one_of_many_concurrent_claimants_wins(
     assert [e.detail for e in claims] == tokens
 
 
-def test_complete_with_a_wrong_token_is_refused(service: ApprovalService) -> None:
+def test_complete_with_a_wrong_token_is_refused(
+    service: ApprovalService, redis: redis_lib.Redis
+) -> None:
     """Only the lease holder's token completes a request; another token changes nothing."""
     request_id = _approved(service)
     token = service.claim(request_id, "w1")
     with pytest.raises(LeaseLostError):
         service.complete(request_id, "w2:forged", ok=True, result="done", tx_hashes=[])
     with pytest.raises(LeaseLostError):
-        service.submitting(request_id, "w2:forged", "0xsender", 7)
+        service.submitting(request_id, "w2:forged", "0xsender", _sub(7))
     after = service.get(request_id)
     assert (after.state, after.result, after.submit_seq) == (Status.EXECUTING, None, None)
+    assert redis.exists(keys.submissions_key(request_id)) == 0
     assert service.complete(request_id, token, ok=False, result="x", tx_hashes=[]).state == (
         Status.FAILED
     )
@@ -375,6 +384,57 @@ def test_renewed_lease_is_not_flagged(service: ApprovalService, clock: ManualClo
     clock.advance(4_000)
     assert service.sweep() == ([], [])
     assert service.get(request_id).state == Status.EXECUTING
+
+
+def test_submitting_records_each_transaction_and_renews_the_lease_in_one_step(
+    service: ApprovalService, clock: ManualClock, redis: redis_lib.Redis
+) -> None:
+    """Each fence records its submission (numbers kept as given, read back in sequence order, the
+    hash kept for the retention) and extends the lease; only the first stores sender and
+    sequence number on the request; each is an audit entry."""
+    request_id = _approved(service)
+    token = service.claim(request_id, "w1", lease_ms=5_000)
+    clock.advance(4_000)
+    service.submitting(request_id, token, "0xsender", _sub(9, 1_800_000_300), lease_ms=5_000)
+    clock.advance(4_000)
+    assert service.sweep() == ([], [])  # the first fence renewed the lease
+    service.submitting(request_id, token, "0xother", _sub(10, 1_800_000_305), lease_ms=5_000)
+    clock.advance(4_000)
+    assert service.sweep() == ([], [])  # and so did the second
+
+    assert service.submissions(request_id) == [_sub(9, 1_800_000_300), _sub(10, 1_800_000_305)]
+    after = service.get(request_id)
+    assert (after.state, after.sender, after.submit_seq) == (Status.EXECUTING, "0xsender", 9)
+    ttl_s = cast(int, redis.ttl(keys.submissions_key(request_id)))
+    assert SUBMISSIONS_RETENTION_S - 5 <= ttl_s <= SUBMISSIONS_RETENTION_S
+    fences = [(e.event, e.actor, e.detail) for e in service.audit(request_id)][-2:]
+    assert fences == [
+        ("submitting", token, "0xsender#9 expires_s=1800000300"),
+        ("submitting", token, "0xother#10 expires_s=1800000305"),
+    ]
+    clock.advance(1_000)
+    assert service.sweep() == ([], [request_id])
+
+
+def test_a_worker_that_lost_its_lease_records_nothing(
+    service: ApprovalService, clock: ManualClock, redis: redis_lib.Redis
+) -> None:
+    """Once the lease is lost, submitting refuses and writes nothing: no submission, no sender, no
+    audit entry, and the lease stays lost (the fence is checked before anything is recorded)."""
+    request_id = _approved(service)
+    token = service.claim(request_id, "w1", lease_ms=5_000)
+    service.submitting(request_id, token, "0xsender", _sub(3), lease_ms=5_000)
+    clock.advance(5_000)
+    assert service.sweep() == ([], [request_id])
+    recorded = redis.hgetall(keys.submissions_key(request_id))
+    audit = service.audit(request_id)
+
+    with pytest.raises(LeaseLostError):
+        service.submitting(request_id, token, "0xsender", _sub(4), lease_ms=5_000)
+    assert redis.hgetall(keys.submissions_key(request_id)) == recorded == {b"3": b"1800000300"}
+    assert service.submissions(request_id) == [_sub(3)]
+    assert service.audit(request_id) == audit
+    assert service.get(request_id).state == Status.NEEDS_RECONCILIATION
 
 
 def test_sweep_expires_due_requests_and_flags_lost_leases(
@@ -479,7 +539,7 @@ def test_audit_records_every_transition_with_actor_state_and_digest(
     request = service.create(_new())
     service.approve(request.id, "bob", DIGEST)
     token = service.claim(request.id, "w1")
-    service.submitting(request.id, token, "0xsender", 12)
+    service.submitting(request.id, token, "0xsender", _sub(12, expires_s=1_800_000_300))
     service.complete(request.id, token, ok=True, result="done", tx_hashes=["0xabc"])
     other = service.create(_new(requester="carol"))
     service.cancel(other.id, "carol")
@@ -495,7 +555,7 @@ def test_audit_records_every_transition_with_actor_state_and_digest(
     entries = service.audit(request.id)
     assert {e.digest for e in entries} == {DIGEST}
     assert {e.request_id for e in entries} == {request.id}
-    assert entries[3].detail == "0xsender#12"
+    assert entries[3].detail == "0xsender#12 expires_s=1800000300"
     assert all(a.at_ms <= b.at_ms for a, b in itertools.pairwise(entries))
     everything = [(e.request_id, e.event) for e in service.audit()]
     assert everything == [(request.id, e.event) for e in entries] + [

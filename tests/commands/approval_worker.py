@@ -31,7 +31,6 @@ from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.signer import LocalKeySigner
 from chatops.gateway import Gateway
-from chatops.submissions import SubmissionLog
 from chatops.wiring import DEVNET_CHAIN_ID
 
 STAGES = ("claimed", "recorded", "partial", "submitted")
@@ -50,17 +49,14 @@ def main(argv: list[str]) -> int:
     if stage not in STAGES:
         raise SystemExit(f"stage must be one of {', '.join(STAGES)}")
     # The Redis server's clock, as the bot's own service uses (chatops.wiring.build_runner).
-    client = redis.Redis.from_url(redis_url)
-    service = ApprovalService(RedisApprovalStore(client), demo_policy())
+    service = ApprovalService(RedisApprovalStore(redis.Redis.from_url(redis_url)), demo_policy())
     token = service.claim(request_id, "doomed-worker", lease_ms=int(lease_ms))
     request = service.get(request_id)
     signer = LocalKeySigner.from_key_file(key_file, account_address=PACKAGE_ADDRESS)
     gateway = Gateway(
         ChainClient(devnet_url, chain_id=DEVNET_CHAIN_ID, max_attempts=1), signer, PACKAGE_ADDRESS
     )
-    chain = FencedChain(
-        gateway, service, SubmissionLog(client), request_id, token, lease_ms=int(lease_ms)
-    )
+    chain = FencedChain(gateway, service, request_id, token, lease_ms=int(lease_ms))
     calls = [
         ChainCall(
             function=raw["function"], args=tuple(TypedArg(type=t, value=v) for t, v in raw["args"])

@@ -212,7 +212,7 @@ def test_a_recorded_transaction_is_not_settled_as_unsent_before_it_expires(
     _lease_lost(ops2, approved)
     flow = _flow(ops2)
     recorded = flow.service.get(approved)
-    [submission] = flow.submissions.read(approved)
+    [submission] = flow.service.submissions(approved)
     assert submission.sequence_number == recorded.submit_seq
     assert submission.expires_s == ops2.gateway.now_s() + DEFAULT_EXPIRY_S
     audit_before = flow.service.audit(approved)
@@ -260,7 +260,7 @@ def test_a_procedure_cut_between_its_calls_waits_for_the_next_one_to_expire(
     [first_hash] = worker.hashes
     worker.kill()
     _lease_lost(ops2, request_id)
-    first, second = flow.submissions.read(request_id)
+    first, second = flow.service.submissions(request_id)
     assert second.sequence_number == first.sequence_number + 1
 
     early = ops2.run(f"/ops reconcile {request_id}", "bob")
@@ -311,31 +311,78 @@ def test_another_requests_transaction_at_the_recorded_sequence_is_not_taken_for_
     assert _sent(ops2) == [other_hash]
 
 
-def test_a_worker_that_lost_its_lease_sends_nothing_more(ops2: Harness) -> None:
+def _calls(ops: Harness, request_id: str) -> list[ChainCall]:
+    """The request's approved calls, as the executing worker sends them."""
+    return [
+        ChainCall(
+            function=c["function"], args=tuple(TypedArg(type=t, value=v) for t, v in c["args"])
+        )
+        for c in _flow(ops).service.get(request_id).calls
+    ]
+
+
+def _recorded(ops: Harness, request_id: str) -> dict[bytes, bytes]:
+    """The request's submissions hash in Redis, read past the service ({} when absent)."""
+    client = _flow(ops).service.store.client
+    return cast(dict[bytes, bytes], client.hgetall(keys.submissions_key(request_id)))
+
+
+def test_a_worker_that_lost_its_lease_records_nothing_and_sends_nothing(
+    ops2: Harness, approved: str
+) -> None:
+    """A slow worker whose lease ran out before its only transaction left is stopped by the fence:
+    nothing is recorded (the submissions hash does not exist) and nothing reaches the chain, so
+    reconciliation settles the request at once as not sent instead of waiting out an expiration."""
+    flow = _flow(ops2)
+    token = flow.service.claim(approved, "slow-worker", lease_ms=50)
+    chain = FencedChain(ops2.gateway, flow.service, approved, token, lease_ms=50)
+    [call] = _calls(ops2, approved)
+    _lease_lost(ops2, approved)
+    sent, audit = ops2.tx_count, flow.service.audit(approved)
+    sender_seq = ops2.gateway.client.account(ops2.gateway.signer.address).sequence_number
+
+    with pytest.raises(LeaseLostError):
+        chain.submit(call)
+    assert ops2.tx_count == sent
+    assert ops2.gateway.client.account(ops2.gateway.signer.address).sequence_number == sender_seq
+    assert flow.service.store.client.exists(keys.submissions_key(approved)) == 0
+    assert flow.service.submissions(approved) == []
+    assert flow.service.audit(approved) == audit
+    assert flow.service.get(approved).submit_seq is None
+
+    reply = ops2.run(f"/ops reconcile {approved}", "bob")
+    assert reply.state == Status.FAILED
+    assert reply.title == f"Request {approved}: nothing was sent; ask again if still needed"
+    assert ops2.tx_count == sent
+
+
+def test_a_worker_that_lost_its_lease_between_calls_records_and_sends_nothing_more(
+    ops2: Harness,
+) -> None:
     """A slow worker whose lease ran out between two calls is stopped by the fence before the second
-    leaves: it is recorded (so reconciliation waits for it), but never reaches the chain."""
+    leaves: the second is neither recorded nor sent, so reconciliation settles at once with the
+    first (nothing left that may land)."""
     request_id = ops2.run("/refund stop mass DoS on sales", "alice").request_id
     assert request_id is not None
     flow = _flow(ops2)
     flow.service.approve(request_id, "bob", flow.service.get(request_id).digest)
     token = flow.service.claim(request_id, "slow-worker", lease_ms=50)
-    chain = FencedChain(
-        ops2.gateway, flow.service, flow.submissions, request_id, token, lease_ms=50
-    )
-    first, second = (
-        ChainCall(
-            function=c["function"], args=tuple(TypedArg(type=t, value=v) for t, v in c["args"])
-        )
-        for c in flow.service.get(request_id).calls
-    )
-    chain.submit(first)
+    chain = FencedChain(ops2.gateway, flow.service, request_id, token, lease_ms=50)
+    first, second = _calls(ops2, request_id)
+    first_hash = chain.submit(first).tx_hash
     _lease_lost(ops2, request_id)
-    sent = ops2.tx_count
+    sent, recorded = ops2.tx_count, _recorded(ops2, request_id)
+    assert len(recorded) == 1
 
     with pytest.raises(LeaseLostError):
         chain.submit(second)
     assert ops2.tx_count == sent
-    assert len(flow.submissions.read(request_id)) == 2
+    assert _recorded(ops2, request_id) == recorded
     assert _raw_state(ops2, request_id) == Status.NEEDS_RECONCILIATION
-    early = ops2.run(f"/ops reconcile {request_id}", "bob")
-    assert "1 of 2 transactions landed, and the next" in early.title
+
+    reply = ops2.run(f"/ops reconcile {request_id}", "bob")
+    result = "found 1 of 2 transaction(s) on chain; statuses: Success; the rest were never sent"
+    assert reply.title == f"Request {request_id}: reconciled, {result}"
+    done = flow.service.get(request_id)
+    assert (done.state, done.tx_hashes, done.result) == (Status.FAILED, (first_hash,), result)
+    assert ops2.tx_count == sent

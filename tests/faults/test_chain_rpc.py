@@ -265,7 +265,7 @@ HELD_MS = 3000  # how long the node sits on the submit: well past the client's 0
 
 def _expires_s(ops: Harness, request_id: str) -> int:
     """The expiration the bot signed into the request's one transaction (its submission log)."""
-    [submission] = flow_of(ops).submissions.read(request_id)
+    [submission] = flow_of(ops).service.submissions(request_id)
     return submission.expires_s
 
 
