@@ -97,6 +97,15 @@ def _request(flat: list[Any], approvers: list[Any]) -> ApprovalRequest:
     )
 
 
+def _created(raw: Any, fields: dict[str, str]) -> ApprovalRequest | None:
+    """The request create stored: the caller's ``fields`` and those the script set over them (its
+    reply carries only those). None when it stored nothing."""
+    if len(raw) < 5:
+        return None
+    items = _texts(raw[3])
+    return ApprovalRequest.from_fields(fields | dict(zip(items[::2], items[1::2], strict=True)), ())
+
+
 def _result(raw: Any) -> ScriptResult:
     status = _text(raw[0])
     state = _text(raw[1]) if len(raw) > 1 else ""
@@ -177,14 +186,17 @@ class RedisApprovalStore:
             request_id, raw = self._create_guessed([clock, actor, *extra, "1"], _flat(fields))
             result = _result(raw)
             if result[0] != "taken":
-                return request_id, result, _request(raw[3], raw[4]) if len(raw) > 4 else None
+                return request_id, result, _created(raw, fields)
             with self._ids:
                 self._next_id = max(self._next_id or 0, result[2] + 1)
         request_id = self.next_id()
-        result, request = self._run_and_get(
-            "create", request_id, now_ms, actor, *extra, "0", request_id, *_flat(fields)
-        )
-        return request_id, result, request
+        with _reachable():
+            raw = self._scripts.run(
+                "create",
+                _keys(request_id),
+                [clock, actor, *extra, "0", request_id, *_flat(fields)],
+            )
+        return request_id, _result(raw), _created(raw, fields)
 
     def _create_guessed(self, head: list[str], tail: list[str]) -> tuple[str, Any]:
         """Run create with the guessed id (inserted between ``head`` and ``tail``), taken from the

@@ -95,6 +95,31 @@ def _approved(service: ApprovalService) -> str:
     return request.id
 
 
+def test_what_create_and_approve_return_is_what_is_stored(
+    redis: redis_lib.Redis, clock: ManualClock
+) -> None:
+    """The scripts hand back the request without a second read (create only the fields it set,
+    approve the whole hash from its cache): both must equal a fresh read, break-glass included."""
+    service = ApprovalService(
+        RedisApprovalStore(redis),
+        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
+        clock,
+    )
+    created = service.create(_new())
+    assert created == service.get(created.id)
+    assert (created.state, created.expires_ms) == (Status.PENDING, clock.ms + TTL_S * 1000)
+    approved, counted = service.approve(created.id, "bob", DIGEST)
+    assert counted
+    assert approved == service.get(created.id)
+    assert (approved.state, approved.approvers) == (Status.APPROVED, ("bob",))
+    glass = service.create(_new(policy_key="refund.stop"), break_glass=True)
+    assert glass == service.get(glass.id)
+    retro, counted = service.approve(glass.id, "carol", DIGEST)
+    assert counted
+    assert retro == service.get(glass.id)
+    assert retro.retro_approved_by == "carol"
+
+
 def test_requester_cannot_approve_own_request(service: ApprovalService) -> None:
     """An approver who asked for the request is refused as its approver and nothing is recorded."""
     request = service.create(_new(requester="bob"))
