@@ -2,12 +2,12 @@
 
 Why not redis-py's ``Script`` objects through the client: every call there takes a connection from
 the pool and gives it back (with an unread-data check, a syscall), records metrics and, on a
-connection error or timeout, *retries the command* (redis-py's default ``Retry``). For a transition
-that is a blind resend of a write whose first attempt may have run: a second ``create`` (two
-requests), a second ``claim`` (the worker that won is told it lost). Here a script is sent once; a
-connection that fails is dropped and the error goes to every caller whose script was on it (the
-store turns it into ``StoreUnavailableError``). The one resend is after ``NOSCRIPT``, which means
-nothing ran.
+connection error or timeout, may *retry the command* (a client built with ``Redis(...)`` does, three
+times, unless told otherwise). For a transition that is a blind resend of a write whose first
+attempt may have run: a second ``create`` (two requests), a second ``claim`` (the worker that won is
+told it lost). Here a script is sent once, whatever the client's retry setting; a connection that
+fails is dropped and the error goes to every caller whose script was on it (the store turns it into
+``StoreUnavailableError``). The one resend is after ``NOSCRIPT``, which means nothing ran.
 
 Calls are group-committed: the thread that finds the connection free sends every call queued so far
 as one pipeline (one write, one read on each side), hands the replies out, and passes the lead to a

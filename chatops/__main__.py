@@ -141,8 +141,9 @@ def _run_journal(args: argparse.Namespace, settings: Settings) -> int:
         import redis
 
         from chatops.notify.journal import Journal
+        from chatops.wiring import redis_client
 
-        client = redis.Redis.from_url(settings.redis_url.get_secret_value())
+        client = redis_client(settings.redis_url.get_secret_value())
         try:
             journal = Journal(client)
             entries = journal.recent(args.limit) if args.limit else journal.entries()

