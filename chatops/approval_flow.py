@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from chatops.chain.models import TransactionInfo
 from chatops.gateway import Gateway
 from chatops.notify.journal import Journal, journal_approval, journal_step
 from chatops.runner import Runner, execute_plan
-from commands.errors import CommandError
+from commands.errors import CancelledError, CommandError
 from commands.invocation import Invocation
 from commands.ports import ApprovalsPort, ChainPort, Outcome, Plan, StepContext
 from commands.registry import Step
@@ -314,9 +314,21 @@ class ApprovalFlow:
     # --- the approver's side ----------------------------------------------------------------
 
     def approve(
-        self, request_id: str, user: str, groups: tuple[str, ...], *, is_eligible: bool = True
+        self,
+        request_id: str,
+        user: str,
+        groups: tuple[str, ...],
+        *,
+        is_eligible: bool = True,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Reply:
-        """Record an approval; the last one needed executes the request at once (exactly once)."""
+        """Record an approval; the last one needed executes the request at once (exactly once).
+
+        That execution reports its steps to ``progress`` and checks ``cancel`` (set when the bot
+        shuts down) before each transaction: a request stopped that way ends FAILED, saying how
+        many of its transactions were sent (see ``_execute``).
+        """
         self.service.sweep()
         try:
             current = self.service.get(request_id)
@@ -331,7 +343,9 @@ class ApprovalFlow:
             ):
                 # Approved but never claimed (its worker died between approve and claim): an
                 # eligible click runs it now; the atomic claim still allows one execution only.
-                return self._execute(self.service.get(request_id), user)
+                return self._execute(
+                    self.service.get(request_id), user, progress=progress, cancel=cancel
+                )
             raise CommandError(str(exc)) from exc
         except ApprovalError as exc:
             raise CommandError(str(exc)) from exc
@@ -347,10 +361,24 @@ class ApprovalFlow:
             return self._describe(
                 request, title=f"Request {request_id}: approval recorded, more needed"
             )
-        return self._execute(request, user)
+        return self._execute(request, user, progress=progress, cancel=cancel)
 
-    def _execute(self, request: ApprovalRequest, actor: str) -> Reply:
-        """Claim, re-run the preflight on fresh state at the planned time, compare digests, send."""
+    def _execute(
+        self,
+        request: ApprovalRequest,
+        actor: str,
+        *,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Reply:
+        """Claim, re-run the preflight on fresh state at the planned time, compare digests, send.
+
+        ``cancel`` is checked only between transactions, so each one is either sent (and waited
+        for) or not sent at all. A request cancelled part-way is completed FAILED by this worker,
+        at once and explicitly ("stopped at shutdown after k of n transactions; the rest were not
+        sent"), with the hashes of the k sent: it never stays executing for reconciliation, since
+        nothing about it is in doubt. The audit's "failed" entry and the journal say the same.
+        """
         try:
             token = self.service.claim(request.id, self.worker)
         except AlreadyClaimedError as exc:
@@ -416,9 +444,20 @@ class ApprovalFlow:
                 logger.warning("lease lost mid-execution", extra={"approval_id": request.id})
 
         chain = FencedChain(self.gateway, self.service, request.id, token)
-        live = StepContext(chain=chain, user=request.requester, cancel=threading.Event())
+        live = StepContext(
+            chain=chain,
+            user=request.requester,
+            progress=progress or (lambda _line: None),
+            cancel=cancel or threading.Event(),
+        )
         try:
             reply = execute_plan(live, parsed.step, parsed.args, plan, on_committed=committed)
+        except CancelledError:
+            # Raised before sending the next call, never while one is in flight: the hashes are
+            # every transaction this request sent.
+            result = _stopped(len(hashes), len(plan.calls))
+            logger.warning("execution cancelled: %s", result, extra={"approval_id": request.id})
+            return self._finish(request, token, ok=False, result=result, hashes=hashes)
         except (ChainUnavailableError, TransactionTimeoutError) as exc:
             if not chain.in_doubt:  # failed before the transaction left (account read, simulation)
                 result = str(exc) if hashes else f"not sent: {exc}"
@@ -666,6 +705,19 @@ class ApprovalFlow:
                 out[header_seq if header_seq is not None else start + offset] = tx
             start += count
         return out
+
+
+def _stopped(sent: int, total: int) -> str:
+    """The result of a request cancelled before its next transaction (the bot shutting down)."""
+    if sent == 0:
+        return (
+            "stopped at shutdown before its first transaction: nothing was sent; "
+            "ask again if it is still needed"
+        )
+    return (
+        f"stopped at shutdown after {sent} of {total} transactions; the rest were not sent "
+        "and will not be: ask again for what is still needed"
+    )
 
 
 def _is_ours(tx: TransactionInfo, request: ApprovalRequest) -> bool:

@@ -42,7 +42,10 @@ def _id(text: str) -> str:
     args=IdArgs,
 )
 def approve(ctx: StepContext, args: IdArgs) -> Reply:
-    return _port(ctx).approve(_id(args.request_id), ctx.user, ctx.groups)
+    # The execution the last approval starts reports to, and is cancelled with, this command.
+    return _port(ctx).approve(
+        _id(args.request_id), ctx.user, ctx.groups, progress=ctx.progress, cancel=ctx.cancel
+    )
 
 
 @read(

@@ -77,7 +77,21 @@ class Plan:
 class ApprovalsPort(Protocol):
     """The two-person flow as the ``/ops`` steps drive it (``chatops`` implements it)."""
 
-    def approve(self, request_id: str, user: str, groups: tuple[str, ...]) -> Reply: ...
+    def approve(
+        self,
+        request_id: str,
+        user: str,
+        groups: tuple[str, ...],
+        *,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Reply:
+        """Record an approval; the last one needed executes the request there and then.
+
+        That execution reports to ``progress`` and stops between two transactions once ``cancel``
+        is set (the step passes its own, so ``/ops approve`` inherits the command's).
+        """
+        ...
 
     def deny(self, request_id: str, user: str, reason: str, groups: tuple[str, ...]) -> Reply: ...
 

@@ -294,6 +294,28 @@ def build_app(deps: SlackDeps) -> App:
     for command in deps.runner.registry.commands:
         app.command(command)(on_command)
 
+    def execution_progress(
+        body: dict[str, Any], request_id: str, user: str, channel: str
+    ) -> ProgressMessage | None:
+        """The progress message of the execution an approval may start, as a reply in the thread
+        of the request's message (or of the message clicked, if the request's was not recorded)."""
+        message = poster.message_of(request_id)
+        if message is not None:
+            channel, thread_ts = message
+        else:
+            container = body.get("container") or {}
+            thread_ts = str(container.get("thread_ts") or container.get("message_ts") or "")
+        if not channel:
+            return None
+        return ProgressMessage(
+            deps.client,
+            channel=channel,
+            user=user,
+            command=f"request {request_id}",
+            thread_ts=thread_ts or None,
+            metrics=metrics,
+        )
+
     def act(body: dict[str, Any], action: str, request_id: str, reason: str = "") -> None:
         user = str(body["user"]["id"])
         # A modal submission has no channel: answer in the channel of the request's message.
@@ -301,10 +323,19 @@ def build_app(deps: SlackDeps) -> App:
             poster.channel_of(request_id) or ""
         )
         person = directory.person(user)
+        progress: ProgressMessage | None = None
         try:
             if action == "approve":
+                # The last approval executes the request here: its progress goes to the request's
+                # thread, and the shutdown's cancel stops it between two transactions.
+                progress = execution_progress(body, request_id, user, channel)
                 reply = deps.flow.approve(
-                    request_id, user, person.groups, is_eligible=person.is_eligible
+                    request_id,
+                    user,
+                    person.groups,
+                    is_eligible=person.is_eligible,
+                    progress=progress.report if progress is not None else None,
+                    cancel=executor.cancel,
                 )
             else:
                 reply = deps.flow.deny(
@@ -316,16 +347,21 @@ def build_app(deps: SlackDeps) -> App:
             if not person.is_eligible:
                 # The account itself is the reason, whatever else the flow would have said.
                 text = f"{person.why_not}."
+            refused = Reply.error(f"Not {_DONE[action]}: {text}")
+            if progress is not None:
+                progress.finish(refused)
             if channel:
-                poster.reply(
-                    Reply.error(f"Not {_DONE[action]}: {text}"), channel=channel, user=user
-                )
+                poster.reply(refused, channel=channel, user=user)
             return
         except Exception as exc:  # noqa: BLE001 - error_text logs it with a reference id
             text, _ref = error_text(exc)
+            if progress is not None:  # never left "running"
+                progress.finish(Reply.error(text))
             if channel:
                 poster.reply(Reply.error(text), channel=channel, user=user)
             return
+        if progress is not None:
+            progress.finish(reply)  # its final state shows before the request's result note
         metrics.approvals.labels(action=action, outcome="ok").inc()
         current = deps.flow.show(request_id)
         poster.approval(current, channel=channel, actor=user)

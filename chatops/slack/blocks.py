@@ -502,10 +502,16 @@ def _progress_head(command: str, user: str, outcome: Reply | None) -> str:
 
 
 def progress_blocks(
-    command: str, user: str, lines: Sequence[str], outcome: Reply | None = None
+    command: str,
+    user: str,
+    lines: Sequence[str],
+    outcome: Reply | None = None,
+    *,
+    details_in_thread: bool = False,
 ) -> list[dict[str, Any]]:
     """The live message of a long command: who runs what and its latest progress lines, newest
-    last; once ``outcome`` is known, how it ended (the reply itself is posted on its own)."""
+    last; once ``outcome`` is known, how it ended (the reply itself is posted on its own: to
+    ``user`` alone, or with ``details_in_thread`` in the thread the message is in)."""
     blocks: list[Block] = [SectionBlock(text=_mrkdwn(_progress_head(command, user, outcome)))]
     if lines:
         shown = "\n".join(_fit(line, _PROGRESS_LINE_MAX, render=_hex_as_code) for line in lines)
@@ -513,7 +519,8 @@ def progress_blocks(
     if outcome is None:
         blocks.append(_context("Updated as the steps advance."))
     elif not outcome.ok:
-        blocks.append(_context(f"The details were sent to {_person(user)}."))
+        where = "follow in this thread" if details_in_thread else f"were sent to {_person(user)}"
+        blocks.append(_context(f"The details {where}."))
     rendered = _to_dicts(blocks)
     problems = limit_violations(rendered)
     if problems:

@@ -111,15 +111,23 @@ class SlackPoster:
         channel = cast(bytes | None, self.store.hget(keys.slack_message_key(request_id), "channel"))
         return channel.decode() if channel else None
 
+    def message_of(self, request_id: str) -> tuple[str, str] | None:
+        """The channel and ts of the request's message (the root of its thread), once posted."""
+        known = cast(dict[bytes, bytes], self.store.hgetall(keys.slack_message_key(request_id)))
+        if b"channel" not in known or b"ts" not in known:
+            return None
+        return known[b"channel"].decode(), known[b"ts"].decode()
+
     def thread_note(self, request_id: str, reply: Reply) -> None:
         """A result in the thread of the request's message (the timeline of that request)."""
-        known = cast(dict[bytes, bytes], self.store.hgetall(keys.slack_message_key(request_id)))
-        if not known or b"ts" not in known:
+        message = self.message_of(request_id)
+        if message is None:
             return
+        channel, ts = message
         try:
             self.client.chat_postMessage(
-                channel=known[b"channel"].decode(),
-                thread_ts=known[b"ts"].decode(),
+                channel=channel,
+                thread_ts=ts,
                 text=reply_text(reply),
                 blocks=reply_blocks(reply),
             )

@@ -1,4 +1,5 @@
-"""The live progress message of a long command: posted in the channel once the command has run for
+"""The live progress message of a long command: posted in the channel (or in a thread, e.g. the
+thread of an approval request whose execution it follows) once the command has run for
 ``show_after_s``, edited in place (``chat.update``) as its steps advance, at most once every
 ``interval_s``, and always left showing how the command ended.
 
@@ -38,7 +39,11 @@ TAIL_LINES = 3
 
 
 class ProgressMessage:
-    """One command's progress message; ``report`` is the runner's ``progress`` callback."""
+    """One command's progress message; ``report`` is the runner's ``progress`` callback.
+
+    With ``thread_ts`` the message is a reply in that thread, whose other replies give the details
+    of how it ended (the approval flow's result note), so it points there instead of at ``user``.
+    """
 
     def __init__(
         self,
@@ -47,6 +52,7 @@ class ProgressMessage:
         channel: str,
         user: str,
         command: str,
+        thread_ts: str | None = None,
         metrics: Metrics | None = None,
         show_after_s: float = SHOW_AFTER_S,
         interval_s: float = INTERVAL_S,
@@ -56,6 +62,7 @@ class ProgressMessage:
         self._channel = channel
         self._user = user
         self._command = command
+        self._thread_ts = thread_ts
         self._metrics = metrics
         self._interval_s = interval_s
         self._finish_timeout_s = finish_timeout_s
@@ -138,7 +145,13 @@ class ProgressMessage:
                 outcome = self._outcome if is_final else None
             self._send(
                 progress_text(self._command, lines, outcome),
-                progress_blocks(self._command, self._user, lines, outcome),
+                progress_blocks(
+                    self._command,
+                    self._user,
+                    lines,
+                    outcome,
+                    details_in_thread=self._thread_ts is not None,
+                ),
             )
             # Counted from the answer, so two calls reach Slack at least interval_s apart.
             next_at_s = time.monotonic() + self._interval_s
@@ -150,7 +163,7 @@ class ProgressMessage:
         try:
             if self._ts is None:
                 response = self._client.chat_postMessage(
-                    channel=self._channel, text=text, blocks=blocks
+                    channel=self._channel, text=text, blocks=blocks, thread_ts=self._thread_ts
                 )
                 self._ts = str(response["ts"])
             else:

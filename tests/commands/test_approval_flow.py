@@ -3,6 +3,7 @@ the devnet, fresh preflight and digest at execution time, restarts, /ops pending
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -284,3 +285,76 @@ def test_an_approved_step_writes_the_ops_journal(ops2: Harness, redis: redis_lib
         table.splitlines()[0]
         == "| Дата/время (UTC) | Тип события | Описание | Ответственные | Ссылки |"
     )
+
+
+def _set_modes(ops: Harness) -> list[str]:
+    """Hashes of the committed ``feature_switch::set_mode`` transactions, in the ledger's order."""
+    return [
+        h
+        for h, tx in ops.server.ledger.transactions.items()
+        if tx.function is not None and tx.function.endswith("::set_mode")
+    ]
+
+
+def test_a_cancel_between_two_transactions_ends_the_request_failed_saying_what_was_sent(
+    ops2: Harness, redis: redis_lib.Redis
+) -> None:
+    """``/ops approve`` runs the two-call emergency stop with the command's progress and cancel;
+    cancelled once its first call is under way, it sends that call only and the request ends
+    FAILED (never left executing) with "stopped at shutdown after 1 of 2", its hash, and the same
+    words in its audit trail and the journal."""
+    request_id = _request(ops2, "/refund stop mass DoS on sales")
+    before = _set_modes(ops2)
+    cancel = threading.Event()
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if line.startswith("1/2:"):  # as a shutdown would, while the first call goes out
+            cancel.set()
+
+    reply = ops2.runner.handle(
+        Invocation.parse_line(f"/ops approve {request_id}", user="bob"),
+        progress=progress,
+        cancel=cancel,
+    )
+
+    stopped = "stopped at shutdown after 1 of 2 transactions; the rest were not sent"
+    sent = _set_modes(ops2)[len(before) :]
+    assert not reply.ok
+    assert reply.state == Status.FAILED
+    assert reply.title.startswith(f"Request {request_id} failed: {stopped}")
+    assert lines[0] == '1/2: feature_switch::set_mode(u64:"1", u8:0)'
+    assert not any(line.startswith("2/2:") for line in lines)
+    assert len(sent) == 1
+    assert not ops2.view("feature_switch::is_enabled", "1", True)[0]  # purchases stopped
+    assert ops2.view("feature_switch::is_enabled", "3", True)[0]  # draws never were
+    done = _flow(ops2.runner).service.get(request_id)
+    assert done.state == Status.FAILED
+    assert done.tx_hashes == tuple(sent)
+    assert (done.result or "").startswith(stopped)
+    audit = _flow(ops2.runner).service.audit(request_id)
+    assert [e.event for e in audit] == ["created", "approved", "claimed", "submitting", "failed"]
+    assert audit[-1].detail.startswith(stopped)
+    journal = [e for e in Journal(redis).entries() if stopped in e.description]
+    assert len(journal) == 2  # the step's entry (with the hash) and the request's "failed"
+    assert any(sent[0] in e.links for e in journal)
+
+
+def test_a_single_call_request_cancelled_before_it_is_sent_sends_nothing(ops2: Harness) -> None:
+    """The cancel is only checked between transactions: a one-call request whose cancel is already
+    set is not sent at all, and ends FAILED saying nothing was sent."""
+    before = _sent(ops2, "set_fallback")
+    request_id = _request(ops2)
+    cancel = threading.Event()
+    cancel.set()
+
+    reply = _flow(ops2.runner).approve(request_id, "bob", (), cancel=cancel)
+
+    assert reply.state == Status.FAILED
+    assert "stopped at shutdown before its first transaction: nothing was sent" in reply.title
+    assert _sent(ops2, "set_fallback") == before
+    assert ops2.view("price_feed::get_price_view", "1")[0]["fallback_active"] is False
+    done = _flow(ops2.runner).service.get(request_id)
+    assert done.tx_hashes == ()
+    assert [e.event for e in _flow(ops2.runner).service.audit(request_id)][-1] == "failed"
