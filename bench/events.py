@@ -9,9 +9,11 @@ figures:
 2. end to end with rate limits off (outbox interval 0): notices posted to the Slack double per second,
    the watcher and the outbox worker running together as in ``chatops serve``;
 3. draining the backlog with Slack's 1 message/s per channel on: the limiter is measured for a few
-   seconds, and the full drain time is computed from it (a real drain takes hours, see the note).
+   seconds with coalescing off (one notice per message, as before digests) and then on (up to
+   ``--digest-items`` notices per message, the default), and each full drain time is computed from
+   the notices per second it measured (a real drain takes minutes to hours, see the note).
 
-    .venv/bin/python -m bench.events [--events 10000] [--e2e-s 8] [--limited-s 5]
+    .venv/bin/python -m bench.events [--events 10000] [--e2e-s 8] [--limited-s 5] [--digest-items 20]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from chatops.chain.client import ChainClient
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.gateway import Gateway
+from chatops.notify.digest import DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, Digest
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import OutboxWorker
 from chatops.notify.watcher import Watcher, WatcherConfig
@@ -41,18 +44,29 @@ ROUTING_TARGET_PER_S = 5000.0
 
 @dataclass
 class CountingPoster:
-    """The real ``SlackNoticePoster``, counting what went through (and when), per channel."""
+    """The real ``SlackNoticePoster``, counting what went through (and when), per channel: notices
+    (``posted``) and the messages that carried them (``messages``; a digest is one message)."""
 
     inner: SlackNoticePoster
     posted: Counter[str] = field(default_factory=Counter)
+    messages: Counter[str] = field(default_factory=Counter)
     last_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _count(self, channel: str, notices: int) -> None:
+        with self.lock:
+            self.posted[channel] += notices
+            self.messages[channel] += 1
+            self.last_at = time.perf_counter()
+
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
         ts = self.inner.post(channel, notice, thread_ts)
-        with self.lock:
-            self.posted[channel] += 1
-            self.last_at = time.perf_counter()
+        self._count(channel, 1)
+        return ts
+
+    def post_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str:
+        ts = self.inner.post_digest(channel, digest, thread_ts)
+        self._count(channel, len(digest.notices))
         return ts
 
     def update(self, channel: str, ts: str, notice: Notice) -> None:
@@ -61,10 +75,64 @@ class CountingPoster:
     def find_posted(self, channel: str, notice: Notice, thread_ts: str | None) -> str | None:
         return self.inner.find_posted(channel, notice, thread_ts)
 
+    def find_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str | None:
+        return self.inner.find_digest(channel, digest, thread_ts)
+
     @property
     def total(self) -> int:
         with self.lock:
             return sum(self.posted.values())
+
+    @property
+    def total_messages(self) -> int:
+        with self.lock:
+            return sum(self.messages.values())
+
+
+@dataclass(frozen=True)
+class Limited:
+    """One run of the outbox with Slack's 1 message/s per channel on, on the queued backlog."""
+
+    seconds: float
+    notices: int
+    messages: int
+    channels: int
+
+    @property
+    def notices_per_s_per_channel(self) -> float:
+        return self.notices / self.seconds / self.channels
+
+    @property
+    def messages_per_s_per_channel(self) -> float:
+        return self.messages / self.seconds / self.channels
+
+    @property
+    def per_message(self) -> float:
+        return self.notices / max(self.messages, 1)
+
+
+def _limited_run(
+    world: Doubles, client: redis.Redis, notify: Notify, seconds: float, digest_items: int
+) -> Limited:
+    """The outbox worker at the default interval (1 s per channel) for ``seconds``."""
+    poster = CountingPoster(SlackNoticePoster(notice_web_client(BOT_TOKEN, world.slack_url)))
+    worker = OutboxWorker(client, poster, threads=notify.store, digest_items=digest_items)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    started = time.perf_counter()
+    thread.start()
+    time.sleep(seconds)
+    stop.set()
+    thread.join(timeout=10)
+    elapsed = time.perf_counter() - started
+    return Limited(elapsed, poster.total, poster.total_messages, max(len(poster.posted), 1))
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(seconds, 3600)
+    if hours:
+        return f"{seconds:,.0f} s = {int(hours)} h {rest / 60:.0f} min"
+    return f"{seconds:,.0f} s = {seconds / 60:.1f} min"
 
 
 def _stack(
@@ -106,6 +174,14 @@ def main() -> int:
     parser.add_argument(
         "--window-blocks", type=int, default=100, help="watcher window (100, the default)"
     )
+    parser.add_argument(
+        "--digest-items",
+        type=int,
+        default=DEFAULT_DIGEST_ITEMS,
+        choices=range(2, MAX_DIGEST_ITEMS + 1),
+        metavar=f"2..{MAX_DIGEST_ITEMS}",
+        help=f"notices per message with coalescing on ({DEFAULT_DIGEST_ITEMS}, the default)",
+    )
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -131,23 +207,15 @@ def main() -> int:
             )
         )
 
-        # 3. The 1/s per channel limit on, on that queued backlog: measure the limiter.
-        poster = CountingPoster(SlackNoticePoster(notice_web_client(BOT_TOKEN, world.slack_url)))
-        worker = OutboxWorker(client, poster, threads=notify.store)  # default: 1 s per channel
-        stop = threading.Event()
-        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-        started = time.perf_counter()
-        thread.start()
-        time.sleep(args.limited_s)
-        stop.set()
-        thread.join(timeout=10)
-        limited_s = time.perf_counter() - started
-        per_channel = dict(poster.posted)
-        limited_rate = poster.total / limited_s
-        channels = max(len(per_channel), 1)
+        # 3. The 1/s per channel limit on, on that queued backlog: measure the limiter, one notice
+        # per message (as before coalescing) and then with digests (each run takes a few of the
+        # backlog's notices; thousands are left for the next).
+        single = _limited_run(world, client, notify, args.limited_s, digest_items=1)
+        coalesced = _limited_run(world, client, notify, args.limited_s, args.digest_items)
         # Every channel drains in parallel at the limiter's rate: the longest queue decides.
         biggest = queued  # the default routing sends every one of these notices to one channel
-        drain_s = routing_s + biggest / (limited_rate / channels)
+        drain_single_s = routing_s + biggest / single.notices_per_s_per_channel
+        drain_s = routing_s + biggest / coalesced.notices_per_s_per_channel
 
         # 2. End to end, rate limits off: a fresh Redis and watcher, the outbox worker at interval 0.
         client.flushdb()
@@ -176,22 +244,31 @@ def main() -> int:
     rows.append(
         Row(
             "end to end, rate limits off: devnet -> Slack double (chat.postMessage)",
-            f"{e2e_rate:,.0f} events/s ({poster.total:,} posted in {e2e_s:.1f} s)",
+            f"{e2e_rate:,.0f} events/s ({poster.total:,} posted in {e2e_s:.1f} s, "
+            f"{poster.total_messages:,} messages)",
+        )
+    )
+    for name, run in (("coalescing off", single), ("coalescing on", coalesced)):
+        rows.append(
+            Row(
+                f"rate limit on, {name}: messages and notices per second per channel (measured)",
+                f"{run.messages_per_s_per_channel:.2f} messages/s, "
+                f"{run.notices_per_s_per_channel:.2f} notices/s per channel over "
+                f"{run.seconds:.1f} s ({run.per_message:.1f} notices per message, "
+                f"{run.channels} channel(s))",
+            )
+        )
+    rows.append(
+        Row(
+            f"drain a {args.events:,}-event backlog, rate limit on, coalescing off (computed)",
+            f"{_duration(drain_single_s)} ({queued:,} notices, one channel, 1 per message)",
         )
     )
     rows.append(
         Row(
-            "rate limit on: posts per second per channel (measured)",
-            f"{limited_rate / channels:.2f} /s/channel over {limited_s:.1f} s "
-            f"({sum(per_channel.values())} posts, {channels} channel(s))",
-        )
-    )
-    hours, rest = divmod(drain_s, 3600)
-    rows.append(
-        Row(
-            f"drain a {args.events:,}-event backlog, rate limit on (computed)",
-            f"{drain_s:,.0f} s = {int(hours)} h {rest / 60:.0f} min "
-            f"({queued:,} notices, one channel)",
+            f"drain a {args.events:,}-event backlog, rate limit on, coalescing on (computed)",
+            f"{_duration(drain_s)} ({queued:,} notices, one channel, "
+            f"{coalesced.per_message:.1f} per message)",
         )
     )
     print_table(
@@ -203,8 +280,10 @@ def main() -> int:
             f"{routed:,} events in all), one block each; the watcher polls all "
             f"{len(notify.router.event_types())} routed event types per pass. Default routing "
             "puts every one of these notices in one channel (#lottery-ops), so Slack's "
-            "1 message/s per channel makes the drain take as many seconds as there are notices; "
-            "the drain time is routing time + queued notices / measured per-channel rate.",
+            "1 message/s per channel makes the drain take as many seconds as there are messages: "
+            "one per notice without coalescing, one per digest of up to "
+            f"{args.digest_items} notices with it (the default). The drain time is routing time + "
+            "queued notices / measured notices per second per channel.",
             "reproduce: .venv/bin/python -m bench.events",
         ],
     )

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     shutdown_grace_s: Annotated[float, Field(ge=0, le=3600)] = Field(
         default=25.0, validation_alias="CHATOPS_SHUTDOWN_GRACE_S"
     )
+    # How many queued notices for one place the outbox may post as one digest message when a
+    # channel has a backlog (1 turns coalescing off); 40 keeps a digest far inside Slack's limits.
+    outbox_digest_items: Annotated[int, Field(ge=1, le=40)] = Field(
+        default=20, validation_alias="CHATOPS_OUTBOX_DIGEST_ITEMS"
+    )
 
     @field_validator("lottery_address")
     @classmethod

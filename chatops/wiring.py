@@ -37,9 +37,10 @@ from chatops.config import ConfigError, Settings
 from chatops.gateway import Gateway
 from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
+from chatops.notify.digest import DEFAULT_DIGEST_ITEMS
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.journal import Journal
-from chatops.notify.metrics import ChainMetrics
+from chatops.notify.metrics import ChainMetrics, OutboxMetrics
 from chatops.notify.monitors import Monitors
 from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox, OutboxWorker
@@ -381,6 +382,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url))),
             ChainMetrics(metrics.registry),
             on_swept=lambda ids: refresh_requests(deps, ids),
+            digest_items=settings.outbox_digest_items,
         )
         threads = [supervise(name, loop, stop) for name, loop in loops.items()]
         server = HealthServer(
@@ -448,8 +450,12 @@ def background_loops(
     poster: Poster,
     metrics: ChainMetrics,
     on_swept: Callable[[list[str]], None] | None = None,
+    *,
+    digest_items: int = DEFAULT_DIGEST_ITEMS,
 ) -> dict[str, Loop]:
-    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry."""
+    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry.
+
+    The outbox's metrics go on the same registry as ``metrics`` (one ``/metrics``)."""
     notify = app.notify
     # A fresh install starts at the tip instead of replaying the chain's whole history.
     watcher = Watcher(
@@ -468,7 +474,13 @@ def background_loops(
         events=app.gateway.client,
         package_address=app.gateway.package_address,
     )
-    outbox = OutboxWorker(app.redis, poster, threads=notify.store)
+    outbox = OutboxWorker(
+        app.redis,
+        poster,
+        threads=notify.store,
+        digest_items=digest_items,
+        metrics=OutboxMetrics(metrics.registry),
+    )
     flow = app.runner.approvals
 
     def sweep(stop: threading.Event) -> None:

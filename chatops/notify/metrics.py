@@ -1,4 +1,5 @@
-"""Prometheus metrics of the chain as monitoring.md names them, fed by the watcher and the monitors.
+"""Prometheus metrics of the chain as monitoring.md names them, fed by the watcher and the monitors,
+and the outbox's own (messages posted, digests and notices per digest).
 
 One registry per instance (tests build many); the app exposes it next to its own metrics.
 """
@@ -8,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["ChainMetrics"]
+__all__ = ["ChainMetrics", "OutboxMetrics"]
 
 
 class ChainMetrics:
@@ -79,6 +80,53 @@ class ChainMetrics:
             self.sales_tickets.labels(lottery_id=str(data.get("lottery_id", "?"))).inc(
                 float(data.get("quantity", 1))
             )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class OutboxMetrics:
+    """What the outbox sent: messages by kind, and how many notices each digest carried.
+
+    ``chatops_outbox_notices_total / chatops_outbox_messages_total`` is the coalescing ratio: during
+    a flood it should approach the digest size, which is what keeps a channel near real time under
+    Slack's 1 message/s.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.messages = Counter(
+            "chatops_outbox_messages",
+            "Chat messages the outbox posted, by kind (single: one notice; digest: several)",
+            ["kind"],
+            registry=r,
+        )
+        self.notices = Counter(
+            "chatops_outbox_notices",
+            "Notices recorded as sent, by how (alone or in a digest)",
+            ["how"],
+            registry=r,
+        )
+        self.digests = Counter(
+            "chatops_outbox_digests", "Digest messages posted (several notices in one)", registry=r
+        )
+        self.digest_items = Histogram(
+            "chatops_outbox_digest_items",
+            "Notices per digest message",
+            buckets=(2, 3, 5, 10, 15, 20, 30, 40),
+            registry=r,
+        )
+
+    def posted_single(self) -> None:
+        self.messages.labels(kind="single").inc()
+        self.notices.labels(how="alone").inc()
+
+    def posted_digest(self, items: int) -> None:
+        self.messages.labels(kind="digest").inc()
+        self.notices.labels(how="digest").inc(items)
+        self.digests.inc()
+        self.digest_items.observe(items)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class PosterUnavailableError(Exception):
 
 
 class Poster(Protocol):
-    """Posts and edits messages in a chat."""
+    """Posts and edits messages in a chat: one notice per message, or a ``Digest`` of several."""
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
         """Post ``notice`` (in the thread of ``thread_ts`` if given); return the message ts.
@@ -62,6 +63,14 @@ class Poster(Protocol):
         Raises:
             PosterRateLimitedError: retry later, nothing was posted.
             PosterError: permanent failure.
+        """
+        ...
+
+    def post_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str:
+        """Post ``digest`` as ONE message (in the thread of ``thread_ts`` if given): one line per
+        notice, in ``digest.listed`` order, carrying ``digest.id`` so ``PostFinder.find_digest``
+        can find it after a crash; return the message ts. Raises as ``post`` does, for the whole
+        digest: either every notice of it is in the message or none is.
         """
         ...
 
@@ -99,14 +108,20 @@ class PageSink(Protocol):
 
 @runtime_checkable
 class PostFinder(Protocol):
-    """Optional for a ``Poster``: find a message it posted for ``notice`` (by ``notice.id``).
+    """Optional for a ``Poster``: find a message it posted for ``notice`` (by ``notice.id``) or for
+    a digest (by ``digest.id``).
 
-    The outbox asks this after a crash between a post and its record, so an in-doubt item is
-    recorded instead of posted twice. A poster without it makes such items at-least-once.
+    The outbox asks this after a crash between a post and its record, so an in-doubt item (or every
+    item of an in-doubt digest) is recorded instead of posted twice. A poster without it makes such
+    items at-least-once.
     """
 
     def find_posted(self, channel: str, notice: Notice, thread_ts: str | None) -> str | None:
         """The ts of the message posted for ``notice`` in ``channel`` (or that thread), if any."""
+        ...
+
+    def find_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str | None:
+        """The ts of the message posted for ``digest`` in ``channel`` (or that thread), if any."""
         ...
 
 

@@ -41,7 +41,13 @@ class Desk:
         if found is None:
             return []
         channel, ts = found
-        return [m.notice.title for m in self.poster.messages.get(channel, []) if m.thread_ts == ts]
+        # A digest is one message carrying several notices: count notices, not messages.
+        return [
+            n.title
+            for m in self.poster.messages.get(channel, [])
+            if m.thread_ts == ts
+            for n in m.notices
+        ]
 
 
 @pytest.fixture

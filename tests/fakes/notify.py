@@ -12,6 +12,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
 
@@ -20,7 +21,11 @@ __all__ = ["Emitted", "Posted", "RecordingPoster", "RecordingSink"]
 
 @dataclass(frozen=True)
 class Posted:
-    """One post or update the poster accepted; ``at_s`` is ``time.monotonic()`` at the call."""
+    """One post, digest or update the poster accepted; ``at_s`` is ``time.monotonic()`` at the call.
+
+    A digest (``op="digest"``) is one message: ``notice`` is its first notice in queue order and
+    ``notices`` all of them; for a post or an update ``notices`` is ``(notice,)``.
+    """
 
     op: str
     channel: str
@@ -28,6 +33,11 @@ class Posted:
     notice: Notice
     thread_ts: str | None
     at_s: float
+    digest: Digest | None = None
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        return self.digest.notices if self.digest is not None else (self.notice,)
 
 
 class RecordingPoster:
@@ -58,12 +68,21 @@ class RecordingPoster:
             return self._failures.popleft() if self._failures else None
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
+        return self._post(channel, notice, thread_ts, None)
+
+    def post_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str:
+        return self._post(channel, digest.notices[0], thread_ts, digest)
+
+    def _post(
+        self, channel: str, notice: Notice, thread_ts: str | None, digest: Digest | None
+    ) -> str:
         failure = self._failure()
         if failure is not None and not failure[2]:
             _raise(failure)
         with self._lock:
             ts = f"{1_700_000_000 + next(self._counter)}.000100"
-            entry = Posted("post", channel, ts, notice, thread_ts, time.monotonic())
+            op = "post" if digest is None else "digest"
+            entry = Posted(op, channel, ts, notice, thread_ts, time.monotonic(), digest)
             self.calls.append(entry)
             self.messages.setdefault(channel, []).append(entry)
         if failure is not None:
@@ -86,17 +105,37 @@ class RecordingPoster:
     def find_posted(self, channel: str, notice: Notice, thread_ts: str | None) -> str | None:
         with self._lock:
             for message in self.messages.get(channel, []):
-                if message.notice.id == notice.id and message.thread_ts == thread_ts:
+                if (
+                    message.digest is None
+                    and message.notice.id == notice.id
+                    and message.thread_ts == thread_ts
+                ):
+                    return message.ts
+        return None
+
+    def find_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str | None:
+        with self._lock:
+            for message in self.messages.get(channel, []):
+                if (
+                    message.digest is not None
+                    and message.digest.id == digest.id
+                    and message.thread_ts == thread_ts
+                ):
                     return message.ts
         return None
 
     def posts(self, channel: str | None = None) -> list[Posted]:
+        """The messages posted (single notices and digests), oldest first."""
         with self._lock:
             return [
                 c
                 for c in self.calls
-                if c.op == "post" and (channel is None or c.channel == channel)
+                if c.op in ("post", "digest") and (channel is None or c.channel == channel)
             ]
+
+    def notices(self, channel: str | None = None) -> list[Notice]:
+        """Every notice posted, in message order (a digest's in queue order)."""
+        return [notice for message in self.posts(channel) for notice in message.notices]
 
 
 def _raise(failure: tuple[str, float, bool]) -> None:

@@ -119,7 +119,7 @@ def test_a_killed_leader_is_replaced_after_the_ttl_and_no_event_is_lost_or_doubl
     poster = RecordingPoster()
     worker = OutboxWorker(redis, poster, interval_ms=1)
     wait_until(lambda: worker.run_once() >= 0 and outbox.depth() == 0, timeout_s=20)
-    rounds = [dict(p.notice.fields)["refund_round"] for p in poster.posts()]
+    rounds = [dict(n.fields)["refund_round"] for n in poster.notices()]
     assert [r for r, count in Counter(rounds).items() if count > 1] == []
     assert sorted(rounds, key=int) == [str(n) for n in range(EVENTS)]
     assert rounds == sorted(rounds, key=int)  # one channel, posted in chain order

@@ -1,8 +1,11 @@
--- outbox_defer: try the channel's head item again later (429 Retry-After, outage back-off, a thread
--- not yet posted); the item stays pending and in front of the channel's queue.
--- KEYS[1] the channel's next-allowed key, KEYS[2] OUTBOX_CHANNELS zset, KEYS[3] item hash
+-- outbox_defer: try the channel's head item (or the items of its digest) again later (429
+-- Retry-After, outage back-off, a thread not yet posted); the items stay pending and in front of the
+-- channel's queue.
+-- KEYS[1] the channel's next-allowed key, KEYS[2] OUTBOX_CHANNELS zset, KEYS[3..] the items' hashes
 -- ARGV[1] channel, ARGV[2] ms to wait until, ARGV[3] '1' to push the channel's next-allowed time
--- too (the chat asked to wait), ARGV[4] item state to set ('queued' or 'posting'), ARGV[5] error text
+-- too (the chat asked to wait), ARGV[4] item state to set ('queued' or 'posting'), ARGV[5] error text,
+-- ARGV[6] '1' to dissolve the items' digest (nothing was posted: they are queued items again, free
+-- to be coalesced anew); otherwise a digest in doubt keeps its id and members for the lookup
 -- Returns the ms the channel will be tried at.
 local until_ms = tonumber(ARGV[2])
 if ARGV[3] == '1' then
@@ -11,7 +14,12 @@ if ARGV[3] == '1' then
     redis.call('SET', KEYS[1], tostring(until_ms), 'PX', until_ms - next_ms + 60000)
   end
 end
-redis.call('HSET', KEYS[3], 'state', ARGV[4], 'error', ARGV[5])
-redis.call('HINCRBY', KEYS[3], 'attempts', 1)
+for i = 3, #KEYS do
+  redis.call('HSET', KEYS[i], 'state', ARGV[4], 'error', ARGV[5])
+  redis.call('HINCRBY', KEYS[i], 'attempts', 1)
+  if ARGV[6] == '1' then
+    redis.call('HDEL', KEYS[i], 'digest', 'digest_items', 'digest_entries', 'digest_channel')
+  end
+end
 redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
 return until_ms

@@ -47,7 +47,13 @@ class Stack:
         if found is None:
             return []
         channel, ts = found
-        return [m.notice.title for m in self.poster.messages.get(channel, []) if m.thread_ts == ts]
+        # A digest is one message carrying several notices: count notices, not messages.
+        return [
+            n.title
+            for m in self.poster.messages.get(channel, [])
+            if m.thread_ts == ts
+            for n in m.notices
+        ]
 
 
 @pytest.fixture
@@ -95,7 +101,9 @@ def test_events_land_in_the_thread_of_their_subject(
     ]
 
     def top_level() -> list[str]:
-        return [m.notice.title for m in stack.poster.posts(CHANNEL) if m.thread_ts is None]
+        return [
+            n.title for m in stack.poster.posts(CHANNEL) if m.thread_ts is None for n in m.notices
+        ]
 
     wait_until(lambda: "VRF fulfilled (lottery:9)" in top_level(), timeout_s=10)
     assert top_level()[0].startswith(f"Incident #{incident.id} [open]")

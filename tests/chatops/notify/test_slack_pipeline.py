@@ -16,7 +16,12 @@ from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelive
 from chatops.notify.outbox import Outbox, OutboxWorker
 from chatops.notify.router import DEFAULT_CHANNEL, Router
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.notice_poster import METADATA_EVENT, SlackNoticePoster, notice_web_client
+from chatops.slack.notice_poster import (
+    DIGEST_METADATA_EVENT,
+    METADATA_EVENT,
+    SlackNoticePoster,
+    notice_web_client,
+)
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import advance
 from tests.conftest import wait_until
@@ -32,17 +37,22 @@ def api() -> Iterator[SlackWebApiDouble]:
         yield double
 
 
-def notice_id(message: dict[str, Any]) -> str:
+def notice_ids(message: dict[str, Any]) -> list[str]:
+    """The notices a message carries: one, or a digest's (queue order)."""
     metadata = message.get("metadata", {})
+    payload = metadata["event_payload"]
+    if metadata.get("event_type") == DIGEST_METADATA_EVENT:
+        return [str(n["notice_id"]) for n in payload["notices"]]
     assert metadata.get("event_type") == METADATA_EVENT
-    return str(metadata["event_payload"]["notice_id"])
+    return [str(payload["notice_id"])]
 
 
 @pytest.mark.slow
 def test_a_purchase_burst_and_a_429_storm_reach_the_thread_once_each(
     chain: Chain, redis: redis_lib.Redis, api: SlackWebApiDouble
 ) -> None:
-    """1,000 purchases become one digest; with 429s mixed in every message lands once, threaded."""
+    """1,000 purchases become one sales digest; with 429s mixed in every notice lands once, threaded
+    (the thread's notices coalesced into one message)."""
     router = Router(A)
     store = IncidentStore(redis)
     outbox = Outbox(redis)
@@ -89,9 +99,9 @@ def test_a_purchase_burst_and_a_429_storm_reach_the_thread_once_each(
     limited = [c for c in api.calls("chat.postMessage") if c.status == 429]
     assert len(limited) == 3
     messages = api.messages(DEFAULT_CHANNEL)
-    ids = [notice_id(m) for m in messages]
+    ids = [i for m in messages for i in notice_ids(m)]
     assert [i for i, n in Counter(ids).items() if n > 1] == []
-    assert len(messages) == queued
+    assert len(ids) == queued
     incident = store.open_for("lottery:4")
     assert incident is not None
     parent = store.thread_ts(incident.id)
@@ -100,7 +110,12 @@ def test_a_purchase_burst_and_a_429_storm_reach_the_thread_once_each(
     assert head["ts"] == parent[1]
     replies = [m for m in messages if m.get("thread_ts") == parent[1]]
     assert len(replies) == len(messages) - 1
-    digests = [m for m in replies if notice_id(m).startswith("digest:sales:4:")]
-    assert len(digests) == 1
-    assert "1000" in str(digests[0]["blocks"])
-    assert sum(notice_id(m).startswith("event:RefundBatchEvent:") for m in replies) == 3
+    reply_ids = [i for m in replies for i in notice_ids(m)]
+    assert len(reply_ids) == queued - 1
+    # The five thread notices were ready together: one digest message, the critical one first.
+    assert len(replies) == 1
+    sales = [m for m in replies if any(i.startswith("digest:sales:4:") for i in notice_ids(m))]
+    assert len(sales) == 1
+    assert "1000" in str(sales[0]["blocks"])
+    assert sum(i.startswith("event:RefundBatchEvent:") for i in reply_ids) == 3
+    assert "1 critical: Lottery canceled" in replies[0]["text"]

@@ -768,7 +768,13 @@ def test_serve_starts_in_http_mode_and_answers_slack(
         returncode = proc.wait(timeout=10)
 
     assert returncode == 0, "SIGTERM must stop serve cleanly"
-    for name in ("chatops_outbox_depth", "chatops_approvals_pending", "vrf_effective_balance"):
+    for name in (
+        "chatops_outbox_depth",
+        "chatops_approvals_pending",
+        "vrf_effective_balance",
+        "chatops_outbox_digests_total",  # the outbox worker's metrics share the registry
+        "chatops_outbox_digest_items_bucket",
+    ):
         assert name in metrics
 
     assert ready.status_code == 200

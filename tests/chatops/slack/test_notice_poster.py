@@ -15,11 +15,17 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
+from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxWorker
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
 from chatops.slack.blocks import limit_violations
-from chatops.slack.notice_poster import METADATA_EVENT, SlackNoticePoster, notice_web_client
+from chatops.slack.notice_poster import (
+    DIGEST_METADATA_EVENT,
+    METADATA_EVENT,
+    SlackNoticePoster,
+    notice_web_client,
+)
 from tests.conftest import REPO_ROOT, wait_until
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackWebApiDouble
 
@@ -49,12 +55,20 @@ def poster(api: SlackWebApiDouble) -> SlackNoticePoster:
     return SlackNoticePoster(notice_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
 
 
+def message_notice_ids(message: dict[str, Any]) -> list[str]:
+    """The notices one message carries, from its metadata: one, or a digest's in queue order."""
+    metadata = message.get("metadata", {})
+    payload = metadata.get("event_payload", {})
+    if metadata.get("event_type") == METADATA_EVENT:
+        return [str(payload["notice_id"])]
+    if metadata.get("event_type") == DIGEST_METADATA_EVENT:
+        return [str(n["notice_id"]) for n in payload["notices"]]
+    return []
+
+
 def notice_ids(api: SlackWebApiDouble, channel: str) -> list[str]:
-    return [
-        str(m["metadata"]["event_payload"]["notice_id"])
-        for m in api.messages(channel)
-        if m.get("metadata", {}).get("event_type") == METADATA_EVENT
-    ]
+    """Every notice posted in ``channel`` (threads included), in message order."""
+    return [i for m in api.messages(channel) for i in message_notice_ids(m)]
 
 
 def test_a_notice_is_posted_as_escaped_block_kit_with_its_id_in_metadata(
@@ -125,7 +139,7 @@ def test_outbox_posts_at_most_one_message_per_second_per_channel(
     for n in range(4):
         outbox.enqueue(notice(n), channel="C1")
     outbox.enqueue(notice(9), channel="C2")
-    worker = OutboxWorker(redis, poster)
+    worker = OutboxWorker(redis, poster, digest_items=1)  # one notice per message: four messages
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"poll_s": 0.01})
     thread.start()
@@ -154,7 +168,7 @@ def test_a_429_storm_delays_but_loses_nothing(
     started = time.monotonic()
     thread.start()
     try:
-        wait_until(lambda: len(api.messages("C1")) == 3, timeout_s=15)
+        wait_until(lambda: len(notice_ids(api, "C1")) == 3, timeout_s=15)
     finally:
         stop.set()
         thread.join(timeout=5)
@@ -178,6 +192,10 @@ class _CrashAfterPost:
         self.inner.post(channel, notice, thread_ts)
         raise SystemExit("killed")
 
+    def post_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str:
+        self.inner.post_digest(channel, digest, thread_ts)
+        raise SystemExit("killed")
+
     def update(self, channel: str, ts: str, notice: Notice) -> None:
         raise SystemExit("killed")
 
@@ -189,7 +207,7 @@ def test_a_post_made_just_before_a_crash_is_recorded_not_repeated(
     outbox = Outbox(redis)
     outbox.enqueue(notice(1), channel="C1")
     outbox.enqueue(notice(2), channel="C1")
-    dying = OutboxWorker(redis, _CrashAfterPost(poster), interval_ms=10)
+    dying = OutboxWorker(redis, _CrashAfterPost(poster), interval_ms=10, digest_items=1)
     with pytest.raises(SystemExit):
         dying.run_once()
     item = outbox.item(notice(1).id, channel="C1")
