@@ -271,6 +271,12 @@ def build_app(deps: SlackDeps) -> App:
         metrics.commands.labels(command=inv.command, outcome="ok" if reply.ok else "error").inc()
         if reply.request_id is not None and reply.state is not None and reply.ok:
             poster.approval(reply, channel=channel)
+        elif reply.request_id is not None and reply.state is not None:
+            # A request that failed under a typed command (/ops approve N): its own message and
+            # thread say so, as they do when Approve is clicked, not only the person who typed.
+            poster.approval(deps.flow.show(reply.request_id), channel=channel, actor=user)
+            poster.thread_note(reply.request_id, reply)
+            poster.reply(reply, channel=channel, user=user)
         else:
             poster.reply(reply, channel=channel, user=user)
 

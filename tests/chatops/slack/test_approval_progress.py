@@ -231,3 +231,40 @@ def test_ops_approve_typed_as_a_command_reports_to_its_own_progress_message(
     assert f"Request {request_id} executed" in final
     assert f"{BATCHES}/{BATCHES}:" in final
     assert batches_sent(runs) == before + BATCHES
+
+
+def test_a_request_that_fails_under_a_typed_approve_says_so_in_its_message_and_thread(
+    deps: SlackDeps, slack: Slack, runs: Harness
+) -> None:
+    """``/ops approve N`` typed, and the node refuses the transaction: the request's own message
+    shows it failed (no buttons left) and its thread has the result, as when Approve is clicked;
+    bob is told too."""
+    before = batches_sent(runs)
+    request_id, ts = request(slack, 2)
+    httpx.post(
+        f"{runs.server.url}/devnet/faults",
+        json={"path_prefix": "/rpc/v3/transactions/submit", "status": 400, "count": 100},
+        timeout=5,
+    ).raise_for_status()
+    try:
+        assert slack.command(f"/ops approve {request_id}", BOB).status == 200
+        wait_until(
+            lambda: flow_of(runs).service.get(request_id).state == Status.FAILED,
+            timeout_s=DONE_TIMEOUT_S,
+        )
+        wait_until(lambda: deps.executor.in_flight() == [], timeout_s=DONE_TIMEOUT_S)
+    finally:
+        httpx.delete(f"{runs.server.url}/devnet/faults", timeout=5).raise_for_status()
+    message = slack.api.message(CHANNEL, ts)
+    assert message is not None
+    assert "failed" in shown(slack.api, ts)
+    assert APPROVE_ACTION_ID not in str(message.get("blocks"))
+    (note,) = in_thread(slack.api, ts)
+    assert f"Request {request_id} failed" in text_of(note)
+    told = [
+        c
+        for c in slack.api.calls("chat.postEphemeral")
+        if c.params.get("user") == BOB and f"Request {request_id} failed" in text_of(c)
+    ]
+    assert told
+    assert batches_sent(runs) == before
