@@ -196,9 +196,21 @@ class ApprovalFlow:
         return self
 
     def request(
-        self, inv: Invocation, step: Step, args: Any, plan: Plan, *, reason: str, break_glass: bool
+        self,
+        inv: Invocation,
+        step: Step,
+        args: Any,
+        plan: Plan,
+        *,
+        reason: str,
+        break_glass: bool,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Reply:
-        """Store the request with its exact calls; the approver sees calls, checks and a simulation."""
+        """Store the request with its exact calls; the approver sees calls, checks and a simulation.
+
+        Under break-glass the request executes here at once, as the last approval would run it:
+        reporting to ``progress``, and stopping between two transactions once ``cancel`` is set."""
         self.service.sweep()
         simulation = self._simulate(plan)
         new = NewRequest(
@@ -225,7 +237,7 @@ class ApprovalFlow:
                 step.path,
                 extra={"approval_id": request.id},
             )
-            reply = self._execute(request, inv.user)
+            reply = self._execute(request, inv.user, progress=progress, cancel=cancel)
             return reply.model_copy(
                 update={
                     "title": f"BREAK-GLASS by {inv.user}: {reply.title}",

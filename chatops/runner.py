@@ -40,8 +40,20 @@ class ApprovalGate(Protocol):
     """Where a privileged step goes instead of executing, and how ``/ops approve`` reaches it."""
 
     def request(
-        self, inv: Invocation, step: Step, args: Any, plan: Plan, *, reason: str, break_glass: bool
-    ) -> Reply: ...
+        self,
+        inv: Invocation,
+        step: Step,
+        args: Any,
+        plan: Plan,
+        *,
+        reason: str,
+        break_glass: bool,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Reply:
+        """Store the request; under break-glass it also executes at once, reporting to
+        ``progress`` and stopping between two transactions once ``cancel`` is set."""
+        ...
 
     def port(self, runner: Runner) -> ApprovalsPort: ...
 
@@ -284,7 +296,14 @@ class Runner:
                     usage=f'{step.usage} reason="..."',
                 )
             return self.approvals.request(
-                inv, step, args, plan, reason=parsed.reason, break_glass=parsed.break_glass
+                inv,
+                step,
+                args,
+                plan,
+                reason=parsed.reason,
+                break_glass=parsed.break_glass,
+                progress=ctx.progress,
+                cancel=ctx.cancel,
             )
         if parsed.break_glass:
             raise UsageError(f"{step.path} needs no approval, so --break-glass does not apply.")

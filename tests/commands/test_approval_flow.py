@@ -10,14 +10,14 @@ import pytest
 import redis as redis_lib
 
 from approvals.models import Status
-from approvals.policy import demo_policy
+from approvals.policy import BreakGlass, demo_policy
 from chatops.approval_flow import ApprovalFlow
 from chatops.notify.journal import Journal, export_md
 from chatops.runner import Runner
 from chatops.wiring import build_runner
 from commands.invocation import Invocation
 from commands.reply import Reply
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, harness
 
 FALLBACK = '/feed fallback 1 on 3 "spike"'
 
@@ -358,3 +358,36 @@ def test_a_single_call_request_cancelled_before_it_is_sent_sends_nothing(ops2: H
     done = _flow(ops2.runner).service.get(request_id)
     assert done.tx_hashes == ()
     assert [e.event for e in _flow(ops2.runner).service.audit(request_id)][-1] == "failed"
+
+
+def test_a_break_glass_execution_reports_progress_and_stops_at_shutdown_between_transactions(
+    redis: redis_lib.Redis,
+) -> None:
+    """Break-glass runs the request at once under the asking command: its progress reaches that
+    command, and a shutdown's cancel stops it between two transactions, the request ending FAILED
+    with what was sent, as an execution started by the last approval does."""
+    policy = demo_policy().model_copy(update={"break_glass": BreakGlass(enabled=True)})
+    with harness(policy, redis_client=redis) as ops:
+        before = _set_modes(ops)
+        cancel = threading.Event()
+        lines: list[str] = []
+
+        def progress(line: str) -> None:
+            lines.append(line)
+            if line.startswith("1/2:"):
+                cancel.set()
+
+        reply = ops.runner.handle(
+            Invocation.parse_line("/refund stop mass DoS on sales --break-glass", user="alice"),
+            progress=progress,
+            cancel=cancel,
+        )
+        sent = _set_modes(ops)[len(before) :]
+        assert reply.title.startswith("BREAK-GLASS by alice: Request ")
+        assert "stopped at shutdown after 1 of 2 transactions" in reply.title
+        assert lines[0] == '1/2: feature_switch::set_mode(u64:"1", u8:0)'
+        assert not any(line.startswith("2/2:") for line in lines)
+        assert len(sent) == 1
+        assert reply.request_id is not None
+        done = _flow(ops.runner).service.get(reply.request_id)
+        assert (done.state, done.break_glass, done.tx_hashes) == (Status.FAILED, True, tuple(sent))
