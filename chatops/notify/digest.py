@@ -16,6 +16,8 @@ What may be folded, and how severity stays visible:
   a flood (an ``AutomationErrorEvent`` loop is critical *and* the flood) is therefore the first thing
   the operator reads, never a line in the middle. Posting each critical event alone would bring the
   1 notice/s drain back in exactly the storm this exists for.
+- A digest the chat refuses for good is not the end of its notices: nothing was posted, so each
+  goes again alone (marked so, never folded again), and only a notice refused alone is failed.
 """
 
 from __future__ import annotations

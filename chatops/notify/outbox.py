@@ -133,6 +133,8 @@ class OutboxItem:
     digest_items: tuple[str, ...] = ()
     digest_entries: tuple[str, ...] = ()
     digest_channel: str = ""
+    # Refused once inside a digest: posted alone from then on, so a digest's form never loses it.
+    alone: bool = False
 
     @classmethod
     def from_redis(cls, item_id: str, raw: dict[bytes, bytes]) -> OutboxItem:
@@ -156,6 +158,7 @@ class OutboxItem:
             digest_items=_split(data.get("digest_items", "")),
             digest_entries=_split(data.get("digest_entries", "")),
             digest_channel=data.get("digest_channel", ""),
+            alone=data.get("alone") == "1",
         )
 
 
@@ -490,7 +493,12 @@ class OutboxWorker:
         head = _Queued(first.entry_id, item)
         if item.digest:  # a digest in doubt since an earlier try: settle it as it was frozen
             return self._redeliver(channel, head)
-        foldable = item.op == "post" and item.state == "queued" and is_foldable(item.notice)
+        foldable = (
+            item.op == "post"
+            and item.state == "queued"
+            and not item.alone
+            and is_foldable(item.notice)
+        )
         if foldable and self.digest_items > 1:
             members = self._gather(head, entries[1:])
             if len(members) > 1:
@@ -513,7 +521,12 @@ class OutboxWorker:
             for entry, item in zip(chunk, self._load([e.item_id for e in chunk]), strict=True):
                 if item is None or _place(item) != place:
                     continue  # a lost item is dropped when it reaches the head
-                if item.op != "post" or item.state != "queued" or not is_foldable(item.notice):
+                if (
+                    item.op != "post"
+                    or item.state != "queued"
+                    or item.alone
+                    or not is_foldable(item.notice)
+                ):
                     return members
                 members.append(_Queued(entry.entry_id, item))
                 if len(members) == self.digest_items:
@@ -598,6 +611,25 @@ class OutboxWorker:
             self._retry(frozen.channel, items, str(exc), posting=True)
             return 0
         except PosterError as exc:
+            if len(members) > 1:
+                # Refused for good, but maybe for its form (too long, a block the chat rejects):
+                # nothing was posted, so each notice goes again alone and fails, if it must, alone.
+                logger.warning(
+                    "outbox: %s (%d notices) refused (%s); posting them one by one",
+                    frozen.id,
+                    len(members),
+                    exc,
+                    extra={"channel": frozen.channel},
+                )
+                self._defer(
+                    keys=[
+                        keys.outbox_next_key(frozen.channel),
+                        keys.OUTBOX_CHANNELS,
+                        *(keys.outbox_item_key(i.id) for i in items),
+                    ],
+                    args=[frozen.channel, self.now_ms(), "0", "queued", str(exc), "1", "1"],
+                )
+                return 0
             logger.warning(
                 "outbox: %s (%d notices) refused for good: %s",
                 frozen.id,

@@ -306,19 +306,49 @@ def test_a_5xx_on_a_digest_keeps_it_whole_and_reposts_the_same_digest_once(
     settled_in_redis(redis)
 
 
-def test_a_refused_digest_fails_each_of_its_items(
+def test_a_refused_digest_is_posted_one_by_one_and_only_what_is_refused_alone_fails(
     redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
 ) -> None:
-    """A permanent refusal is recorded on every item of the digest, as it would be on each alone."""
-    api.fail_next("chat.postMessage", error="channel_not_found")
+    """A permanent refusal of a digest may be about its form (a block the chat rejects): nothing
+    was posted, so each notice goes again alone, never folded again; only a notice refused alone
+    is recorded failed."""
+    api.fail_next("chat.postMessage", error="invalid_blocks")
     outbox = Outbox(redis)
     for n in range(3):
         outbox.enqueue(event(n), channel="C1")
     worker = OutboxWorker(redis, poster, interval_ms=10)
 
-    assert worker.run_once() == 3
+    assert worker.run_once() == 0  # refused as a digest: back in the queue, marked to go alone
+    for n in range(3):
+        item = outbox.item(event(n).id, channel="C1")
+        assert item is not None
+        assert (item.state, item.digest, item.alone) == ("queued", "", True)
+    api.fail_next("chat.postMessage", error="msg_too_long")  # the first one alone, refused too
+    drain(worker, outbox)
+
+    assert [carried(m) for m in api.messages("C1")] == [[event(1).id], [event(2).id]]
+    states = [outbox.item(event(n).id, channel="C1") for n in range(3)]
+    assert [(i.state if i else None) for i in states] == ["failed", "sent", "sent"]
+    assert states[0] is not None
+    assert "msg_too_long" in states[0].error
+    settled_in_redis(redis)
+
+
+def test_a_digest_refused_for_its_channel_fails_each_item_once_alone(
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+) -> None:
+    """A channel the bot cannot post to refuses every message: each item is tried once alone, then
+    recorded failed, and nothing is posted twice."""
+    api.fail_next("chat.postMessage", error="channel_not_found", times=4)
+    outbox = Outbox(redis)
+    for n in range(3):
+        outbox.enqueue(event(n), channel="C1")
+    worker = OutboxWorker(redis, poster, interval_ms=10)
+
+    drain(worker, outbox)
 
     assert api.messages("C1") == []
+    assert len(api.calls("chat.postMessage")) == 4  # the digest, then each notice alone
     for n in range(3):
         item = outbox.item(event(n).id, channel="C1")
         assert item is not None
