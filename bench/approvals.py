@@ -93,24 +93,21 @@ def _worker(service: ApprovalService, stop_at: float, done: list[int], errors: l
         done.append(n)
 
 
-def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, int], list[str]]:
-    """(approvals/s, approvals, server command deltas, errors) of ``threads`` workers."""
-    pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)
-    client = redis.Redis(connection_pool=pool)
-    # As chatops.wiring builds it: expiry on the Redis server's clock.
+def _warm(client: redis.Redis) -> ApprovalService:
+    """A service as chatops.wiring builds it (expiry on the Redis server's clock), warmed up:
+    scripts cached (EVALSHA hits), connection open."""
     service = ApprovalService(RedisApprovalStore(client), demo_policy())
-    # warm-up: scripts loaded (EVALSHA hits), connections open
     for n in range(50):
         request = service.create(_request(n))
         service.approve(request.id, "bob", request.digest)
-    admin = redis.Redis.from_url(url)
-    before = _commandstats(admin)
-    trips_before = CountingConnection.round_trips
+    return service
+
+
+def _callers(service: ApprovalService, threads: int, seconds: float) -> tuple[int, list[str]]:
+    """(approvals, errors) of ``threads`` callers running ``seconds`` from now."""
     done: list[int] = []
     errors: list[str] = []
-    cpu_before = time.process_time(), _redis_cpu_s(admin)
-    started = time.perf_counter()
-    stop_at = started + seconds
+    stop_at = time.perf_counter() + seconds
     workers = [
         threading.Thread(target=_worker, args=(service, stop_at, done, errors))
         for _ in range(threads)
@@ -119,6 +116,20 @@ def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, 
         w.start()
     for w in workers:
         w.join()
+    return sum(done), errors
+
+
+def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, int], list[str]]:
+    """(approvals/s, approvals, server command deltas, errors) of ``threads`` workers."""
+    pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)
+    client = redis.Redis(connection_pool=pool)
+    service = _warm(client)
+    admin = redis.Redis.from_url(url)
+    before = _commandstats(admin)
+    trips_before = CountingConnection.round_trips
+    cpu_before = time.process_time(), _redis_cpu_s(admin)
+    started = time.perf_counter()
+    total, errors = _callers(service, threads, seconds)
     elapsed = time.perf_counter() - started
     deltas_cpu = time.process_time() - cpu_before[0], _redis_cpu_s(admin) - cpu_before[1]
     trips = CountingConnection.round_trips - trips_before
@@ -129,7 +140,6 @@ def _run(url: str, threads: int, seconds: float) -> tuple[float, int, dict[str, 
         if v - before.get(k, 0) > 0 and k != "info"  # our own INFO calls
     }
     deltas["_round_trips"] = trips
-    total = sum(done)
     deltas["_client_cpu_us"] = int(deltas_cpu[0] * 1e6)
     deltas["_redis_cpu_us"] = int(deltas_cpu[1] * 1e6)
     admin.close()
@@ -141,24 +151,11 @@ def _process(url: str, threads: int, start_at: float, seconds: float, out: Any) 
     """One replica: its own client and service, ``threads`` caller threads, from ``start_at``
     (wall clock)."""
     client = redis.Redis.from_url(url)
-    service = ApprovalService(RedisApprovalStore(client), demo_policy())
-    for n in range(50):  # warm-up, as in _run
-        request = service.create(_request(n))
-        service.approve(request.id, "bob", request.digest)
+    service = _warm(client)
     time.sleep(max(0.0, start_at - time.time()))
-    done: list[int] = []
-    errors: list[str] = []
     cpu = time.process_time()
-    stop_at = time.perf_counter() + seconds
-    workers = [
-        threading.Thread(target=_worker, args=(service, stop_at, done, errors))
-        for _ in range(threads)
-    ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    out.put((sum(done), time.process_time() - cpu, errors))
+    total, errors = _callers(service, threads, seconds)
+    out.put((total, time.process_time() - cpu, errors))
     client.close()
 
 

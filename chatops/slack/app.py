@@ -236,6 +236,15 @@ def build_app(deps: SlackDeps) -> App:
         metrics.ack_seconds.observe(time.monotonic() - started)
         return response
 
+    def admit(work: Callable[[], None], label: str, refuse: Callable[[str], None]) -> None:
+        """Hand ``work`` to the executor; a full queue or a shutdown is answered through
+        ``refuse``, never queued, and work dropped at shutdown is answered the same way."""
+        admission = executor.submit(work, label=label, on_dropped=lambda: refuse(RESTARTING_TEXT))
+        if admission is not Admission.ACCEPTED:
+            if admission is Admission.BUSY:
+                metrics.busy.inc()
+            refuse(_refusal(admission))
+
     def run_command(body: dict[str, Any]) -> None:
         user, channel = str(body["user_id"]), str(body["channel_id"])
         person = directory.person(user)
@@ -287,15 +296,7 @@ def build_app(deps: SlackDeps) -> App:
         def refuse(text: str) -> None:
             poster.reply(Reply.error(text), channel=channel, user=user)
 
-        admission = executor.submit(
-            lambda: run_command(body),
-            label=_label(body),
-            on_dropped=lambda: refuse(RESTARTING_TEXT),
-        )
-        if admission is not Admission.ACCEPTED:
-            if admission is Admission.BUSY:
-                metrics.busy.inc()
-            refuse(_refusal(admission))
+        admit(lambda: run_command(body), _label(body), refuse)
 
     for command in deps.runner.registry.commands:
         app.command(command)(on_command)
@@ -390,15 +391,11 @@ def build_app(deps: SlackDeps) -> App:
             if channel:
                 poster.reply(Reply.error(f"Not approved: {text}"), channel=channel, user=user)
 
-        admission = executor.submit(
+        admit(
             lambda: act(body, "approve", request_id),
-            label=f"approve request {request_id} (by {user})",
-            on_dropped=lambda: refuse(RESTARTING_TEXT),
+            f"approve request {request_id} (by {user})",
+            refuse,
         )
-        if admission is not Admission.ACCEPTED:
-            if admission is Admission.BUSY:
-                metrics.busy.inc()
-            refuse(_refusal(admission))
 
     @app.action(DENY_ACTION_ID)
     def on_deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -426,15 +423,11 @@ def build_app(deps: SlackDeps) -> App:
             if channel:
                 poster.reply(Reply.error(f"Not denied: {text}"), channel=channel, user=user)
 
-        admission = executor.submit(
+        admit(
             lambda: act(body, "deny", request_id, reason),
-            label=f"deny request {request_id} (by {user})",
-            on_dropped=lambda: refuse(RESTARTING_TEXT),
+            f"deny request {request_id} (by {user})",
+            refuse,
         )
-        if admission is not Admission.ACCEPTED:
-            if admission is Admission.BUSY:
-                metrics.busy.inc()
-            refuse(_refusal(admission))
 
     @app.event("subteam_members_changed")
     def on_group_change(ack: Ack, event: dict[str, Any]) -> None:
