@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
+
+from chatops.redis_process import RedisServerError, redis_server_process
 
 __all__ = [
     "REPO_ROOT",
@@ -140,40 +141,11 @@ def redis_server() -> Iterator[str]:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        client = redis.Redis.from_url(url)
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    if client.ping():
-                        break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit("redis-server did not start") from None
-                    time.sleep(0.01)
-            yield url
-        finally:
-            client.close()
-            proc.terminate()
-            proc.wait(timeout=10)
+            with redis_server_process(binary, tmp, port=port):
+                yield f"redis://127.0.0.1:{port}/0"
+        except RedisServerError:
+            raise SystemExit("redis-server did not start") from None
 
 
 @dataclass(frozen=True)

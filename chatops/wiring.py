@@ -10,7 +10,6 @@ import logging
 import secrets
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -47,6 +46,7 @@ from chatops.notify.outbox import Outbox, OutboxWorker
 from chatops.notify.ports import Poster
 from chatops.notify.router import Router
 from chatops.notify.watcher import Watcher, WatcherConfig
+from chatops.redis_process import redis_server_process
 from chatops.runner import Runner
 from commands.registry import build_registry
 
@@ -116,41 +116,12 @@ def embedded_redis() -> Iterator[redis.Redis]:
     """
     with tempfile.TemporaryDirectory(prefix="chatops-redis-") as tmp:
         sock = str(Path(tmp) / "redis.sock")
-        proc = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments
-            [
-                _redis_binary(),
-                "--port",
-                "0",
-                "--unixsocket",
-                sock,
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis_client(unix_socket_path=sock)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except (redis.ConnectionError, FileNotFoundError):
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("the embedded redis-server did not start") from None
-                    time.sleep(0.01)
-            yield client
-        finally:
-            client.close()
-            proc.terminate()
-            proc.wait(timeout=10)
+        with redis_server_process(_redis_binary(), tmp, unix_socket=sock):
+            client = redis_client(unix_socket_path=sock)
+            try:
+                yield client
+            finally:
+                client.close()
 
 
 @dataclass

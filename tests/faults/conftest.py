@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.gateway import Gateway
+from chatops.redis_process import RedisServerError, start_redis_server, stop_redis_server
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, build_notify, embedded_devnet
 from commands.registry import build_registry
@@ -45,44 +45,17 @@ class DurableRedis:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        probe = redis_lib.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
         try:
-            while True:
-                try:
-                    if probe.ping():
-                        return
-                except redis_lib.ConnectionError:
-                    if time.monotonic() > deadline or self.proc.poll() is not None:
-                        pytest.fail("the durable redis-server did not start")
-                    time.sleep(0.02)
-        finally:
-            probe.close()
+            self.proc = start_redis_server(
+                self.binary, str(self.workdir), port=self.port, appendfsync="always"
+            )
+        except RedisServerError:
+            pytest.fail("the durable redis-server did not start")
 
     def stop(self) -> None:
         """SIGTERM, as an orchestrator stops a container; Redis flushes the AOF and exits."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+        if self.proc is not None:
+            stop_redis_server(self.proc)
         self.proc = None
 
     def client(self) -> redis_lib.Redis:
