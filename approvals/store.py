@@ -89,12 +89,15 @@ def _texts(raw: list[Any]) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in raw]
 
 
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    """A script's flat ``name, value, ...`` list (an HGETALL) as a dict."""
+    items = _texts(flat)
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
 def _request(flat: list[Any], approvers: list[Any]) -> ApprovalRequest:
     """An ``ApprovalRequest`` from a script's HGETALL (flat name, value list) and SMEMBERS."""
-    items = _texts(flat)
-    return ApprovalRequest.from_fields(
-        dict(zip(items[::2], items[1::2], strict=True)), _texts(approvers)
-    )
+    return ApprovalRequest.from_fields(_pairs(flat), _texts(approvers))
 
 
 def _created(raw: Any, fields: dict[str, str]) -> ApprovalRequest | None:
@@ -102,8 +105,7 @@ def _created(raw: Any, fields: dict[str, str]) -> ApprovalRequest | None:
     reply carries only those). None when it stored nothing."""
     if len(raw) < 5:
         return None
-    items = _texts(raw[3])
-    return ApprovalRequest.from_fields(fields | dict(zip(items[::2], items[1::2], strict=True)), ())
+    return ApprovalRequest.from_fields(fields | _pairs(raw[3]), ())
 
 
 def _result(raw: Any) -> ScriptResult:
@@ -126,13 +128,16 @@ class RedisApprovalStore:
         self._next_id: int | None = None
         self._ids = threading.Lock()
 
+    def _call(self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str) -> Any:
+        """Script ``name`` on request ``request_id``'s keys: its raw reply."""
+        clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
+        with _reachable():
+            return self._scripts.run(name, _keys(request_id), [clock, actor, *args])
+
     def _run(
         self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
     ) -> ScriptResult:
-        clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
-        with _reachable():
-            raw = self._scripts.run(name, _keys(request_id), [clock, actor, *args])
-        return _result(raw)
+        return _result(self._call(name, request_id, now_ms, actor, *args))
 
     def _run_and_get(
         self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
@@ -140,9 +145,7 @@ class RedisApprovalStore:
         """A script that appends the request to its reply (``with_request`` in the prelude): the
         result and the request exactly as this transition left it, read inside the same script, so
         in one round trip and with no MULTI. None when the script did not hand it back (errors)."""
-        clock = "" if now_ms is None else str(now_ms)
-        with _reachable():
-            raw = self._scripts.run(name, _keys(request_id), [clock, actor, *args])
+        raw = self._call(name, request_id, now_ms, actor, *args)
         request = _request(raw[3], raw[4]) if len(raw) > 4 and raw[3] else None
         return _result(raw), request
 
@@ -190,12 +193,9 @@ class RedisApprovalStore:
             with self._ids:
                 self._next_id = max(self._next_id or 0, result[2] + 1)
         request_id = self.next_id()
-        with _reachable():
-            raw = self._scripts.run(
-                "create",
-                _keys(request_id),
-                [clock, actor, *extra, "0", request_id, *_flat(fields)],
-            )
+        raw = self._call(
+            "create", request_id, now_ms, actor, *extra, "0", request_id, *_flat(fields)
+        )
         return request_id, _result(raw), _created(raw, fields)
 
     def _create_guessed(self, head: list[str], tail: list[str]) -> tuple[str, Any]:
