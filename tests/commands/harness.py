@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,3 +97,38 @@ def harness(
             yield Harness(server, gateway, runner)
         finally:
             client.close()
+
+
+def apply(h: Harness, function: str, *args: object) -> None:
+    """A transaction signed by the package account, outside the bot (as another operator would):
+    how a test sets up chain state."""
+    h.server.ledger.apply(function, list(args))
+
+
+def payout_cap(
+    max_batch: int = 100, budget: int = 10**15, cooldown: int = 0, stride: int = 1
+) -> Callable[[Harness], None]:
+    """A set-up that grants the package a PayoutBatchCap with these limits."""
+
+    def setup(h: Harness) -> None:
+        apply(
+            h,
+            "roles::set_payout_batch_cap_admin",
+            PACKAGE_ADDRESS,
+            max_batch,
+            budget,
+            cooldown,
+            stride,
+        )
+
+    return setup
+
+
+def no_payout_cap(h: Harness) -> None:
+    """A set-up that revokes the PayoutBatchCap."""
+    apply(h, "roles::revoke_payout_batch_cap_admin")
+
+
+def nothing(h: Harness) -> None:
+    """The set-up that changes nothing (the seeded state)."""
+    return

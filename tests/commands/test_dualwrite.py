@@ -10,7 +10,7 @@ import redis as redis_lib
 
 from commands.errors import PreconditionError
 from commands.reply import Check
-from tests.commands.harness import Harness, harness
+from tests.commands.harness import Harness, apply, harness, nothing
 
 HASH = "ab" * 32
 # spec §12.8: canceled lottery 42, no sales, archived at 1732100000 (181 bytes of BCS).
@@ -33,11 +33,6 @@ def bare_devnet() -> AbstractContextManager[Harness]:
 def bare() -> Iterator[Harness]:
     with bare_devnet() as h:
         yield h
-
-
-def apply(h: Harness, function: str, *args: object) -> None:
-    """Set up chain state with a committed transaction signed by the package account."""
-    h.server.ledger.apply(function, list(args))
 
 
 def refused(h: Harness, line: str) -> Check:
@@ -359,17 +354,13 @@ def _expect_4(h: Harness) -> None:
     apply(h, "legacy_bridge::set_expected_hash", 4, bytes.fromhex(HASH))
 
 
-def _nothing(h: Harness) -> None:
-    return None
-
-
 @pytest.mark.parametrize(
     ("setup", "line"),
     [
-        (_nothing, "/dualwrite update-flags on off off"),
-        (_nothing, "/dualwrite enable-mirror"),
+        (nothing, "/dualwrite update-flags on off off"),
+        (nothing, "/dualwrite enable-mirror"),
         (_mirror_on, "/dualwrite disable-mirror"),
-        (_nothing, f"/dualwrite set 4 0x{HASH}"),
+        (nothing, f"/dualwrite set 4 0x{HASH}"),
         (_expect_4, "/dualwrite clear 4"),
         (_mirror_on, "/dualwrite mirror 5"),
     ],

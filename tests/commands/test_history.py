@@ -9,12 +9,11 @@ import pytest
 import redis as redis_lib
 
 from chatops.chain.summary import LotterySummary, archive_hash
-from tests.commands.harness import Harness, harness
+from tests.commands.harness import Harness, apply, harness, nothing
 from tests.commands.test_dualwrite import (
     HASH,
     VECTOR_BCS,
     VECTOR_HASH,
-    apply,
     bare_devnet,
     finalized_hash,
     refused,
@@ -324,14 +323,10 @@ def test_check_reports_an_expectation_without_a_summary(ops: Harness) -> None:
     assert names == ["archived summary exists", "dual-write passed"]
 
 
-def _nothing(h: Harness) -> None:
-    return None
-
-
 @pytest.mark.parametrize(
     ("setup", "line"),
     [
-        (_nothing, IMPORT_42),
+        (nothing, IMPORT_42),
         (imported_42, "/history rollback 42"),
         (imported_42, "/history classify 42 1 2"),
     ],

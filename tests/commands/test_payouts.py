@@ -10,22 +10,17 @@ from typing import Any
 import pytest
 
 from chatops.chain.calls import TypedArg
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.devnet.seed import BUYERS, PARTNER
 from commands.errors import PreconditionError
 from commands.payouts import accounting_invariant
 from commands.ports import StepContext
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, apply, no_payout_cap, nothing, payout_cap
 
 HOUR = 3_600
 # Lottery 4 (Payout, 3 winners): 14 tickets at 0.1 SUPRA.
 ALLOCATED_4 = 1_050_000_000
 OPS_ALLOCATED_4 = 140_000_000
-
-
-def apply(ops: Harness, function: str, *args: Any) -> None:
-    ops.server.ledger.apply(function, list(args))
 
 
 def acc(ops: Harness, lottery_id: int) -> dict[str, int]:
@@ -120,21 +115,6 @@ def test_batch_is_privileged(ops: Harness) -> None:
     assert ops.tx_count == before
 
 
-def _cap(max_batch: int = 100, budget: int = 10**15, cooldown: int = 0, stride: int = 1) -> Any:
-    def setup(ops: Harness) -> None:
-        apply(
-            ops,
-            "roles::set_payout_batch_cap_admin",
-            PACKAGE_ADDRESS,
-            max_batch,
-            budget,
-            cooldown,
-            stride,
-        )
-
-    return setup
-
-
 def _paid_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
     def setup(ops: Harness) -> None:
         now = ops.gateway.now_s()
@@ -144,39 +124,31 @@ def _paid_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
 
 
 def _cooldown(ops: Harness) -> None:
-    _cap(cooldown=HOUR)(ops)
+    payout_cap(cooldown=HOUR)(ops)
     _paid_round_1()(ops)
 
 
-def _no_cap(ops: Harness) -> None:
-    apply(ops, "roles::revoke_payout_batch_cap_admin")
-
-
-def _nothing(ops: Harness) -> None:
-    pass
-
-
 BATCH_FAILURES = [
-    ("/payouts batch 3 1 1 0", _nothing, "lottery status", "Closing"),
-    ("/payouts batch 4 1 1 0", _no_cap, "PayoutBatchCap present", "none"),
-    ("/payouts batch 4 101 1 0", _nothing, "batch size within cap", "101"),
+    ("/payouts batch 3 1 1 0", nothing, "lottery status", "Closing"),
+    ("/payouts batch 4 1 1 0", no_payout_cap, "PayoutBatchCap present", "none"),
+    ("/payouts batch 4 101 1 0", nothing, "batch size within cap", "101"),
     ("/payouts batch 4 1 1 0", _cooldown, "cap cooldown passed", None),
     (
         "/payouts batch 4 1 1 0",
-        _cap(stride=2),
+        payout_cap(stride=2),
         "cap nonce = payout round",
         "cap expects 2, stride 2",
     ),
-    ("/payouts batch 4 1 1 20", _cap(budget=10), "cap operations budget", "20 needed"),
+    ("/payouts batch 4 1 1 20", payout_cap(budget=10), "cap operations budget", "20 needed"),
     ("/payouts batch 4 1 1 0", _paid_round_1(10 * HOUR), "timestamp >= last_payout_ts", None),
-    ("/payouts batch 4 1 1050000001 0", _nothing, "prize within total_allocated", "1,050,000,001"),
+    ("/payouts batch 4 1 1050000001 0", nothing, "prize within total_allocated", "1,050,000,001"),
     (
         "/payouts batch 4 1 0 140000001",
-        _nothing,
+        nothing,
         "operations within total_operations_allocated",
         "140,000,001",
     ),
-    ("/payouts batch 2 1 1 0", _nothing, "sales recorded", "no ticket sold"),
+    ("/payouts batch 2 1 1 0", nothing, "sales recorded", "no ticket sold"),
 ]
 
 
@@ -209,7 +181,7 @@ def test_run_sends_consecutive_rounds(ops: Harness) -> None:
 
 def test_run_refuses_a_loop_under_a_cooldown(ops: Harness) -> None:
     """With a cap cooldown the second batch would abort 0x1809: a loop is refused."""
-    _cap(cooldown=60)(ops)
+    payout_cap(cooldown=60)(ops)
     before = ops.tx_count
     check = failed_check(ops.run("/payouts run 4 2 1 1 0"), "no cooldown between batches")
     assert check.seen == "cooldown 60 s"
@@ -350,8 +322,8 @@ def _two_rounds_paid(ops: Harness) -> None:
 
 
 PARTNER_FAILURES = [
-    (f"/payouts partner 3 {PARTNER} 1", _nothing, "lottery status", "Closing"),
-    ("/payouts partner 4 0xdead 1", _nothing, "PartnerPayoutCap present", "none"),
+    (f"/payouts partner 3 {PARTNER} 1", nothing, "lottery status", "Closing"),
+    ("/payouts partner 4 0xdead 1", nothing, "PartnerPayoutCap present", "none"),
     (
         f"/payouts partner 4 {PARTNER} 20",
         _partner(max_total=10),
@@ -368,7 +340,7 @@ PARTNER_FAILURES = [
     (f"/payouts partner 4 {PARTNER} 1", _two_rounds_paid, "partner cap nonce >= payout round", "1"),
     (
         f"/payouts partner 4 {PARTNER} 140000001",
-        _nothing,
+        nothing,
         "operations within total_operations_allocated",
         "140,000,001",
     ),

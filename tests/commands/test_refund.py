@@ -8,19 +8,13 @@ from typing import Any
 import pytest
 
 from chatops.chain.calls import TypedArg
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.devnet.seed import BUYERS
 from commands.errors import PreconditionError
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check, run_on
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, apply, no_payout_cap, nothing, payout_cap
 
 PROCEEDS_6 = 800_000_000  # lottery 6: 8 tickets at 0.1 SUPRA, canceled 600 s before the seed ended
 HOUR = 3_600
-
-
-def apply(ops: Harness, function: str, *args: Any) -> None:
-    """A transaction signed by the package account, outside the bot (as another operator would)."""
-    ops.server.ledger.apply(function, list(args))
 
 
 def enabled(ops: Harness, feature: int, premium: bool = False) -> bool:
@@ -246,21 +240,6 @@ def test_batch_is_privileged_and_shows_the_computed_round(ops: Harness) -> None:
     assert ops.tx_count == before
 
 
-def _cap(max_batch: int = 100, budget: int = 10**15, cooldown: int = 0, stride: int = 1) -> Any:
-    def setup(ops: Harness) -> None:
-        apply(
-            ops,
-            "roles::set_payout_batch_cap_admin",
-            PACKAGE_ADDRESS,
-            max_batch,
-            budget,
-            cooldown,
-            stride,
-        )
-
-    return setup
-
-
 def _refund_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
     def setup(ops: Harness) -> None:
         now = ops.gateway.now_s()
@@ -270,36 +249,28 @@ def _refund_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
 
 
 def _cooldown(ops: Harness) -> None:
-    _cap(cooldown=HOUR)(ops)
+    payout_cap(cooldown=HOUR)(ops)
     _refund_round_1()(ops)
 
 
-def _no_cap(ops: Harness) -> None:
-    apply(ops, "roles::revoke_payout_batch_cap_admin")
-
-
-def _nothing(ops: Harness) -> None:
-    pass
-
-
 BATCH_FAILURES = [
-    ("/refund batch 1 1 100000000 0", _nothing, "lottery status", "Active"),
-    ("/refund batch 6 1 100000000 0", _no_cap, "PayoutBatchCap present", "none"),
-    ("/refund batch 6 3 300000000 0", _cap(max_batch=2), "batch size within cap", "3"),
+    ("/refund batch 1 1 100000000 0", nothing, "lottery status", "Active"),
+    ("/refund batch 6 1 100000000 0", no_payout_cap, "PayoutBatchCap present", "none"),
+    ("/refund batch 6 3 300000000 0", payout_cap(max_batch=2), "batch size within cap", "3"),
     ("/refund batch 6 1 100000000 0", _cooldown, "cap cooldown passed", None),
     (
         "/refund batch 6 1 100000000 0",
-        _cap(stride=2),
+        payout_cap(stride=2),
         "cap nonce = refund round",
         "cap expects 2, stride 2",
     ),
-    ("/refund batch 6 1 80000000 20", _cap(budget=10), "cap operations budget", "20 needed"),
-    ("/refund batch 6 0 0 0", _nothing, "at least one amount > 0", None),
+    ("/refund batch 6 1 80000000 20", payout_cap(budget=10), "cap operations budget", "20 needed"),
+    ("/refund batch 6 0 0 0", nothing, "at least one amount > 0", None),
     ("/refund batch 6 1 1 0", _refund_round_1(10 * HOUR), "timestamp >= last_refund_ts", None),
-    ("/refund batch 6 9 100000000 0", _nothing, "cumulative tickets <= tickets_sold", "9"),
+    ("/refund batch 6 9 100000000 0", nothing, "cumulative tickets <= tickets_sold", "9"),
     (
         "/refund batch 6 8 800000000 1",
-        _nothing,
+        nothing,
         "cumulative prize + operations <= proceeds_accum",
         "800,000,001",
     ),
