@@ -245,6 +245,13 @@ def build_app(deps: SlackDeps) -> App:
                 metrics.busy.inc()
             refuse(_refusal(admission))
 
+    def show_outcome(request_id: str, reply: Reply, channel: str, actor: str) -> None:
+        """After someone acted on a request: its message shows where it stands now, and a final
+        or failed outcome is noted in its thread (the request's timeline), whoever typed or clicked."""
+        poster.approval(deps.flow.show(request_id), channel=channel, actor=actor)
+        if reply.state in ("succeeded", "failed") or not reply.ok:
+            poster.thread_note(request_id, reply)
+
     def run_command(body: dict[str, Any]) -> None:
         user, channel = str(body["user_id"]), str(body["channel_id"])
         person = directory.person(user)
@@ -283,8 +290,7 @@ def build_app(deps: SlackDeps) -> App:
         elif reply.request_id is not None and reply.state is not None:
             # A request that failed under a typed command (/ops approve N): its own message and
             # thread say so, as they do when Approve is clicked, not only the person who typed.
-            poster.approval(deps.flow.show(reply.request_id), channel=channel, actor=user)
-            poster.thread_note(reply.request_id, reply)
+            show_outcome(reply.request_id, reply, channel, user)
             poster.reply(reply, channel=channel, user=user)
         else:
             poster.reply(reply, channel=channel, user=user)
@@ -370,10 +376,7 @@ def build_app(deps: SlackDeps) -> App:
         if progress is not None:
             progress.finish(reply)  # its final state shows before the request's result note
         metrics.approvals.labels(action=action, outcome="ok").inc()
-        current = deps.flow.show(request_id)
-        poster.approval(current, channel=channel, actor=user)
-        if reply.state in ("succeeded", "failed") or not reply.ok:
-            poster.thread_note(request_id, reply)
+        show_outcome(request_id, reply, channel, user)
 
     @app.action(APPROVE_ACTION_ID)
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
