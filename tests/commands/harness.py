@@ -40,6 +40,16 @@ class Harness:
             Invocation.parse_line(line, user=user), progress=self.progress.append
         )
 
+    def needs_approval(self, line: str, user: str = "alice") -> Reply:
+        """Run privileged ``line``: it passes its checks but is refused for want of a second
+        person (this harness has no approvals flow), and nothing is sent. The reply."""
+        before = self.tx_count
+        reply = self.run(line, user)
+        assert not reply.ok
+        assert "needs a second person" in reply.title
+        assert self.tx_count == before
+        return reply
+
     def execute(self, line: str, user: str = "alice") -> Reply:
         """Plan and execute a step directly, as the runner does once a privileged step is approved.
 

@@ -89,11 +89,7 @@ def test_init_detects_a_control_switched_fully_off(ops: Harness) -> None:
 
 def test_init_needs_a_second_person(bare: Harness) -> None:
     """Through the runner, init passes its checks and then waits for approval; nothing is sent."""
-    before = bare.tx_count
-    reply = bare.run("/dualwrite init on on")
-    assert not reply.ok
-    assert "needs a second person" in reply.title
-    assert bare.tx_count == before
+    bare.needs_approval("/dualwrite init on on")
 
 
 def test_flags_shows_the_switches_and_the_mirror(ops: Harness) -> None:
@@ -370,11 +366,7 @@ def test_privileged_steps_wait_for_a_second_person(
 ) -> None:
     """Each dual-write change passes its checks, then needs approval; nothing is sent."""
     setup(ops)
-    before = ops.tx_count
-    reply = ops.run(line)
-    assert not reply.ok
-    assert "needs a second person" in reply.title
-    assert ops.tx_count == before
+    ops.needs_approval(line)
 
 
 def test_viewer_may_read_but_not_change(ops: Harness) -> None:

@@ -49,9 +49,7 @@ def test_update_publishes_a_price_within_the_threshold(ops: Harness) -> None:
 
 def test_update_is_privileged(ops: Harness) -> None:
     """Publishing a price needs a second person."""
-    before = ops.tx_count
-    assert "needs a second person" in ops.run("/feed update 1 1375000").title
-    assert ops.tx_count == before
+    ops.needs_approval("/feed update 1 1375000")
 
 
 def test_update_refuses_a_move_that_would_clamp(ops: Harness) -> None:
@@ -84,9 +82,7 @@ def test_fallback_on_sets_the_flag(ops: Harness) -> None:
 
 def test_fallback_is_privileged(ops: Harness) -> None:
     """The fallback switch needs a second person."""
-    before = ops.tx_count
-    assert "needs a second person" in ops.run("/feed fallback 1 on 4 spike").title
-    assert ops.tx_count == before
+    ops.needs_approval("/feed fallback 1 on 4 spike")
 
 
 def test_fallback_refuses_no_change(ops: Harness) -> None:

@@ -54,11 +54,7 @@ def test_state_reads_every_feature_mode(ops: Harness) -> None:
 
 def test_stop_is_privileged(ops: Harness) -> None:
     """With its checks passing, the stop still needs a second person; nothing is sent."""
-    before = ops.tx_count
-    reply = ops.run("/refund stop mass DoS on sales")
-    assert not reply.ok
-    assert "needs a second person" in reply.title
-    assert ops.tx_count == before
+    ops.needs_approval("/refund stop mass DoS on sales")
 
 
 def test_stop_disables_purchases_and_draws(ops: Harness) -> None:
@@ -147,9 +143,7 @@ def test_resume_refused_when_not_stopped(ops: Harness) -> None:
 def test_resume_is_privileged(ops: Harness) -> None:
     """Lifting the stop needs a second person too."""
     apply(ops, "feature_switch::set_mode", 1, 0)
-    before = ops.tx_count
-    assert "needs a second person" in ops.run("/refund resume all clear").title
-    assert ops.tx_count == before
+    ops.needs_approval("/refund resume all clear")
 
 
 # --- start (cancellation) ----------------------------------------------------------------------
@@ -191,9 +185,7 @@ def test_start_rejects_bad_reason_code(ops: Harness, word: str) -> None:
 
 def test_start_is_privileged(ops: Harness) -> None:
     """Cancellation needs a second person."""
-    before = ops.tx_count
-    assert "needs a second person" in ops.run("/refund start 1 operations outage").title
-    assert ops.tx_count == before
+    ops.needs_approval("/refund start 1 operations outage")
 
 
 def test_start_refuses_an_already_canceled_lottery(ops: Harness) -> None:
@@ -234,10 +226,7 @@ def test_batch_records_the_next_refund_round(ops: Harness) -> None:
 
 def test_batch_is_privileged_and_shows_the_computed_round(ops: Harness) -> None:
     """Via the runner the batch waits for approval; nothing is sent."""
-    before = ops.tx_count
-    reply = ops.run("/refund batch 6 1 100000000 0")
-    assert "needs a second person" in reply.title
-    assert ops.tx_count == before
+    ops.needs_approval("/refund batch 6 1 100000000 0")
 
 
 def _refund_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
@@ -381,9 +370,7 @@ def test_archive_after_a_full_refund(ops: Harness) -> None:
 def test_archive_is_privileged(ops: Harness) -> None:
     """Archive needs a second person once refunds are complete."""
     refund_all_of_6(ops)
-    before = ops.tx_count
-    assert "needs a second person" in ops.run("/refund archive 6").title
-    assert ops.tx_count == before
+    ops.needs_approval("/refund archive 6")
 
 
 def test_archive_refused_before_refunds_complete(ops: Harness) -> None:

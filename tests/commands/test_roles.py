@@ -112,20 +112,13 @@ def test_premium_caps_show_expiry_referrer_and_flag_expired(ops: Harness) -> Non
 )
 def test_privileged_steps_need_a_second_person(ops: Harness, line: str) -> None:
     """Every cap change passes its checks but is refused without a second person's approval."""
-    before = ops.tx_count
-    reply = ops.run(line)
-    assert not reply.ok
-    assert "needs a second person" in reply.title
-    assert ops.tx_count == before
+    ops.needs_approval(line)
 
 
 def test_cleanup_needs_a_second_person_when_there_is_something_to_remove(ops: Harness) -> None:
     """cleanup with expired caps passes preflight and is routed to approval, sending nothing."""
     _seed_expired_and_spent(ops)
-    before = ops.tx_count
-    reply = ops.run("/roles cleanup")
-    assert "needs a second person" in reply.title
-    assert ops.tx_count == before
+    ops.needs_approval("/roles cleanup")
 
 
 def test_payout_cap_resets_nonce_and_budget_and_warns(ops: Harness) -> None:
