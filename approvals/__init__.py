@@ -6,13 +6,16 @@ from approvals.errors import (
     ApprovalExpiredError,
     BreakGlassNotAllowedError,
     DigestMismatchError,
+    DuplicateRequestError,
     InvalidStateError,
     LeaseLostError,
     NotAnApproverError,
     NotRequesterError,
     RequestNotFoundError,
     SelfApprovalError,
+    StaleRequestError,
 )
+from approvals.ids import RequestId, new_request_id, parse_request_id
 from approvals.models import ApprovalRequest, AuditEntry, Status, Submission
 from approvals.policy import Policy, PolicyError, Role, load_policy
 from approvals.service import ApprovalService, NewRequest
@@ -27,6 +30,7 @@ __all__ = [
     "AuditEntry",
     "BreakGlassNotAllowedError",
     "DigestMismatchError",
+    "DuplicateRequestError",
     "InvalidStateError",
     "LeaseLostError",
     "NewRequest",
@@ -35,10 +39,14 @@ __all__ = [
     "Policy",
     "PolicyError",
     "RedisApprovalStore",
+    "RequestId",
     "RequestNotFoundError",
     "Role",
     "SelfApprovalError",
+    "StaleRequestError",
     "Status",
     "Submission",
     "load_policy",
+    "new_request_id",
+    "parse_request_id",
 ]

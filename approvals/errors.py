@@ -2,6 +2,8 @@
 
 ApprovalError
  ├── RequestNotFoundError     no such request id
+ ├── StaleRequestError        the id names a request that is no longer the one under its number
+ ├── DuplicateRequestError    an identical request (same calls) is still open
  ├── InvalidStateError        the request is not in a state that allows this (final, executing, ...)
  ├── SelfApprovalError        the requester tried to approve (or deny) their own request
  ├── NotAnApproverError       the person is not in the approver group, or is a guest/bot
@@ -16,33 +18,59 @@ ApprovalError
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from approvals.models import ApprovalRequest
+
 __all__ = [
     "AlreadyClaimedError",
     "ApprovalError",
     "ApprovalExpiredError",
     "BreakGlassNotAllowedError",
     "DigestMismatchError",
+    "DuplicateRequestError",
     "InvalidStateError",
     "LeaseLostError",
     "NotAnApproverError",
     "NotRequesterError",
     "RequestNotFoundError",
     "SelfApprovalError",
+    "StaleRequestError",
     "StoreUnavailableError",
 ]
 
 
 class ApprovalError(Exception):
-    """Root of the approval errors."""
+    """Root of the approval errors. ``request`` is the request as it stands now, when the store
+    said (so whoever acted can be shown what they acted on)."""
+
+    def __init__(self, message: str, request: ApprovalRequest | None = None) -> None:
+        super().__init__(message)
+        self.request = request
 
 
 class RequestNotFoundError(ApprovalError):
     pass
 
 
-class InvalidStateError(ApprovalError):
-    def __init__(self, message: str, state: str) -> None:
+class StaleRequestError(ApprovalError):
+    """The id someone acted on is not the id of the request now under its number (Redis lost its
+    data, or they typed only the number): nothing was done. ``request`` is the one now under that
+    number, so they can see what they would act on."""
+
+
+class DuplicateRequestError(ApprovalError):
+    """A request with the same calls is still open (``existing`` is its id): nothing was created."""
+
+    def __init__(self, message: str, existing: str) -> None:
         super().__init__(message)
+        self.existing = existing
+
+
+class InvalidStateError(ApprovalError):
+    def __init__(self, message: str, state: str, request: ApprovalRequest | None = None) -> None:
+        super().__init__(message, request)
         self.state = state
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "INCIDENT_SEQUENCE",
     "JOURNAL",
     "JOURNAL_SEEN",
+    "OPEN_CALLS",
     "OUTBOX_CHANNELS",
     "PENDING",
     "SALES_LOTTERIES",
@@ -20,13 +21,13 @@ __all__ = [
     "WATCHER_LEASE",
     "alert_count_key",
     "approvers_key",
-    "audit_key",
     "incident_alerts_key",
     "incident_by_thread_key",
     "incident_key",
     "incident_seen_key",
     "incident_thread_key",
     "incident_timeline_key",
+    "legacy_submissions_key",
     "outbox_item_key",
     "outbox_lease_key",
     "outbox_next_key",
@@ -38,37 +39,34 @@ __all__ = [
     "sales_tally_key",
     "slack_event_key",
     "slack_message_key",
-    "submissions_key",
     "watcher_cursor_key",
     "watcher_seen_key",
 ]
 
 PREFIX = "chatops"
-SEQUENCE = f"{PREFIX}:approval:seq"  # INCR -> the next human-friendly request id
+SEQUENCE = f"{PREFIX}:approval:seq"  # the last request number taken (the number part of ids)
 PENDING = f"{PREFIX}:approvals:pending"  # zset: id -> expires_ms (pending requests)
 EXECUTING = f"{PREFIX}:approvals:executing"  # zset: id -> lease_expires_ms (claimed requests)
-AUDIT = f"{PREFIX}:audit"  # stream: every transition of every request
+OPEN_CALLS = f"{PREFIX}:approvals:open"  # hash: calls digest -> id of the open request with them
+AUDIT = f"{PREFIX}:audit"  # stream: every transition of every request (the approvals' journal)
 
 
-def request_key(request_id: str) -> str:
-    """Hash with the request's fields."""
-    return f"{PREFIX}:approval:{request_id}"
+def request_key(number: int | str) -> str:
+    """Hash with the request's fields (its whole id, tag included, is the ``id`` field); keyed by
+    number, which is unique while Redis keeps its data: a stale id finds the request that now has
+    its number and is told apart by the tag."""
+    return f"{PREFIX}:approval:{number}"
 
 
-def approvers_key(request_id: str) -> str:
+def approvers_key(number: int | str) -> str:
     """Set of the user ids who approved (so each person counts once)."""
-    return f"{PREFIX}:approval:{request_id}:approvers"
+    return f"{PREFIX}:approval:{number}:approvers"
 
 
-def submissions_key(request_id: str) -> str:
-    """Hash sequence number -> expires_s of each transaction recorded for the request (written only
-    by the ``submitting`` script, atomically with its lease check; expires after a retention)."""
-    return f"{PREFIX}:approval:{request_id}:submissions"
-
-
-def audit_key(request_id: str) -> str:
-    """Stream of this request's transitions (the per-request view of ``AUDIT``)."""
-    return f"{PREFIX}:audit:{request_id}"
+def legacy_submissions_key(number: int | str) -> str:
+    """Hash sequence number -> expires_s where earlier versions recorded a request's transactions
+    (they are now fields of the request hash); read only, by reconciliation."""
+    return f"{PREFIX}:approval:{number}:submissions"
 
 
 def slack_message_key(request_id: str) -> str:

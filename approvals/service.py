@@ -1,8 +1,8 @@
 """request / approve / deny / cancel / claim / complete: policy checks, then one atomic script each.
 
-Eligibility (approver group, not a guest or bot) is decided here just before the script runs; the
-scripts keep the invariants no caller can break (never the requester, digest bound, once per
-person, only while pending and unexpired, one claimant).
+Eligibility (approver group) is decided here just before the script runs; the scripts keep the
+invariants no caller can break (the request the person saw, never the requester, the same calls,
+once per person, only while pending and unexpired, one claimant).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from approvals.errors import (
     AlreadyClaimedError,
@@ -18,20 +19,24 @@ from approvals.errors import (
     ApprovalExpiredError,
     BreakGlassNotAllowedError,
     DigestMismatchError,
+    DuplicateRequestError,
     InvalidStateError,
     LeaseLostError,
     NotAnApproverError,
     NotRequesterError,
     RequestNotFoundError,
     SelfApprovalError,
+    StaleRequestError,
 )
-from approvals.models import ApprovalRequest, AuditEntry, Submission
+from approvals.ids import parse_request_id
+from approvals.models import ApprovalRequest, AuditEntry, Submission, history_of
 from approvals.policy import Policy
 from approvals.store import RedisApprovalStore, ScriptResult
 
-__all__ = ["ApprovalService", "NewRequest"]
+__all__ = ["DEFAULT_LEASE_MS", "SWEEP_BATCH", "Approval", "ApprovalService", "NewRequest"]
 
 DEFAULT_LEASE_MS = 120_000
+SWEEP_BATCH = 200  # ids a sweep looks at, per kind: its cost stays bounded whatever the backlog
 
 
 @dataclass(frozen=True)
@@ -51,19 +56,49 @@ class NewRequest:
     plan_time_s: int
 
 
-def _raise_for(request_id: str, result: ScriptResult, action: str) -> None:
-    status, state, _count = result
+class Approval(NamedTuple):
+    """An approval recorded: the request as it left it, whether this person counted (a second
+    click by the same person does not), and the lease token when it claimed the request."""
+
+    request: ApprovalRequest
+    counted: bool
+    token: str | None
+
+
+def _checked(request_id: str) -> str:
+    """``request_id`` as the scripts compare it (lower case, no ``#``).
+
+    Raises:
+        RequestNotFoundError: it is not a request id at all.
+    """
+    try:
+        return str(parse_request_id(request_id))
+    except ValueError as exc:
+        raise RequestNotFoundError(str(exc)) from None
+
+
+def _raise_for(request_id: str, result: ScriptResult, action: str) -> ScriptResult:
+    """The result when it is 'ok'; the domain error its status word means otherwise."""
+    status, state, current = result.status, result.state, result.request
     if status == "ok":
-        return
+        return result
     if status == "not_found":
-        raise RequestNotFoundError(f"There is no request {request_id}.")
+        raise RequestNotFoundError(f"There is no request {request_id}; nothing was {action}d.")
+    if status == "stale":
+        raise StaleRequestError(
+            f"{request_id} is not the request now numbered {parse_request_id(request_id).number}"
+            f"; nothing was {action}d.",
+            current,
+        )
     if status == "self":
         raise SelfApprovalError(
             f"You asked for request {request_id}: a second person must {action} it."
         )
     if status == "digest":
         raise DigestMismatchError(
-            f"Request {request_id} does not match what you saw (its calls changed); nothing was {action}d."
+            f"Request {request_id} does not match what you saw (its calls differ); nothing was "
+            f"{action}d.",
+            current,
         )
     if status == "expired":
         raise ApprovalExpiredError(f"Request {request_id} expired before it could be {action}d.")
@@ -77,7 +112,15 @@ def _raise_for(request_id: str, result: ScriptResult, action: str) -> None:
         raise LeaseLostError(
             f"Request {request_id} is no longer held by this worker (it is {state})."
         )
-    raise InvalidStateError(f"Request {request_id} is {state}; it cannot be {action}d now.", state)
+    raise InvalidStateError(
+        f"Request {request_id} is {state}; it cannot be {action}d now.", state, current
+    )
+
+
+def _request(request_id: str, result: ScriptResult) -> ApprovalRequest:
+    if result.request is None:
+        raise ApprovalError(f"The store did not return request {request_id}.")
+    return result.request
 
 
 class ApprovalService:
@@ -108,6 +151,7 @@ class ApprovalService:
         Raises:
             ApprovalError: no reason given.
             BreakGlassNotAllowedError: break-glass is off or not allowed for this step.
+            DuplicateRequestError: a request with the same calls is still open.
         """
         if len(new.reason.strip()) < 3:
             raise ApprovalError("A privileged step needs a reason (at least 3 characters).")
@@ -131,44 +175,55 @@ class ApprovalService:
             "plan_time_s": str(new.plan_time_s),
             "needed": str(self.policy.approvals_needed),
         }
-        # The id comes from the sequence inside the create script (one round trip, see create_next).
-        request_id, result, request = self.store.create_next(
+        # The number comes from the sequence inside the create script (one round trip).
+        request_id, result = self.store.create_next(
             fields,
             self._now(),
             new.requester,
             break_glass=break_glass,
             ttl_ms=self.policy.ttl_s * 1000,
         )
-        _raise_for(request_id, result, "create")
-        return request or self.get(request_id)
-
-    def _eligible(self, user: str, groups: tuple[str, ...], is_eligible: bool) -> None:
-        if not is_eligible or not self.policy.may_approve(user, groups):
-            raise NotAnApproverError(
-                f"{user} is not an eligible approver (approver group, no guests or bots)."
+        if result.status == "duplicate" and result.other is not None:
+            raise DuplicateRequestError(
+                f"Request {result.other} asks for exactly these calls and is still open; "
+                "nothing new was requested.",
+                result.other,
             )
+        return _request(request_id, _raise_for(request_id, result, "create"))
+
+    def _eligible(self, user: str, groups: tuple[str, ...]) -> None:
+        if not self.policy.may_approve(user, groups):
+            raise NotAnApproverError(f"{user} is not an eligible approver (approver group).")
 
     def approve(
         self,
         request_id: str,
         user: str,
-        digest: str,
         *,
+        digest: str = "",
         groups: tuple[str, ...] = (),
-        is_eligible: bool = True,
-    ) -> tuple[ApprovalRequest, bool]:
-        """Record ``user``'s approval; returns the request and whether this click counted.
+        claim_for: str | None = None,
+        lease_ms: int = DEFAULT_LEASE_MS,
+    ) -> Approval:
+        """Record ``user``'s approval of what they were shown: ``request_id`` (the whole id) and,
+        when they saw the calls, their ``digest``. With ``claim_for`` (a worker), the last approval
+        needed also claims the request for that worker, atomically (one step, one round trip).
 
         Raises:
-            NotAnApproverError, SelfApprovalError, DigestMismatchError, ApprovalExpiredError,
-            InvalidStateError, RequestNotFoundError.
+            NotAnApproverError, SelfApprovalError, StaleRequestError, DigestMismatchError,
+            ApprovalExpiredError, InvalidStateError, RequestNotFoundError.
         """
-        self._eligible(user, groups, is_eligible)
-        result, request = self.store.approve_and_get(request_id, self._now(), user, digest)
-        if result[0] == "already":
-            return request or self.get(request_id), False
-        _raise_for(request_id, result, "approve")
-        return request or self.get(request_id), True
+        request_id = _checked(request_id)
+        self._eligible(user, groups)
+        token = f"{claim_for}:{uuid.uuid4().hex}" if claim_for else ""
+        result = self.store.approve(
+            request_id, self._now(), user, digest, token=token, lease_ms=lease_ms
+        )
+        if result.status == "already":
+            return Approval(_request(request_id, result), False, None)
+        request = _request(request_id, _raise_for(request_id, result, "approve"))
+        claimed = token if token and request.lease_owner == token else None
+        return Approval(request, True, claimed)
 
     def deny(
         self,
@@ -176,30 +231,31 @@ class ApprovalService:
         user: str,
         reason: str,
         *,
+        digest: str = "",
         groups: tuple[str, ...] = (),
-        is_eligible: bool = True,
     ) -> ApprovalRequest:
-        self._eligible(user, groups, is_eligible)
-        _raise_for(request_id, self.store.deny(request_id, self._now(), user, reason), "deny")
-        return self.get(request_id)
+        request_id = _checked(request_id)
+        self._eligible(user, groups)
+        result = self.store.deny(request_id, self._now(), user, digest, reason)
+        return _request(request_id, _raise_for(request_id, result, "deny"))
 
     def cancel(self, request_id: str, user: str) -> ApprovalRequest:
-        _raise_for(request_id, self.store.cancel(request_id, self._now(), user), "cancel")
-        return self.get(request_id)
+        request_id = _checked(request_id)
+        result = self.store.cancel(request_id, self._now(), user)
+        return _request(request_id, _raise_for(request_id, result, "cancel"))
 
-    def claim(self, request_id: str, worker: str, lease_ms: int = DEFAULT_LEASE_MS) -> str:
-        """Take the approved request for execution; returns the lease token. Exactly one caller wins.
+    def claim(
+        self, request_id: str, worker: str, lease_ms: int = DEFAULT_LEASE_MS
+    ) -> tuple[str, ApprovalRequest]:
+        """Take the approved request for execution: (the lease token, the request). Exactly one
+        caller wins.
 
         Raises:
             AlreadyClaimedError: someone else claimed it (or it is not approved).
         """
         token = f"{worker}:{uuid.uuid4().hex}"
-        _raise_for(
-            request_id,
-            self.store.claim(request_id, self._now(), worker, token, lease_ms),
-            "claim",
-        )
-        return token
+        result = self.store.claim(request_id, self._now(), worker, token, lease_ms)
+        return token, _request(request_id, _raise_for(request_id, result, "claim"))
 
     def renew(self, request_id: str, token: str, lease_ms: int = DEFAULT_LEASE_MS) -> None:
         _raise_for(request_id, self.store.renew(request_id, self._now(), token, lease_ms), "renew")
@@ -232,57 +288,90 @@ class ApprovalService:
             "submit",
         )
 
-    def submissions(self, request_id: str) -> list[Submission]:
-        """Every submission recorded for the request (``submitting``), by sequence number."""
-        return self.store.submissions(request_id)
+    def submissions(self, request: ApprovalRequest) -> list[Submission]:
+        """Every submission recorded for the request, by sequence number (an earlier version of
+        the bot kept them in a hash of their own)."""
+        if request.submissions:
+            return list(request.submissions)
+        return self.store.legacy_submissions(parse_request_id(request.id).number)
 
     def complete(
         self, request_id: str, token: str, *, ok: bool, result: str, tx_hashes: list[str]
     ) -> ApprovalRequest:
         outcome = "succeeded" if ok else "failed"
-        _raise_for(
-            request_id,
-            self.store.complete(request_id, self._now(), token, outcome, result, tx_hashes),
-            "complete",
-        )
-        return self.get(request_id)
+        done = self.store.complete(request_id, self._now(), token, outcome, result, tx_hashes)
+        return _request(request_id, _raise_for(request_id, done, "complete"))
 
     def resolve(
         self, request_id: str, actor: str, *, ok: bool, result: str, tx_hashes: list[str]
     ) -> ApprovalRequest:
+        request_id = _checked(request_id)
         outcome = "succeeded" if ok else "failed"
-        _raise_for(
-            request_id,
-            self.store.resolve(request_id, self._now(), actor, outcome, result, tx_hashes),
-            "resolve",
-        )
-        return self.get(request_id)
+        done = self.store.resolve(request_id, self._now(), actor, outcome, result, tx_hashes)
+        return _request(request_id, _raise_for(request_id, done, "resolve"))
 
-    def sweep(self) -> tuple[list[str], list[str]]:
-        """Expire due pending requests and flag executing ones whose worker lost its lease.
+    def lease_lost(self, request_id: str) -> ApprovalRequest | None:
+        """Flag an executing request whose worker's lease has run out as needing reconciliation
+        (what the sweeper does, for one request, at once); None while its lease still holds."""
+        result = self.store.lease_lost(_checked(request_id), self._now())
+        return result.request if result.status == "ok" else None
+
+    def sweep(self, limit: int = SWEEP_BATCH) -> tuple[list[str], list[str]]:
+        """Expire up to ``limit`` due pending requests and flag up to ``limit`` executing ones whose
+        worker lost its lease (a backlog drains over several sweeps).
 
         Returns (expired ids, ids now needing reconciliation).
         """
         now = self._now()
         # Candidates by the same clock the scripts use; each script re-checks atomically.
         seen = now if now is not None else self.store.server_time_ms()
-        expired = [i for i in self.store.due_pending(seen) if self.store.expire(i, now)[0] == "ok"]
-        lost = [i for i in self.store.lost_leases(seen) if self.store.lease_lost(i, now)[0] == "ok"]
+        expired = [
+            i
+            for i in self.store.due_pending(seen, limit)
+            if self.store.expire(i, now).status == "ok"
+        ]
+        lost = [
+            i
+            for i in self.store.lost_leases(seen, limit)
+            if self.store.lease_lost(i, now).status == "ok"
+        ]
         return expired, lost
 
     def get(self, request_id: str) -> ApprovalRequest:
-        request = self.store.get(request_id)
+        """The request ``request_id`` names: a whole id must be the request's own; a bare number
+        reads whichever request now has it.
+
+        Raises:
+            RequestNotFoundError: nothing under that number.
+            StaleRequestError: the number now belongs to another request.
+        """
+        wanted = parse_request_id(_checked(request_id))
+        request = self.store.get(wanted.number)
         if request is None:
             raise RequestNotFoundError(f"There is no request {request_id}.")
+        if wanted.tag is not None and request.id != str(wanted):
+            raise StaleRequestError(
+                f"{wanted} is not the request now numbered {wanted.number}.", request
+            )
         return request
 
-    def pending(self) -> list[ApprovalRequest]:
-        out = []
-        for request_id in self.store.pending_ids():
-            request = self.store.get(request_id)
-            if request is not None:
-                out.append(request)
-        return out
+    def now_ms_for_display(self) -> int:
+        """The clock the scripts decide expiry on, to show a pending request past its expiry as
+        expired before a sweep has touched it."""
+        now = self._now()
+        return now if now is not None else self.store.server_time_ms()
 
-    def audit(self, request_id: str | None = None) -> list[AuditEntry]:
-        return self.store.audit(request_id)
+    def pending(self, offset: int = 0, limit: int = 20) -> tuple[int, list[ApprovalRequest]]:
+        """(how many requests wait for approval, a page of them, soonest to expire first):
+        constant work whatever the number waiting."""
+        count, ids = self.store.live_pending(self.now_ms_for_display(), offset, limit)
+        return count, self.store.get_many(ids)
+
+    def audit(self, start: str = "-", count: int | None = None) -> list[AuditEntry]:
+        """Every request's transitions, oldest first, from stream id ``start``."""
+        return self.store.audit(count, start)
+
+    @staticmethod
+    def history(request: ApprovalRequest) -> list[AuditEntry]:
+        """One request's transitions, oldest first."""
+        return history_of(request)

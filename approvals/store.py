@@ -11,22 +11,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import redis
 
 from approvals import keys
 from approvals.errors import StoreUnavailableError
+from approvals.ids import RequestId, new_request_id, parse_request_id
 from approvals.models import ApprovalRequest, AuditEntry, Submission
 from approvals.scripts import Scripts
 
-__all__ = ["SUBMISSIONS_RETENTION_S", "RedisApprovalStore", "ScriptResult"]
+__all__ = ["RedisApprovalStore", "ScriptResult"]
 
-ScriptResult = tuple[str, str, int]
-# How long a request's submissions hash outlives its latest write: long past any reconciliation (a
-# request waits for one days at most), and it bounds what is left behind.
-SUBMISSIONS_RETENTION_S: Final = 30 * 24 * 3600
 _SCRIPTS = (
     "create",
     "approve",
@@ -42,30 +40,70 @@ _SCRIPTS = (
 )
 
 
+@dataclass(frozen=True)
+class ScriptResult:
+    """A script's answer: its status word and state; ``request`` is the request as the script left
+    it (the one now under that number, for 'stale'), ``other`` the open request's id for
+    'duplicate'."""
+
+    status: str
+    state: str = ""
+    count: int = 0
+    request: ApprovalRequest | None = None
+    other: str | None = None
+
+
 def _source(name: str) -> str:
     return resources.files("approvals").joinpath("lua", name).read_text(encoding="utf-8")
 
 
-def _keys(request_id: str) -> list[str]:
+def _keys(number: int) -> list[str]:
     return [
-        keys.request_key(request_id),
-        keys.approvers_key(request_id),
+        keys.request_key(number),
         keys.PENDING,
         keys.EXECUTING,
         keys.AUDIT,
-        keys.audit_key(request_id),
         keys.SEQUENCE,
-        keys.submissions_key(request_id),
+        keys.OPEN_CALLS,
     ]
-
-
-def _ids(raw: Any) -> list[str]:
-    """redis-py types sync replies as ``Awaitable | Any``; these are lists on the sync client."""
-    return [_text(i) for i in cast(list[Any], raw)]
 
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _texts(raw: list[Any]) -> list[str]:
+    return [_text(v) for v in raw]
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    """A flat ``name, value, ...`` list (an HGETALL) as a dict."""
+    items = _texts(flat)
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    """``{name: value}`` as the ``name, value, ...`` arguments of an HSET."""
+    return [item for pair in fields.items() for item in pair]
+
+
+def _number(request_id: str) -> int:
+    """The number keying ``request_id`` (the caller has checked that it is an id)."""
+    return parse_request_id(request_id).number
+
+
+def _result(raw: Any, given: dict[str, str] | None = None) -> ScriptResult:
+    """A script's reply; ``given`` are the fields the caller sent to ``create``, which replies with
+    only those it set over them."""
+    status = _text(raw[0])
+    state = _text(raw[1]) if len(raw) > 1 else ""
+    count = int(raw[2]) if len(raw) > 2 else 0
+    if status == "duplicate":
+        return ScriptResult(status, state, count, other=_text(raw[3]))
+    request = None
+    if len(raw) > 3 and raw[3]:
+        request = ApprovalRequest.from_fields((given or {}) | _pairs(raw[3]))
+    return ScriptResult(status, state, count, request)
 
 
 @contextmanager
@@ -80,43 +118,8 @@ def _reachable() -> Iterator[None]:
         ) from exc
 
 
-def _flat(fields: dict[str, str]) -> list[str]:
-    """``{name: value}`` as the ``name, value, ...`` arguments of an HSET."""
-    return [item for pair in fields.items() for item in pair]
-
-
-def _texts(raw: list[Any]) -> list[str]:
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in raw]
-
-
-def _pairs(flat: list[Any]) -> dict[str, str]:
-    """A script's flat ``name, value, ...`` list (an HGETALL) as a dict."""
-    items = _texts(flat)
-    return dict(zip(items[::2], items[1::2], strict=True))
-
-
-def _request(flat: list[Any], approvers: list[Any]) -> ApprovalRequest:
-    """An ``ApprovalRequest`` from a script's HGETALL (flat name, value list) and SMEMBERS."""
-    return ApprovalRequest.from_fields(_pairs(flat), _texts(approvers))
-
-
-def _created(raw: Any, fields: dict[str, str]) -> ApprovalRequest | None:
-    """The request create stored: the caller's ``fields`` and those the script set over them (its
-    reply carries only those). None when it stored nothing."""
-    if len(raw) < 5:
-        return None
-    return ApprovalRequest.from_fields(fields | _pairs(raw[3]), ())
-
-
-def _result(raw: Any) -> ScriptResult:
-    status = _text(raw[0])
-    state = _text(raw[1]) if len(raw) > 1 else ""
-    count = int(raw[2]) if len(raw) > 2 else 0
-    return status, state, count
-
-
 class RedisApprovalStore:
-    """Requests, approvals and the audit trail on one Redis (standalone, Sentinel or a single slot)."""
+    """Requests and the audit trail on one Redis (standalone, Sentinel or a single slot)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
@@ -124,38 +127,20 @@ class RedisApprovalStore:
         self._scripts = Scripts(
             client, {name: prelude + "\n" + _source(f"{name}.lua") for name in _SCRIPTS}
         )
-        # The next request id create_next guesses (None until this store has seen one taken).
-        self._next_id: int | None = None
-        self._ids = threading.Lock()
-
-    def _call(self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str) -> Any:
-        """Script ``name`` on request ``request_id``'s keys: its raw reply."""
-        clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
-        with _reachable():
-            return self._scripts.run(name, _keys(request_id), [clock, actor, *args])
+        # The next request number create_next guesses (None until this store has seen one taken).
+        self._next: int | None = None
+        self._numbers = threading.Lock()
 
     def _run(
         self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
     ) -> ScriptResult:
-        return _result(self._call(name, request_id, now_ms, actor, *args))
-
-    def _run_and_get(
-        self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
-    ) -> tuple[ScriptResult, ApprovalRequest | None]:
-        """A script that appends the request to its reply (``with_request`` in the prelude): the
-        result and the request exactly as this transition left it, read inside the same script, so
-        in one round trip and with no MULTI. None when the script did not hand it back (errors)."""
-        raw = self._call(name, request_id, now_ms, actor, *args)
-        request = _request(raw[3], raw[4]) if len(raw) > 4 and raw[3] else None
-        return _result(raw), request
-
-    def next_id(self) -> str:
-        """Take the next request id from the sequence (``INCR``)."""
+        """Script ``name`` on the request ``request_id`` (its whole id)."""
+        clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
         with _reachable():
-            last = int(cast(int, self.client.incr(keys.SEQUENCE)))
-        with self._ids:
-            self._next_id = max(self._next_id or 0, last + 1)
-        return str(last)
+            raw = self._scripts.run(
+                name, _keys(_number(request_id)), [clock, actor, request_id, *args]
+            )
+        return _result(raw)
 
     def server_time_ms(self) -> int:
         """The Redis server's clock, the one the scripts decide on when no ``now_ms`` is given."""
@@ -171,60 +156,78 @@ class RedisApprovalStore:
         *,
         break_glass: bool,
         ttl_ms: int,
-    ) -> tuple[str, ScriptResult, ApprovalRequest | None]:
-        """Store a new request under the next id of the sequence: (its id, result, the request).
+    ) -> tuple[str, ScriptResult]:
+        """Store a new request under the next number, with a fresh tag: (its id, the result).
 
-        Usually one round trip: the id is guessed (the next this store has not handed out), and the
-        script takes it from the sequence only if it is still the next one, atomically with the
-        create; otherwise it answers ``taken`` with the last id taken and writes nothing. Threads of
-        this store guess in the order their scripts are queued, so concurrent creates pipelined
-        together take consecutive ids. A first create, and one whose two guesses other replicas
-        took, take the id with ``INCR`` first.
+        Usually one round trip: the number is guessed (the next this store has not handed out), and
+        the script takes it only if it is still the next one, atomically with the create; otherwise
+        it answers ``taken`` with the last number taken and writes nothing. Threads of this store
+        guess in the order their scripts are queued, so concurrent creates pipelined together take
+        consecutive numbers. A first create, and one whose two guesses other replicas took, take
+        the number with ``INCR`` first.
         """
-        extra = ["1" if break_glass else "0", str(ttl_ms)]
         clock = "" if now_ms is None else str(now_ms)
+        tail = ["1" if break_glass else "0", str(ttl_ms)]
         for _attempt in range(2):
-            if self._next_id is None:
+            if self._next is None:
                 break
-            request_id, raw = self._create_guessed([clock, actor, *extra, "1"], _flat(fields))
-            result = _result(raw)
-            if result[0] != "taken":
-                return request_id, result, _created(raw, fields)
-            with self._ids:
-                self._next_id = max(self._next_id or 0, result[2] + 1)
-        request_id = self.next_id()
-        raw = self._call(
-            "create", request_id, now_ms, actor, *extra, "0", request_id, *_flat(fields)
-        )
-        return request_id, _result(raw), _created(raw, fields)
+            request_id, raw = self._create_guessed(clock, actor, tail, _flat(fields))
+            result = _result(raw, fields)
+            if result.status != "taken":
+                return str(request_id), result
+            with self._numbers:
+                self._next = max(self._next or 0, result.count + 1)
+        with _reachable():
+            number = int(cast(int, self.client.incr(keys.SEQUENCE)))
+        with self._numbers:
+            self._next = max(self._next or 0, number + 1)
+        request_id = new_request_id(number)
+        with _reachable():
+            raw = self._scripts.run(
+                "create",
+                _keys(number),
+                [clock, actor, str(request_id), str(number), *tail, "0", *_flat(fields)],
+            )
+        return str(request_id), _result(raw, fields)
 
-    def _create_guessed(self, head: list[str], tail: list[str]) -> tuple[str, Any]:
-        """Run create with the guessed id (inserted between ``head`` and ``tail``), taken from the
-        store's count while the script is queued: (that id, the raw reply)."""
-        chosen: list[str] = []
+    def _create_guessed(
+        self, clock: str, actor: str, tail: list[str], fields: list[str]
+    ) -> tuple[RequestId, Any]:
+        """Run create with a guessed number, taken from the store's count while the script is
+        queued: (the id tried, the raw reply)."""
+        chosen: list[RequestId] = []
 
         def build() -> tuple[list[str], list[str]]:
-            with self._ids:
-                guess = str(self._next_id)
-                self._next_id = (self._next_id or 0) + 1
-            chosen.append(guess)
-            return _keys(guess), [*head, guess, *tail]
+            with self._numbers:
+                number = self._next or 1
+                self._next = number + 1
+            request_id = new_request_id(number)
+            chosen.append(request_id)
+            args = [clock, actor, str(request_id), str(number), *tail, "1", *fields]
+            return _keys(number), args
 
         with _reachable():
             raw = self._scripts.run_built("create", build)
         return chosen[0], raw
 
-    def approve(self, request_id: str, now_ms: int | None, actor: str, digest: str) -> ScriptResult:
-        return self._run("approve", request_id, now_ms, actor, digest)
+    def approve(
+        self,
+        request_id: str,
+        now_ms: int | None,
+        actor: str,
+        digest: str,
+        *,
+        token: str = "",
+        lease_ms: int = 0,
+    ) -> ScriptResult:
+        """Record ``actor``'s approval of what they saw (``digest``, '' for the id alone); the last
+        one needed also claims the request for ``token`` when one is given."""
+        return self._run("approve", request_id, now_ms, actor, digest, token, str(lease_ms))
 
-    def approve_and_get(
-        self, request_id: str, now_ms: int | None, actor: str, digest: str
-    ) -> tuple[ScriptResult, ApprovalRequest | None]:
-        """``approve`` and the request as it left it, in one round trip."""
-        return self._run_and_get("approve", request_id, now_ms, actor, digest)
-
-    def deny(self, request_id: str, now_ms: int | None, actor: str, reason: str) -> ScriptResult:
-        return self._run("deny", request_id, now_ms, actor, reason)
+    def deny(
+        self, request_id: str, now_ms: int | None, actor: str, digest: str, reason: str
+    ) -> ScriptResult:
+        return self._run("deny", request_id, now_ms, actor, digest, reason)
 
     def cancel(self, request_id: str, now_ms: int | None, actor: str) -> ScriptResult:
         return self._run("cancel", request_id, now_ms, actor)
@@ -257,7 +260,6 @@ class RedisApprovalStore:
             str(submission.sequence_number),
             str(submission.expires_s),
             str(lease_ms),
-            str(SUBMISSIONS_RETENTION_S),
         )
 
     def complete(
@@ -274,10 +276,10 @@ class RedisApprovalStore:
         )
 
     def expire(self, request_id: str, now_ms: int | None) -> ScriptResult:
-        return self._run("expire", request_id, now_ms, "sweeper", request_id)
+        return self._run("expire", request_id, now_ms, "sweeper")
 
     def lease_lost(self, request_id: str, now_ms: int | None) -> ScriptResult:
-        return self._run("lease_lost", request_id, now_ms, "sweeper", request_id)
+        return self._run("lease_lost", request_id, now_ms, "sweeper")
 
     def resolve(
         self,
@@ -290,60 +292,74 @@ class RedisApprovalStore:
     ) -> ScriptResult:
         return self._run("resolve", request_id, now_ms, actor, outcome, result, ",".join(tx_hashes))
 
-    def get(self, request_id: str) -> ApprovalRequest | None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hgetall(keys.request_key(request_id))
-        pipe.smembers(keys.approvers_key(request_id))
+    def get(self, number: int) -> ApprovalRequest | None:
+        """The request stored under ``number`` (whatever its tag), or None."""
         with _reachable():
-            fields, approvers = pipe.execute()
+            fields = cast(dict[Any, Any], self.client.hgetall(keys.request_key(number)))
         if not fields:
             return None
-        return ApprovalRequest.from_fields(
-            {_text(k): _text(v) for k, v in fields.items()}, [_text(a) for a in approvers]
+        return ApprovalRequest.from_fields({_text(k): _text(v) for k, v in fields.items()})
+
+    def legacy_submissions(self, number: int) -> list[Submission]:
+        """Submissions an earlier version recorded in a hash of their own (empty if none)."""
+        with _reachable():
+            raw = cast(dict[Any, Any], self.client.hgetall(keys.legacy_submissions_key(number)))
+        return sorted(
+            (Submission(sequence_number=int(s), expires_s=int(e)) for s, e in raw.items()),
+            key=lambda s: s.sequence_number,
         )
 
-    def submissions(self, request_id: str) -> list[Submission]:
-        """The request's recorded submissions, by sequence number (empty if none was recorded)."""
+    def due_pending(self, now_ms: int, limit: int) -> list[str]:
+        """Up to ``limit`` pending ids whose expiry has passed, oldest first."""
         with _reachable():
-            raw = cast(dict[Any, Any], self.client.hgetall(keys.submissions_key(request_id)))
-        recorded = [
-            Submission(sequence_number=int(seq), expires_s=int(expires))
-            for seq, expires in raw.items()
-        ]
-        return sorted(recorded, key=lambda s: s.sequence_number)
+            raw = self.client.zrangebyscore(keys.PENDING, "-inf", now_ms, start=0, num=limit)
+        return _texts(cast(list[Any], raw))
 
-    def due_pending(self, now_ms: int) -> list[str]:
+    def lost_leases(self, now_ms: int, limit: int) -> list[str]:
+        """Up to ``limit`` executing ids whose lease has run out."""
         with _reachable():
-            return _ids(self.client.zrangebyscore(keys.PENDING, "-inf", now_ms))
+            raw = self.client.zrangebyscore(keys.EXECUTING, "-inf", now_ms, start=0, num=limit)
+        return _texts(cast(list[Any], raw))
 
-    def pending_ids(self) -> list[str]:
+    def live_pending(self, now_ms: int, offset: int, limit: int) -> tuple[int, list[str]]:
+        """(how many pending requests have not expired, up to ``limit`` of their ids from
+        ``offset``, soonest to expire first): a page, whatever the number pending."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zcount(keys.PENDING, f"({now_ms}", "+inf")
+        pipe.zrangebyscore(keys.PENDING, f"({now_ms}", "+inf", start=offset, num=limit)
         with _reachable():
-            return _ids(self.client.zrange(keys.PENDING, 0, -1))
+            count, ids = pipe.execute()
+        return int(count), _texts(ids)
 
-    def lost_leases(self, now_ms: int) -> list[str]:
+    def get_many(self, request_ids: list[str]) -> list[ApprovalRequest]:
+        """The requests with these ids, in order (one round trip; ids no longer there are left out)."""
+        pipe = self.client.pipeline(transaction=False)
+        for request_id in request_ids:
+            pipe.hgetall(keys.request_key(_number(request_id)))
         with _reachable():
-            return _ids(self.client.zrangebyscore(keys.EXECUTING, "-inf", now_ms))
+            found = pipe.execute()
+        out = []
+        for request_id, fields in zip(request_ids, found, strict=True):
+            if fields:
+                request = ApprovalRequest.from_fields(
+                    {_text(k): _text(v) for k, v in fields.items()}
+                )
+                if request.id == request_id:
+                    out.append(request)
+        return out
 
-    def audit(self, request_id: str | None = None, count: int | None = None) -> list[AuditEntry]:
-        """The audit trail of one request (or of all), oldest first."""
-        stream = keys.audit_key(request_id) if request_id else keys.AUDIT
+    def pending_count(self) -> int:
+        with _reachable():
+            return int(cast(int, self.client.zcard(keys.PENDING)))
+
+    def audit(self, count: int | None = None, start: str = "-") -> list[AuditEntry]:
+        """The audit trail of every request, oldest first, from stream id ``start``."""
         with _reachable():
             entries = cast(
-                list[tuple[Any, dict[Any, Any]]], self.client.xrange(stream, count=count)
+                list[tuple[Any, dict[Any, Any]]],
+                self.client.xrange(keys.AUDIT, min=start, count=count),
             )
-        out: list[AuditEntry] = []
-        for stream_id, raw in entries:
-            data = {_text(k): _text(v) for k, v in raw.items()}
-            out.append(
-                AuditEntry(
-                    stream_id=_text(stream_id),
-                    request_id=data.get("request_id", ""),
-                    event=data.get("event", ""),
-                    actor=data.get("actor", ""),
-                    state=data.get("state", ""),
-                    digest=data.get("digest", ""),
-                    at_ms=int(data.get("at_ms", "0")),
-                    detail=data.get("detail", ""),
-                )
-            )
-        return out
+        return [
+            AuditEntry.from_stream(_text(i), {_text(k): _text(v) for k, v in raw.items()})
+            for i, raw in entries
+        ]

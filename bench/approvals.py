@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import multiprocessing
+import os
 import threading
 import time
 from typing import Any
@@ -32,6 +34,7 @@ from approvals.store import RedisApprovalStore
 from bench._support import Row, print_table, redis_server
 
 TARGET_PER_S = 2000.0
+_UNIQUE = itertools.count()
 
 
 class CountingConnection(redis.Connection):
@@ -59,7 +62,8 @@ def _request(n: int) -> NewRequest:
         text=f"{n % 8} on price spike",
         policy_key="feed.fallback",
         calls=calls,
-        digest=hashlib.sha256(str(calls).encode()).hexdigest(),
+        # One open request per set of calls: each request here asks for calls of its own.
+        digest=hashlib.sha256(f"{calls}:{os.getpid()}:{next(_UNIQUE)}".encode()).hexdigest(),
         summary="Switch asset to the fallback price",
         requester="alice",
         reason="price spike on the primary feed",
@@ -84,7 +88,7 @@ def _worker(service: ApprovalService, stop_at: float, done: list[int], errors: l
     try:
         while time.perf_counter() < stop_at:
             request = service.create(_request(n))
-            approved, counted = service.approve(request.id, "bob", request.digest)
+            approved, counted, _token = service.approve(request.id, "bob", digest=request.digest)
             if not counted or approved.state != "approved":
                 errors.append(f"request {request.id} ended {approved.state}")
                 return
@@ -99,7 +103,7 @@ def _warm(client: redis.Redis) -> ApprovalService:
     service = ApprovalService(RedisApprovalStore(client), demo_policy())
     for n in range(50):
         request = service.create(_request(n))
-        service.approve(request.id, "bob", request.digest)
+        service.approve(request.id, "bob", digest=request.digest)
     return service
 
 

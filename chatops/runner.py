@@ -11,14 +11,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from approvals.errors import ApprovalError
 from approvals.policy import Policy
 from chatops.chain.errors import ChainAbortError, ChainError
 from chatops.notify.journal import Journal, journal_step
-from commands.args import parse_args
 from commands.errors import (
     CancelledError,
     CommandError,
@@ -26,7 +24,8 @@ from commands.errors import (
     PreconditionError,
     UsageError,
 )
-from commands.invocation import Invocation, tokenize
+from commands.invocation import Invocation
+from commands.parse import Parsed, parse_invocation
 from commands.ports import ApprovalsPort, ChainPort, IncidentsPort, Outcome, Plan, StepContext
 from commands.registry import Registry, Step
 from commands.reply import Check, Field, Reply, Severity
@@ -36,8 +35,9 @@ __all__ = ["ApprovalGate", "Runner", "execute_plan"]
 logger = logging.getLogger(__name__)
 
 
-class ApprovalGate(Protocol):
-    """Where a privileged step goes instead of executing, and how ``/ops approve`` reaches it."""
+class ApprovalGate(ApprovalsPort, Protocol):
+    """Where a privileged step goes instead of executing; ``/ops approve`` and friends reach the
+    same flow through its ``ApprovalsPort`` side."""
 
     def request(
         self,
@@ -54,21 +54,6 @@ class ApprovalGate(Protocol):
         """Store the request; under break-glass it also executes at once, reporting to
         ``progress`` and stopping between two transactions once ``cancel`` is set."""
         ...
-
-    def port(self, runner: Runner) -> ApprovalsPort: ...
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """An invocation resolved to its step, its arguments and the meta words every step accepts."""
-
-    step: Step
-    args: Any
-    reason: str
-    break_glass: bool
-
-
-BREAK_GLASS = "--break-glass"
 
 
 def _failed(checks: list[Check]) -> list[Check]:
@@ -174,36 +159,12 @@ class Runner:
         self.journal = journal
 
     def parse(self, inv: Invocation) -> Parsed:
-        """Find the step and parse its arguments, plus ``reason=...`` and ``--break-glass``.
-
-        Every privileged step needs a reason: its own ``reason`` argument if it has one, else a
-        ``reason="..."`` word.
+        """The step, its arguments and the meta words (see ``commands.parse``).
 
         Raises:
             UsageError: unknown command, or bad arguments (with the usage line).
         """
-        tokens = tokenize(inv.text)
-        name = tokens[0].lower() if tokens else ""
-        step = self.registry.find(inv.command, name)
-        words = tokens[1:]
-        break_glass = BREAK_GLASS in words
-        words = [w for w in words if w != BREAK_GLASS]
-        reason = ""
-        if "reason" not in step.args.model_fields:
-            kept = []
-            for word in words:
-                if word.lower().startswith("reason="):
-                    reason = word.partition("=")[2].strip()
-                else:
-                    kept.append(word)
-            words = kept
-        try:
-            args = parse_args(step.args, words)
-        except UsageError as exc:
-            raise UsageError(str(exc), usage=step.usage) from None
-        if "reason" in step.args.model_fields:
-            reason = str(getattr(args, "reason", "") or "")
-        return Parsed(step, args, reason, break_glass)
+        return parse_invocation(self.registry, inv)
 
     def resolve(self, inv: Invocation) -> tuple[Step, Any]:
         """The step and its parsed arguments (see ``parse``)."""
@@ -267,7 +228,7 @@ class Runner:
             progress=progress or (lambda _m: None),
             cancel=cancel or threading.Event(),
             groups=groups,
-            approvals=self.approvals.port(self) if self.approvals is not None else None,
+            approvals=self.approvals,
             incidents=self.incidents,
         )
         privileged = self.policy.is_privileged(step.policy_key, declared=step.privileged)

@@ -25,7 +25,6 @@ from redis.retry import Retry
 from approvals.policy import Policy, demo_policy, load_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
-from chatops.approval_flow import ApprovalFlow
 from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.devnet.server import DevnetServer
@@ -33,6 +32,7 @@ from chatops.chain.errors import ChainError
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.config import ConfigError, Settings
+from chatops.flow import ApprovalFlow
 from chatops.gateway import Gateway
 from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
@@ -48,7 +48,7 @@ from chatops.notify.router import Router
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.redis_process import redis_server_process
 from chatops.runner import Runner
-from commands.registry import build_registry
+from commands.registry import Registry, build_registry
 
 __all__ = [
     "App",
@@ -70,6 +70,7 @@ class App:
     """What the adapters run on."""
 
     runner: Runner
+    flow: ApprovalFlow
     gateway: Gateway
     policy: Policy
     embedded: bool
@@ -165,19 +166,29 @@ def build_notify(gateway: Gateway, policy: Policy, client: redis.Redis) -> Notif
     )
 
 
+def build_flow(
+    gateway: Gateway, policy: Policy, client: redis.Redis, registry: Registry
+) -> ApprovalFlow:
+    """The two-person flow on ``client``'s Redis, whole: it executes on the first click."""
+    # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
+    return ApprovalFlow(ApprovalService(RedisApprovalStore(client), policy), gateway, registry)
+
+
 def build_runner(
-    gateway: Gateway, policy: Policy, client: redis.Redis, notify: Notify | None = None
+    gateway: Gateway,
+    policy: Policy,
+    client: redis.Redis,
+    notify: Notify | None = None,
+    flow: ApprovalFlow | None = None,
 ) -> Runner:
     """The runner with the two-person flow, incidents and the journal on ``client``'s Redis."""
     notify = notify or build_notify(gateway, policy, client)
-    # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
-    service = ApprovalService(RedisApprovalStore(client), policy)
-    flow = ApprovalFlow(service, gateway, journal=notify.journal)
+    registry = flow.execution.registry if flow is not None else build_registry()
     return Runner(
-        build_registry(),
+        registry,
         policy,
         gateway,
-        approvals=flow,
+        approvals=flow or build_flow(gateway, policy, client, registry),
         incidents=notify.desk,
         journal=notify.journal,
     )
@@ -271,8 +282,10 @@ def build_app(
             stack.callback(client.close)
         policy = load_policy(settings.policy_file) if settings.policy_file else demo_policy()
         notify = build_notify(gateway, policy, client)
+        flow = build_flow(gateway, policy, client, build_registry())
         yield App(
-            build_runner(gateway, policy, client, notify),
+            build_runner(gateway, policy, client, notify, flow),
+            flow,
             gateway,
             policy,
             embedded=settings.is_embedded,
@@ -298,18 +311,15 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
 
     socket_mode = settings.slack_app_token is not None and not force_http
     with build_app(settings, for_slack=True, http_mode=not socket_mode) as app:
-        if settings.slack_bot_token is None or app.runner.approvals is None:
+        if settings.slack_bot_token is None:
             raise ConfigError([("SLACK_BOT_TOKEN", "required by chatops serve")])
         client = web_client(
             settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url)
         )
         metrics = Metrics()
-        flow = app.runner.approvals
-        if not isinstance(flow, ApprovalFlow):
-            raise TypeError("the runner's approvals must be an ApprovalFlow")
         deps = SlackDeps(
             runner=app.runner,
-            flow=flow,
+            flow=app.flow,
             policy=app.policy,
             store=app.redis,
             client=client,
@@ -406,14 +416,12 @@ def _queue_gauges(registry: CollectorRegistry, app: App) -> None:
     Gauge("chatops_outbox_depth", "Messages waiting in the outbox", registry=registry).set_function(
         lambda: float(app.notify.outbox.depth())
     )
-    flow = app.runner.approvals
-    if isinstance(flow, ApprovalFlow):
-        service = flow.service
-        Gauge(
-            "chatops_approvals_pending",
-            "Approval requests waiting for a second person",
-            registry=registry,
-        ).set_function(lambda: float(len(service.store.pending_ids())))
+    store = app.flow.service.store
+    Gauge(
+        "chatops_approvals_pending",
+        "Approval requests waiting for a second person",
+        registry=registry,
+    ).set_function(lambda: float(store.pending_count()))
 
 
 def background_loops(
@@ -452,14 +460,13 @@ def background_loops(
         digest_items=digest_items,
         metrics=OutboxMetrics(metrics.registry),
     )
-    flow = app.runner.approvals
+    service = app.flow.service
 
     def sweep(stop: threading.Event) -> None:
         while not stop.wait(10):
-            if isinstance(flow, ApprovalFlow):
-                expired, lost = flow.service.sweep()
-                if on_swept is not None and (expired or lost):
-                    on_swept([*expired, *lost])
+            expired, lost = service.sweep()
+            if on_swept is not None and (expired or lost):
+                on_swept([*expired, *lost])
 
     return {
         "watcher": watcher.run,

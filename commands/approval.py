@@ -1,27 +1,43 @@
 """``/ops approve|deny|cancel|show|pending|reconcile``: the second person's side of privileged steps.
 
-The steps only translate; the rules (who may approve, once, bound to the digest) live in
-``approvals`` and the execution in ``chatops.approval_flow``.
+The steps only translate; the rules (who may approve, once, bound to what they saw) live in
+``approvals`` and the execution in ``chatops.flow``. A clicked Approve or Deny is the same step,
+with the digest of the calls the button showed.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from commands.args import Reason
+from commands.args import Reason, keyword_only
 from commands.errors import CommandError
 from commands.ports import ApprovalsPort, StepContext
 from commands.registry import read
 from commands.reply import Reply
 
+# A whole id (12-k7mq3) or, for reading, a bare number; acting on a bare number is refused
+# with the request it names (its whole id), so people act only on what they were shown.
+REQUEST_ID = r"^#?\d{1,12}(-[0-9A-Za-z]{1,16})?$"
+DIGEST = r"^([0-9a-f]{64})?$"  # the calls' sha256, as the Approve and Deny buttons carry it
+
 
 class IdArgs(BaseModel):
-    request_id: str = Field(pattern=r"^#?\d{1,12}$")
+    request_id: str = Field(pattern=REQUEST_ID)
+
+
+class ApproveArgs(BaseModel):
+    request_id: str = Field(pattern=REQUEST_ID)
+    digest: str = keyword_only(pattern=DIGEST)
 
 
 class DenyArgs(BaseModel):
-    request_id: str = Field(pattern=r"^#?\d{1,12}$")
+    request_id: str = Field(pattern=REQUEST_ID)
     reason: Reason
+    digest: str = keyword_only(pattern=DIGEST)
+
+
+class PageArgs(BaseModel):
+    page: int = Field(default=1, ge=1, le=100_000)
 
 
 def _port(ctx: StepContext) -> ApprovalsPort:
@@ -39,12 +55,17 @@ def _id(text: str) -> str:
     "approve",
     summary="Approve a privileged request (a second, eligible person)",
     runbook="two-person rule",
-    args=IdArgs,
+    args=ApproveArgs,
 )
-def approve(ctx: StepContext, args: IdArgs) -> Reply:
+def approve(ctx: StepContext, args: ApproveArgs) -> Reply:
     # The execution the last approval starts reports to, and is cancelled with, this command.
     return _port(ctx).approve(
-        _id(args.request_id), ctx.user, ctx.groups, progress=ctx.progress, cancel=ctx.cancel
+        _id(args.request_id),
+        ctx.user,
+        ctx.groups,
+        digest=args.digest,
+        progress=ctx.progress,
+        cancel=ctx.cancel,
     )
 
 
@@ -56,7 +77,9 @@ def approve(ctx: StepContext, args: IdArgs) -> Reply:
     args=DenyArgs,
 )
 def deny(ctx: StepContext, args: DenyArgs) -> Reply:
-    return _port(ctx).deny(_id(args.request_id), ctx.user, args.reason, ctx.groups)
+    return _port(ctx).deny(
+        _id(args.request_id), ctx.user, args.reason, ctx.groups, digest=args.digest
+    )
 
 
 @read(
@@ -81,9 +104,15 @@ def show(ctx: StepContext, args: IdArgs) -> Reply:
     return _port(ctx).show(_id(args.request_id))
 
 
-@read("/ops", "pending", summary="Requests waiting for a second person", runbook="two-person rule")
-def pending(ctx: StepContext, args: BaseModel) -> Reply:
-    return _port(ctx).pending()
+@read(
+    "/ops",
+    "pending",
+    summary="Requests waiting for a second person, a page at a time",
+    runbook="two-person rule",
+    args=PageArgs,
+)
+def pending(ctx: StepContext, args: PageArgs) -> Reply:
+    return _port(ctx).pending(args.page)
 
 
 @read(

@@ -26,6 +26,7 @@ __all__ = [
     "HexBytes",
     "OnOff",
     "Reason",
+    "keyword_only",
     "parse_args",
     "usage_of",
 ]
@@ -127,6 +128,17 @@ OnOff = Annotated[bool, BeforeValidator(_on_off)]
 Reason = Annotated[str, Field(min_length=3, max_length=300)]
 
 
+def keyword_only(default: str = "", **constraints: Any) -> Any:
+    """A field given only as ``name=value`` (never filled from positional words): what a button
+    adds to a command, such as the digest of the calls an approver saw."""
+    return Field(default=default, json_schema_extra={"keyword_only": True}, **constraints)
+
+
+def _is_keyword_only(info: FieldInfo) -> bool:
+    extra = info.json_schema_extra
+    return isinstance(extra, dict) and extra.get("keyword_only") is True
+
+
 def _is_list(info: FieldInfo) -> bool:
     annotation = info.annotation
     origin = get_origin(annotation)
@@ -137,6 +149,8 @@ def _is_list(info: FieldInfo) -> bool:
 
 def _placeholder(name: str, info: FieldInfo, *, is_last: bool) -> str:
     word = name.replace("_", "-")
+    if _is_keyword_only(info):
+        return f"[{word}=...]"
     if _is_list(info):
         word += "..." if is_last else ",..."
     return f"<{word}>" if info.is_required() else f"[{word}]"
@@ -144,7 +158,7 @@ def _placeholder(name: str, info: FieldInfo, *, is_last: bool) -> str:
 
 def usage_of(model: type[BaseModel]) -> str:
     """``<asset-id> <on|off> <reason>``, generated from the argument model's field order."""
-    fields = list(model.model_fields.items())
+    fields = sorted(model.model_fields.items(), key=lambda item: _is_keyword_only(item[1]))
     return " ".join(
         _placeholder(n, f, is_last=i == len(fields) - 1) for i, (n, f) in enumerate(fields)
     )
@@ -168,7 +182,7 @@ def parse_args(model: type[BaseModel], tokens: list[str]) -> BaseModel:
             values[norm] = val
         else:
             positional.append(token)
-    free = [n for n in names if n not in values]
+    free = [n for n in names if n not in values and not _is_keyword_only(model.model_fields[n])]
     for index, name in enumerate(free):
         if not positional:
             break

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from commands.errors import UsageError
 
-__all__ = ["Invocation", "tokenize"]
+__all__ = ["Invocation", "quote", "tokenize"]
 
 
 class Invocation(BaseModel):
@@ -32,10 +32,21 @@ class Invocation(BaseModel):
         return cls(user=user, command=command.lower(), text=rest.strip(), channel=channel)
 
 
+def _plain_quotes(text: str) -> str:
+    """Smart quotes from phones as the plain ones they stand for."""
+    normalised = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'")
+    return normalised.replace("\u2019", "'")
+
+
+def quote(word: str) -> str:
+    """``word`` as one token that ``tokenize`` reads back (smart quotes as plain ones): how a
+    form's free text, a deny reason, joins a command line."""
+    return shlex.quote(_plain_quotes(word))
+
+
 def tokenize(text: str) -> list[str]:
     """Shell-like words: quotes group a reason with spaces. Smart quotes from phones count as quotes."""
-    normalised = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'")
-    normalised = normalised.replace("\u2019", "'")
+    normalised = _plain_quotes(text)
     try:
         return shlex.split(normalised)
     except ValueError as exc:

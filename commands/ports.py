@@ -75,7 +75,11 @@ class Plan:
 
 
 class ApprovalsPort(Protocol):
-    """The two-person flow as the ``/ops`` steps drive it (``chatops`` implements it)."""
+    """The two-person flow as the ``/ops`` steps drive it (``chatops`` implements it).
+
+    Every action names the request by its whole id (``12-k7mq3``), what the person was shown; an
+    Approve or Deny button also carries the ``digest`` of the calls it showed.
+    """
 
     def approve(
         self,
@@ -83,6 +87,7 @@ class ApprovalsPort(Protocol):
         user: str,
         groups: tuple[str, ...],
         *,
+        digest: str = "",
         progress: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Reply:
@@ -93,13 +98,15 @@ class ApprovalsPort(Protocol):
         """
         ...
 
-    def deny(self, request_id: str, user: str, reason: str, groups: tuple[str, ...]) -> Reply: ...
+    def deny(
+        self, request_id: str, user: str, reason: str, groups: tuple[str, ...], *, digest: str = ""
+    ) -> Reply: ...
 
     def cancel(self, request_id: str, user: str) -> Reply: ...
 
     def show(self, request_id: str) -> Reply: ...
 
-    def pending(self) -> Reply: ...
+    def pending(self, page: int = 1) -> Reply: ...
 
     def reconcile(self, request_id: str, user: str) -> Reply: ...
 

@@ -58,6 +58,8 @@ class Reply(BaseModel):
     ephemeral: bool = False
     request_id: str | None = None
     state: str | None = None
+    # The request's calls digest: what an approver sees, carried by the Approve and Deny buttons.
+    digest: str | None = None
     data: dict[str, Any] | None = None
 
     @classmethod

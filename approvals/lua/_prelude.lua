@@ -1,80 +1,101 @@
 -- Shared prelude, prepended to every approval script by approvals/store.py.
--- KEYS[1] request hash        chatops:approval:{id}
--- KEYS[2] approvers set       chatops:approval:{id}:approvers
--- KEYS[3] pending zset        chatops:approvals:pending   (id -> expires_ms)
--- KEYS[4] executing zset      chatops:approvals:executing (id -> lease_expires_ms)
--- KEYS[5] audit stream (all)  chatops:audit
--- KEYS[6] audit stream (one)  chatops:audit:{id}
--- KEYS[7] request id counter  chatops:approval:seq (used by create only)
--- KEYS[8] submissions hash    chatops:approval:{id}:submissions (sequence number -> expires_s;
---                             written by submitting only)
--- ARGV[1] now_ms: '' in production, so every decision (expiry, leases, audit times) runs on the
---         Redis server's clock, the one clock all replicas share; tests pass an explicit value.
+-- KEYS[1] request hash       chatops:approval:{number}; its field 'id' is the whole id (number-tag)
+-- KEYS[2] pending zset       chatops:approvals:pending   (id -> expires_ms)
+-- KEYS[3] executing zset     chatops:approvals:executing (id -> lease_expires_ms)
+-- KEYS[4] audit stream       chatops:audit: every transition, with what the journal shows of it
+-- KEYS[5] request numbers    chatops:approval:seq (the last number taken; create only)
+-- KEYS[6] open calls hash    chatops:approvals:open (digest -> id of the one open request with them)
+-- ARGV[1] now_ms: '' in production, so every decision (expiry, leases) runs on the Redis server's
+--         clock, the one clock all replicas share, read only when a decision needs it; tests pass
+--         an explicit value.
 -- ARGV[2] actor (user id or worker)
--- Every script returns a table whose first item is 'ok' or an error word, then the state.
--- Scripts that hand the request back (create, approve) append, via with_request, the request
--- hash (HGETALL, flat) and the approvers (SMEMBERS) as this script left them.
-local req, approvers, pending, executing = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local audit_all, audit_one, submissions = KEYS[5], KEYS[6], KEYS[8]
-local now_ms
-if ARGV[1] == '' then
-  local time = redis.call('TIME')
-  now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-else
-  now_ms = tonumber(ARGV[1])
-end
-local actor = ARGV[2]
+-- ARGV[3] the whole id the caller means: what the person was shown. Ids never repeat, but numbers
+--         do after Redis loses its data; a script on a request whose id differs answers 'stale'.
+-- Every script returns a table: a status word ('ok' or an error word), the state, a count, and for
+-- most the request hash as the script left it (flat name, value list).
+local req, pending, executing = KEYS[1], KEYS[2], KEYS[3]
+local audit_stream, open_calls = KEYS[4], KEYS[6]
+local actor, wanted = ARGV[2], ARGV[3]
 
--- Fields of the request hash read (or written) during this script: a value, or false for a field
--- the hash lacks. A script runs atomically and writes the hash only through hset below, so a
--- cached value is always the stored one. Once the whole hash is known (`complete`: loaded with one
--- HGETALL, or written whole by create), a field not in the cache is known to be missing.
+local now_cache = nil
+if ARGV[1] ~= '' then now_cache = tonumber(ARGV[1]) end
+local function now()
+  if now_cache == nil then
+    local time = redis.call('TIME')
+    now_cache = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  end
+  return now_cache
+end
+
+-- The request hash, read once (HGETALL) and written once (flush: one HSET of every changed field).
+-- A field the hash lacks reads as ''.
 local cache = {}
-local complete = false
+local dirty = {}
 
 local function field(name)
-  local value = cache[name]
-  if value == nil then
-    if complete then return '' end
-    value = redis.call('HGET', req, name)
-    cache[name] = value
-  end
-  return value or ''
+  return cache[name] or ''
 end
 
--- Read the whole hash once (one HGETALL instead of one HGET per field); false if it is missing.
 local function load()
   local flat = redis.call('HGETALL', req)
   for i = 1, #flat, 2 do cache[flat[i]] = flat[i + 1] end
-  complete = true
   return #flat > 0
 end
 
--- HSET on the request hash (name, value, ...; values are strings), keeping the cache in step.
 local function hset(...)
   local args = {...}
   for i = 1, #args, 2 do
     if type(args[i + 1]) ~= 'string' then error('hset: the value of ' .. args[i] .. ' is not a string') end
     cache[args[i]] = args[i + 1]
+    dirty[args[i]] = true
   end
-  redis.call('HSET', req, unpack(args))
 end
 
+local function flush()
+  local flat = {}
+  for name in pairs(dirty) do
+    flat[#flat + 1] = name
+    flat[#flat + 1] = cache[name]
+  end
+  if #flat > 0 then redis.call('HSET', req, unpack(flat)) end
+  dirty = {}
+end
+
+-- One audit entry: on the stream, with what the ops journal shows of it (the journal reads the
+-- stream, so an approval's journal line is written in the same atomic step as the transition), and
+-- as a line of the request's own history (field 'history', written by the next flush).
 local function audit(event, state, detail)
+  detail = detail or ''
   local entry = {'request_id', field('id'), 'event', event, 'actor', actor, 'state', state,
-                 'digest', field('digest'), 'at_ms', tostring(now_ms), 'detail', detail or ''}
-  redis.call('XADD', audit_all, '*', unpack(entry))
-  redis.call('XADD', audit_one, '*', unpack(entry))
+                 'digest', field('digest'), 'detail', detail, 'command', field('command'),
+                 'text', field('text'), 'requester', field('requester'),
+                 'approvers', field('approvers'), 'tx_hashes', field('tx_hashes')}
+  if ARGV[1] ~= '' then
+    entry[#entry + 1] = 'at_ms'
+    entry[#entry + 1] = ARGV[1]
+  end
+  local stream_id = redis.call('XADD', audit_stream, '*', unpack(entry))
+  local at_ms = ARGV[1] ~= '' and ARGV[1] or string.match(stream_id, '^(%d+)')
+  local line = cjson.encode({at_ms, event, actor, state, detail})
+  local history = field('history')
+  if history == '' then hset('history', line) else hset('history', history .. '\n' .. line) end
 end
 
+local FINAL = {succeeded = true, failed = true, denied = true, cancelled = true, expired = true}
+
+-- A final state frees the request's calls: an identical request may be made again.
 local function set_state(state, event, detail)
   hset('state', state)
+  if FINAL[state] and field('holds_calls') == '1' then
+    redis.call('HDEL', open_calls, field('digest'))
+    hset('holds_calls', '0')
+  end
   audit(event, state, detail)
 end
 
 -- A pending request past its expiry becomes expired the moment anyone touches it.
 local function expire_if_due()
-  if field('state') == 'pending' and now_ms >= tonumber(field('expires_ms')) then
+  if field('state') == 'pending' and now() >= tonumber(field('expires_ms')) then
     redis.call('ZREM', pending, field('id'))
     set_state('expired', 'expired', '')
     return true
@@ -82,21 +103,34 @@ local function expire_if_due()
   return false
 end
 
--- The reply plus the request as it is now: {status, state, count, hash (flat), approvers}. The
--- hash comes from the cache when it is complete (no second HGETALL); `members` are the approvers
--- when the script already holds them (SMEMBERS otherwise).
-local function with_request(status, state, count, members)
-  local flat
-  if complete then
-    flat = {}
-    for name, value in pairs(cache) do
-      if value then
-        flat[#flat + 1] = name
-        flat[#flat + 1] = value
-      end
-    end
-  else
-    flat = redis.call('HGETALL', req)
+-- Writes the changes, then the reply: {status, state, count, the request hash (flat)}.
+local function with_request(status, state, count)
+  flush()
+  local flat = {}
+  for name, value in pairs(cache) do
+    flat[#flat + 1] = name
+    flat[#flat + 1] = value
   end
-  return {status, state, count, flat, members or redis.call('SMEMBERS', approvers)}
+  return {status, state, count or 0, flat}
+end
+
+local function reply(status, state)
+  flush()
+  return {status, state}
+end
+
+-- Loads the request the caller means; nil when it is there, else the reply to give: 'not_found'
+-- (nothing under that number), or 'stale' with the request that now has the number.
+local function missing()
+  if not load() then return {'not_found', ''} end
+  if field('id') ~= wanted then return with_request('stale', field('state'), 0) end
+  return nil
+end
+
+-- Whether user id `who` is in the comma-separated list `list`.
+local function listed(list, who)
+  for item in string.gmatch(list, '[^,]+') do
+    if item == who then return true end
+  end
+  return false
 end

@@ -1,9 +1,9 @@
 """The ops journal: the runbook's ``incident_log.md`` kept by the bot, in a Redis stream.
 
-Entries are appended (optionally once per dedupe key), read back newest first, and exported as the
-exact ``incident_log.md`` table (spec §11.3) or JSON. The hooks at the bottom turn an executed step
-(``journal_step``), an approval transition (``journal_approval``) and a notice (``journal_notice``)
-into entries. Knows nothing of Slack.
+Entries are appended (optionally once per dedupe key) to the journal stream; approval transitions
+are read from the approvals' audit stream, written atomically with each transition, and shown as
+entries (``approval_entry``). Read back newest first and exported as the exact ``incident_log.md``
+table (spec §11.3) or JSON. Knows nothing of Slack.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import redis
 from pydantic import BaseModel, ConfigDict
 
 from approvals import keys
-from approvals.models import ApprovalRequest, AuditEntry
+from approvals.models import AuditEntry
 from chatops.notify.notice import Notice
 
 __all__ = [
@@ -30,9 +30,9 @@ __all__ = [
     "JournalEntry",
     "JournalType",
     "StepReply",
+    "approval_entry",
     "export_json",
     "export_md",
-    "journal_approval",
     "journal_notice",
     "journal_step",
     "step_type",
@@ -108,24 +108,58 @@ class Journal:
 
     def recent(self, n: int = 20) -> list[JournalEntry]:
         """The ``n`` latest entries, newest first."""
-        raw = cast(
-            list[tuple[bytes, dict[bytes, bytes]]], self.client.xrevrange(keys.JOURNAL, count=n)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xrevrange(keys.JOURNAL, count=n)
+        # Approval entries the journal leaves out (submissions) are few: twice n is plenty.
+        pipe.xrevrange(keys.AUDIT, count=2 * n)
+        own, audit = pipe.execute()
+        merged = sorted(
+            [*_stream_entries(own, keys.JOURNAL), *_stream_entries(audit, keys.AUDIT)],
+            key=lambda item: item[0],
+            reverse=True,
         )
-        return [_entry(fields) for _id, fields in raw]
+        return [entry for _at, entry in merged[:n]]
 
     def entries(self) -> list[JournalEntry]:
         """Every entry, oldest first."""
-        out: list[JournalEntry] = []
-        start = "-"
-        while True:
-            raw = cast(
-                list[tuple[bytes, dict[bytes, bytes]]],
-                self.client.xrange(keys.JOURNAL, min=start, count=1000),
-            )
-            out.extend(_entry(fields) for _id, fields in raw)
-            if len(raw) < 1000:
-                return out
-            start = "(" + raw[-1][0].decode()
+        found: list[tuple[tuple[int, int, int], JournalEntry]] = []
+        for stream in (keys.JOURNAL, keys.AUDIT):
+            start = "-"
+            while True:
+                raw = cast(
+                    list[tuple[bytes, dict[bytes, bytes]]],
+                    self.client.xrange(stream, min=start, count=1000),
+                )
+                found.extend(_stream_entries(raw, stream))
+                if len(raw) < 1000:
+                    break
+                start = "(" + raw[-1][0].decode()
+        return [entry for _at, entry in sorted(found, key=lambda item: item[0])]
+
+
+def _order(stream_id: bytes, stream: str) -> tuple[int, int, int]:
+    """Where an item of either stream stands in the journal: both streams are on one Redis clock,
+    so their ids order them; within one millisecond, the journal's own entries come first."""
+    ms, _, seq = stream_id.decode().partition("-")
+    return int(ms), int(stream == keys.AUDIT), int(seq or 0)
+
+
+def _stream_entries(
+    raw: list[tuple[bytes, dict[bytes, bytes]]], stream: str
+) -> list[tuple[tuple[int, int, int], JournalEntry]]:
+    """Journal entries of one stream's items (the audit stream's as ``approval_entry`` shows them)."""
+    out: list[tuple[tuple[int, int, int], JournalEntry]] = []
+    for stream_id, fields in raw:
+        if stream == keys.JOURNAL:
+            out.append((_order(stream_id, stream), _entry(fields)))
+            continue
+        audit = AuditEntry.from_stream(
+            stream_id.decode(), {k.decode(): v.decode() for k, v in fields.items()}
+        )
+        entry = approval_entry(audit)
+        if entry is not None:
+            out.append((_order(stream_id, stream), entry))
+    return out
 
 
 def _entry(fields: dict[bytes, bytes]) -> JournalEntry:
@@ -271,46 +305,55 @@ def journal_step(
 _APPROVAL_WORDS = {
     "created": "requested",
     "created-break-glass": "BREAK-GLASS run",
+    "approval": "approved (more approvals needed)",
     "approved": "approved",
+    "approve-refused": "approval refused",
+    "retro-approved": "break-glass signed off",
     "denied": "denied",
     "cancelled": "cancelled",
     "expired": "expired",
     "claimed": "execution started",
-    "succeeded": "executed",
-    "failed": "failed",
     "lease-lost": "worker lost mid-execution, needs reconciliation",
     "reconciled": "reconciled from the chain",
 }
+# The transitions that are no line of the journal (each transaction of an execution is recorded
+# before it is sent; the outcome line lists them all).
+_NOT_JOURNALLED = frozenset({"submitting"})
 
 
-def journal_approval(
-    journal: Journal, request: ApprovalRequest, event: AuditEntry, *, links: Sequence[str] = ()
-) -> bool:
-    """Journal one approval transition (an ``AuditEntry`` of ``request``); once per audit entry.
-
-    Safe to call again for the same entries (the audit stream id dedupes), so a caller may simply
-    pass every entry of ``ApprovalService.audit(request.id)`` after each transition.
-    """
+def approval_entry(event: AuditEntry) -> JournalEntry | None:
+    """The journal line of one approval transition, from the audit stream (None for those the
+    journal leaves out). An executed request is a line of its step's type (a ``/refund start`` is
+    a Cancellation), with everyone responsible and its transactions as links."""
+    if event.event in _NOT_JOURNALLED:
+        return None
+    command = f"{event.command} {event.text}".strip()
+    people = [event.requester, *event.approvers]
+    if event.event == "denied":
+        people.append(event.actor)
+    responsible = ", ".join(dict.fromkeys(p for p in people if p))
+    if event.event in ("succeeded", "failed"):
+        outcome = "done" if event.event == "succeeded" else "FAILED"
+        return JournalEntry(
+            at_s=event.at_ms // 1000,
+            type=step_type(event.command, event.text),
+            description=f"{command}: {outcome}. Request {event.request_id}: {event.detail}",
+            responsible=responsible,
+            links=event.tx_hashes,
+        )
     what = _APPROVAL_WORDS.get(event.event, event.event)
-    description = f"Request {request.id} ({request.command} {request.text}".strip() + f"): {what}"
-    if event.actor and event.event not in ("expired", "claimed"):
+    description = f"Request {event.request_id} ({command}): {what}"
+    if event.actor and event.event not in ("expired", "claimed", "lease-lost"):
         description += f" by {event.actor}"
-    detail = event.detail.strip()
-    if event.event in ("created", "created-break-glass"):
-        detail = request.reason
-    if detail:
-        description += f"; {detail}"
-    people = [request.requester, *request.approvers]
-    if request.denied_by:
-        people.append(request.denied_by)
-    entry = JournalEntry(
+    if event.detail.strip():
+        description += f"; {event.detail.strip()}"
+    return JournalEntry(
         at_s=event.at_ms // 1000,
         type="Approval",
         description=description,
-        responsible=", ".join(dict.fromkeys(p for p in people if p)),
-        links=(*(request.tx_hashes if event.event in ("succeeded", "reconciled") else ()), *links),
+        responsible=responsible,
+        links=event.tx_hashes if event.event == "reconciled" else (),
     )
-    return journal.append(entry, dedupe=f"audit:{event.stream_id}")
 
 
 def journal_notice(

@@ -28,12 +28,11 @@ from slack_sdk.http_retry.state import RetryState
 
 from approvals import keys
 from approvals.policy import Policy
-from chatops.approval_flow import ApprovalFlow
+from chatops.flow import ApprovalFlow
 from chatops.notify.incidents import IncidentRouter
 from chatops.runner import Runner
-from chatops.slack.blocks import deny_modal
+from chatops.slack.blocks import deny_modal, parse_button_value
 from chatops.slack.directory import Directory
-from chatops.slack.errors import error_text
 from chatops.slack.executor import Admission, Executor
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
@@ -46,8 +45,8 @@ from chatops.slack.ids import (
 from chatops.slack.metrics import Metrics
 from chatops.slack.poster import SlackPoster
 from chatops.slack.progress import ProgressMessage
-from commands.errors import CommandError, UsageError
-from commands.invocation import Invocation
+from commands.errors import UsageError
+from commands.invocation import Invocation, quote
 from commands.reply import Reply
 
 __all__ = [
@@ -61,7 +60,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 SEEN_TTL_S = 3600
-_DONE = {"approve": "approved", "deny": "denied"}
 BUSY_TEXT = "chatops is busy; try again in a minute."
 RESTARTING_TEXT = "chatops is restarting; try again in a moment. Nothing was run."
 
@@ -252,9 +250,61 @@ def build_app(deps: SlackDeps) -> App:
         if reply.state in ("succeeded", "failed") or not reply.ok:
             poster.thread_note(request_id, reply)
 
+    def deliver(reply: Reply, *, channel: str, user: str, clicked: bool) -> None:
+        """A reply where it belongs. A new request gets its message (with the buttons); a reply
+        about an existing request updates that message (and its thread), and a typed command also
+        gets its answer; anything else, and whatever is only for the asker (a stale click, a
+        refusal), goes to the asker alone."""
+        request_id = reply.request_id
+        if request_id is None or reply.state is None or reply.ephemeral:
+            poster.reply(reply, channel=channel, user=user)
+            return
+        if reply.state == "pending" and poster.message_of(request_id) is None:
+            poster.approval(reply, channel=channel)
+            return
+        show_outcome(request_id, reply, channel, user)
+        if not clicked:
+            poster.reply(reply, channel=channel, user=user)
+
+    def run(
+        inv: Invocation, *, progress: ProgressMessage | None, clicked: str | None = None
+    ) -> None:
+        """One invocation, typed or clicked, through the same checks and the same runner: who the
+        person is (no guests, bots or other workspaces' users), then the policy and the step.
+        ``clicked`` is a refusal's first words ("Not approved") when it came from a button or a
+        form, whose answer goes to the person alone."""
+        person = directory.person(inv.user)
+        if not person.is_eligible:
+            reply = Reply.error(f"You cannot use chatops: {person.why_not}.")
+        elif (
+            deps.policy.privileged_channels
+            and inv.channel not in deps.policy.privileged_channels
+            and _is_privileged(deps.runner, inv)
+        ):
+            reply = Reply.error(
+                "Privileged steps can only be requested in the operations channels."
+            )
+        else:
+            reply = deps.runner.handle(
+                inv,
+                groups=person.groups,
+                progress=progress.report if progress is not None else None,
+                cancel=executor.cancel,
+            )
+        if clicked is not None and not reply.ok and reply.request_id is None:
+            reply = reply.model_copy(update={"title": f"{clicked}: {reply.title}"})
+        if progress is not None:
+            progress.finish(reply)  # its final state shows before the request's result note
+        outcome = "ok" if reply.ok else "error"
+        if clicked is None:
+            metrics.commands.labels(command=inv.command, outcome=outcome).inc()
+        else:
+            action = inv.text.split(maxsplit=1)[0]
+            metrics.approvals.labels(action=action, outcome="ok" if reply.ok else "refused").inc()
+        deliver(reply, channel=inv.channel, user=inv.user, clicked=clicked is not None)
+
     def run_command(body: dict[str, Any]) -> None:
         user, channel = str(body["user_id"]), str(body["channel_id"])
-        person = directory.person(user)
         inv = Invocation(
             user=user,
             command=str(body["command"]),
@@ -269,31 +319,7 @@ def build_app(deps: SlackDeps) -> App:
             command=f"{inv.command} {inv.text}".strip(),
             metrics=metrics,
         )
-        if not person.is_eligible:
-            reply = Reply.error(f"You cannot use chatops: {person.why_not}.")
-        elif (
-            deps.policy.privileged_channels
-            and channel not in deps.policy.privileged_channels
-            and _is_privileged(deps.runner, inv)
-        ):
-            reply = Reply.error(
-                "Privileged steps can only be requested in the operations channels."
-            )
-        else:
-            reply = deps.runner.handle(
-                inv, groups=person.groups, progress=progress.report, cancel=executor.cancel
-            )
-        progress.finish(reply)
-        metrics.commands.labels(command=inv.command, outcome="ok" if reply.ok else "error").inc()
-        if reply.request_id is not None and reply.state is not None and reply.ok:
-            poster.approval(reply, channel=channel)
-        elif reply.request_id is not None and reply.state is not None:
-            # A request that failed under a typed command (/ops approve N): its own message and
-            # thread say so, as they do when Approve is clicked, not only the person who typed.
-            show_outcome(reply.request_id, reply, channel, user)
-            poster.reply(reply, channel=channel, user=user)
-        else:
-            poster.reply(reply, channel=channel, user=user)
+        run(inv, progress=progress)
 
     def on_command(ack: Ack, body: dict[str, Any]) -> None:
         ack()
@@ -329,73 +355,48 @@ def build_app(deps: SlackDeps) -> App:
             metrics=metrics,
         )
 
-    def act(body: dict[str, Any], action: str, request_id: str, reason: str = "") -> None:
+    def clicked(body: dict[str, Any], words: str, request_id: str, refusal: str) -> None:
+        """A button or the deny modal: the same ``/ops`` step a person would type, carrying the
+        request's whole id and the digest of the calls the message showed."""
         user = str(body["user"]["id"])
         # A modal submission has no channel: answer in the channel of the request's message.
         channel = str((body.get("channel") or {}).get("id") or "") or (
             poster.channel_of(request_id) or ""
         )
-        person = directory.person(user)
-        progress: ProgressMessage | None = None
-        try:
-            if action == "approve":
-                # The last approval executes the request here: its progress goes to the request's
-                # thread, and the shutdown's cancel stops it between two transactions.
-                progress = execution_progress(body, request_id, user, channel)
-                reply = deps.flow.approve(
-                    request_id,
-                    user,
-                    person.groups,
-                    is_eligible=person.is_eligible,
-                    progress=progress.report if progress is not None else None,
-                    cancel=executor.cancel,
-                )
-            else:
-                reply = deps.flow.deny(
-                    request_id, user, reason, person.groups, is_eligible=person.is_eligible
-                )
-        except CommandError as exc:
-            metrics.approvals.labels(action=action, outcome="refused").inc()
-            text, _ref = error_text(exc)
-            if not person.is_eligible:
-                # The account itself is the reason, whatever else the flow would have said.
-                text = f"{person.why_not}."
-            refused = Reply.error(f"Not {_DONE[action]}: {text}")
-            if progress is not None:
-                progress.finish(refused)
-            if channel:
-                poster.reply(refused, channel=channel, user=user)
-            return
-        except Exception as exc:  # noqa: BLE001 - error_text logs it with a reference id
-            text, _ref = error_text(exc)
-            if progress is not None:  # never left "running"
-                progress.finish(Reply.error(text))
-            if channel:
-                poster.reply(Reply.error(text), channel=channel, user=user)
-            return
-        if progress is not None:
-            progress.finish(reply)  # its final state shows before the request's result note
-        metrics.approvals.labels(action=action, outcome="ok").inc()
-        show_outcome(request_id, reply, channel, user)
+        inv = Invocation(user=user, command="/ops", text=words, channel=channel)
+        # The last approval executes the request here: its progress goes to the request's
+        # thread, and the shutdown's cancel stops it between two transactions.
+        approving = words.startswith("approve ")
+        progress = execution_progress(body, request_id, user, channel) if approving else None
+        run(inv, progress=progress, clicked=refusal)
 
     @app.action(APPROVE_ACTION_ID)
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        request_id = str(body["actions"][0]["value"])
-        marker = (
-            f"action:{body['user']['id']}:{body['actions'][0].get('action_ts', '')}:{request_id}"
-        )
-        if not _first_seen(deps.store, marker):
-            return
         user = str(body["user"]["id"])
         channel = str((body.get("channel") or {}).get("id") or "")
+        try:
+            request_id, digest = parse_button_value(str(body["actions"][0]["value"]))
+        except ValueError:
+            if channel:
+                poster.reply(
+                    Reply.error("Not approved: this button is not one chatops made."),
+                    channel=channel,
+                    user=user,
+                )
+            return
+        marker = f"action:{user}:{body['actions'][0].get('action_ts', '')}:{request_id}"
+        if not _first_seen(deps.store, marker):
+            return
 
         def refuse(text: str) -> None:
             if channel:
                 poster.reply(Reply.error(f"Not approved: {text}"), channel=channel, user=user)
 
         admit(
-            lambda: act(body, "approve", request_id),
+            lambda: clicked(
+                body, f"approve {request_id} digest={digest}", request_id, "Not approved"
+            ),
             f"approve request {request_id} (by {user})",
             refuse,
         )
@@ -403,8 +404,12 @@ def build_app(deps: SlackDeps) -> App:
     @app.action(DENY_ACTION_ID)
     def on_deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        request_id = str(body["actions"][0]["value"])
-        client.views_open(trigger_id=body["trigger_id"], view=deny_modal(request_id))
+        value = str(body["actions"][0]["value"])
+        try:
+            parse_button_value(value)
+        except ValueError:
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=deny_modal(value))
 
     @app.view(DENY_MODAL_CALLBACK_ID)
     def on_deny_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -417,8 +422,15 @@ def build_app(deps: SlackDeps) -> App:
         if executor.is_closing:  # the modal stays open with the reason typed: submit again later
             ack(response_action="errors", errors={DENY_REASON_BLOCK_ID: RESTARTING_TEXT})
             return
+        try:
+            request_id, digest = parse_button_value(str(view["private_metadata"]))
+        except ValueError:
+            ack(
+                response_action="errors",
+                errors={DENY_REASON_BLOCK_ID: "This form is not one chatops made."},
+            )
+            return
         ack()
-        request_id = str(view["private_metadata"])
         user = str(body["user"]["id"])
 
         def refuse(text: str) -> None:
@@ -427,7 +439,9 @@ def build_app(deps: SlackDeps) -> App:
                 poster.reply(Reply.error(f"Not denied: {text}"), channel=channel, user=user)
 
         admit(
-            lambda: act(body, "deny", request_id, reason),
+            lambda: clicked(
+                body, f"deny {request_id} digest={digest} {quote(reason)}", request_id, "Not denied"
+            ),
             f"deny request {request_id} (by {user})",
             refuse,
         )

@@ -50,12 +50,14 @@ __all__ = [
     "MAX_BLOCKS",
     "TEXT_MAX",
     "approval_blocks",
+    "button_value",
     "deny_modal",
     "escape_mrkdwn",
     "fit_mrkdwn",
     "limit_violations",
     "notice_blocks",
     "notice_text",
+    "parse_button_value",
     "progress_blocks",
     "progress_text",
     "reply_blocks",
@@ -433,11 +435,35 @@ def _state_line(request_id: str, state: str, actor: str | None) -> str:
     return f"{marker} {text}"
 
 
-def _approval_tail(request_id: str, state: str, can_act: bool, actor: str | None) -> list[Block]:
+_BUTTON_VALUE = re.compile(r"^(#?\d{1,12}(?:-[0-9a-z]{1,16})?):([0-9a-f]{64})$")
+
+
+def button_value(request_id: str, digest: str) -> str:
+    """What the Approve and Deny buttons carry: the request's whole id and the digest of the calls
+    the message shows, so a click approves exactly what the approver saw."""
+    return f"{request_id}:{digest}"
+
+
+def parse_button_value(value: str) -> tuple[str, str]:
+    """(request id, digest) from a button's value (or the deny form's ``private_metadata``).
+
+    Raises:
+        ValueError: not a value chatops made.
+    """
+    found = _BUTTON_VALUE.match(value)
+    if found is None:
+        raise ValueError("not a chatops request button")
+    return found.group(1), found.group(2)
+
+
+def _approval_tail(
+    request_id: str, digest: str, state: str, can_act: bool, actor: str | None
+) -> list[Block]:
     shown_id = _fit(request_id, 100)
     if state != "pending":
         return [DividerBlock(), _context(_state_line(request_id, state, actor))]
-    if not can_act or not request_id.strip() or len(request_id) > BUTTON_VALUE_MAX:
+    value = button_value(request_id, digest)
+    if not can_act or _BUTTON_VALUE.match(value) is None or len(value) > BUTTON_VALUE_MAX:
         if can_act:
             logger.warning("request id unusable as a button value; buttons left out")
         waiting = (
@@ -449,7 +475,7 @@ def _approval_tail(request_id: str, state: str, can_act: bool, actor: str | None
     approve = ButtonElement(
         text=PlainTextObject(text="Approve"),
         action_id=APPROVE_ACTION_ID,
-        value=request_id,
+        value=value,
         style="primary",
         confirm=ConfirmObject(
             title=PlainTextObject(
@@ -467,7 +493,7 @@ def _approval_tail(request_id: str, state: str, can_act: bool, actor: str | None
     deny = ButtonElement(
         text=PlainTextObject(text="Deny"),
         action_id=DENY_ACTION_ID,
-        value=request_id,
+        value=value,
         style="danger",
     )
     return [DividerBlock(), ActionsBlock(elements=[approve, deny])]
@@ -477,12 +503,14 @@ def approval_blocks(
     reply: Reply, *, request_id: str, state: str, can_act: bool, actor: str | None = None
 ) -> list[dict[str, Any]]:
     """An approval request message: the reply, then while ``state`` is ``pending`` the Approve and
-    Deny buttons (their ``value`` is only the request id; Approve asks for confirmation), or, when
-    ``can_act`` is false or the id cannot be a button value, a line saying how an approver acts.
+    Deny buttons (their ``value`` is the request's whole id and its digest; Approve asks for
+    confirmation), or, when ``can_act`` is false or the request has no digest to carry, a line
+    saying how an approver acts.
     In any other state a line with the outcome replaces the buttons; ``actor`` is who approved,
     denied or cancelled (a Slack user id is shown as a mention).
     """
-    return _render(reply, _approval_tail(request_id, state, can_act, actor), show_request=False)
+    tail = _approval_tail(request_id, reply.digest or "", state, can_act, actor)
+    return _render(reply, tail, show_request=False)
 
 
 # --- progress of a long command ------------------------------------------------------------------
@@ -587,19 +615,19 @@ def notice_text(notice: Notice) -> str:
     return reply_text(_notice_reply(notice))
 
 
-def deny_modal(request_id: str) -> dict[str, Any]:
-    """The ``views.open`` payload asking for the reason of a denial; the request id travels in
-    ``private_metadata`` and comes back with the submission.
+def deny_modal(value: str) -> dict[str, Any]:
+    """The ``views.open`` payload asking for the reason of a denial; the Deny button's value (the
+    request's whole id and digest) travels in ``private_metadata`` and comes back with the
+    submission, so a denial too is bound to what the approver saw.
 
     Raises:
-        ValueError: the request id is empty or too long to be one.
+        ValueError: ``value`` is not a Deny button's value.
     """
-    if not request_id or len(request_id) > 255:
-        raise ValueError("A request id is 1 to 255 characters.")
+    request_id, _digest = parse_button_value(value)
     view = View(
         type="modal",
         callback_id=DENY_MODAL_CALLBACK_ID,
-        private_metadata=request_id,
+        private_metadata=value,
         title=PlainTextObject(text=_clip_plain(f"Deny request {request_id}", MODAL_TITLE_MAX)),
         submit=PlainTextObject(text="Deny"),
         close=PlainTextObject(text="Cancel"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Iterator
-from typing import cast
 
 import pytest
 import redis as redis_lib
@@ -23,10 +22,11 @@ from approvals.errors import (
     NotRequesterError,
     SelfApprovalError,
 )
-from approvals.models import Status, Submission
+from approvals.ids import parse_request_id
+from approvals.models import AuditEntry, Status, Submission
 from approvals.policy import BreakGlass, Policy, Role
 from approvals.service import ApprovalService, NewRequest
-from approvals.store import SUBMISSIONS_RETENTION_S, RedisApprovalStore
+from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
 
 DIGEST = "d" * 64
@@ -45,13 +45,19 @@ def _policy(**overrides: object) -> Policy:
     return Policy.model_validate({"users": USERS, "ttl_s": TTL_S, **overrides})
 
 
-def _new(requester: str = "alice", policy_key: str = "feed.fallback") -> NewRequest:
+_DIGESTS = itertools.count(1)
+
+
+def _new(
+    requester: str = "alice", policy_key: str = "feed.fallback", digest: str | None = None
+) -> NewRequest:
+    """A request for calls no other open request asks for (unless ``digest`` is given)."""
     return NewRequest(
         command="/feed",
         text='fallback 1 on 3 "spike"',
         policy_key=policy_key,
         calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"], ["bool", True]]}],
-        digest=DIGEST,
+        digest=digest or f"{next(_DIGESTS):064x}",
         summary="Fallback on for asset 1",
         requester=requester,
         reason="price spike",
@@ -90,9 +96,14 @@ def _sub(seq: int, expires_s: int = 1_800_000_300) -> Submission:
 
 def _approved(service: ApprovalService) -> str:
     request = service.create(_new())
-    service.approve(request.id, "bob", DIGEST)
+    service.approve(request.id, "bob")
     assert service.get(request.id).state == Status.APPROVED
     return request.id
+
+
+def _trail(service: ApprovalService, request_id: str) -> list[AuditEntry]:
+    """The request's own history, oldest first."""
+    return service.history(service.get(request_id))
 
 
 def test_what_create_and_approve_return_is_what_is_stored(
@@ -108,13 +119,13 @@ def test_what_create_and_approve_return_is_what_is_stored(
     created = service.create(_new())
     assert created == service.get(created.id)
     assert (created.state, created.expires_ms) == (Status.PENDING, clock.ms + TTL_S * 1000)
-    approved, counted = service.approve(created.id, "bob", DIGEST)
+    approved, counted, _token = service.approve(created.id, "bob")
     assert counted
     assert approved == service.get(created.id)
     assert (approved.state, approved.approvers) == (Status.APPROVED, ("bob",))
     glass = service.create(_new(policy_key="refund.stop"), break_glass=True)
     assert glass == service.get(glass.id)
-    retro, counted = service.approve(glass.id, "carol", DIGEST)
+    retro, counted, _token = service.approve(glass.id, "carol")
     assert counted
     assert retro == service.get(glass.id)
     assert retro.retro_approved_by == "carol"
@@ -124,7 +135,7 @@ def test_requester_cannot_approve_own_request(service: ApprovalService) -> None:
     """An approver who asked for the request is refused as its approver and nothing is recorded."""
     request = service.create(_new(requester="bob"))
     with pytest.raises(SelfApprovalError, match="second person"):
-        service.approve(request.id, "bob", DIGEST)
+        service.approve(request.id, "bob")
     after = service.get(request.id)
     assert (after.state, after.approvers) == (Status.PENDING, ())
 
@@ -132,11 +143,11 @@ def test_requester_cannot_approve_own_request(service: ApprovalService) -> None:
 def test_script_refuses_self_approval_without_the_service_checks(service: ApprovalService) -> None:
     """The approve script alone refuses the requester, even when the service is bypassed."""
     request = service.create(_new(requester="alice"))
-    result = service.store.approve(request.id, None, "alice", DIGEST)
-    assert result[0] == "self"
+    result = service.store.approve(request.id, None, "alice", request.digest)
+    assert result.status == "self"
     after = service.get(request.id)
     assert (after.state, after.approvers) == (Status.PENDING, ())
-    refused = [e for e in service.audit(request.id) if e.event == "approve-refused"]
+    refused = [e for e in _trail(service, request.id) if e.event == "approve-refused"]
     assert [(e.actor, e.detail) for e in refused] == [("alice", "self-approval")]
 
 
@@ -149,22 +160,21 @@ def test_requester_cannot_deny_own_request(service: ApprovalService) -> None:
 
 
 @pytest.mark.parametrize(
-    ("user", "groups", "is_eligible"),
+    ("user", "groups"),
     [
-        pytest.param("dave", (), True, id="viewer"),
-        pytest.param("alice", (), True, id="operator-only"),
-        pytest.param("mallory", (), True, id="not-in-policy"),
-        pytest.param("carol", (), False, id="approver-but-guest"),
-        pytest.param("mallory", ("unknown-group",), True, id="unknown-group"),
+        pytest.param("dave", (), id="viewer"),
+        pytest.param("alice", (), id="operator-only"),
+        pytest.param("mallory", (), id="not-in-policy"),
+        pytest.param("mallory", ("unknown-group",), id="unknown-group"),
     ],
 )
 def test_ineligible_approver_is_refused(
-    service: ApprovalService, user: str, groups: tuple[str, ...], is_eligible: bool
+    service: ApprovalService, user: str, groups: tuple[str, ...]
 ) -> None:
-    """Only members of the approver role who are not guests or bots may approve."""
+    """Only holders of the approver role (by name or group) may approve."""
     request = service.create(_new(requester="erin"))
     with pytest.raises(NotAnApproverError, match=user):
-        service.approve(request.id, user, DIGEST, groups=groups, is_eligible=is_eligible)
+        service.approve(request.id, user, groups=groups)
     after = service.get(request.id)
     assert (after.state, after.approvers) == (Status.PENDING, ())
 
@@ -177,7 +187,7 @@ def test_approver_group_membership_makes_a_user_eligible(
         RedisApprovalStore(redis), _policy(groups={"S-approvers": "approver"}), clock
     )
     request = service.create(_new())
-    approved, counted = service.approve(request.id, "zoe", DIGEST, groups=("S-approvers",))
+    approved, counted, _token = service.approve(request.id, "zoe", groups=("S-approvers",))
     assert counted
     assert (approved.state, approved.approvers) == (Status.APPROVED, ("zoe",))
 
@@ -185,15 +195,15 @@ def test_approver_group_membership_makes_a_user_eligible(
 def test_same_approver_twice_counts_once(two_needed: ApprovalService) -> None:
     """With two approvals needed, bob clicking twice leaves it pending; carol's click approves it."""
     request = two_needed.create(_new())
-    first, counted_first = two_needed.approve(request.id, "bob", DIGEST)
-    second, counted_second = two_needed.approve(request.id, "bob", DIGEST)
+    first, counted_first, _token = two_needed.approve(request.id, "bob")
+    second, counted_second, _token = two_needed.approve(request.id, "bob")
     assert (counted_first, counted_second) == (True, False)
     assert (first.state, second.state, second.approvers) == (
         Status.PENDING,
         Status.PENDING,
         ("bob",),
     )
-    done, counted = two_needed.approve(request.id, "carol", DIGEST)
+    done, counted, _token = two_needed.approve(request.id, "carol")
     assert counted
     assert (done.state, done.approvers) == (Status.APPROVED, ("bob", "carol"))
 
@@ -212,7 +222,7 @@ def test_racing_clicks_of_one_approver_count_once(
         try:
             mine = ApprovalService(RedisApprovalStore(client), two_needed.policy, two_needed.now_ms)
             barrier.wait()
-            _req, was_counted = mine.approve(request.id, "bob", DIGEST)
+            _req, was_counted, _token = mine.approve(request.id, "bob")
             with lock:
                 counted.append(was_counted)
         finally:
@@ -235,21 +245,21 @@ def test_approval_after_expiry_is_refused_and_expires_the_request(
     request = service.create(_new())
     clock.advance(TTL_S * 1000)
     with pytest.raises(ApprovalExpiredError):
-        service.approve(request.id, "bob", DIGEST)
+        service.approve(request.id, "bob")
     after = service.get(request.id)
     assert (after.state, after.approvers) == (Status.EXPIRED, ())
-    assert service.pending() == []
+    assert service.pending() == (0, [])
     with pytest.raises(AlreadyClaimedError):
         service.claim(request.id, "w1")
     with pytest.raises(InvalidStateError):
-        service.approve(request.id, "carol", DIGEST)
+        service.approve(request.id, "carol")
 
 
 def test_approval_just_before_expiry_counts(service: ApprovalService, clock: ManualClock) -> None:
     """One millisecond before the expiry the approval still counts (the boundary is exact)."""
     request = service.create(_new())
     clock.advance(TTL_S * 1000 - 1)
-    approved, counted = service.approve(request.id, "bob", DIGEST)
+    approved, counted, _token = service.approve(request.id, "bob")
     assert counted
     assert approved.state == Status.APPROVED
 
@@ -258,10 +268,10 @@ def test_changed_arguments_are_refused(service: ApprovalService) -> None:
     """An approval bound to a different digest is refused and leaves the request pending."""
     request = service.create(_new())
     with pytest.raises(DigestMismatchError):
-        service.approve(request.id, "bob", OTHER_DIGEST)
+        service.approve(request.id, "bob", digest=OTHER_DIGEST)
     after = service.get(request.id)
     assert (after.state, after.approvers) == (Status.PENDING, ())
-    refused = [e for e in service.audit(request.id) if e.event == "approve-refused"]
+    refused = [e for e in _trail(service, request.id) if e.event == "approve-refused"]
     assert [(e.actor, e.detail) for e in refused] == [("bob", "digest mismatch")]
 
 
@@ -275,7 +285,7 @@ def test_deny_is_final(service: ApprovalService) -> None:
         "wrong asset",
     )
     with pytest.raises(InvalidStateError):
-        service.approve(request.id, "bob", DIGEST)
+        service.approve(request.id, "bob")
     with pytest.raises(InvalidStateError):
         service.deny(request.id, "bob", "again")
     with pytest.raises(InvalidStateError):
@@ -295,7 +305,7 @@ def test_only_the_requester_may_cancel(service: ApprovalService) -> None:
     cancelled = service.cancel(request.id, "alice")
     assert cancelled.state == Status.CANCELLED
     with pytest.raises(InvalidStateError):
-        service.approve(request.id, "bob", DIGEST)
+        service.approve(request.id, "bob")
     with pytest.raises(AlreadyClaimedError):
         service.claim(request.id, "w1")
     assert service.get(request.id).state == Status.CANCELLED
@@ -312,7 +322,7 @@ def test_cancel_after_approval_stops_the_execution(service: ApprovalService) -> 
 def test_executing_request_cannot_be_cancelled(service: ApprovalService) -> None:
     """Once a worker holds the request, cancel is refused and the worker still completes it."""
     request_id = _approved(service)
-    token = service.claim(request_id, "w1")
+    token, _claimed = service.claim(request_id, "w1")
     with pytest.raises(InvalidStateError):
         service.cancel(request_id, "alice")
     done = service.complete(request_id, token, ok=True, result="done", tx_hashes=["0xabc"])
@@ -343,7 +353,7 @@ def test_only_one_of_many_concurrent_claimants_wins(
             mine = ApprovalService(RedisApprovalStore(client), service.policy, service.now_ms)
             barrier.wait()
             try:
-                token = mine.claim(request_id, worker)
+                token, _claimed = mine.claim(request_id, worker)
             except AlreadyClaimedError as exc:
                 with lock:
                     losers.append(exc)
@@ -362,8 +372,8 @@ def test_only_one_of_many_concurrent_claimants_wins(
     assert len(losers) == 29
     after = service.get(request_id)
     assert (after.state, after.lease_owner) == (Status.EXECUTING, tokens[0])
-    claims = [e for e in service.audit(request_id) if e.event == "claimed"]
-    assert [e.detail for e in claims] == tokens
+    claims = [e for e in _trail(service, request_id) if e.event == "claimed"]
+    assert [e.detail for e in claims] == [tokens[0].split(":")[0]]  # the worker, not its token
 
 
 def test_complete_with_a_wrong_token_is_refused(
@@ -371,14 +381,14 @@ def test_complete_with_a_wrong_token_is_refused(
 ) -> None:
     """Only the lease holder's token completes a request; another token changes nothing."""
     request_id = _approved(service)
-    token = service.claim(request_id, "w1")
+    token, _claimed = service.claim(request_id, "w1")
     with pytest.raises(LeaseLostError):
         service.complete(request_id, "w2:forged", ok=True, result="done", tx_hashes=[])
     with pytest.raises(LeaseLostError):
         service.submitting(request_id, "w2:forged", "0xsender", _sub(7))
     after = service.get(request_id)
     assert (after.state, after.result, after.submit_seq) == (Status.EXECUTING, None, None)
-    assert redis.exists(keys.submissions_key(request_id)) == 0
+    assert after.submissions == ()
     assert service.complete(request_id, token, ok=False, result="x", tx_hashes=[]).state == (
         Status.FAILED
     )
@@ -389,7 +399,7 @@ def test_stale_lease_cannot_complete_after_reconciliation_was_flagged(
 ) -> None:
     """A worker whose lease ran out and was swept cannot record an outcome any more."""
     request_id = _approved(service)
-    token = service.claim(request_id, "w1", lease_ms=5_000)
+    token, _claimed = service.claim(request_id, "w1", lease_ms=5_000)
     clock.advance(5_000)
     assert service.sweep() == ([], [request_id])
     with pytest.raises(LeaseLostError):
@@ -403,7 +413,7 @@ def test_stale_lease_cannot_complete_after_reconciliation_was_flagged(
 def test_renewed_lease_is_not_flagged(service: ApprovalService, clock: ManualClock) -> None:
     """A worker that renews its lease in time is not taken for dead by the sweeper."""
     request_id = _approved(service)
-    token = service.claim(request_id, "w1", lease_ms=5_000)
+    token, _claimed = service.claim(request_id, "w1", lease_ms=5_000)
     clock.advance(4_000)
     service.renew(request_id, token, lease_ms=5_000)
     clock.advance(4_000)
@@ -418,7 +428,7 @@ def test_submitting_records_each_transaction_and_renews_the_lease_in_one_step(
     hash kept for the retention) and extends the lease; only the first stores sender and
     sequence number on the request; each is an audit entry."""
     request_id = _approved(service)
-    token = service.claim(request_id, "w1", lease_ms=5_000)
+    token, _claimed = service.claim(request_id, "w1", lease_ms=5_000)
     clock.advance(4_000)
     service.submitting(request_id, token, "0xsender", _sub(9, 1_800_000_300), lease_ms=5_000)
     clock.advance(4_000)
@@ -427,12 +437,13 @@ def test_submitting_records_each_transaction_and_renews_the_lease_in_one_step(
     clock.advance(4_000)
     assert service.sweep() == ([], [])  # and so did the second
 
-    assert service.submissions(request_id) == [_sub(9, 1_800_000_300), _sub(10, 1_800_000_305)]
+    assert service.submissions(service.get(request_id)) == [
+        _sub(9, 1_800_000_300),
+        _sub(10, 1_800_000_305),
+    ]
     after = service.get(request_id)
     assert (after.state, after.sender, after.submit_seq) == (Status.EXECUTING, "0xsender", 9)
-    ttl_s = cast(int, redis.ttl(keys.submissions_key(request_id)))
-    assert SUBMISSIONS_RETENTION_S - 5 <= ttl_s <= SUBMISSIONS_RETENTION_S
-    fences = [(e.event, e.actor, e.detail) for e in service.audit(request_id)][-2:]
+    fences = [(e.event, e.actor, e.detail) for e in _trail(service, request_id)][-2:]
     assert fences == [
         ("submitting", token, "0xsender#9 expires_s=1800000300"),
         ("submitting", token, "0xother#10 expires_s=1800000305"),
@@ -447,18 +458,17 @@ def test_a_worker_that_lost_its_lease_records_nothing(
     """Once the lease is lost, submitting refuses and writes nothing: no submission, no sender, no
     audit entry, and the lease stays lost (the fence is checked before anything is recorded)."""
     request_id = _approved(service)
-    token = service.claim(request_id, "w1", lease_ms=5_000)
+    token, _claimed = service.claim(request_id, "w1", lease_ms=5_000)
     service.submitting(request_id, token, "0xsender", _sub(3), lease_ms=5_000)
     clock.advance(5_000)
     assert service.sweep() == ([], [request_id])
-    recorded = redis.hgetall(keys.submissions_key(request_id))
-    audit = service.audit(request_id)
+    recorded = service.get(request_id).submissions
+    audit = _trail(service, request_id)
 
     with pytest.raises(LeaseLostError):
         service.submitting(request_id, token, "0xsender", _sub(4), lease_ms=5_000)
-    assert redis.hgetall(keys.submissions_key(request_id)) == recorded == {b"3": b"1800000300"}
-    assert service.submissions(request_id) == [_sub(3)]
-    assert service.audit(request_id) == audit
+    assert service.get(request_id).submissions == recorded == (_sub(3),)
+    assert _trail(service, request_id) == audit
     assert service.get(request_id).state == Status.NEEDS_RECONCILIATION
 
 
@@ -474,7 +484,7 @@ def test_sweep_expires_due_requests_and_flags_lost_leases(
     assert service.sweep() == ([], [])
     clock.advance(TTL_S * 1000 - 1_000)
     assert service.sweep() == ([early.id], [])
-    assert [r.id for r in service.pending()] == [late.id]
+    assert [r.id for r in service.pending()[1]] == [late.id]
     clock.advance(1_000)
     assert service.sweep() == ([late.id], [running])
     states = [service.get(i).state for i in (early.id, late.id, running)]
@@ -504,7 +514,7 @@ def test_break_glass_is_refused_when_the_policy_does_not_enable_it(
     """With break-glass off, even a step on the break-glass list needs a second person."""
     with pytest.raises(BreakGlassNotAllowedError):
         service.create(_new(policy_key="refund.stop"), break_glass=True)
-    assert service.pending() == []
+    assert service.pending() == (0, [])
 
 
 def test_break_glass_is_refused_for_a_step_the_policy_does_not_list(
@@ -536,19 +546,19 @@ def test_break_glass_runs_alone_then_needs_a_second_persons_sign_off(
         True,
         None,
     )
-    token = service.claim(request.id, "w1")
+    token, _claimed = service.claim(request.id, "w1")
     service.complete(request.id, token, ok=True, result="stopped", tx_hashes=["0xa"])
     with pytest.raises(SelfApprovalError):
-        service.approve(request.id, "bob", DIGEST)
+        service.approve(request.id, "bob")
     with pytest.raises(NotAnApproverError):
-        service.approve(request.id, "dave", DIGEST)
-    signed, counted = service.approve(request.id, "carol", DIGEST)
+        service.approve(request.id, "dave")
+    signed, counted, _token = service.approve(request.id, "carol")
     assert counted
     assert (signed.state, signed.retro_approved_by) == (Status.SUCCEEDED, "carol")
-    again, counted_again = service.approve(request.id, "erin", DIGEST)
+    again, counted_again, _token = service.approve(request.id, "erin")
     assert not counted_again
     assert again.retro_approved_by == "carol"
-    assert [e.event for e in service.audit(request.id)] == [
+    assert [e.event for e in _trail(service, request.id)] == [
         "created-break-glass",
         "claimed",
         "succeeded",
@@ -562,14 +572,14 @@ def test_audit_records_every_transition_with_actor_state_and_digest(
 ) -> None:
     """Each transition of a request lands in its own stream and in the global one, in order."""
     request = service.create(_new())
-    service.approve(request.id, "bob", DIGEST)
-    token = service.claim(request.id, "w1")
+    service.approve(request.id, "bob")
+    token, _claimed = service.claim(request.id, "w1")
     service.submitting(request.id, token, "0xsender", _sub(12, expires_s=1_800_000_300))
     service.complete(request.id, token, ok=True, result="done", tx_hashes=["0xabc"])
     other = service.create(_new(requester="carol"))
     service.cancel(other.id, "carol")
 
-    trail = [(e.event, e.actor, e.state) for e in service.audit(request.id)]
+    trail = [(e.event, e.actor, e.state) for e in _trail(service, request.id)]
     assert trail == [
         ("created", "alice", "pending"),
         ("approved", "bob", "approved"),
@@ -577,8 +587,8 @@ def test_audit_records_every_transition_with_actor_state_and_digest(
         ("submitting", token, "executing"),
         ("succeeded", token, "succeeded"),
     ]
-    entries = service.audit(request.id)
-    assert {e.digest for e in entries} == {DIGEST}
+    entries = _trail(service, request.id)
+    assert {e.digest for e in entries} == {request.digest}
     assert {e.request_id for e in entries} == {request.id}
     assert entries[3].detail == "0xsender#12 expires_s=1800000300"
     assert all(a.at_ms <= b.at_ms for a, b in itertools.pairwise(entries))
@@ -594,22 +604,22 @@ def test_requests_and_audit_survive_a_restart(
 ) -> None:
     """A new service on a new connection sees the same request, approvals and trail, and carries on."""
     request = service.create(_new())
-    service.approve(request.id, "bob", DIGEST)
-    before = service.audit(request.id)
+    service.approve(request.id, "bob")
+    before = _trail(service, request.id)
 
     restarted = ApprovalService(RedisApprovalStore(other_client), _policy(), clock)
-    assert restarted.audit(request.id) == before
+    assert _trail(restarted, request.id) == before
     seen = restarted.get(request.id)
-    assert (seen.state, seen.approvers, seen.digest) == (Status.APPROVED, ("bob",), DIGEST)
-    token = restarted.claim(request.id, "w-new")
+    assert (seen.state, seen.approvers, seen.digest) == (Status.APPROVED, ("bob",), request.digest)
+    token, _claimed = restarted.claim(request.id, "w-new")
     restarted.complete(request.id, token, ok=True, result="done", tx_hashes=[])
-    assert [e.event for e in service.audit(request.id)] == [
+    assert [e.event for e in _trail(service, request.id)] == [
         "created",
         "approved",
         "claimed",
         "succeeded",
     ]
-    assert restarted.store.next_id() == str(int(request.id) + 1)
+    assert restarted.create(_new()).id.startswith(f"{parse_request_id(request.id).number + 1}-")
 
 
 def test_ids_stay_unique_and_gapless_when_replicas_and_incr_interleave(
@@ -624,15 +634,14 @@ def test_ids_stay_unique_and_gapless_when_replicas_and_incr_interleave(
     for _ in range(4):
         ids.append(first.create(_new()).id)
         ids.append(second.create(_new()).id)
-    assert ids == [str(n) for n in range(1, 9)]
-    assert first.store.next_id() == "9"  # INCR elsewhere (as an older replica would)
-    assert second.create(_new()).id == "10"
-    assert first.create(_new()).id == "11"
+    assert [parse_request_id(i).number for i in ids] == list(range(1, 9))
+    assert redis.incr(keys.SEQUENCE) == 9  # INCR elsewhere (as an older replica would)
+    tenth = second.create(_new()).id
+    eleventh = first.create(_new()).id
+    assert [parse_request_id(i).number for i in (tenth, eleventh)] == [10, 11]
     stored = first.get("11")
-    assert (stored.id, stored.state) == ("11", Status.PENDING)
-    assert [e.request_id for e in first.audit() if e.event == "created"] == [
-        str(n) for n in range(1, 12) if n != 9
-    ]
+    assert (stored.id, stored.state) == (eleventh, Status.PENDING)
+    assert [e.request_id for e in first.audit() if e.event == "created"] == [*ids, tenth, eleventh]
 
 
 def test_threads_creating_at_once_get_distinct_ids(
@@ -657,5 +666,5 @@ def test_threads_creating_at_once_get_distinct_ids(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(made, key=int) == [str(n) for n in range(2, 162)]
-    assert len(service.pending()) == 161
+    assert sorted(parse_request_id(i).number for i in made) == list(range(2, 162))
+    assert service.pending()[0] == 161

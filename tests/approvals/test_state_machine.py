@@ -28,13 +28,13 @@ from approvals.errors import (
     NotRequesterError,
     SelfApprovalError,
 )
+from approvals.ids import parse_request_id
 from approvals.models import FINAL_STATES, Status
 from approvals.policy import Policy, Role
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
 
-DIGEST = "a" * 64
 TTL_S = 300
 LEASE_MS = 240_000
 USERS: dict[str, tuple[Role, ...]] = {
@@ -72,13 +72,13 @@ class Expected:
     settled_as: Status | None = None
 
 
-def _new(requester: str) -> NewRequest:
+def _new(requester: str, digest: str) -> NewRequest:
     return NewRequest(
         command="/feed",
         text='fallback 1 on 3 "spike"',
         policy_key="feed.fallback",
         calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"]]}],
-        digest=DIGEST,
+        digest=digest,
         summary="Fallback on",
         requester=requester,
         reason="price spike",
@@ -86,6 +86,10 @@ def _new(requester: str) -> NewRequest:
         thread=None,
         plan_time_s=1,
     )
+
+
+def _number(request_id: str) -> int:
+    return parse_request_id(request_id).number
 
 
 class ApprovalMachine(RuleBasedStateMachine):
@@ -107,7 +111,7 @@ class ApprovalMachine(RuleBasedStateMachine):
 
     def _pick(self, index: int) -> tuple[str, Expected]:
         """The ``index``-th newest request."""
-        ids = sorted(self.model, key=int, reverse=True)
+        ids = sorted(self.model, key=_number, reverse=True)
         request_id = ids[index % len(ids)]
         return request_id, self.model[request_id]
 
@@ -126,7 +130,8 @@ class ApprovalMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.model) < MAX_REQUESTS)
     @rule(requester=st.sampled_from(PEOPLE))
     def create(self, requester: str) -> None:
-        request = self.service.create(_new(requester))
+        # Each request asks for calls of its own: identical open requests are refused.
+        request = self.service.create(_new(requester, f"{len(self.model) + 1:064x}"))
         assert request.state == Status.PENDING
         self.model[request.id] = Expected(
             requester=requester, expires_ms=self.clock() + TTL_S * 1000
@@ -143,28 +148,28 @@ class ApprovalMachine(RuleBasedStateMachine):
     def _approve_once(
         self, request_id: str, expected: Expected, user: str, right_digest: bool
     ) -> None:
-        digest = DIGEST if right_digest else "b" * 64
+        digest = self.service.get(request_id).digest if right_digest else "b" * 64
         if not self.policy.may_approve(user):
             with pytest.raises(NotAnApproverError):
-                self.service.approve(request_id, user, digest)
+                self.service.approve(request_id, user, digest=digest)
             return
         if user == expected.requester:
             with pytest.raises(SelfApprovalError):
-                self.service.approve(request_id, user, digest)
+                self.service.approve(request_id, user, digest=digest)
             return
         if not right_digest:
             with pytest.raises(DigestMismatchError):
-                self.service.approve(request_id, user, digest)
+                self.service.approve(request_id, user, digest=digest)
             return
         if self._touch_expiry(expected):
             with pytest.raises(ApprovalExpiredError):
-                self.service.approve(request_id, user, digest)
+                self.service.approve(request_id, user, digest=digest)
             return
         if expected.state != Status.PENDING:
             with pytest.raises(InvalidStateError):
-                self.service.approve(request_id, user, digest)
+                self.service.approve(request_id, user, digest=digest)
             return
-        _request, counted = self.service.approve(request_id, user, digest)
+        _request, counted, _token = self.service.approve(request_id, user, digest=digest)
         assert counted == (user not in expected.approvers)
         expected.approvers.add(user)
         if len(expected.approvers) >= self.policy.approvals_needed:
@@ -250,7 +255,7 @@ class ApprovalMachine(RuleBasedStateMachine):
                 self.service.claim(request_id, worker, lease_ms=LEASE_MS)
             return
         request = self.service.get(request_id)
-        token = self.service.claim(request_id, worker, lease_ms=LEASE_MS)
+        token, _claimed = self.service.claim(request_id, worker, lease_ms=LEASE_MS)
         # The two-person rule at the moment of execution: the requester plus ``needed`` other,
         # eligible people approved, and nothing final or expired came before.
         people = set(request.approvers)
@@ -270,7 +275,7 @@ class ApprovalMachine(RuleBasedStateMachine):
     def crash(self, data: st.DataObject) -> None:
         """A worker dies: its lease runs out and the sweeper flags the request."""
         executing = sorted(
-            (i for i, e in self.model.items() if e.state == Status.EXECUTING), key=int
+            (i for i, e in self.model.items() if e.state == Status.EXECUTING), key=_number
         )
         request_id = data.draw(st.sampled_from(executing))
         self.clock.advance(self.model[request_id].lease_expires_ms - self.clock())
@@ -282,7 +287,7 @@ class ApprovalMachine(RuleBasedStateMachine):
     def complete(self, data: st.DataObject, ok: bool, own_token: bool) -> None:
         """A worker records the outcome; mostly of a request that is executing, else of any."""
         executing = [i for i, e in self.model.items() if e.state == Status.EXECUTING]
-        anyone = sorted(self.model, key=int)
+        anyone = sorted(self.model, key=_number)
         request_id = data.draw(
             st.one_of(st.sampled_from(executing), st.sampled_from(anyone))
             if executing
@@ -307,7 +312,11 @@ class ApprovalMachine(RuleBasedStateMachine):
     @invariant()
     def claimed_at_most_once(self) -> None:
         for request_id, expected in self.model.items():
-            claims = [e for e in self.service.audit(request_id) if e.event == "claimed"]
+            claims = [
+                e
+                for e in self.service.history(self.service.get(request_id))
+                if e.event == "claimed"
+            ]
             assert len(claims) == expected.claims <= 1, request_id
 
     @invariant()
@@ -322,7 +331,7 @@ class ApprovalMachine(RuleBasedStateMachine):
     @invariant()
     def no_claim_after_expiry_denial_or_cancel(self) -> None:
         for request_id in self.model:
-            events = [e.event for e in self.service.audit(request_id)]
+            events = [e.event for e in self.service.history(self.service.get(request_id))]
             if "claimed" in events:
                 before = events[: events.index("claimed")]
                 assert not {"expired", "denied", "cancelled"} & set(before), request_id

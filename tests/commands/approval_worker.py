@@ -25,11 +25,11 @@ import redis
 from approvals.policy import demo_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
-from chatops.approval_flow import FencedChain
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.signer import LocalKeySigner
+from chatops.flow import FencedChain
 from chatops.gateway import Gateway
 from chatops.wiring import DEVNET_CHAIN_ID
 
@@ -50,8 +50,7 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"stage must be one of {', '.join(STAGES)}")
     # The Redis server's clock, as the bot's own service uses (chatops.wiring.build_runner).
     service = ApprovalService(RedisApprovalStore(redis.Redis.from_url(redis_url)), demo_policy())
-    token = service.claim(request_id, "doomed-worker", lease_ms=int(lease_ms))
-    request = service.get(request_id)
+    token, request = service.claim(request_id, "doomed-worker", lease_ms=int(lease_ms))
     signer = LocalKeySigner.from_key_file(key_file, account_address=PACKAGE_ADDRESS)
     gateway = Gateway(
         ChainClient(devnet_url, chain_id=DEVNET_CHAIN_ID, max_attempts=1), signer, PACKAGE_ADDRESS

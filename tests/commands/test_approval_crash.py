@@ -17,11 +17,12 @@ import pytest
 
 from approvals import keys
 from approvals.errors import LeaseLostError
+from approvals.ids import parse_request_id
 from approvals.models import Status
-from chatops.approval_flow import ApprovalFlow, FencedChain
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.client import DEFAULT_EXPIRY_S
 from chatops.chain.signer import LocalKeySigner
+from chatops.flow import ApprovalFlow, FencedChain
 from tests.commands.harness import Harness
 from tests.conftest import REPO_ROOT, wait_until
 
@@ -64,9 +65,7 @@ def approved(ops2: Harness) -> str:
     reply = ops2.run('/feed fallback 1 on 3 "spike"', "alice")
     assert reply.request_id is not None
     service = _flow(ops2).service
-    request, counted = service.approve(
-        reply.request_id, "bob", service.get(reply.request_id).digest
-    )
+    request, counted, _token = service.approve(reply.request_id, "bob", digest=reply.digest or "")
     assert counted
     assert request.state == Status.APPROVED
     return reply.request_id
@@ -190,7 +189,8 @@ def test_worker_killed_right_after_claiming_is_reconciled_as_nothing_sent(
 def _raw_state(ops: Harness, request_id: str) -> str:
     """The state field of the request's hash in Redis, read past the service."""
     client = _flow(ops).service.store.client
-    state = cast(bytes | None, client.hget(keys.request_key(request_id), "state"))
+    number = parse_request_id(request_id).number
+    state = cast(bytes | None, client.hget(keys.request_key(number), "state"))
     assert state is not None
     return state.decode()
 
@@ -212,10 +212,10 @@ def test_a_recorded_transaction_is_not_settled_as_unsent_before_it_expires(
     _lease_lost(ops2, approved)
     flow = _flow(ops2)
     recorded = flow.service.get(approved)
-    [submission] = flow.service.submissions(approved)
+    [submission] = flow.service.submissions(flow.service.get(approved))
     assert submission.sequence_number == recorded.submit_seq
     assert submission.expires_s == ops2.gateway.now_s() + DEFAULT_EXPIRY_S
-    audit_before = flow.service.audit(approved)
+    audit_before = flow.service.history(flow.service.get(approved))
 
     for now_s in (ops2.gateway.now_s(), submission.expires_s - 1):
         _set_chain_time(ops2, now_s)
@@ -229,7 +229,7 @@ def test_a_recorded_transaction_is_not_settled_as_unsent_before_it_expires(
             f"{_utc(submission.expires_s)}."
         )
         assert _raw_state(ops2, approved) == Status.NEEDS_RECONCILIATION
-        assert flow.service.audit(approved) == audit_before
+        assert flow.service.history(flow.service.get(approved)) == audit_before
 
     _set_chain_time(ops2, submission.expires_s)
     reply = ops2.run(f"/ops reconcile {approved}", "bob")
@@ -255,12 +255,12 @@ def test_a_procedure_cut_between_its_calls_waits_for_the_next_one_to_expire(
     request_id = ops2.run("/refund stop mass DoS on sales", "alice").request_id
     assert request_id is not None
     flow = _flow(ops2)
-    flow.service.approve(request_id, "bob", flow.service.get(request_id).digest)
+    flow.service.approve(request_id, "bob")
     worker = start_worker(request_id, "partial")
     [first_hash] = worker.hashes
     worker.kill()
     _lease_lost(ops2, request_id)
-    first, second = flow.service.submissions(request_id)
+    first, second = flow.service.submissions(flow.service.get(request_id))
     assert second.sequence_number == first.sequence_number + 1
 
     early = ops2.run(f"/ops reconcile {request_id}", "bob")
@@ -322,9 +322,12 @@ def _calls(ops: Harness, request_id: str) -> list[ChainCall]:
 
 
 def _recorded(ops: Harness, request_id: str) -> dict[bytes, bytes]:
-    """The request's submissions hash in Redis, read past the service ({} when absent)."""
+    """The request's recorded submissions (sub:<sequence number> fields of its hash in Redis),
+    read past the service ({} when none)."""
     client = _flow(ops).service.store.client
-    return cast(dict[bytes, bytes], client.hgetall(keys.submissions_key(request_id)))
+    number = parse_request_id(request_id).number
+    fields = cast(dict[bytes, bytes], client.hgetall(keys.request_key(number)))
+    return {name: value for name, value in fields.items() if name.startswith(b"sub:")}
 
 
 def test_a_worker_that_lost_its_lease_records_nothing_and_sends_nothing(
@@ -334,20 +337,20 @@ def test_a_worker_that_lost_its_lease_records_nothing_and_sends_nothing(
     nothing is recorded (the submissions hash does not exist) and nothing reaches the chain, so
     reconciliation settles the request at once as not sent instead of waiting out an expiration."""
     flow = _flow(ops2)
-    token = flow.service.claim(approved, "slow-worker", lease_ms=50)
+    token, _claimed = flow.service.claim(approved, "slow-worker", lease_ms=50)
     chain = FencedChain(ops2.gateway, flow.service, approved, token, lease_ms=50)
     [call] = _calls(ops2, approved)
     _lease_lost(ops2, approved)
-    sent, audit = ops2.tx_count, flow.service.audit(approved)
+    sent, audit = ops2.tx_count, flow.service.history(flow.service.get(approved))
     sender_seq = ops2.gateway.client.account(ops2.gateway.signer.address).sequence_number
 
     with pytest.raises(LeaseLostError):
         chain.submit(call)
     assert ops2.tx_count == sent
     assert ops2.gateway.client.account(ops2.gateway.signer.address).sequence_number == sender_seq
-    assert flow.service.store.client.exists(keys.submissions_key(approved)) == 0
-    assert flow.service.submissions(approved) == []
-    assert flow.service.audit(approved) == audit
+    assert _recorded(ops2, approved) == {}
+    assert flow.service.submissions(flow.service.get(approved)) == []
+    assert flow.service.history(flow.service.get(approved)) == audit
     assert flow.service.get(approved).submit_seq is None
 
     reply = ops2.run(f"/ops reconcile {approved}", "bob")
@@ -365,8 +368,8 @@ def test_a_worker_that_lost_its_lease_between_calls_records_and_sends_nothing_mo
     request_id = ops2.run("/refund stop mass DoS on sales", "alice").request_id
     assert request_id is not None
     flow = _flow(ops2)
-    flow.service.approve(request_id, "bob", flow.service.get(request_id).digest)
-    token = flow.service.claim(request_id, "slow-worker", lease_ms=50)
+    flow.service.approve(request_id, "bob")
+    token, _claimed = flow.service.claim(request_id, "slow-worker", lease_ms=50)
     chain = FencedChain(ops2.gateway, flow.service, request_id, token, lease_ms=50)
     first, second = _calls(ops2, request_id)
     first_hash = chain.submit(first).tx_hash

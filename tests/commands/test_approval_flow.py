@@ -11,7 +11,7 @@ import redis as redis_lib
 
 from approvals.models import Status
 from approvals.policy import BreakGlass, demo_policy
-from chatops.approval_flow import ApprovalFlow
+from chatops.flow import ApprovalFlow
 from chatops.notify.journal import Journal, export_md
 from chatops.runner import Runner
 from chatops.wiring import build_runner
@@ -128,7 +128,7 @@ def test_privileged_step_without_reason_asks_for_one(ops2: Harness) -> None:
     assert not reply.ok
     assert 'reason="why this is needed"' in reply.title
     assert 'reason="..."' in reply.text
-    assert _flow(ops2.runner).service.pending() == []
+    assert _flow(ops2.runner).service.pending() == (0, [])
     with_reason = ops2.run('/feed update 1 1300000 reason="provider confirmed"', "alice")
     assert with_reason.ok
     assert with_reason.state == Status.PENDING
@@ -205,18 +205,17 @@ def test_pending_lists_open_requests_and_show_gives_history(ops2: Harness) -> No
     history = shown.text.splitlines()
     assert history[0] == "State: succeeded"
     events = [line.split(" UTC ", 1)[1] for line in history[1:]]
-    assert events[:2] == ["created by alice -> pending", "approved by bob -> approved"]
-    assert events[2].startswith("claimed by worker-")
-    assert events[3].startswith("submitting by worker-")
-    assert events[4].endswith("-> succeeded")
-    assert len(events) == 5
+    assert events[:2] == ["created by alice -> pending", "approved by bob -> executing"]
+    assert events[2].startswith("submitting by worker-")
+    assert events[3].endswith("-> succeeded")
+    assert len(events) == 4
 
 
 def test_deny_and_cancel_through_the_runner_are_final(ops2: Harness) -> None:
     """A denied and a cancelled request cannot be approved afterwards, and nothing is sent."""
     before = _sent(ops2, "set_fallback")
     denied = _request(ops2)
-    cancelled = _request(ops2)
+    cancelled = _request(ops2, '/feed fallback 1 on 2 "spike"')
     deny = ops2.run(f'/ops deny {denied} "wrong asset"', "carol")
     assert deny.ok
     assert deny.state == Status.DENIED
@@ -238,13 +237,19 @@ def test_break_glass_is_refused_by_the_demo_policy(ops2: Harness) -> None:
     assert not reply.ok
     assert "Break-glass is not allowed" in reply.title
     assert _sent(ops2, "set_fallback") == before
-    assert _flow(ops2.runner).service.pending() == []
+    assert _flow(ops2.runner).service.pending() == (0, [])
 
 
 def test_reply_of_an_unknown_request_is_an_error(ops2: Harness) -> None:
     """Approving or showing a request id that does not exist says so."""
-    replies: list[Reply] = [ops2.run("/ops approve 99", "bob"), ops2.run("/ops show 99", "bob")]
-    assert all(not r.ok and r.title == "There is no request 99." for r in replies)
+    replies: list[Reply] = [
+        ops2.run("/ops approve 99-abcde", "bob"),
+        ops2.run("/ops show 99", "bob"),
+    ]
+    assert [(r.ok, r.title) for r in replies] == [
+        (False, "There is no request 99-abcde; nothing was approved."),
+        (False, "There is no request 99."),
+    ]
 
 
 def test_an_approved_request_whose_worker_died_before_claiming_runs_on_the_next_click(
@@ -253,8 +258,7 @@ def test_an_approved_request_whose_worker_died_before_claiming_runs_on_the_next_
     """Approved but never claimed (replica died between approve and claim): the next eligible click runs it once."""
     request_id = _request(ops2)
     flow = _flow(ops2.runner)
-    request = flow.service.get(request_id)
-    flow.service.approve(request_id, "bob", request.digest)  # approved; nobody claims it
+    flow.service.approve(request_id, "bob")  # approved; nobody claims it
     assert flow.service.get(request_id).state == Status.APPROVED
     assert _sent(ops2, "set_fallback") == 0
     reply = ops2.run(f"/ops approve {request_id}", user="carol")
@@ -333,12 +337,12 @@ def test_a_cancel_between_two_transactions_ends_the_request_failed_saying_what_w
     assert done.state == Status.FAILED
     assert done.tx_hashes == tuple(sent)
     assert (done.result or "").startswith(stopped)
-    audit = _flow(ops2.runner).service.audit(request_id)
-    assert [e.event for e in audit] == ["created", "approved", "claimed", "submitting", "failed"]
+    audit = _flow(ops2.runner).service.history(done)
+    assert [e.event for e in audit] == ["created", "approved", "submitting", "failed"]
     assert audit[-1].detail.startswith(stopped)
     journal = [e for e in Journal(redis).entries() if stopped in e.description]
-    assert len(journal) == 2  # the step's entry (with the hash) and the request's "failed"
-    assert any(sent[0] in e.links for e in journal)
+    assert len(journal) == 1  # the request's "failed", as the step's line, with the hash
+    assert journal[0].links == (sent[0],)
 
 
 def test_a_single_call_request_cancelled_before_it_is_sent_sends_nothing(ops2: Harness) -> None:
@@ -357,7 +361,7 @@ def test_a_single_call_request_cancelled_before_it_is_sent_sends_nothing(ops2: H
     assert ops2.view("price_feed::get_price_view", "1")[0]["fallback_active"] is False
     done = _flow(ops2.runner).service.get(request_id)
     assert done.tx_hashes == ()
-    assert [e.event for e in _flow(ops2.runner).service.audit(request_id)][-1] == "failed"
+    assert [e.event for e in _flow(ops2.runner).service.history(done)][-1] == "failed"
 
 
 def test_a_break_glass_execution_reports_progress_and_stops_at_shutdown_between_transactions(

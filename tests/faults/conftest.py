@@ -18,10 +18,10 @@ from redis.retry import Retry
 from approvals.policy import Policy, demo_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
-from chatops.approval_flow import ApprovalFlow
 from chatops.chain.client import ChainClient
 from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.state_reader import ResourceStateReader
+from chatops.flow import ApprovalFlow
 from chatops.gateway import Gateway
 from chatops.redis_process import RedisServerError, start_redis_server, stop_redis_server
 from chatops.runner import Runner
@@ -104,9 +104,10 @@ def bot(
         )
         notify = build_notify(gateway, policy, redis_client)
         service = ApprovalService(RedisApprovalStore(redis_client), policy, clock_ms)
-        flow = ApprovalFlow(service, gateway, journal=notify.journal)
+        registry = build_registry()
+        flow = ApprovalFlow(service, gateway, registry)
         runner = Runner(
-            build_registry(),
+            registry,
             policy,
             gateway,
             approvals=flow,

@@ -19,6 +19,7 @@ import pytest
 import redis as redis_lib
 
 from approvals import keys
+from approvals.ids import parse_request_id
 from approvals.models import Status
 from approvals.policy import demo_policy
 from chatops.chain.client import ChainClient
@@ -208,12 +209,13 @@ def test_a_submit_that_times_out_is_never_resent_and_is_reconciled_as_sent(
     assert not again.ok
     early = ops.run(f"/ops reconcile {request_id}", "carol")
     assert not early.ok
-    assert "only needs-reconciliation requests are reconciled" in early.title
+    assert "its worker still holds it" in early.title
+    assert flow_of(ops).service.get(request_id).state == Status.EXECUTING
 
     clock.advance(LEASE_MS + 1)
-    assert ops.run("/ops pending", "carol").ok  # any read sweeps: the lease has run out
-    assert flow_of(ops).service.get(request_id).state == Status.NEEDS_RECONCILIATION
-    settled = ops.run(f"/ops reconcile {request_id}", "carol")
+    assert ops.run("/ops pending", "carol").ok  # a read changes nothing
+    assert flow_of(ops).service.get(request_id).state == Status.EXECUTING
+    settled = ops.run(f"/ops reconcile {request_id}", "carol")  # the lease has run out
     assert settled.ok, settled
     assert settled.title == (
         f"Request {request_id}: reconciled, found 1 of 1 transaction(s) on chain"
@@ -265,7 +267,8 @@ HELD_MS = 3000  # how long the node sits on the submit: well past the client's 0
 
 def _expires_s(ops: Harness, request_id: str) -> int:
     """The expiration the bot signed into the request's one transaction (its submission log)."""
-    [submission] = flow_of(ops).service.submissions(request_id)
+    service = flow_of(ops).service
+    [submission] = service.submissions(service.get(request_id))
     return submission.expires_s
 
 
@@ -277,7 +280,9 @@ def _past_expiration(ops: Harness, request_id: str) -> None:
 def _raw_state(ops: Harness, request_id: str) -> str:
     """The state field of the request's hash in Redis, read past the service."""
     client = flow_of(ops).service.store.client
-    state = cast(bytes | None, client.hget(keys.request_key(request_id), "state"))
+    state = cast(
+        bytes | None, client.hget(keys.request_key(parse_request_id(request_id).number), "state")
+    )
     assert state is not None
     return state.decode()
 
@@ -289,7 +294,8 @@ def _hold_and_lose_the_lease(ops: Harness, clock: ManualClock) -> tuple[str, flo
     started = time.monotonic()
     request_id = _approve_into_doubt(ops)
     clock.advance(LEASE_MS + 1)
-    assert ops.run("/ops pending", "carol").ok  # sweeps: the request needs reconciliation
+    # The sweeper's round (serve runs it in the background): the request needs reconciliation.
+    assert flow_of(ops).service.sweep() == ([], [request_id])
     assert _raw_state(ops, request_id) == Status.NEEDS_RECONCILIATION
     return request_id, started + HELD_MS / 1000
 
@@ -302,7 +308,7 @@ def test_a_transaction_a_slow_node_still_holds_is_not_settled_and_then_found(
     ops = ops_clocked
     before = fallbacks_sent(ops)
     request_id, _lands_at = _hold_and_lose_the_lease(ops, clock)
-    audit = flow_of(ops).service.audit(request_id)
+    audit = flow_of(ops).service.history(flow_of(ops).service.get(request_id))
 
     early = ops.run(f"/ops reconcile {request_id}", "carol")
     assert fallbacks_sent(ops) == before, "the node committed before the test could look"
@@ -316,7 +322,7 @@ def test_a_transaction_a_slow_node_still_holds_is_not_settled_and_then_found(
     )
     _assert_plain(early)
     assert _raw_state(ops, request_id) == Status.NEEDS_RECONCILIATION
-    assert flow_of(ops).service.audit(request_id) == audit
+    assert flow_of(ops).service.history(flow_of(ops).service.get(request_id)) == audit
 
     wait_until(lambda: fallbacks_sent(ops) == before + 1, timeout_s=HELD_MS / 1000 + 5)
     settled = ops.run(f"/ops reconcile {request_id}", "carol")

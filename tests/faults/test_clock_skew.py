@@ -8,6 +8,7 @@ scripts decide on the Redis server's TIME, which every replica shares, and the b
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import cast
 
@@ -16,6 +17,7 @@ import redis as redis_lib
 
 from approvals import keys
 from approvals.errors import ApprovalExpiredError, InvalidStateError, LeaseLostError
+from approvals.ids import parse_request_id
 from approvals.models import Status
 from approvals.policy import demo_policy
 from approvals.service import DEFAULT_LEASE_MS, ApprovalService, NewRequest
@@ -27,7 +29,7 @@ from tests.faults.conftest import flow_of
 MINUTE_MS = 60_000
 SKEW_MS = 5 * MINUTE_MS
 TTL_MS = demo_policy().ttl_s * 1000
-DIGEST = "ab" * 32
+_DIGESTS = itertools.count(1)
 
 
 def _new() -> NewRequest:
@@ -36,7 +38,7 @@ def _new() -> NewRequest:
         text='fallback 1 on 3 "spike"',
         policy_key="feed.fallback",
         calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"], ["bool", True]]}],
-        digest=DIGEST,
+        digest=f"{next(_DIGESTS):064x}",  # calls of its own: identical open requests are refused
         summary="Fallback on for asset 1",
         requester="alice",
         reason="price spike",
@@ -51,7 +53,12 @@ def _service(redis: redis_lib.Redis, now_ms: Callable[[], int] | None) -> Approv
 
 
 def _lease_expires_ms(redis: redis_lib.Redis, request_id: str) -> int:
-    return int(cast(bytes, redis.hget(keys.request_key(request_id), "lease_expires_ms")))
+    return int(
+        cast(
+            bytes,
+            redis.hget(keys.request_key(parse_request_id(request_id).number), "lease_expires_ms"),
+        )
+    )
 
 
 @pytest.fixture
@@ -79,7 +86,7 @@ def test_a_replica_clock_ahead_expires_requests_early(
     assert expired == [request.id]
     assert exact.get(request.id).state == Status.EXPIRED
     with pytest.raises(InvalidStateError):
-        exact.approve(request.id, "bob", DIGEST)
+        exact.approve(request.id, "bob")
 
 
 def test_a_replica_clock_behind_accepts_a_late_approval(
@@ -90,7 +97,7 @@ def test_a_replica_clock_behind_accepts_a_late_approval(
     behind = _service(redis, _skewed(true_time, -SKEW_MS))
     request = exact.create(_new())
     true_time.advance(TTL_MS + 4 * MINUTE_MS)
-    approved, counted = behind.approve(request.id, "bob", DIGEST)
+    approved, counted, _token = behind.approve(request.id, "bob")
     assert counted
     assert approved.state == Status.APPROVED  # a correct clock would have refused it
 
@@ -104,8 +111,8 @@ def test_a_replica_clock_behind_claims_a_lease_already_lost(
     exact = _service(redis, true_time)
     behind = _service(redis, _skewed(true_time, -3 * MINUTE_MS))
     request = exact.create(_new())
-    exact.approve(request.id, "bob", DIGEST)
-    token = behind.claim(request.id, "worker-behind")
+    exact.approve(request.id, "bob")
+    token, _claimed = behind.claim(request.id, "worker-behind")
     assert _lease_expires_ms(redis, request.id) < true_time()
     _expired, lost = exact.sweep()
     assert lost == [request.id]
@@ -132,9 +139,11 @@ def test_expiry_runs_on_the_server_clock(redis: redis_lib.Redis) -> None:
     assert before <= request.created_ms <= after
     assert request.expires_ms == request.created_ms + TTL_MS
     assert second.sweep() == ([], [])
-    approved, counted = second.approve(request.id, "bob", DIGEST)
+    approved, counted, _token = second.approve(request.id, "bob")
     assert (approved.state, counted) == (Status.APPROVED, True)
-    assert all(before <= e.at_ms <= _server_ms(redis) for e in second.audit(request.id))
+    assert all(
+        before <= e.at_ms <= _server_ms(redis) for e in second.history(second.get(request.id))
+    )
 
 
 def test_a_request_past_its_expiry_on_the_server_clock_is_refused_by_every_replica(
@@ -146,7 +155,7 @@ def test_a_request_past_its_expiry_on_the_server_clock_is_refused_by_every_repli
     request = lagging.create(_new())
     replica = _service(redis, None)
     with pytest.raises(ApprovalExpiredError):
-        replica.approve(request.id, "bob", DIGEST)
+        replica.approve(request.id, "bob")
     assert replica.get(request.id).state == Status.EXPIRED
     late = lagging.create(_new())
     assert replica.sweep() == ([late.id], [])
@@ -159,9 +168,9 @@ def test_leases_on_the_server_clock_are_not_misjudged_by_another_replica(
     replica's sweep leaves it executing and the worker records its outcome."""
     worker, sweeper = _service(redis, None), _service(redis, None)
     request = worker.create(_new())
-    worker.approve(request.id, "bob", DIGEST)
+    worker.approve(request.id, "bob")
     before = _server_ms(redis)
-    token = worker.claim(request.id, "worker-1")
+    token, _claimed = worker.claim(request.id, "worker-1")
     lease_ms = _lease_expires_ms(redis, request.id) - before
     assert DEFAULT_LEASE_MS - 1000 <= lease_ms <= DEFAULT_LEASE_MS + 1000
     assert sweeper.sweep() == ([], [])

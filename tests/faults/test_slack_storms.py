@@ -108,7 +108,8 @@ def test_the_approval_message_and_its_update_arrive_once_through_storms(
     posts = slack.api.wait_for("chat.postMessage", count=4, timeout_s=REPLY_TIMEOUT_S)
     assert [c.status for c in posts] == [429, 429, 502, 200]
     (message,) = slack.api.messages(CHANNEL)
-    request_id = _approve_button(message)
+    button = _approve_button(message)
+    request_id = button.split(":")[0]
     ts = str(message["ts"])
 
     def recorded() -> bool:
@@ -119,7 +120,7 @@ def test_the_approval_message_and_its_update_arrive_once_through_storms(
 
     slack.api.fail_next("chat.update", status=503)
     slack.api.fail_next("chat.update", status=429, retry_after=0, times=2)
-    slack.click(APPROVE_ACTION_ID, request_id, BOB, message_ts=ts)
+    slack.click(APPROVE_ACTION_ID, button, BOB, message_ts=ts)
     updates = slack.api.wait_for("chat.update", count=4, timeout_s=REPLY_TIMEOUT_S)
     slack.api.wait_for("chat.postMessage", count=5, timeout_s=REPLY_TIMEOUT_S)
 

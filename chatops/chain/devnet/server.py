@@ -59,12 +59,15 @@ class HttpError(Exception):
 
 @dataclasses.dataclass
 class Fault:
-    """Test knob: the next ``count`` requests under ``path_prefix`` wait ``delay_ms`` then fail with ``status``."""
+    """Test knob: the next ``count`` requests under ``path_prefix`` wait ``delay_ms`` then fail with
+    ``status``; or, for simulations, answer as if the chain had changed since the caller's reads:
+    failed with ``vm_status`` (``Move abort in 0x…::history: 0x1b02``)."""
 
     path_prefix: str = "/rpc/"
     delay_ms: int = 0
     status: int | None = None
     count: int = 1
+    vm_status: str | None = None
 
 
 def world_json(value: Any) -> Any:
@@ -121,6 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms a request.
     disable_nagle_algorithm = True
     server: _Server
+    _vm_status: str | None = None  # a fault's forced simulation outcome, for this request
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("devnet %s - %s", self.address_string(), format % args)
@@ -177,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, method: str, path: str, query: dict[str, list[str]]
     ) -> tuple[int, Any, dict[str, str]]:
         fault = self.server.devnet.take_fault(path)
+        self._vm_status = fault.vm_status if fault is not None else None
         if fault is not None:
             if fault.delay_ms:
                 time.sleep(fault.delay_ms / 1000)
@@ -299,7 +304,11 @@ class _Handler(BaseHTTPRequestHandler):
             record = self.ledger.simulate(tx)
         except TransactionRejectedError as exc:
             raise HttpError(400, str(exc)) from exc
-        return 200, record.to_json(), {}
+        answer = record.to_json()
+        if self._vm_status is not None:  # the fault knob: the chain moved since the caller's reads
+            answer["status"] = "Fail"
+            answer["output"]["Move"]["vm_status"] = self._vm_status
+        return 200, answer, {}
 
     def transaction(
         self, m: re.Match[str], _q: dict[str, list[str]]
@@ -428,6 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
             delay_ms=int(body.get("delay_ms", 0)),
             status=int(body["status"]) if body.get("status") is not None else None,
             count=int(body.get("count", 1)),
+            vm_status=str(body["vm_status"]) if body.get("vm_status") is not None else None,
         )
         self.server.devnet.set_fault(fault if fault.count > 0 else None)
         return 200, dataclasses.asdict(fault), {}

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from typing import cast
 
 import pytest
 import redis as redis_lib
 
-from approvals.models import ApprovalRequest, AuditEntry, Status
+from approvals.models import Submission
+from approvals.policy import Policy, Role
+from approvals.service import ApprovalService, NewRequest
+from approvals.store import RedisApprovalStore
 from chatops.__main__ import main
 from chatops.notify.journal import (
     HEADER,
@@ -17,13 +21,13 @@ from chatops.notify.journal import (
     JournalEntry,
     export_json,
     export_md,
-    journal_approval,
     journal_notice,
     journal_step,
     step_type,
 )
 from chatops.notify.notice import Notice
 from commands.reply import Field, Reply
+from tests.conftest import wait_until
 
 TX = "0x" + "ab" * 32
 # 2025-11-30 10:15:00 UTC
@@ -130,11 +134,11 @@ def test_journal_step_uses_the_runbook_type_and_links_the_transactions(
     assert step_type("/vrf", "snapshot 1 2 3") == "VRF-пополнение"
 
 
-def request(state: Status) -> ApprovalRequest:
-    return ApprovalRequest(
-        id="12",
+def _new_request() -> NewRequest:
+    return NewRequest(
         command="/feed",
         text="fallback 1 true 2 provider down",
+        policy_key="feed.fallback",
         calls=[],
         digest="d" * 64,
         summary="fallback on for asset 1",
@@ -142,46 +146,59 @@ def request(state: Status) -> ApprovalRequest:
         reason="provider down",
         channel="C1",
         thread=None,
-        created_ms=T0 * 1000,
-        expires_ms=T0 * 1000 + 900_000,
         plan_time_s=T0,
-        needed=1,
-        state=state,
-        approvers=("bob",) if state != Status.PENDING else (),
-        tx_hashes=(TX,) if state == Status.SUCCEEDED else (),
     )
 
 
-def audit(stream_id: str, event: str, actor: str, state: str, minute: int) -> AuditEntry:
-    return AuditEntry(
-        stream_id=stream_id,
-        request_id="12",
-        event=event,
-        actor=actor,
-        state=state,
-        digest="d" * 64,
-        at_ms=(T0 + minute * 60) * 1000,
-    )
+def _next_millisecond(redis: redis_lib.Redis) -> None:
+    """Wait until the Redis clock has moved on by a millisecond."""
+
+    def now_ms() -> int:
+        seconds, micros = cast(tuple[int, int], redis.time())
+        return seconds * 1000 + micros // 1000
+
+    start_ms = now_ms()
+
+    def moved() -> bool:
+        return now_ms() > start_ms
+
+    wait_until(moved, timeout_s=1, interval_s=0.0005)
 
 
-def test_journal_approval_writes_each_transition_once(redis: redis_lib.Redis) -> None:
-    """Replaying the whole audit after each transition still journals every transition once."""
+def test_approval_transitions_are_journal_rows_written_with_the_transitions(
+    redis: redis_lib.Redis,
+) -> None:
+    """Each approval transition is a journal row once, read from the audit stream the transition
+    itself wrote, interleaved in time with the journal's own rows; the executed request is a row of
+    its step's type (a fallback is an incident) with both people and its transaction."""
     journal = Journal(redis)
-    created = audit("1-0", "created", "alice", "pending", 0)
-    approved = audit("2-0", "approved", "bob", "approved", 1)
-    done = audit("3-0", "succeeded", "worker-1", "succeeded", 2)
-    journal_approval(journal, request(Status.PENDING), created)
-    for event in (created, approved):
-        journal_approval(journal, request(Status.APPROVED), event)
-    for event in (created, approved, done):
-        journal_approval(journal, request(Status.SUCCEEDED), event)
-    rows = journal.recent()
-    assert [r.type for r in rows] == ["Approval"] * 3
-    assert rows[0].description.startswith("Request 12 (/feed fallback 1 true 2 provider down)")
-    assert "executed" in rows[0].description
-    assert rows[0].links == (TX,)
-    assert "approved by bob" in rows[1].description
-    assert "requested by alice; provider down" in rows[2].description
+    service = ApprovalService(RedisApprovalStore(redis), Policy(users={"bob": (Role.APPROVER,)}))
+    request = service.create(_new_request())
+    _next_millisecond(redis)  # within one millisecond the two streams' order is not known
+    journal.append(entry(0, "between the request and its approval"))
+    _next_millisecond(redis)
+    approval = service.approve(request.id, "bob", claim_for="worker-1")
+    assert approval.token is not None
+    service.submitting(
+        request.id, approval.token, "0xsender", Submission(sequence_number=1, expires_s=T0)
+    )
+    service.complete(request.id, approval.token, ok=True, result="fallback on", tx_hashes=[TX])
+
+    rows = journal.entries()
+    assert [r.type for r in rows] == ["Approval", "Инцидент", "Approval", "Инцидент"]
+    assert rows[0].description == (
+        f"Request {request.id} (/feed fallback 1 true 2 provider down): requested by alice; "
+        "provider down"
+    )
+    assert rows[1].description == "between the request and its approval"
+    assert rows[2].description.startswith(f"Request {request.id} (/feed fallback 1 true 2 ")
+    assert "approved by bob" in rows[2].description
+    assert rows[3].description == (
+        f"/feed fallback 1 true 2 provider down: done. Request {request.id}: fallback on"
+    )
+    assert (rows[3].responsible, rows[3].links) == ("alice, bob", (TX,))
+    assert journal.recent(2) == [rows[3], rows[2]]
+    assert journal.entries() == rows  # reading writes nothing
 
 
 def test_journal_notice_writes_alerts_once(redis: redis_lib.Redis) -> None:

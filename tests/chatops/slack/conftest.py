@@ -13,7 +13,7 @@ import redis as redis_lib
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from approvals.policy import Policy, Role
-from chatops.approval_flow import ApprovalFlow
+from chatops.flow import ApprovalFlow
 from chatops.slack.app import SlackDeps, build_app, web_client
 from tests.commands.harness import Harness, harness
 from tests.fakes.slack_requests import (

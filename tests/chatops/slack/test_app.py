@@ -22,7 +22,8 @@ import redis as redis_lib
 from slack_bolt import App, BoltRequest
 
 from approvals import keys
-from chatops.approval_flow import ApprovalFlow
+from approvals.models import AuditEntry
+from chatops.flow import ApprovalFlow
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
@@ -97,6 +98,12 @@ def flow_of(ops: Harness) -> ApprovalFlow:
     return flow
 
 
+def history(ops: Harness, request_id: str) -> list[AuditEntry]:
+    """The request's own history, oldest first."""
+    service = flow_of(ops).service
+    return service.history(service.get(request_id))
+
+
 def fallback_active(ops: Harness) -> bool:
     return bool(ops.view("price_feed::get_price_view", "1")[0]["fallback_active"])
 
@@ -115,9 +122,15 @@ def request_approval(slack: Slack) -> tuple[str, ApiCall]:
     response = slack.command(FALLBACK, ALICE)
     assert response.status == 200
     (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+    return button_value(posted).split(":")[0], posted
+
+
+def button_value(posted: ApiCall) -> str:
+    """What the Approve button of a posted request message carries (Deny's is the same): the
+    request's whole id and the digest of the calls the message shows."""
     values = buttons(posted.params["blocks"])
-    request_id = values[APPROVE_ACTION_ID]
-    return request_id, posted
+    assert values[APPROVE_ACTION_ID] == values[DENY_ACTION_ID]
+    return values[APPROVE_ACTION_ID]
 
 
 def ephemeral_for(api: SlackWebApiDouble, user: str, count: int = 1) -> list[ApiCall]:
@@ -195,7 +208,7 @@ def test_retried_slash_command_is_acked_and_runs_once(slack: Slack, deps: SlackD
 
     assert (first.status, retry.status) == (200, 200)
     settle(slack, deps, expected_commands=2)
-    assert len(flow_of(slack.ops).service.pending()) == 1
+    assert flow_of(slack.ops).service.pending()[0] == 1
     assert len(slack.api.calls("chat.postMessage")) == 2  # the request and the settling /feed show
 
 
@@ -458,29 +471,28 @@ def test_approval_round_trip_executes_exactly_once(slack: Slack, ops: Harness) -
     events_before = len(ops.events("PriceFeedFallbackEvent"))
     request_id, posted = request_approval(slack)
     ts = posted.response["ts"]
-    assert buttons(posted.params["blocks"]) == {
-        APPROVE_ACTION_ID: request_id,
-        DENY_ACTION_ID: request_id,
-    }
+    value = button_value(posted)
+    assert value == f"{request_id}:{flow_of(ops).service.get(request_id).digest}"
     assert posted.params["channel"] == CHANNEL
     assert flow_of(ops).service.get(request_id).state == "pending"
 
     refusals: dict[str, str] = {}
     for user in (ALICE, GUEST, EXTERNAL, BOT_USER, CAROL):
-        assert slack.click(APPROVE_ACTION_ID, request_id, user, message_ts=ts).status == 200
+        assert slack.click(APPROVE_ACTION_ID, value, user, message_ts=ts).status == 200
         (told,) = ephemeral_for(slack.api, user)
         refusals[user] = all_text(told)
     assert all(text.startswith("Not approved") for text in refusals.values()), refusals
     assert "guests cannot act" in refusals[GUEST]
     assert "external (Slack Connect) users cannot act" in refusals[EXTERNAL]
     assert "bots cannot act" in refusals[BOT_USER]
-    assert "not an eligible approver" in refusals[CAROL]
+    # carol holds no role at all: the step itself is refused to her, before any approval check.
+    assert "role, which you do not have" in refusals[CAROL]
     assert "not an eligible approver" in refusals[ALICE] or "own" in refusals[ALICE]
     assert not fallback_active(ops)
     assert slack.api.calls("chat.update") == []
 
     approve = signed_block_actions(
-        APPROVE_ACTION_ID, request_id, user_id=BOB, channel_id=CHANNEL, message_ts=ts
+        APPROVE_ACTION_ID, value, user_id=BOB, channel_id=CHANNEL, message_ts=ts
     )
     assert slack.dispatch(approve).status == 200
     (update,) = slack.api.wait_for("chat.update", timeout_s=REPLY_TIMEOUT_S)
@@ -494,23 +506,23 @@ def test_approval_round_trip_executes_exactly_once(slack: Slack, ops: Harness) -
     assert "succeeded" in shown["text"]
     assert note.params["thread_ts"] == ts
     assert "executed" in all_text(note)
-    events = [(e.event, e.state) for e in flow_of(ops).service.audit(request_id)]
+    events = [(e.event, e.state) for e in history(ops, request_id)]
     assert events[0] == ("created", "pending")
-    assert ("approved", "approved") in events
+    assert ("approved", "executing") in events
     assert events[-1] == ("succeeded", "succeeded")
     assert fallback_active(ops)
     assert len(ops.events("PriceFeedFallbackEvent")) == events_before + 1
 
     # The same delivery again, then a fresh click by bob: nothing more happens on chain or in Slack.
     assert slack.dispatch(approve).status == 200
-    assert slack.click(APPROVE_ACTION_ID, request_id, BOB, message_ts=ts).status == 200
+    assert slack.click(APPROVE_ACTION_ID, value, BOB, message_ts=ts).status == 200
     (again,) = ephemeral_for(slack.api, BOB)
     assert again.params["channel"] == CHANNEL
     assert "Not approved" in all_text(again)
     assert len(slack.api.calls("chat.update")) == 1
     assert len(slack.api.calls("chat.postMessage")) == 2
     assert len(ops.events("PriceFeedFallbackEvent")) == events_before + 1
-    assert [(e.event, e.state) for e in flow_of(ops).service.audit(request_id)] == events
+    assert [(e.event, e.state) for e in history(ops, request_id)] == events
 
 
 def test_deny_through_the_modal_updates_the_message(slack: Slack, ops: Harness) -> None:
@@ -518,13 +530,14 @@ def test_deny_through_the_modal_updates_the_message(slack: Slack, ops: Harness) 
     request and updates its message in place; nothing is sent to the chain."""
     request_id, posted = request_approval(slack)
     ts = posted.response["ts"]
+    value = button_value(posted)
     txs_before = ops.tx_count
 
-    assert slack.click(DENY_ACTION_ID, request_id, BOB, message_ts=ts).status == 200
+    assert slack.click(DENY_ACTION_ID, value, BOB, message_ts=ts).status == 200
     (opened,) = slack.api.wait_for("views.open", timeout_s=REPLY_TIMEOUT_S)
     view = opened.params["view"]
     assert view["callback_id"] == DENY_MODAL_CALLBACK_ID
-    assert view["private_metadata"] == request_id
+    assert view["private_metadata"] == value
     assert opened.params["trigger_id"]
 
     def submit(reason: str) -> Any:
@@ -535,7 +548,7 @@ def test_deny_through_the_modal_updates_the_message(slack: Slack, ops: Harness) 
         }
         return slack.dispatch(
             signed_view_submission(
-                DENY_MODAL_CALLBACK_ID, values, private_metadata=request_id, user_id=BOB
+                DENY_MODAL_CALLBACK_ID, values, private_metadata=value, user_id=BOB
             )
         )
 
@@ -554,14 +567,14 @@ def test_deny_through_the_modal_updates_the_message(slack: Slack, ops: Harness) 
     request = flow_of(ops).service.get(request_id)
     assert request.state == "denied"
     assert request.denied_by == BOB
-    assert [e.event for e in flow_of(ops).service.audit(request_id)][-1] == "denied"
+    assert [e.event for e in history(ops, request_id)][-1] == "denied"
     assert ops.tx_count == txs_before
     assert not fallback_active(ops)
 
 
 def test_deny_by_an_ineligible_user_is_refused_and_told(slack: Slack, ops: Harness) -> None:
     """A guest who submits the deny modal is told why in the request's channel; the request stays pending."""
-    request_id, _posted = request_approval(slack)
+    request_id, posted = request_approval(slack)
     values = {
         DENY_REASON_BLOCK_ID: {
             DENY_REASON_ACTION_ID: {"type": "plain_text_input", "value": "not today"}
@@ -569,7 +582,7 @@ def test_deny_by_an_ineligible_user_is_refused_and_told(slack: Slack, ops: Harne
     }
     response = slack.dispatch(
         signed_view_submission(
-            DENY_MODAL_CALLBACK_ID, values, private_metadata=request_id, user_id=GUEST
+            DENY_MODAL_CALLBACK_ID, values, private_metadata=button_value(posted), user_id=GUEST
         )
     )
 
@@ -604,7 +617,7 @@ def test_rate_limited_approval_message_is_posted_once_and_recorded(
 
     calls = slack.api.wait_for("chat.postMessage", count=2, timeout_s=REPLY_TIMEOUT_S)
     (message,) = slack.api.messages(CHANNEL)
-    request_id = buttons(message["blocks"])[APPROVE_ACTION_ID]
+    request_id = buttons(message["blocks"])[APPROVE_ACTION_ID].split(":")[0]
 
     def recorded() -> bool:
         ts: Any = redis.hget(keys.slack_message_key(request_id), "ts")
@@ -621,13 +634,15 @@ def test_requests_from_another_workspace_run_nothing(slack: Slack, deps: SlackDe
     """A slash command or a click from another team id is answered with a refusal and runs nothing."""
     command = slack.command(FALLBACK, ALICE, team_id=OTHER_TEAM)
     click = slack.dispatch(
-        signed_block_actions(APPROVE_ACTION_ID, "1", user_id=BOB, team_id=OTHER_TEAM)
+        signed_block_actions(
+            APPROVE_ACTION_ID, f"1-abcde:{'0' * 64}", user_id=BOB, team_id=OTHER_TEAM
+        )
     )
 
     assert (command.status, click.status) == (200, 200)
     assert "not allowed" in str(command.body)
     settle(slack, deps, expected_commands=1)
-    assert flow_of(slack.ops).service.pending() == []
+    assert flow_of(slack.ops).service.pending() == (0, [])
     assert slack.api.calls("users.info") == [
         c for c in slack.api.calls("users.info") if c.params["user"] == ALICE
     ]
@@ -643,7 +658,7 @@ def test_requests_for_another_app_run_nothing(
 
     assert other.status == 200
     settle(slack, deps, expected_commands=1)
-    assert flow_of(ops).service.pending() == []
+    assert flow_of(ops).service.pending() == (0, [])
 
 
 def test_external_guest_and_bot_users_cannot_use_commands(slack: Slack, ops: Harness) -> None:
@@ -657,7 +672,7 @@ def test_external_guest_and_bot_users_cannot_use_commands(slack: Slack, ops: Har
     assert "external (Slack Connect) users cannot act" in told[EXTERNAL]
     assert "guests cannot act" in told[GUEST]
     assert "bots cannot act" in told[BOT_USER]
-    assert flow_of(ops).service.pending() == []
+    assert flow_of(ops).service.pending() == (0, [])
     assert slack.api.calls("chat.postMessage") == []
 
 
@@ -672,9 +687,9 @@ def test_logs_never_contain_the_bot_token_or_signing_secret(
         caplog.set_level(logging.DEBUG, logger=name)
     # Bolt's app logger copies the root level when the app is built, so build it now.
     slack = Slack(build_app(make_deps(ops, slack_api, redis)), slack_api, ops)
-    request_id, posted = request_approval(slack)
+    _request_id, posted = request_approval(slack)
     slack.dispatch(signed_slash_command("/feed", "show 1", user_id=ALICE, forged=True))
-    slack.click(APPROVE_ACTION_ID, request_id, BOB, message_ts=posted.response["ts"])
+    slack.click(APPROVE_ACTION_ID, button_value(posted), BOB, message_ts=posted.response["ts"])
     slack.api.wait_for("chat.update", timeout_s=REPLY_TIMEOUT_S)
     slack.api.wait_for("chat.postMessage", count=2, timeout_s=REPLY_TIMEOUT_S)
 

@@ -19,7 +19,7 @@ import pytest
 import redis as redis_lib
 
 from approvals.models import Status
-from chatops.approval_flow import ApprovalFlow
+from chatops.flow import ApprovalFlow
 from chatops.notify.journal import Journal
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.executor import Unfinished
@@ -102,16 +102,17 @@ def batch_hashes(ops: Harness) -> list[str]:
 
 
 def request(slack: Slack, batches: int) -> tuple[str, str]:
-    """alice asks for the run; returns the request id and the ts of its approval message."""
+    """alice asks for the run; returns what its Approve button carries (the request's whole id and
+    digest) and the ts of its approval message."""
     assert slack.command(run_line(batches), ALICE).status == 200
     (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=DONE_TIMEOUT_S)
-    request_id = next(
+    value = next(
         str(element["value"])
         for block in posted.params["blocks"]
         for element in block.get("elements", [])
         if element.get("action_id") == APPROVE_ACTION_ID
     )
-    return request_id, str(posted.response["ts"])
+    return value, str(posted.response["ts"])
 
 
 def in_thread(api: SlackWebApiDouble, ts: str) -> list[ApiCall]:
@@ -126,9 +127,10 @@ def test_an_approved_multi_call_request_shows_its_progress_in_the_request_thread
     thread, edited in place at most once a second as the batches go out, left showing the
     finished run before the result note; the request succeeds with all ten sent."""
     before = batches_sent(runs)
-    request_id, ts = request(slack, BATCHES)
+    value, ts = request(slack, BATCHES)
+    request_id = value.split(":")[0]
     assert flow_of(runs).service.get(request_id).state == Status.PENDING
-    assert slack.click(APPROVE_ACTION_ID, request_id, BOB, message_ts=ts).status == 200
+    assert slack.click(APPROVE_ACTION_ID, value, BOB, message_ts=ts).status == 200
 
     def noted() -> bool:
         return any("executed" in text_of(c) for c in in_thread(slack.api, ts))
@@ -169,8 +171,9 @@ def test_a_shutdown_cuts_an_approved_request_between_transactions_and_it_ends_fa
     forty were sent, with their hashes, in its audit trail, the journal, the progress message
     ("stopped") and the result note in its thread; the devnet has exactly those batches."""
     before = batches_sent(runs)
-    request_id, ts = request(slack, LONG)
-    assert slack.click(APPROVE_ACTION_ID, request_id, BOB, message_ts=ts).status == 200
+    value, ts = request(slack, LONG)
+    request_id = value.split(":")[0]
+    assert slack.click(APPROVE_ACTION_ID, value, BOB, message_ts=ts).status == 200
     wait_until(lambda: batches_sent(runs) >= before + 2, timeout_s=DONE_TIMEOUT_S)
 
     left: list[Unfinished] = []
@@ -187,7 +190,7 @@ def test_a_shutdown_cuts_an_approved_request_between_transactions_and_it_ends_fa
     assert done.state == Status.FAILED
     assert (done.result or "").startswith(stopped)
     assert list(done.tx_hashes) == batch_hashes(runs)[-sent:]
-    audit = flow_of(runs).service.audit(request_id)
+    audit = flow_of(runs).service.history(flow_of(runs).service.get(request_id))
     assert (audit[-1].event, audit[-1].state) == ("failed", "failed")
     assert audit[-1].detail.startswith(stopped)
     assert "lease-lost" not in [e.event for e in audit]
@@ -211,7 +214,8 @@ def test_ops_approve_typed_as_a_command_reports_to_its_own_progress_message(
     """``/ops approve N`` typed by bob executes the request under that command: the command's own
     progress message (in the channel) follows the batches and ends "finished"."""
     before = batches_sent(runs)
-    request_id, _ts = request(slack, BATCHES)
+    value, _ts = request(slack, BATCHES)
+    request_id = value.split(":")[0]
     assert slack.command(f"/ops approve {request_id}", BOB).status == 200
 
     def done() -> bool:
@@ -240,7 +244,8 @@ def test_a_request_that_fails_under_a_typed_approve_says_so_in_its_message_and_t
     shows it failed (no buttons left) and its thread has the result, as when Approve is clicked;
     bob is told too."""
     before = batches_sent(runs)
-    request_id, ts = request(slack, 2)
+    value, ts = request(slack, 2)
+    request_id = value.split(":")[0]
     httpx.post(
         f"{runs.server.url}/devnet/faults",
         json={"path_prefix": "/rpc/v3/transactions/submit", "status": 400, "count": 100},

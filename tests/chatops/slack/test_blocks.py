@@ -17,8 +17,10 @@ from chatops.slack.blocks import (
     MAX_BLOCKS,
     TEXT_MAX,
     approval_blocks,
+    button_value,
     deny_modal,
     fit_mrkdwn,
+    parse_button_value,
     reply_blocks,
     reply_text,
 )
@@ -51,6 +53,9 @@ def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+DIGEST = "ab" * 32  # the sha256 of a request's calls, as the flow renders it
+
+
 def _full_reply() -> Reply:
     return Reply(
         title="Request 7: switch asset 3 to the fallback price",
@@ -69,6 +74,7 @@ def _full_reply() -> Reply:
         follow_ups=("An approver runs /ops approve 7.", "You can withdraw it with /ops cancel 7."),
         request_id="7",
         state="pending",
+        digest=DIGEST,
     )
 
 
@@ -259,17 +265,20 @@ def _actions(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_pending_request_has_approve_and_deny_buttons() -> None:
-    """While pending, the message ends with Approve (primary) and Deny (danger), valued by the id only."""
-    blocks = approval_blocks(_full_reply(), request_id="7", state="pending", can_act=True)
+    """While pending, the message ends with Approve (primary) and Deny (danger), each valued by the
+    request's whole id and the digest of the calls the message shows, which parse back whole."""
+    blocks = approval_blocks(_full_reply(), request_id="7-k7mq3", state="pending", can_act=True)
     [actions] = _actions(blocks)
     assert blocks[-1] == actions
     approve, deny = actions["elements"]
+    value = f"7-k7mq3:{DIGEST}"
     assert (approve["action_id"], approve["style"], approve["value"]) == (
         APPROVE_ACTION_ID,
         "primary",
-        "7",
+        value,
     )
-    assert (deny["action_id"], deny["style"], deny["value"]) == (DENY_ACTION_ID, "danger", "7")
+    assert (deny["action_id"], deny["style"], deny["value"]) == (DENY_ACTION_ID, "danger", value)
+    assert parse_button_value(value) == ("7-k7mq3", DIGEST)
     assert (approve["text"]["text"], deny["text"]["text"]) == ("Approve", "Deny")
     assert "confirm" not in deny
     assert_valid(blocks)
@@ -390,15 +399,17 @@ def test_a_block_slack_sdk_refuses_becomes_a_visible_note(caplog: pytest.LogCapt
 
 
 def test_deny_modal_asks_for_a_required_reason() -> None:
-    """The modal carries its callback id and the request id, and its one input is required."""
-    view = deny_modal("7")
+    """The modal carries its callback id and the Deny button's value (the request's whole id and
+    digest, so the denial is bound to what was shown), and its one input is required."""
+    value = button_value("7-k7mq3", DIGEST)
+    view = deny_modal(value)
     assert view["type"] == "modal"
     assert view["callback_id"] == DENY_MODAL_CALLBACK_ID
-    assert view["private_metadata"] == "7"
-    assert view["title"] == {"type": "plain_text", "text": "Deny request 7"}
+    assert view["private_metadata"] == value
+    assert view["title"] == {"type": "plain_text", "text": "Deny request 7-k7mq3"}
     assert view["submit"]["text"] == "Deny"
     [section, field] = view["blocks"]
-    assert section["text"]["text"].startswith("Deny request *7*?")
+    assert section["text"]["text"].startswith("Deny request *7-k7mq3*?")
     assert field["type"] == "input"
     assert field["block_id"] == DENY_REASON_BLOCK_ID
     assert field["optional"] is False
@@ -410,17 +421,22 @@ def test_deny_modal_asks_for_a_required_reason() -> None:
 
 def test_deny_modal_title_fits_slack_limit() -> None:
     """A long request id is clipped in the 24-character title but kept whole in the metadata."""
-    request_id = "123456789012345678901234567890"
-    view = deny_modal(request_id)
+    value = button_value("123456789012-abcdefghjkmnpqrs", DIGEST)
+    view = deny_modal(value)
     assert len(view["title"]["text"]) <= 24
-    assert view["private_metadata"] == request_id
+    assert view["private_metadata"] == value
 
 
-@pytest.mark.parametrize("request_id", ["", "1" * 256])
-def test_deny_modal_refuses_a_bad_request_id(request_id: str) -> None:
-    """An empty or absurd request id is a programming error, reported as ValueError."""
-    with pytest.raises(ValueError, match="request id"):
-        deny_modal(request_id)
+@pytest.mark.parametrize(
+    "value", ["", "7", f"7:{DIGEST[:-1]}", f"seven:{DIGEST}", f"7-k7mq3:{DIGEST}:x", "1" * 256]
+)
+def test_a_value_chatops_did_not_make_is_refused(value: str) -> None:
+    """A button value or modal metadata that is not a whole id and a digest (forged, cut, or from an
+    older message) is refused, so no click acts on a guessed request."""
+    with pytest.raises(ValueError, match="not a chatops request button"):
+        parse_button_value(value)
+    with pytest.raises(ValueError, match="not a chatops request button"):
+        deny_modal(value)
 
 
 # --- Slack's limits -----------------------------------------------------------------------------
@@ -440,6 +456,7 @@ def _huge_reply() -> Reply:
         follow_ups=tuple(f"follow-up {i} <!here> " * 30 for i in range(200)),
         request_id="99",
         state="pending",
+        digest=DIGEST,
     )
 
 
@@ -475,7 +492,7 @@ def test_a_huge_approval_keeps_its_buttons() -> None:
     blocks = approval_blocks(_huge_reply(), request_id="99", state="pending", can_act=True)
     assert len(blocks) == MAX_BLOCKS
     assert blocks[-1]["type"] == "actions"
-    assert blocks[-1]["elements"][0]["value"] == "99"
+    assert blocks[-1]["elements"][0]["value"] == f"99:{DIGEST}"
     assert_valid(blocks)
 
 

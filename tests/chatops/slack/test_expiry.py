@@ -16,8 +16,7 @@ def test_an_expired_request_message_is_updated_without_buttons(
     request_id, posted = request_approval(slack)
     flow = flow_of(ops)
     request = flow.service.get(request_id)
-    status, _state, _n = flow.service.store.expire(request_id, request.expires_ms + 1)
-    assert status == "ok"
+    assert flow.service.store.expire(request_id, request.expires_ms + 1).status == "ok"
     assert flow.service.get(request_id).state == Status.EXPIRED
     refresh_requests(deps, [request_id])
     (update,) = slack.api.wait_for("chat.update", timeout_s=5)

@@ -1,0 +1,115 @@
+"""Privileged requests end to end: request, the approver's decision, execution exactly once,
+reconciliation from the chain, and the pure renderer of a request."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from approvals.errors import ApprovalError, StaleRequestError
+from approvals.service import ApprovalService
+from chatops.flow.decide import Decisions
+from chatops.flow.execute import Execution, FencedChain, PlannedTimeChain
+from chatops.flow.reconcile import Reconciler
+from chatops.flow.render import describe, history_text, pending_reply, stale_reply
+from chatops.flow.request import Requests
+from chatops.gateway import Gateway
+from commands.errors import CommandError
+from commands.invocation import Invocation
+from commands.ports import Plan
+from commands.registry import Registry, Step
+from commands.reply import Reply
+
+__all__ = ["ApprovalFlow", "FencedChain", "PlannedTimeChain"]
+
+PENDING_PAGE = 20
+
+
+class ApprovalFlow:
+    """``ApprovalGate`` for the runner, and ``ApprovalsPort`` for ``/ops approve`` and friends.
+
+    Built whole when the app is wired: nothing is set on first use.
+    """
+
+    def __init__(
+        self,
+        service: ApprovalService,
+        gateway: Gateway,
+        registry: Registry,
+        *,
+        worker: str | None = None,
+    ) -> None:
+        self.service = service
+        self.gateway = gateway
+        self.worker = worker or f"worker-{uuid.uuid4().hex[:8]}"
+        self.execution = Execution(service, gateway, registry)
+        self._requests = Requests(service, gateway, self.execution, self.worker)
+        self._decisions = Decisions(service, self.execution, self.worker)
+        self._reconciler = Reconciler(service, gateway)
+
+    def request(
+        self,
+        inv: Invocation,
+        step: Step,
+        args: Any,
+        plan: Plan,
+        *,
+        reason: str,
+        break_glass: bool,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Reply:
+        return self._requests.request(
+            inv,
+            step,
+            args,
+            plan,
+            reason=reason,
+            break_glass=break_glass,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def approve(
+        self,
+        request_id: str,
+        user: str,
+        groups: tuple[str, ...],
+        *,
+        digest: str = "",
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Reply:
+        return self._decisions.approve(
+            request_id, user, groups, digest=digest, progress=progress, cancel=cancel
+        )
+
+    def deny(
+        self, request_id: str, user: str, reason: str, groups: tuple[str, ...], *, digest: str = ""
+    ) -> Reply:
+        return self._decisions.deny(request_id, user, reason, groups, digest=digest)
+
+    def cancel(self, request_id: str, user: str) -> Reply:
+        return self._decisions.cancel(request_id, user)
+
+    def reconcile(self, request_id: str, user: str) -> Reply:
+        return self._reconciler.reconcile(request_id, user)
+
+    def show(self, request_id: str) -> Reply:
+        """The request, its calls and its history. A read: it changes nothing."""
+        now_ms = self.service.now_ms_for_display()
+        try:
+            request = self.service.get(request_id)
+        except StaleRequestError as exc:
+            return stale_reply(request_id, "show", exc.request, now_ms)
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+        return describe(request, now_ms=now_ms, text=history_text(self.service.history(request)))
+
+    def pending(self, page: int = 1) -> Reply:
+        """One page of the requests waiting for approval, and how many there are."""
+        offset = (max(page, 1) - 1) * PENDING_PAGE
+        count, requests = self.service.pending(offset, PENDING_PAGE)
+        return pending_reply(count, requests, offset, now_ms=self.service.now_ms_for_display())
