@@ -70,9 +70,9 @@ class Routing(BaseModel):
 class Policy(BaseModel):
     """Roles per user, approver groups, which steps need a second person, and how long a request lives.
 
-    ``privileged`` adds policy keys (``feed.update``) to the steps the catalog already marks
-    privileged; ``unprivileged`` removes them. A step is never less protected than the catalog says
-    unless the policy names it in ``unprivileged``.
+    ``privileged`` adds policy keys (``lottery.create``) to the steps the catalog already marks
+    privileged; nothing removes one. ``privileged_channels``, when set, are the only channels where a
+    privileged step may be requested (the console's channel is ``console``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -80,7 +80,6 @@ class Policy(BaseModel):
     users: dict[str, tuple[Role, ...]] = Field(default_factory=dict)
     groups: dict[str, Role] = Field(default_factory=dict)
     privileged: tuple[str, ...] = ()
-    unprivileged: tuple[str, ...] = ()
     approvals_needed: int = Field(default=1, ge=1, le=5)
     ttl_s: int = Field(default=900, ge=60, le=86_400)
     break_glass: BreakGlass = BreakGlass()
@@ -97,16 +96,19 @@ class Policy(BaseModel):
         return roles
 
     def is_privileged(self, policy_key: str, *, declared: bool) -> bool:
-        if policy_key in self.unprivileged:
-            return False
+        """The catalog's word (``declared``) can only be strengthened, never waived."""
         return declared or policy_key in self.privileged
 
-    def may_run(self, user: str, *, is_action: bool, groups: tuple[str, ...] = ()) -> bool:
-        roles = self.roles_of(user, groups)
-        return Role.OPERATOR in roles if is_action else Role.VIEWER in roles
+    def may_run(self, user: str, role: Role, groups: tuple[str, ...] = ()) -> bool:
+        """Whether ``user`` holds the role a step declares (operators and approvers also view)."""
+        return role in self.roles_of(user, groups)
 
     def may_approve(self, user: str, groups: tuple[str, ...] = ()) -> bool:
         return Role.APPROVER in self.roles_of(user, groups)
+
+    def may_request_in(self, channel: str) -> bool:
+        """Whether a privileged step may be requested from ``channel`` (anywhere when none are set)."""
+        return not self.privileged_channels or channel in self.privileged_channels
 
 
 def load_policy(path: Path) -> Policy:

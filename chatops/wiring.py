@@ -48,7 +48,7 @@ from chatops.notify.router import Router
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.redis_process import redis_server_process
 from chatops.runner import Runner
-from commands.registry import build_registry
+from commands.registry import Registry, build_registry
 
 __all__ = [
     "App",
@@ -166,15 +166,21 @@ def build_notify(gateway: Gateway, policy: Policy, client: redis.Redis) -> Notif
 
 
 def build_runner(
-    gateway: Gateway, policy: Policy, client: redis.Redis, notify: Notify | None = None
+    gateway: Gateway,
+    policy: Policy,
+    client: redis.Redis,
+    notify: Notify | None = None,
+    *,
+    registry: Registry | None = None,
 ) -> Runner:
-    """The runner with the two-person flow, incidents and the journal on ``client``'s Redis."""
+    """The runner with the two-person flow, incidents and the journal on ``client``'s Redis, over
+    ``registry`` (the whole catalog unless given)."""
     notify = notify or build_notify(gateway, policy, client)
     # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
     service = ApprovalService(RedisApprovalStore(client), policy)
     flow = ApprovalFlow(service, gateway, journal=notify.journal)
     return Runner(
-        build_registry(),
+        registry or build_registry(),
         policy,
         gateway,
         approvals=flow,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from approvals.policy import Role
 from commands.args import Reason
 from commands.errors import CommandError
 from commands.ports import ApprovalsPort, StepContext
-from commands.registry import read
+from commands.registry import read, write
 from commands.reply import Reply
 
 
@@ -34,12 +35,13 @@ def _id(text: str) -> str:
     return text.lstrip("#")
 
 
-@read(
+@write(
     "/ops",
     "approve",
     summary="Approve a privileged request (a second, eligible person)",
     runbook="two-person rule",
     args=IdArgs,
+    role=Role.APPROVER,
 )
 def approve(ctx: StepContext, args: IdArgs) -> Reply:
     # The execution the last approval starts reports to, and is cancelled with, this command.
@@ -48,18 +50,19 @@ def approve(ctx: StepContext, args: IdArgs) -> Reply:
     )
 
 
-@read(
+@write(
     "/ops",
     "deny",
     summary="Deny a privileged request, with a reason (final)",
     runbook="two-person rule",
     args=DenyArgs,
+    role=Role.APPROVER,
 )
 def deny(ctx: StepContext, args: DenyArgs) -> Reply:
     return _port(ctx).deny(_id(args.request_id), ctx.user, args.reason, ctx.groups)
 
 
-@read(
+@write(
     "/ops",
     "cancel",
     summary="Withdraw your own request before it runs (final)",
@@ -86,12 +89,13 @@ def pending(ctx: StepContext, args: BaseModel) -> Reply:
     return _port(ctx).pending()
 
 
-@read(
+@write(
     "/ops",
     "reconcile",
     summary="Settle a request whose worker died mid-execution, from the chain (never resends)",
     runbook="two-person rule",
     args=IdArgs,
+    role=Role.APPROVER,
 )
 def reconcile(ctx: StepContext, args: IdArgs) -> Reply:
     return _port(ctx).reconcile(_id(args.request_id), ctx.user)
