@@ -14,7 +14,7 @@ from approvals.errors import (
     SelfApprovalError,
 )
 from approvals.models import ApprovalRequest, AuditEntry, Status, Submission
-from approvals.policy import Policy, PolicyError, Role, load_policy
+from approvals.policy import Policy, PolicyError, Role
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 
@@ -40,5 +40,4 @@ __all__ = [
     "SelfApprovalError",
     "Status",
     "Submission",
-    "load_policy",
 ]

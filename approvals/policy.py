@@ -1,26 +1,14 @@
-"""The policy file's word on who may do what: roles, privileged steps, approvers, TTLs. Pure rules, no I/O
-beyond parsing the YAML text it is given.
+"""The policy's word on who may do what: roles, privileged steps, approvers, TTLs, break-glass. Pure rules:
+the file is read and checked against the catalog in ``chatops.policy_file``.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = [
-    "BreakGlass",
-    "Policy",
-    "PolicyError",
-    "Role",
-    "RouteOverride",
-    "Routing",
-    "demo_policy",
-    "load_policy",
-]
+__all__ = ["BreakGlass", "Policy", "PolicyError", "Role", "demo_policy"]
 
 
 class Role(StrEnum):
@@ -30,7 +18,7 @@ class Role(StrEnum):
 
 
 class PolicyError(Exception):
-    """The policy file is missing or malformed; ``str`` says where."""
+    """The policy file is missing or malformed; ``str`` says where, one line per problem."""
 
 
 class BreakGlass(BaseModel):
@@ -40,31 +28,6 @@ class BreakGlass(BaseModel):
 
     enabled: bool = False
     steps: tuple[str, ...] = ("refund.stop",)
-
-
-class RouteOverride(BaseModel):
-    """The policy's word on one event type; unset fields keep the built-in default."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    severity: Literal["info", "warning", "critical"] | None = None
-    channel: str | None = None
-    incident: bool | None = None
-    muted: bool | None = None
-
-
-class Routing(BaseModel):
-    """Where chain events and alerts go: a default channel and overrides per event type.
-
-    ``events`` is keyed by the struct name (``VrfDepositAlertEvent``) or its short form
-    (``VrfDepositAlert``); ``alerts`` by alert name (``VrfDepositLow``).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    channel: str | None = None
-    events: dict[str, RouteOverride] = Field(default_factory=dict)
-    alerts: dict[str, RouteOverride] = Field(default_factory=dict)
 
 
 class Policy(BaseModel):
@@ -84,8 +47,6 @@ class Policy(BaseModel):
     ttl_s: int = Field(default=900, ge=60, le=86_400)
     break_glass: BreakGlass = BreakGlass()
     privileged_channels: tuple[str, ...] = ()
-    incident_channel: str | None = None
-    routing: Routing = Routing()
 
     def roles_of(self, user: str, groups: tuple[str, ...] = ()) -> set[Role]:
         """Explicit roles plus the roles of the user groups the user belongs to."""
@@ -109,32 +70,6 @@ class Policy(BaseModel):
     def may_request_in(self, channel: str) -> bool:
         """Whether a privileged step may be requested from ``channel`` (anywhere when none are set)."""
         return not self.privileged_channels or channel in self.privileged_channels
-
-
-def load_policy(path: Path) -> Policy:
-    """Parse a policy YAML file.
-
-    Raises:
-        PolicyError: unreadable file, bad YAML or a field that does not validate (named).
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
-    return parse_policy(text, source=str(path))
-
-
-def parse_policy(text: str, *, source: str = "policy") -> Policy:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source} is not valid YAML: {exc}") from exc
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PolicyError(f"{source}: {where}: {first['msg']}") from None
 
 
 def demo_policy() -> Policy:
