@@ -101,51 +101,21 @@ class Step:
         }
 
 
-def read(
+RunFn = Callable[[StepContext, Any], Reply]
+
+
+def _answering(
     command: str,
     name: str,
     *,
     summary: str,
     runbook: str,
-    args: type[BaseModel] = NoArgs,
-    reads: tuple[str, ...] = (),
-    help: str = "",
-) -> Callable[[Callable[[StepContext, Any], Reply]], Step]:
-    """Declare a step that changes nothing anywhere (chain, Redis, Slack): any viewer may run it."""
-
-    def make(fn: Callable[[StepContext, Any], Reply]) -> Step:
-        return Step(
-            command=command,
-            name=name,
-            summary=summary,
-            args=args,
-            runbook=runbook,
-            role=Role.VIEWER,
-            reads=reads,
-            run=fn,
-            help=help,
-        )
-
-    return make
-
-
-def write(
-    command: str,
-    name: str,
-    *,
-    summary: str,
-    runbook: str,
-    args: type[BaseModel] = NoArgs,
-    role: Role = Role.OPERATOR,
-    reads: tuple[str, ...] = (),
-    help: str = "",
-) -> Callable[[Callable[[StepContext, Any], Reply]], Step]:
-    """Declare a step that changes the bot's own records (incidents, approval decisions) and sends
-    no transaction itself; it needs ``role`` (operator unless said otherwise, never viewer)."""
-    if role is Role.VIEWER:
-        raise ValueError(f"{command} {name} changes records: it needs more than the viewer role")
-
-    def make(fn: Callable[[StepContext, Any], Reply]) -> Step:
+    args: type[BaseModel],
+    role: Role,
+    reads: tuple[str, ...],
+    help: str,
+) -> Callable[[RunFn], Step]:
+    def make(fn: RunFn) -> Step:
         return Step(
             command=command,
             name=name,
@@ -159,6 +129,56 @@ def write(
         )
 
     return make
+
+
+def read(
+    command: str,
+    name: str,
+    *,
+    summary: str,
+    runbook: str,
+    args: type[BaseModel] = NoArgs,
+    reads: tuple[str, ...] = (),
+    help: str = "",
+) -> Callable[[RunFn], Step]:
+    """Declare a step that changes nothing anywhere (chain, Redis, Slack): any viewer may run it."""
+    return _answering(
+        command,
+        name,
+        summary=summary,
+        runbook=runbook,
+        args=args,
+        role=Role.VIEWER,
+        reads=reads,
+        help=help,
+    )
+
+
+def write(
+    command: str,
+    name: str,
+    *,
+    summary: str,
+    runbook: str,
+    args: type[BaseModel] = NoArgs,
+    role: Role = Role.OPERATOR,
+    reads: tuple[str, ...] = (),
+    help: str = "",
+) -> Callable[[RunFn], Step]:
+    """Declare a step that changes the bot's own records (incidents, approval decisions) and sends
+    no transaction itself; it needs ``role`` (operator unless said otherwise, never viewer)."""
+    if role is Role.VIEWER:
+        raise ValueError(f"{command} {name} changes records: it needs more than the viewer role")
+    return _answering(
+        command,
+        name,
+        summary=summary,
+        runbook=runbook,
+        args=args,
+        role=role,
+        reads=reads,
+        help=help,
+    )
 
 
 def action(

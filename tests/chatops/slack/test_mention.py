@@ -7,6 +7,7 @@ import json
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
+from chatops.notify.incidents import Incident, IncidentRouter
 from chatops.slack.app import build_app
 from tests.chatops.slack.conftest import ALICE, CAROL, CHANNEL, DAVE, Slack, make_deps
 from tests.chatops.slack.test_app import all_text
@@ -42,10 +43,10 @@ def _mention(
     return slack.dispatch(signed_request(body, content_type="application/json")).status
 
 
-def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
+def _incident_thread(
     ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
-) -> None:
-    """The mention's text (without the bot mention) is noted on the incident, by its author, once."""
+) -> tuple[IncidentRouter, Incident, Slack]:
+    """An open incident whose thread is PARENT_TS in the ops channel, and the app that knows it."""
     desk = ops.runner.incidents
     assert isinstance(desk, IncidentDesk)
     router = desk.router
@@ -54,7 +55,14 @@ def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
     )
     router.store.set_thread(incident.id, CHANNEL, PARENT_TS)
     app = build_app(make_deps(ops, slack_api, redis, incidents=router))
-    slack = Slack(app, slack_api, ops)
+    return router, incident, Slack(app, slack_api, ops)
+
+
+def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
+    ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
+) -> None:
+    """The mention's text (without the bot mention) is noted on the incident, by its author, once."""
+    router, incident, slack = _incident_thread(ops, slack_api, redis)
     assert (
         _mention(slack, thread_ts=PARENT_TS, event_id="Ev0001", text="provider confirmed the quote")
         == 200
@@ -100,15 +108,8 @@ def test_a_mention_by_someone_without_the_operator_role_notes_nothing(
 ) -> None:
     """dave (viewer) and carol (no role) mention the bot in an incident's thread: nothing joins the
     timeline, and each is told why in the thread, to them alone, as /incident note would say."""
-    desk = ops.runner.incidents
-    assert isinstance(desk, IncidentDesk)
-    router = desk.router
-    incident, _ = router.store.open_or_join(
-        "asset:1", channel=CHANNEL, title="price spike", severity="warning", at_s=1, by="test"
-    )
-    router.store.set_thread(incident.id, CHANNEL, PARENT_TS)
+    router, incident, slack = _incident_thread(ops, slack_api, redis)
     before = router.store.timeline(incident.id)
-    slack = Slack(build_app(make_deps(ops, slack_api, redis, incidents=router)), slack_api, ops)
     assert (
         _mention(slack, thread_ts=PARENT_TS, event_id="Ev0004", text="all good", user=DAVE) == 200
     )
@@ -119,8 +120,7 @@ def test_a_mention_by_someone_without_the_operator_role_notes_nothing(
     told = slack_api.wait_for("chat.postEphemeral", count=2)
     by_user = {c.params["user"]: c for c in told}
     assert set(by_user) == {DAVE, CAROL}
-    for user, role in ((DAVE, "operator"), (CAROL, "operator")):
-        call = by_user[user]
+    for call in by_user.values():
         assert call.params["thread_ts"] == PARENT_TS
-        assert f"Not added to the incident: /incident note needs the {role} role" in all_text(call)
+        assert "Not added to the incident: /incident note needs the operator role" in all_text(call)
     assert router.store.timeline(incident.id) == before
