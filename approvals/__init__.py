@@ -17,7 +17,7 @@ from approvals.errors import (
 )
 from approvals.ids import RequestId, new_request_id, parse_request_id
 from approvals.models import ApprovalRequest, AuditEntry, Status, Submission
-from approvals.policy import Policy, PolicyError, Role, load_policy
+from approvals.policy import Policy, PolicyError, Role
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 
@@ -46,7 +46,6 @@ __all__ = [
     "StaleRequestError",
     "Status",
     "Submission",
-    "load_policy",
     "new_request_id",
     "parse_request_id",
 ]

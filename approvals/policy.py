@@ -1,26 +1,14 @@
-"""The policy file's word on who may do what: roles, privileged steps, approvers, TTLs. Pure rules, no I/O
-beyond parsing the YAML text it is given.
+"""The policy's word on who may do what: roles, privileged steps, approvers, TTLs, break-glass. Pure rules:
+the file is read and checked against the catalog in ``chatops.policy_file``.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = [
-    "BreakGlass",
-    "Policy",
-    "PolicyError",
-    "Role",
-    "RouteOverride",
-    "Routing",
-    "demo_policy",
-    "load_policy",
-]
+__all__ = ["BreakGlass", "Policy", "PolicyError", "Role", "demo_policy"]
 
 
 class Role(StrEnum):
@@ -30,7 +18,7 @@ class Role(StrEnum):
 
 
 class PolicyError(Exception):
-    """The policy file is missing or malformed; ``str`` says where."""
+    """The policy file is missing or malformed; ``str`` says where, one line per problem."""
 
 
 class BreakGlass(BaseModel):
@@ -42,37 +30,12 @@ class BreakGlass(BaseModel):
     steps: tuple[str, ...] = ("refund.stop",)
 
 
-class RouteOverride(BaseModel):
-    """The policy's word on one event type; unset fields keep the built-in default."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    severity: Literal["info", "warning", "critical"] | None = None
-    channel: str | None = None
-    incident: bool | None = None
-    muted: bool | None = None
-
-
-class Routing(BaseModel):
-    """Where chain events and alerts go: a default channel and overrides per event type.
-
-    ``events`` is keyed by the struct name (``VrfDepositAlertEvent``) or its short form
-    (``VrfDepositAlert``); ``alerts`` by alert name (``VrfDepositLow``).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    channel: str | None = None
-    events: dict[str, RouteOverride] = Field(default_factory=dict)
-    alerts: dict[str, RouteOverride] = Field(default_factory=dict)
-
-
 class Policy(BaseModel):
     """Roles per user, approver groups, which steps need a second person, and how long a request lives.
 
-    ``privileged`` adds policy keys (``feed.update``) to the steps the catalog already marks
-    privileged; ``unprivileged`` removes them. A step is never less protected than the catalog says
-    unless the policy names it in ``unprivileged``.
+    ``privileged`` adds policy keys (``lottery.create``) to the steps the catalog already marks
+    privileged; nothing removes one. ``privileged_channels``, when set, are the only channels where a
+    privileged step may be requested (the console's channel is ``console``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -80,13 +43,10 @@ class Policy(BaseModel):
     users: dict[str, tuple[Role, ...]] = Field(default_factory=dict)
     groups: dict[str, Role] = Field(default_factory=dict)
     privileged: tuple[str, ...] = ()
-    unprivileged: tuple[str, ...] = ()
     approvals_needed: int = Field(default=1, ge=1, le=5)
     ttl_s: int = Field(default=900, ge=60, le=86_400)
     break_glass: BreakGlass = BreakGlass()
     privileged_channels: tuple[str, ...] = ()
-    incident_channel: str | None = None
-    routing: Routing = Routing()
 
     def roles_of(self, user: str, groups: tuple[str, ...] = ()) -> set[Role]:
         """Explicit roles plus the roles of the user groups the user belongs to."""
@@ -97,42 +57,19 @@ class Policy(BaseModel):
         return roles
 
     def is_privileged(self, policy_key: str, *, declared: bool) -> bool:
-        if policy_key in self.unprivileged:
-            return False
+        """The catalog's word (``declared``) can only be strengthened, never waived."""
         return declared or policy_key in self.privileged
 
-    def may_run(self, user: str, *, is_action: bool, groups: tuple[str, ...] = ()) -> bool:
-        roles = self.roles_of(user, groups)
-        return Role.OPERATOR in roles if is_action else Role.VIEWER in roles
+    def may_run(self, user: str, role: Role, groups: tuple[str, ...] = ()) -> bool:
+        """Whether ``user`` holds the role a step declares (operators and approvers also view)."""
+        return role in self.roles_of(user, groups)
 
     def may_approve(self, user: str, groups: tuple[str, ...] = ()) -> bool:
         return Role.APPROVER in self.roles_of(user, groups)
 
-
-def load_policy(path: Path) -> Policy:
-    """Parse a policy YAML file.
-
-    Raises:
-        PolicyError: unreadable file, bad YAML or a field that does not validate (named).
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
-    return parse_policy(text, source=str(path))
-
-
-def parse_policy(text: str, *, source: str = "policy") -> Policy:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source} is not valid YAML: {exc}") from exc
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PolicyError(f"{source}: {where}: {first['msg']}") from None
+    def may_request_in(self, channel: str) -> bool:
+        """Whether a privileged step may be requested from ``channel`` (anywhere when none are set)."""
+        return not self.privileged_channels or channel in self.privileged_channels
 
 
 def demo_policy() -> Policy:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 import redis
 
-from approvals.policy import demo_policy
 from bench._support import BOT_TOKEN, Doubles, Row, doubles, print_table, redis_server
 from chatops.chain.client import ChainClient
 from chatops.chain.signer import LocalKeySigner
@@ -146,7 +145,7 @@ def _stack(
         world.package_address,
         state_reader=ResourceStateReader(chain, world.package_address),
     )
-    notify = build_notify(gateway, demo_policy(), client)
+    notify = build_notify(gateway, client)
     # A backlog: the cursor starts at genesis (as after an outage), not at the tip.
     watcher = Watcher(
         chain,

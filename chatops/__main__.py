@@ -86,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=None, help="only the N latest entries (default all)"
     )
 
+    policy = sub.add_parser("policy", help="the policy file (CHATOPS_POLICY_FILE)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    check = policy_sub.add_parser(
+        "check",
+        help="print the effective policy of FILE, or each problem on a line of its own (exit 1)",
+    )
+    check.add_argument("file", type=Path, metavar="FILE")
+
     commands = sub.add_parser("commands", help="print the runbook catalog")
     commands.add_argument("--json", action="store_true", help="machine-readable catalog")
     return parser
@@ -118,6 +126,21 @@ def _run_commands(args: argparse.Namespace) -> int:
     for s in registry:
         mark = "  [approval]" if s.privileged else ""
         print(f"{s.usage:<60} {s.summary}{mark}")
+    return 0
+
+
+def _run_policy_check(args: argparse.Namespace) -> int:
+    from chatops.policy_file import PolicyFileError, load_policy_file
+    from chatops.policy_report import describe_policy
+    from commands.registry import build_registry
+
+    registry = build_registry()
+    try:
+        checked = load_policy_file(args.file, registry)
+    except PolicyFileError as exc:
+        print("\n".join(exc.problems))
+        return 1
+    print(describe_policy(checked, registry, source=str(args.file)))
     return 0
 
 
@@ -198,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_console(args, settings)
         if args.command == "commands":
             return _run_commands(args)
+        if args.command == "policy":
+            return _run_policy_check(args)
         if args.command == "manifest":
             return _run_manifest(args)
         if args.command == "journal":

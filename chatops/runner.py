@@ -24,7 +24,7 @@ from commands.errors import (
     PreconditionError,
     UsageError,
 )
-from commands.invocation import Invocation
+from commands.invocation import Invocation, tokenize
 from commands.parse import Parsed, parse_invocation
 from commands.ports import ApprovalsPort, ChainPort, IncidentsPort, Outcome, Plan, StepContext
 from commands.registry import Registry, Step
@@ -158,6 +158,36 @@ class Runner:
         self.incidents = incidents
         self.journal = journal
 
+    def find(self, inv: Invocation) -> Step:
+        """The step ``inv`` names by its first word, before its arguments are read.
+
+        Raises:
+            UsageError: unknown command or subcommand.
+        """
+        tokens = tokenize(inv.text)
+        return self.registry.find(inv.command, tokens[0].lower() if tokens else "")
+
+    def authorize(self, inv: Invocation, step: Step, *, groups: tuple[str, ...] = ()) -> bool:
+        """Refuse ``inv.user`` a step whose role they lack, or a privileged step asked for outside
+        the policy's operations channels, before anything runs; returns whether it is privileged.
+
+        The one place the policy's roles are applied to a step, whatever the transport.
+
+        Raises:
+            PermissionDeniedError: the role is missing or the channel is not allowed (named).
+        """
+        if not self.policy.may_run(inv.user, step.role, groups):
+            raise PermissionDeniedError(
+                f"{step.path} needs the {step.role} role, which you do not have."
+            )
+        privileged = self.policy.is_privileged(step.policy_key, declared=step.privileged)
+        if privileged and not self.policy.may_request_in(inv.channel):
+            raise PermissionDeniedError(
+                f"{step.path} needs a second person, and privileged steps can only be requested "
+                "in the operations channels. Nothing was asked."
+            )
+        return privileged
+
     def parse(self, inv: Invocation) -> Parsed:
         """The step, its arguments and the meta words (see ``commands.parse``).
 
@@ -214,13 +244,13 @@ class Runner:
         cancel: threading.Event | None,
         groups: tuple[str, ...],
     ) -> Reply:
+        privileged = self.authorize(inv, self.find(inv), groups=groups)
         parsed = self.parse(inv)
         step, args = parsed.step, parsed.args
-        is_action = step.plan is not None or step.privileged
-        if not self.policy.may_run(inv.user, is_action=is_action, groups=groups):
-            role = "operator" if is_action else "viewer"
+        if parsed.break_glass and privileged and not step.break_glass:
+            capable = ", ".join(s.path for s in self.registry if s.break_glass) or "no step"
             raise PermissionDeniedError(
-                f"{step.path} needs the {role} role, which you do not have."
+                f"Break-glass is not allowed for {step.path}: only {capable} can break glass."
             )
         ctx = StepContext(
             chain=self.chain,
@@ -231,7 +261,6 @@ class Runner:
             approvals=self.approvals,
             incidents=self.incidents,
         )
-        privileged = self.policy.is_privileged(step.policy_key, declared=step.privileged)
         if step.run is not None:
             if privileged:
                 raise PermissionDeniedError(

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from approvals.policy import Policy, demo_policy, load_policy
+from approvals.policy import Policy, demo_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from chatops.chain.client import ChainClient
@@ -45,7 +45,9 @@ from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox, OutboxWorker
 from chatops.notify.ports import Poster
 from chatops.notify.router import Router
+from chatops.notify.routing_policy import Routing
 from chatops.notify.watcher import Watcher, WatcherConfig
+from chatops.policy_file import PolicyFile, load_policy_file
 from chatops.redis_process import redis_server_process
 from chatops.runner import Runner
 from commands.registry import Registry, build_registry
@@ -138,8 +140,15 @@ class Notify:
     alerts: AlertBook
 
 
-def build_notify(gateway: Gateway, policy: Policy, client: redis.Redis) -> Notify:
-    router = Router(gateway.package_address, policy.routing)
+def build_notify(
+    gateway: Gateway,
+    client: redis.Redis,
+    routing: Routing | None = None,
+    *,
+    incident_channel: str | None = None,
+) -> Notify:
+    """The events side on ``client``'s Redis, routed as the policy file's ``routing`` says."""
+    router = Router(gateway.package_address, routing)
     store = IncidentStore(client)
     outbox = Outbox(client)
     journal = Journal(client)
@@ -147,12 +156,12 @@ def build_notify(gateway: Gateway, policy: Policy, client: redis.Redis) -> Notif
         store,
         OutboxDelivery(outbox),
         router.opens_incident,
-        incident_channel=policy.incident_channel,
+        incident_channel=incident_channel,
         journal=journal,
     )
     desk = IncidentDesk(
         incidents,
-        default_channel=policy.incident_channel or router.default_channel,
+        default_channel=incident_channel or router.default_channel,
         now_s=lambda: int(time.time()),
         journal=journal,
     )
@@ -180,10 +189,14 @@ def build_runner(
     client: redis.Redis,
     notify: Notify | None = None,
     flow: ApprovalFlow | None = None,
+    *,
+    registry: Registry | None = None,
 ) -> Runner:
-    """The runner with the two-person flow, incidents and the journal on ``client``'s Redis."""
-    notify = notify or build_notify(gateway, policy, client)
-    registry = flow.execution.registry if flow is not None else build_registry()
+    """The runner with the two-person flow, incidents and the journal on ``client``'s Redis, over
+    ``registry`` (the flow's, or the whole catalog unless given)."""
+    notify = notify or build_notify(gateway, client)
+    if registry is None:
+        registry = flow.execution.registry if flow is not None else build_registry()
     return Runner(
         registry,
         policy,
@@ -230,6 +243,7 @@ def build_app(
 
     Raises:
         ConfigError: every variable that is missing for this mode, named.
+        PolicyFileError: every problem of ``CHATOPS_POLICY_FILE``, one line each.
     """
     problems: list[tuple[str, str]] = []
     if settings.supra_rpc_url is not None:
@@ -260,6 +274,14 @@ def build_app(
             )
     if problems:
         raise ConfigError(problems)
+    # Read and checked before anything starts: a bad file stops the bot with every problem named.
+    registry = build_registry()
+    checked = (
+        load_policy_file(settings.policy_file, registry)
+        if settings.policy_file
+        else PolicyFile(demo_policy())
+    )
+    policy = checked.policy
     with contextlib.ExitStack() as stack:
         rpc_url = settings.supra_rpc_url
         if rpc_url is None:
@@ -280,9 +302,10 @@ def build_app(
         else:
             client = redis_client(settings.redis_url.get_secret_value())
             stack.callback(client.close)
-        policy = load_policy(settings.policy_file) if settings.policy_file else demo_policy()
-        notify = build_notify(gateway, policy, client)
-        flow = build_flow(gateway, policy, client, build_registry())
+        notify = build_notify(
+            gateway, client, checked.routing, incident_channel=checked.incident_channel
+        )
+        flow = build_flow(gateway, policy, client, registry)
         yield App(
             build_runner(gateway, policy, client, notify, flow),
             flow,

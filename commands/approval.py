@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from approvals.policy import Role
 from commands.args import Reason, keyword_only
 from commands.errors import CommandError
 from commands.ports import ApprovalsPort, StepContext
-from commands.registry import read
+from commands.registry import read, write
 from commands.reply import Reply
 
 # A whole id (12-k7mq3) or, for reading, a bare number; acting on a bare number is refused
@@ -50,12 +51,13 @@ def _id(text: str) -> str:
     return text.lstrip("#")
 
 
-@read(
+@write(
     "/ops",
     "approve",
     summary="Approve a privileged request (a second, eligible person)",
     runbook="two-person rule",
     args=ApproveArgs,
+    role=Role.APPROVER,
 )
 def approve(ctx: StepContext, args: ApproveArgs) -> Reply:
     # The execution the last approval starts reports to, and is cancelled with, this command.
@@ -69,12 +71,13 @@ def approve(ctx: StepContext, args: ApproveArgs) -> Reply:
     )
 
 
-@read(
+@write(
     "/ops",
     "deny",
     summary="Deny a privileged request, with a reason (final)",
     runbook="two-person rule",
     args=DenyArgs,
+    role=Role.APPROVER,
 )
 def deny(ctx: StepContext, args: DenyArgs) -> Reply:
     return _port(ctx).deny(
@@ -82,7 +85,7 @@ def deny(ctx: StepContext, args: DenyArgs) -> Reply:
     )
 
 
-@read(
+@write(
     "/ops",
     "cancel",
     summary="Withdraw your own request before it runs (final)",
@@ -115,12 +118,13 @@ def pending(ctx: StepContext, args: PageArgs) -> Reply:
     return _port(ctx).pending(args.page)
 
 
-@read(
+@write(
     "/ops",
     "reconcile",
     summary="Settle a request whose worker died mid-execution, from the chain (never resends)",
     runbook="two-person rule",
     args=IdArgs,
+    role=Role.APPROVER,
 )
 def reconcile(ctx: StepContext, args: IdArgs) -> Reply:
     return _port(ctx).reconcile(_id(args.request_id), ctx.user)

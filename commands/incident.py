@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from commands.args import Reason
 from commands.errors import CommandError
 from commands.ports import IncidentsPort, StepContext
-from commands.registry import read
+from commands.registry import read, write
 from commands.reply import Reply
 
 RUNBOOK = "incident_log.md"
@@ -64,7 +64,7 @@ def _id(text: str) -> str:
     return text.lstrip("#")
 
 
-@read(
+@write(
     "/incident",
     "open",
     summary="Open an incident for a subject (lottery:4, asset:1, vrf-deposit, bot:0x..)",
@@ -87,12 +87,12 @@ def show(ctx: StepContext, args: IdArgs) -> Reply:
     return _port(ctx).show(_id(args.incident_id))
 
 
-@read("/incident", "assign", summary="Set an incident's owner", runbook=RUNBOOK, args=AssignArgs)
+@write("/incident", "assign", summary="Set an incident's owner", runbook=RUNBOOK, args=AssignArgs)
 def assign(ctx: StepContext, args: AssignArgs) -> Reply:
     return _port(ctx).assign(_id(args.incident_id), args.owner, ctx.user)
 
 
-@read(
+@write(
     "/incident",
     "mitigate",
     summary="Mark an incident mitigated (impact stopped, cause open)",
@@ -103,14 +103,14 @@ def mitigate(ctx: StepContext, args: StateArgs) -> Reply:
     return _port(ctx).set_state(_id(args.incident_id), "mitigated", args.note, ctx.user)
 
 
-@read(
+@write(
     "/incident", "resolve", summary="Resolve an incident (final)", runbook=RUNBOOK, args=StateArgs
 )
 def resolve(ctx: StepContext, args: StateArgs) -> Reply:
     return _port(ctx).set_state(_id(args.incident_id), "resolved", args.note, ctx.user)
 
 
-@read(
+@write(
     "/incident",
     "note",
     summary="Add a note to an incident's timeline",

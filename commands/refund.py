@@ -197,6 +197,7 @@ def state(ctx: StepContext, args: BaseModel) -> Reply:
     args=ReasonArgs,
     reads=("feature_switch::is_initialized", "feature_switch::is_enabled"),
     calls=("feature_switch::set_mode",),
+    break_glass=True,
 )
 def stop(ctx: StepContext, args: ReasonArgs) -> Plan:
     checks = [_initialized_check(ctx)]

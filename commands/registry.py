@@ -1,7 +1,9 @@
 """``Step``: one runbook step declared once; ``build_registry`` discovers every step of the package.
 
-``@step`` only returns data (a frozen ``Step``); nothing is registered globally, and a duplicate
-slash path is an error at start-up, not a silent override.
+A step is declared by what it does: ``@read`` changes nothing (viewer), ``@write`` changes the bot's
+own records (incidents, approval decisions; operator unless it says otherwise), ``@action`` sends
+transactions (operator; privileged unless it says otherwise). The decorators only return data (a
+frozen ``Step``); nothing is registered globally, and a duplicate slash path is an error at start-up.
 """
 
 from __future__ import annotations
@@ -16,25 +18,28 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from approvals.policy import Role
 from commands.args import usage_of
 from commands.errors import UsageError
 from commands.ports import Plan, StepContext
 from commands.reply import Reply
 
-__all__ = ["NoArgs", "Registry", "Step", "action", "build_registry", "read"]
+__all__ = ["NoArgs", "Registry", "Step", "action", "build_registry", "read", "write"]
 
 
 class NoArgs(BaseModel):
     """For steps that take no arguments."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     """A runbook step: its slash path, arguments, help, runbook reference, policy key and chain use.
 
-    Exactly one of ``run`` (reads and procedures that do their own calls) and ``plan`` (steps that
-    send transactions: preflight checks plus the exact calls, executed by the runner) is set.
-    ``reads`` and ``calls`` list the ``module::function`` names for ``chatops commands --json``.
+    Exactly one of ``run`` (``@read`` and ``@write`` steps) and ``plan`` (``@action`` steps: preflight
+    checks plus the exact calls, executed by the runner) is set. ``role`` is what the runner requires
+    of whoever runs it; ``break_glass`` marks the few privileged steps one person may run alone in an
+    emergency, when the policy enables it. ``reads`` and ``calls`` list the ``module::function`` names
+    for ``chatops commands --json``.
     """
 
     command: str
@@ -42,13 +47,21 @@ class Step:
     summary: str
     args: type[BaseModel]
     runbook: str
-    privileged: bool
-    reads: tuple[str, ...]
-    calls: tuple[str, ...]
+    role: Role
+    privileged: bool = False
+    break_glass: bool = False
+    reads: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()
     run: Callable[[StepContext, Any], Reply] | None = None
     plan: Callable[[StepContext, Any], Plan] | None = None
     render: Callable[[StepContext, Any, list[Any]], Reply] | None = None
     help: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.run is None) == (self.plan is None):
+            raise ValueError(f"step {self.path} must declare exactly one of run and plan")
+        if self.break_glass and not self.privileged:
+            raise ValueError(f"step {self.path} can break glass only if it is privileged")
 
     @property
     def path(self) -> str:
@@ -58,6 +71,13 @@ class Step:
     def policy_key(self) -> str:
         """``feed.fallback``: how the policy file names this step."""
         return f"{self.command.lstrip('/')}.{self.name}"
+
+    @property
+    def kind(self) -> str:
+        """``read``, ``write`` or ``action``: the decorator that declared the step."""
+        if self.plan is not None:
+            return "action"
+        return "read" if self.role is Role.VIEWER else "write"
 
     @property
     def usage(self) -> str:
@@ -70,12 +90,45 @@ class Step:
             "usage": self.usage,
             "summary": self.summary,
             "args": list(self.args.model_fields),
+            "kind": self.kind,
+            "role": str(self.role),
             "privileged": self.privileged,
+            "break_glass": self.break_glass,
             "policy_key": self.policy_key,
             "runbook": self.runbook,
             "reads": list(self.reads),
             "calls": list(self.calls),
         }
+
+
+RunFn = Callable[[StepContext, Any], Reply]
+
+
+def _answering(
+    command: str,
+    name: str,
+    *,
+    summary: str,
+    runbook: str,
+    args: type[BaseModel],
+    role: Role,
+    reads: tuple[str, ...],
+    help: str,
+) -> Callable[[RunFn], Step]:
+    def make(fn: RunFn) -> Step:
+        return Step(
+            command=command,
+            name=name,
+            summary=summary,
+            args=args,
+            runbook=runbook,
+            role=role,
+            reads=reads,
+            run=fn,
+            help=help,
+        )
+
+    return make
 
 
 def read(
@@ -86,18 +139,46 @@ def read(
     runbook: str,
     args: type[BaseModel] = NoArgs,
     reads: tuple[str, ...] = (),
-    calls: tuple[str, ...] = (),
-    privileged: bool = False,
     help: str = "",
-) -> Callable[[Callable[[StepContext, Any], Reply]], Step]:
-    """Declare a step that answers by itself (reads, or a procedure looping over its own calls)."""
+) -> Callable[[RunFn], Step]:
+    """Declare a step that changes nothing anywhere (chain, Redis, Slack): any viewer may run it."""
+    return _answering(
+        command,
+        name,
+        summary=summary,
+        runbook=runbook,
+        args=args,
+        role=Role.VIEWER,
+        reads=reads,
+        help=help,
+    )
 
-    def make(fn: Callable[[StepContext, Any], Reply]) -> Step:
-        return Step(
-            command, name, summary, args, runbook, privileged, reads, calls, run=fn, help=help
-        )
 
-    return make
+def write(
+    command: str,
+    name: str,
+    *,
+    summary: str,
+    runbook: str,
+    args: type[BaseModel] = NoArgs,
+    role: Role = Role.OPERATOR,
+    reads: tuple[str, ...] = (),
+    help: str = "",
+) -> Callable[[RunFn], Step]:
+    """Declare a step that changes the bot's own records (incidents, approval decisions) and sends
+    no transaction itself; it needs ``role`` (operator unless said otherwise, never viewer)."""
+    if role is Role.VIEWER:
+        raise ValueError(f"{command} {name} changes records: it needs more than the viewer role")
+    return _answering(
+        command,
+        name,
+        summary=summary,
+        runbook=runbook,
+        args=args,
+        role=role,
+        reads=reads,
+        help=help,
+    )
 
 
 def action(
@@ -110,21 +191,25 @@ def action(
     reads: tuple[str, ...] = (),
     calls: tuple[str, ...],
     privileged: bool = True,
+    break_glass: bool = False,
     render: Callable[[StepContext, Any, list[Any]], Reply] | None = None,
     help: str = "",
 ) -> Callable[[Callable[[StepContext, Any], Plan]], Step]:
-    """Declare a step that sends transactions: the function returns its ``Plan`` (checks + calls)."""
+    """Declare a step that sends transactions (operator): the function returns its ``Plan`` (checks
+    + calls). ``break_glass`` lets the policy allow one person to run it alone in an emergency."""
 
     def make(fn: Callable[[StepContext, Any], Plan]) -> Step:
         return Step(
-            command,
-            name,
-            summary,
-            args,
-            runbook,
-            privileged,
-            reads,
-            calls,
+            command=command,
+            name=name,
+            summary=summary,
+            args=args,
+            runbook=runbook,
+            role=Role.OPERATOR,
+            privileged=privileged,
+            break_glass=break_glass,
+            reads=reads,
+            calls=calls,
             plan=fn,
             render=render,
             help=help,

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from approvals.policy import RouteOverride, Routing
 from chatops.notify.notice import Notice, Severity
+from chatops.notify.routing_policy import RouteOverride, Routing
 
 __all__ = [
     "DEFAULT_CHANNEL",

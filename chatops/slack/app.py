@@ -45,7 +45,7 @@ from chatops.slack.ids import (
 from chatops.slack.metrics import Metrics
 from chatops.slack.poster import SlackPoster
 from chatops.slack.progress import ProgressMessage
-from commands.errors import UsageError
+from commands.errors import CommandError, PermissionDeniedError
 from commands.invocation import Invocation, quote
 from commands.reply import Reply
 
@@ -270,20 +270,13 @@ def build_app(deps: SlackDeps) -> App:
         inv: Invocation, *, progress: ProgressMessage | None, clicked: str | None = None
     ) -> None:
         """One invocation, typed or clicked, through the same checks and the same runner: who the
-        person is (no guests, bots or other workspaces' users), then the policy and the step.
+        person is (no guests, bots or other workspaces' users), then the runner (the policy and
+        the step).
         ``clicked`` is a refusal's first words ("Not approved") when it came from a button or a
         form, whose answer goes to the person alone."""
         person = directory.person(inv.user)
         if not person.is_eligible:
             reply = Reply.error(f"You cannot use chatops: {person.why_not}.")
-        elif (
-            deps.policy.privileged_channels
-            and inv.channel not in deps.policy.privileged_channels
-            and _is_privileged(deps.runner, inv)
-        ):
-            reply = Reply.error(
-                "Privileged steps can only be requested in the operations channels."
-            )
         else:
             reply = deps.runner.handle(
                 inv,
@@ -466,18 +459,34 @@ def build_app(deps: SlackDeps) -> App:
         if incident_id is None:
             return
         text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
-        user = str(event.get("user", ""))
-        admission = executor.submit(
-            lambda: incidents.note(incident_id, text, at_s=int(time.time()), by=user),
-            label=f"note on incident {incident_id} (by {user})",
-        )
-        if admission is not Admission.ACCEPTED:
-            poster.reply(
-                Reply.error(f"Not added to the incident: {_refusal(admission)}"),
-                channel=str(event.get("channel", "")),
+        user, channel = str(event.get("user", "")), str(event.get("channel", ""))
+
+        def refuse(why: str) -> None:
+            reply = Reply.error(f"Not added to the incident: {why}")
+            poster.reply(reply, channel=channel, user=user, thread_ts=str(thread))
+
+        def note() -> None:
+            # The same role as /incident note typed: the runner's check, not one of our own.
+            inv = Invocation(
                 user=user,
-                thread_ts=str(thread),
+                command="/incident",
+                text=f"note {incident_id}",
+                channel=channel,
+                thread=str(thread),
             )
+            person = directory.person(user)
+            try:
+                if not person.is_eligible:
+                    raise PermissionDeniedError(f"You cannot use chatops: {person.why_not}.")
+                deps.runner.authorize(inv, deps.runner.find(inv), groups=person.groups)
+            except CommandError as exc:
+                refuse(str(exc))
+                return
+            incidents.note(incident_id, text, at_s=int(time.time()), by=user)
+
+        admission = executor.submit(note, label=f"note on incident {incident_id} (by {user})")
+        if admission is not Admission.ACCEPTED:
+            refuse(_refusal(admission))
 
     return app
 
@@ -493,11 +502,3 @@ def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
 
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-
-
-def _is_privileged(runner: Runner, inv: Invocation) -> bool:
-    try:
-        parsed = runner.parse(inv)
-    except UsageError:
-        return False
-    return runner.policy.is_privileged(parsed.step.policy_key, declared=parsed.step.privileged)

@@ -21,7 +21,7 @@ from chatops.runner import Runner, execute_plan
 from chatops.wiring import DEVNET_CHAIN_ID, build_runner, embedded_devnet
 from commands.invocation import Invocation
 from commands.ports import StepContext
-from commands.registry import build_registry
+from commands.registry import Registry, build_registry
 from commands.reply import Reply
 
 
@@ -92,17 +92,18 @@ def harness(
     strict_views: bool = False,
     redis_client: redis.Redis | None = None,
     seed: bool = True,
+    registry: Registry | None = None,
 ) -> Iterator[Harness]:
-    """A devnet (seeded unless ``seed=False``), the gateway and the runner; with ``redis_client``
-    the two-person flow too."""
+    """A devnet (seeded unless ``seed=False``), the gateway and the runner over ``registry`` (the
+    whole catalog unless given); with ``redis_client`` the two-person flow too."""
     with embedded_devnet(strict_views=strict_views, seed=seed) as (server, admin):
         client = ChainClient(server.url, chain_id=DEVNET_CHAIN_ID, max_attempts=1)
         reader = ResourceStateReader(client, PACKAGE_ADDRESS)
         gateway = Gateway(client, admin, PACKAGE_ADDRESS, state_reader=reader)
         if redis_client is not None:
-            runner = build_runner(gateway, policy or demo_policy(), redis_client)
+            runner = build_runner(gateway, policy or demo_policy(), redis_client, registry=registry)
         else:
-            runner = Runner(build_registry(), policy or demo_policy(), gateway)
+            runner = Runner(registry or build_registry(), policy or demo_policy(), gateway)
         try:
             yield Harness(server, gateway, runner)
         finally:

@@ -113,7 +113,8 @@ def test_catalog_names_are_real_contract_functions() -> None:
 
 @pytest.mark.parametrize("flag", [[], ["--json"]])
 def test_commands_cli_lists_the_catalog(flag: list[str]) -> None:
-    """`chatops commands --json` lists each command with the functions it reads and calls."""
+    """`chatops commands --json` lists each command with the functions it reads and calls, what it
+    does (read, write, action) and the role it needs."""
     out = subprocess.run(
         [sys.executable, "-m", "chatops", "commands", *flag],
         capture_output=True,
@@ -127,6 +128,20 @@ def test_commands_cli_lists_the_catalog(flag: list[str]) -> None:
         assert by_path["/feed fallback"]["privileged"] is True
         assert "price_feed::set_fallback" in by_path["/feed fallback"]["calls"]
         assert "views::get_lottery_status" in by_path["/lottery status"]["reads"]
+        assert (by_path["/lottery status"]["kind"], by_path["/lottery status"]["role"]) == (
+            "read",
+            "viewer",
+        )
+        assert (by_path["/incident open"]["kind"], by_path["/incident open"]["role"]) == (
+            "write",
+            "operator",
+        )
+        assert by_path["/ops approve"]["role"] == "approver"
+        assert (by_path["/refund stop"]["kind"], by_path["/refund stop"]["break_glass"]) == (
+            "action",
+            True,
+        )
+        assert by_path["/feed fallback"]["break_glass"] is False
         assert len(entries) == len(build_registry())
     else:
         assert "/lottery activate" in out

@@ -102,7 +102,7 @@ def bot(
             PACKAGE_ADDRESS,
             state_reader=ResourceStateReader(client, PACKAGE_ADDRESS),
         )
-        notify = build_notify(gateway, policy, redis_client)
+        notify = build_notify(gateway, redis_client)
         service = ApprovalService(RedisApprovalStore(redis_client), policy, clock_ms)
         registry = build_registry()
         flow = ApprovalFlow(service, gateway, registry)

@@ -127,3 +127,50 @@ def test_as_a_viewer_is_refused_actions(bot: Harness) -> None:
     reply = repl.run_line("/lottery activate 2")
     assert not reply.ok
     assert "operator role" in reply.title
+
+
+def test_a_viewer_cannot_open_resolve_or_note_an_incident_or_reconcile(bot: Harness) -> None:
+    """``:as dave`` (viewer): opening, noting and resolving an incident and reconciling a request are
+    refused for want of their role, and the incident alice opened stays open with its timeline."""
+    out = io.StringIO()
+    repl = Repl(bot.runner, user="alice", out=out, colour=False)
+    opened = repl.run_line('/incident open asset:1 warning "price spike"')
+    assert opened.title == "Incident #1 opened", opened
+    shown = repl.run_line("/incident show 1")
+    repl.run_line(":as dave")
+    refusals = [
+        repl.run_line('/incident open asset:2 warning "stale price"'),
+        repl.run_line("/incident note 1 looks fine to me"),
+        repl.run_line("/incident resolve 1 fixed"),
+        repl.run_line("/ops reconcile 1"),
+    ]
+    assert [r.title for r in refusals] == [
+        "/incident open needs the operator role, which you do not have.",
+        "/incident note needs the operator role, which you do not have.",
+        "/incident resolve needs the operator role, which you do not have.",
+        "/ops reconcile needs the approver role, which you do not have.",
+    ]
+    listed = repl.run_line("/incident list all")
+    assert listed.title == "1 incident(s)"
+    assert "#1 [open] asset:1" in listed.text
+    assert repl.run_line("/incident show 1").text == shown.text
+
+
+def test_console_run_as_a_viewer_opens_no_incident(tmp_path: Path) -> None:
+    """``chatops console --as dave`` on the embedded demo: the refused /incident open makes the exit
+    code 1 and the list after it is still empty."""
+    done = console(
+        tmp_path,
+        "--as",
+        "dave",
+        "--json",
+        "--run",
+        '/incident open asset:1 warning "price spike"',
+        "--run",
+        "/incident list",
+    )
+    assert done.returncode == 1, done.stderr
+    refused, listed = (json.loads(line) for line in done.stdout.splitlines())
+    assert refused["ok"] is False
+    assert refused["title"] == "/incident open needs the operator role, which you do not have."
+    assert listed["title"] == "No open incidents"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from approvals.policy import parse_policy
 from chatops.notify.router import DEFAULT_CHANNEL, Router, short_name
+from chatops.notify.routing_policy import Routing
 
 A = "0xa"
 
@@ -92,18 +92,17 @@ def test_fallback_off_is_informational() -> None:
 
 def test_policy_overrides_channel_severity_and_incident() -> None:
     """The policy's routing section changes an event's channel, severity and incident flag."""
-    policy = parse_policy(
-        """
-routing:
-  channel: "#ops-feed"
-  events:
-    VrfFulfilled: {severity: warning, channel: "#vrf", incident: true}
-    TicketPurchaseEvent: {muted: true}
-  alerts:
-    VrfDepositLow: {channel: "#pager"}
-"""
+    routing = Routing.model_validate(
+        {
+            "channel": "C0OPSFEED",
+            "events": {
+                "VrfFulfilled": {"severity": "warning", "channel": "C0VRF", "incident": True},
+                "TicketPurchaseEvent": {"muted": True},
+            },
+            "alerts": {"VrfDepositLow": {"channel": "C0PAGER"}},
+        }
     )
-    router = Router(A, policy.routing)
+    router = Router(A, routing)
     routed = router.route(
         f"{A}::history::VrfFulfilledEvent", {"lottery_id": "1"}, dedupe_key="k", at_s=1
     )
@@ -112,12 +111,12 @@ routing:
     )
     assert routed is not None
     assert other is not None
-    assert (routed.channel, routed.notice.severity, routed.incident) == ("#vrf", "warning", True)
-    assert other.channel == "#ops-feed"
+    assert (routed.channel, routed.notice.severity, routed.incident) == ("C0VRF", "warning", True)
+    assert other.channel == "C0OPSFEED"
     rule = router.rule_for("TicketPurchaseEvent")
     assert rule is not None
     assert rule.muted
-    assert router.alert_route("VrfDepositLow", "critical").channel == "#pager"
+    assert router.alert_route("VrfDepositLow", "critical").channel == "C0PAGER"
 
 
 def test_notice_ids_are_stable_dedupe_keys() -> None:

@@ -5,7 +5,7 @@ devnet harness with the two-person flow on the test Redis, ``SlackDeps`` and the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from approvals.policy import Policy, Role
 from chatops.flow import ApprovalFlow
 from chatops.slack.app import SlackDeps, build_app, web_client
+from commands.registry import Registry, build_registry
 from tests.commands.harness import Harness, harness
 from tests.fakes.slack_requests import (
     DEFAULT_SIGNING_SECRET,
@@ -33,6 +34,7 @@ from tests.fakes.slack_web_api import (
 ALICE = "U0ALICE001"  # operator: requests privileged steps
 BOB = "U0BOB00001"  # approver through the S0APPROVERS user group only
 CAROL = "U0CAROL001"  # a full member with no role at all
+DAVE = "U0DAVE0001"  # a viewer: reads, never changes anything
 GUEST = "U0GUEST001"  # a guest account, named approver in the policy, still refused
 EXTERNAL = "U0EXT00001"  # a Slack Connect user of another workspace, named approver, still refused
 BOT_USER = "U0BOTX0001"  # another app's bot user, named approver, still refused
@@ -50,6 +52,7 @@ def slack_policy() -> Policy:
     return Policy(
         users={
             ALICE: (Role.OPERATOR,),
+            DAVE: (Role.VIEWER,),
             GUEST: (Role.OPERATOR, Role.APPROVER),
             EXTERNAL: (Role.OPERATOR, Role.APPROVER),
             BOT_USER: (Role.OPERATOR, Role.APPROVER),
@@ -65,6 +68,7 @@ def slack_api() -> Iterator[SlackWebApiDouble]:
         SlackUser(id=ALICE, name="alice"),
         SlackUser(id=BOB, name="bob"),
         SlackUser(id=CAROL, name="carol"),
+        SlackUser(id=DAVE, name="dave"),
         SlackUser(id=GUEST, name="guest", is_restricted=True),
         SlackUser(id=EXTERNAL, name="ext", team_id=OTHER_TEAM, is_stranger=True),
         SlackUser(id=BOT_USER, name="otherbot", is_bot=True),
@@ -79,10 +83,12 @@ def slack_api() -> Iterator[SlackWebApiDouble]:
         yield api
 
 
-def procedures_policy() -> Policy:
-    """The Slack tests' policy, with ``/payouts run`` needing no second person (a policy choice), so
-    a ten-transaction procedure runs straight from its slash command."""
-    return slack_policy().model_copy(update={"unprivileged": ("payouts.run",)})
+def procedures_registry() -> Registry:
+    """The catalog with ``/payouts run`` declared as needing no second person, so a ten-transaction
+    procedure runs straight from its slash command (no policy can waive the catalog's rule)."""
+    return Registry(
+        [replace(s, privileged=False) if s.path == "/payouts run" else s for s in build_registry()]
+    )
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ import json
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
+from chatops.notify.incidents import Incident, IncidentRouter
 from chatops.slack.app import build_app
-from tests.chatops.slack.conftest import ALICE, CHANNEL, Slack, make_deps
+from tests.chatops.slack.conftest import ALICE, CAROL, CHANNEL, DAVE, Slack, make_deps
+from tests.chatops.slack.test_app import all_text
 from tests.commands.harness import Harness
 from tests.conftest import wait_until
 from tests.fakes.slack_requests import TEAM_ID, signed_request
@@ -17,10 +19,12 @@ from tests.fakes.slack_web_api import SlackWebApiDouble
 PARENT_TS = "1700000000.000100"
 
 
-def _mention(slack: Slack, *, thread_ts: str | None, event_id: str, text: str) -> int:
+def _mention(
+    slack: Slack, *, thread_ts: str | None, event_id: str, text: str, user: str = ALICE
+) -> int:
     event: dict[str, object] = {
         "type": "app_mention",
-        "user": ALICE,
+        "user": user,
         "text": f"<@U0BOT00001> {text}",
         "channel": CHANNEL,
         "ts": "1700000001.000200",
@@ -39,10 +43,10 @@ def _mention(slack: Slack, *, thread_ts: str | None, event_id: str, text: str) -
     return slack.dispatch(signed_request(body, content_type="application/json")).status
 
 
-def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
+def _incident_thread(
     ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
-) -> None:
-    """The mention's text (without the bot mention) is noted on the incident, by its author, once."""
+) -> tuple[IncidentRouter, Incident, Slack]:
+    """An open incident whose thread is PARENT_TS in the ops channel, and the app that knows it."""
     desk = ops.runner.incidents
     assert isinstance(desk, IncidentDesk)
     router = desk.router
@@ -51,7 +55,14 @@ def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
     )
     router.store.set_thread(incident.id, CHANNEL, PARENT_TS)
     app = build_app(make_deps(ops, slack_api, redis, incidents=router))
-    slack = Slack(app, slack_api, ops)
+    return router, incident, Slack(app, slack_api, ops)
+
+
+def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
+    ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
+) -> None:
+    """The mention's text (without the bot mention) is noted on the incident, by its author, once."""
+    router, incident, slack = _incident_thread(ops, slack_api, redis)
     assert (
         _mention(slack, thread_ts=PARENT_TS, event_id="Ev0001", text="provider confirmed the quote")
         == 200
@@ -90,3 +101,26 @@ def test_a_mention_outside_an_incident_thread_changes_nothing(
     assert _mention(slack, thread_ts=None, event_id="Ev0002", text="hello") == 200
     assert _mention(slack, thread_ts="1699999999.000001", event_id="Ev0003", text="hello") == 200
     assert len(router.store.timeline(incident.id)) == before
+
+
+def test_a_mention_by_someone_without_the_operator_role_notes_nothing(
+    ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
+) -> None:
+    """dave (viewer) and carol (no role) mention the bot in an incident's thread: nothing joins the
+    timeline, and each is told why in the thread, to them alone, as /incident note would say."""
+    router, incident, slack = _incident_thread(ops, slack_api, redis)
+    before = router.store.timeline(incident.id)
+    assert (
+        _mention(slack, thread_ts=PARENT_TS, event_id="Ev0004", text="all good", user=DAVE) == 200
+    )
+    assert (
+        _mention(slack, thread_ts=PARENT_TS, event_id="Ev0005", text="all good", user=CAROL) == 200
+    )
+
+    told = slack_api.wait_for("chat.postEphemeral", count=2)
+    by_user = {c.params["user"]: c for c in told}
+    assert set(by_user) == {DAVE, CAROL}
+    for call in by_user.values():
+        assert call.params["thread_ts"] == PARENT_TS
+        assert "Not added to the incident: /incident note needs the operator role" in all_text(call)
+    assert router.store.timeline(incident.id) == before

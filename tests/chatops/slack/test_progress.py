@@ -21,7 +21,14 @@ from chatops.slack.blocks import limit_violations, progress_blocks
 from chatops.slack.progress import ProgressMessage
 from commands.reply import Reply
 from tests.chatops.slack.blockkit import texts
-from tests.chatops.slack.conftest import ALICE, CHANNEL, Slack, make_deps, procedures_policy
+from tests.chatops.slack.conftest import (
+    ALICE,
+    CHANNEL,
+    Slack,
+    make_deps,
+    procedures_registry,
+    slack_policy,
+)
 from tests.commands.harness import Harness, harness
 from tests.conftest import wait_until
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, ApiCall, SlackWebApiDouble
@@ -34,7 +41,7 @@ DONE_TIMEOUT_S = 60.0
 @pytest.fixture
 def runs(redis: redis_lib.Redis) -> Iterator[Harness]:
     """The seeded devnet with every RPC answered 60 ms late: a ten-batch run takes seconds."""
-    with harness(procedures_policy(), redis_client=redis) as h:
+    with harness(slack_policy(), redis_client=redis, registry=procedures_registry()) as h:
         slow = httpx.post(
             f"{h.server.url}/devnet/faults",
             json={"delay_ms": 60, "count": 100_000, "path_prefix": "/rpc/"},

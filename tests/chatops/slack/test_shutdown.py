@@ -29,7 +29,8 @@ from tests.chatops.slack.conftest import (
     CHANNEL,
     Slack,
     make_deps,
-    procedures_policy,
+    procedures_registry,
+    slack_policy,
 )
 from tests.commands.harness import Harness, harness
 from tests.conftest import REPO_ROOT, free_port, wait_until
@@ -98,8 +99,8 @@ def test_a_slow_command_in_flight_finishes_and_a_new_one_is_told_to_retry(
 
 @pytest.fixture
 def runs(redis: redis_lib.Redis) -> Iterator[Harness]:
-    """A devnet whose policy lets ``/payouts run`` go without a second person."""
-    with harness(procedures_policy(), redis_client=redis) as h:
+    """A devnet whose catalog lets ``/payouts run`` go without a second person."""
+    with harness(slack_policy(), redis_client=redis, registry=procedures_registry()) as h:
         yield h
 
 
