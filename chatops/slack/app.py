@@ -35,6 +35,7 @@ from chatops.slack.blocks import deny_modal
 from chatops.slack.directory import Directory
 from chatops.slack.errors import error_text
 from chatops.slack.executor import Admission, Executor
+from chatops.slack.gate import keep_bodies_out_of_bolt_logs
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,
@@ -146,6 +147,8 @@ class SlackDeps:
 
     ``executor`` (built from ``max_workers`` and ``max_queue``) runs every command and click; the
     owner drains it at shutdown (``Executor.drain``) before closing what the work uses.
+    ``team_id`` is the bot's own workspace (from ``auth.test``): requests from any other, or naming
+    none, are refused. ``signing_secret`` is None in Socket Mode only.
     """
 
     runner: Runner
@@ -154,7 +157,7 @@ class SlackDeps:
     store: redis.Redis
     client: WebClient
     signing_secret: str | None
-    team_id: str | None = None
+    team_id: str
     enterprise_id: str | None = None
     app_id: str | None = None
     max_workers: int = 8
@@ -195,9 +198,15 @@ def _first_seen(store: redis.Redis, marker: str) -> bool:
 
 def build_app(deps: SlackDeps) -> App:
     """The Bolt app; HTTP or Socket Mode is the caller's choice of adapter."""
+    # No signing secret is Socket Mode, whose envelopes the app-level token's WebSocket vouches for;
+    # HTTP mode always has one (make_wsgi's gate checks it first, Bolt again).
+    if deps.signing_secret is not None and not deps.signing_secret.strip():
+        raise ValueError("a blank signing secret verifies nothing")
+    keep_bodies_out_of_bolt_logs()
     app = App(
         client=deps.client,
-        signing_secret=deps.signing_secret or "socket-mode-has-no-signing-secret",
+        signing_secret=deps.signing_secret,
+        request_verification_enabled=deps.signing_secret is not None,
         token_verification_enabled=False,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -214,15 +223,14 @@ def build_app(deps: SlackDeps) -> App:
         """Only our workspace and app; Slack's retries of the same delivery never run twice."""
         started = time.monotonic()
         context = req.context
-        if deps.team_id and context.team_id not in (None, deps.team_id):
+        if context.team_id != deps.team_id:
             logger.warning(
                 "request from another workspace refused", extra={"team": context.team_id}
             )
             return BoltResponse(status=200, body="This workspace is not allowed to use chatops.")
-        if deps.enterprise_id and context.enterprise_id not in (None, deps.enterprise_id):
+        if context.enterprise_id not in (None, deps.enterprise_id):
             return BoltResponse(status=200, body="This organisation is not allowed to use chatops.")
-        app_id = req.body.get("api_app_id")
-        if deps.app_id and app_id not in (None, deps.app_id):
+        if deps.app_id and req.body.get("api_app_id") != deps.app_id:
             return BoltResponse(status=200, body="")
         event_id = req.body.get("event_id")
         if event_id:

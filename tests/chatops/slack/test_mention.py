@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
 from chatops.slack.app import build_app
-from tests.chatops.slack.conftest import ALICE, CHANNEL, Slack, make_deps
+from tests.chatops.slack.conftest import ALICE, CHANNEL, Slack, make_deps, mention_request
 from tests.commands.harness import Harness
 from tests.conftest import wait_until
-from tests.fakes.slack_requests import TEAM_ID, signed_request
 from tests.fakes.slack_web_api import SlackWebApiDouble
 
 PARENT_TS = "1700000000.000100"
 
 
 def _mention(slack: Slack, *, thread_ts: str | None, event_id: str, text: str) -> int:
-    event: dict[str, object] = {
-        "type": "app_mention",
-        "user": ALICE,
-        "text": f"<@U0BOT00001> {text}",
-        "channel": CHANNEL,
-        "ts": "1700000001.000200",
-    }
-    if thread_ts is not None:
-        event["thread_ts"] = thread_ts
-    body = json.dumps(
-        {
-            "type": "event_callback",
-            "team_id": TEAM_ID,
-            "api_app_id": "A0TEST0001",
-            "event_id": event_id,
-            "event": event,
-        }
-    )
-    return slack.dispatch(signed_request(body, content_type="application/json")).status
+    return slack.dispatch(mention_request(text, thread_ts=thread_ts, event_id=event_id)).status
 
 
 def test_a_mention_in_an_incident_thread_becomes_a_timeline_note(
