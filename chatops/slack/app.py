@@ -27,6 +27,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from approvals import keys
+from approvals.errors import StoreUnavailableError
 from approvals.policy import Policy
 from chatops.approval_flow import ApprovalFlow
 from chatops.notify.incidents import IncidentRouter
@@ -65,6 +66,8 @@ SEEN_TTL_S = 3600
 _DONE = {"approve": "approved", "deny": "denied"}
 BUSY_TEXT = "chatops is busy; try again in a minute."
 RESTARTING_TEXT = "chatops is restarting; try again in a moment. Nothing was run."
+# Said to whoever clicked, submitted or mentioned when Redis failed under it: nothing was kept.
+STORE_DOWN_TEXT = str(StoreUnavailableError())
 
 
 class _ServerErrors(ServerErrorRetryHandler):
@@ -235,7 +238,14 @@ def build_app(deps: SlackDeps) -> App:
         event_id = req.body.get("event_id")
         if event_id:
             # Events carry an id: a retry whose first delivery never reached us still runs once.
-            if not _first_seen(deps.store, f"event:{event_id}"):
+            try:
+                first = _first_seen(deps.store, f"event:{event_id}")
+            except redis.RedisError:  # handled anyway: whatever it would record fails on its own
+                logger.warning(
+                    "Redis unavailable: event %s handled without de-duplication", event_id
+                )
+                first = True
+            if not first:
                 return BoltResponse(status=200, body="")
         elif _retry_num(req) > 0:
             # Nothing else carries an id to de-duplicate on, so a redelivery is acked and dropped.
@@ -337,12 +347,10 @@ def build_app(deps: SlackDeps) -> App:
             metrics=metrics,
         )
 
-    def act(body: dict[str, Any], action: str, request_id: str, reason: str = "") -> None:
+    def act(
+        body: dict[str, Any], action: str, request_id: str, channel: str, reason: str = ""
+    ) -> None:
         user = str(body["user"]["id"])
-        # A modal submission has no channel: answer in the channel of the request's message.
-        channel = str((body.get("channel") or {}).get("id") or "") or (
-            poster.channel_of(request_id) or ""
-        )
         person = directory.person(user)
         progress: ProgressMessage | None = None
         try:
@@ -375,7 +383,9 @@ def build_app(deps: SlackDeps) -> App:
                 poster.reply(refused, channel=channel, user=user)
             return
         except Exception as exc:  # noqa: BLE001 - error_text logs it with a reference id
-            text, _ref = error_text(exc)
+            text, _ref = error_text(
+                StoreUnavailableError() if isinstance(exc, redis.RedisError) else exc
+            )
             if progress is not None:  # never left "running"
                 progress.finish(Reply.error(text))
             if channel:
@@ -393,8 +403,6 @@ def build_app(deps: SlackDeps) -> App:
         marker = (
             f"action:{body['user']['id']}:{body['actions'][0].get('action_ts', '')}:{request_id}"
         )
-        if not _first_seen(deps.store, marker):
-            return
         user = str(body["user"]["id"])
         channel = str((body.get("channel") or {}).get("id") or "")
 
@@ -402,8 +410,14 @@ def build_app(deps: SlackDeps) -> App:
             if channel:
                 poster.reply(Reply.error(f"Not approved: {text}"), channel=channel, user=user)
 
+        try:
+            if not _first_seen(deps.store, marker):
+                return
+        except redis.RedisError:  # answered from the payload: no Redis record is needed to reply
+            refuse(STORE_DOWN_TEXT)
+            return
         admit(
-            lambda: act(body, "approve", request_id),
+            lambda: act(body, "approve", request_id, channel),
             f"approve request {request_id} (by {user})",
             refuse,
         )
@@ -425,17 +439,22 @@ def build_app(deps: SlackDeps) -> App:
         if executor.is_closing:  # the modal stays open with the reason typed: submit again later
             ack(response_action="errors", errors={DENY_REASON_BLOCK_ID: RESTARTING_TEXT})
             return
-        ack()
         request_id = str(view["private_metadata"])
+        try:  # a submission carries no channel: answers go to the request's, looked up before ack
+            channel = poster.channel_of(request_id) or ""
+        except redis.RedisError:
+            errors = {DENY_REASON_BLOCK_ID: f"Not denied: {STORE_DOWN_TEXT}"}
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
         user = str(body["user"]["id"])
 
         def refuse(text: str) -> None:
-            channel = poster.channel_of(request_id)
             if channel:
                 poster.reply(Reply.error(f"Not denied: {text}"), channel=channel, user=user)
 
         admit(
-            lambda: act(body, "deny", request_id, reason),
+            lambda: act(body, "deny", request_id, channel, reason),
             f"deny request {request_id} (by {user})",
             refuse,
         )
@@ -454,24 +473,35 @@ def build_app(deps: SlackDeps) -> App:
         incidents, thread = deps.incidents, event.get("thread_ts")
         if incidents is None or not thread:
             return
-        incident_id = incidents.store.incident_for_thread(
-            str(event.get("channel", "")), str(thread)
-        )
-        if incident_id is None:
-            return
-        text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
-        user = str(event.get("user", ""))
-        admission = executor.submit(
-            lambda: incidents.note(incident_id, text, at_s=int(time.time()), by=user),
-            label=f"note on incident {incident_id} (by {user})",
-        )
-        if admission is not Admission.ACCEPTED:
+        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
+
+        def refuse(why: str) -> None:
             poster.reply(
-                Reply.error(f"Not added to the incident: {_refusal(admission)}"),
-                channel=str(event.get("channel", "")),
+                Reply.error(f"Not added to the incident: {why}"),
+                channel=channel,
                 user=user,
                 thread_ts=str(thread),
             )
+
+        def note(incident_id: str, text: str) -> None:
+            try:
+                incidents.note(incident_id, text, at_s=int(time.time()), by=user)
+            except redis.RedisError:
+                refuse(STORE_DOWN_TEXT)
+
+        try:
+            incident_id = incidents.store.incident_for_thread(channel, str(thread))
+        except redis.RedisError:
+            refuse(STORE_DOWN_TEXT)
+            return
+        if incident_id is None:
+            return
+        text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
+        admission = executor.submit(
+            lambda: note(incident_id, text), label=f"note on incident {incident_id} (by {user})"
+        )
+        if admission is not Admission.ACCEPTED:
+            refuse(_refusal(admission))
 
     return app
 
