@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +24,7 @@ from bench._support import (
     print_table,
     redis_server,
     serve_env,
+    spawn_serve,
     stop_process,
     wait_http_200,
 )
@@ -87,14 +86,7 @@ def main() -> int:
         )
         env["CHATOPS_LOG_LEVEL"] = "INFO"
         log = Path(tmp) / "serve.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "chatops", "serve", "--http"],
-                cwd=tmp,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        proc = spawn_serve(Path(tmp), env, log)
         try:
             wait_http_200(f"http://127.0.0.1:{port}/healthz")
             time.sleep(1)
