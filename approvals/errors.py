@@ -107,4 +107,15 @@ class BreakGlassNotAllowedError(ApprovalError):
 
 
 class StoreUnavailableError(ApprovalError):
-    """Redis could not be reached: nothing is approved, claimed or sent until it is back."""
+    """Redis could not be reached: nothing is approved, claimed or sent until it is back.
+
+    Its sentence is the one people see wherever Redis fails them (the store, the Slack edge)."""
+
+    def __init__(
+        self,
+        message: str = (
+            "The approvals store (Redis) is unavailable, so nothing was recorded or sent; "
+            "try again in a moment."
+        ),
+    ) -> None:
+        super().__init__(message)

@@ -112,10 +112,7 @@ def _reachable() -> Iterator[None]:
     try:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise StoreUnavailableError(
-            "The approvals store (Redis) is unavailable, so nothing was recorded or sent; "
-            "try again in a moment."
-        ) from exc
+        raise StoreUnavailableError() from exc
 
 
 class RedisApprovalStore:

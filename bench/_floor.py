@@ -39,7 +39,8 @@ def main() -> int:
     def on_command(ack: Ack) -> None:
         ack()
 
-    server = HealthServer(make_wsgi(app, lambda: {"ok": True}, Metrics()), "127.0.0.1", args.port)
+    wsgi = make_wsgi(app, lambda: {"ok": True}, Metrics(), signing_secret=args.signing_secret)
+    server = HealthServer(wsgi, "127.0.0.1", args.port)
     signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -33,6 +33,7 @@ __all__ = [
     "print_table",
     "redis_server",
     "serve_env",
+    "spawn_serve",
     "stop_process",
     "wait_http_200",
 ]
@@ -116,6 +117,18 @@ def wait_http_200(url: str, timeout_s: float = 30.0, interval_s: float = 0.005) 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not answer 200 within {timeout_s} s")
             time.sleep(interval_s)
+
+
+def spawn_serve(workdir: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``chatops serve --http`` in ``workdir`` with ``env``, its output (logs included) into ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "chatops", "serve", "--http"],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop_process(proc: subprocess.Popen[Any], timeout_s: float = 10.0) -> None:

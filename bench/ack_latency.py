@@ -36,6 +36,7 @@ from bench._support import (
     print_table,
     redis_server,
     serve_env,
+    spawn_serve,
     stop_process,
     wait_http_200,
 )
@@ -204,14 +205,7 @@ def main() -> int:
         env = serve_env(
             Path(tmp), redis_url=redis_url, slack_url=world.slack_url, port=port, devnet=world
         )
-        log = (Path(tmp) / "chatops.log").open("w")
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "chatops", "serve", "--http"],
-            cwd=tmp,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        bot = spawn_serve(Path(tmp), env, Path(tmp) / "chatops.log")
         try:
             wait_http_200(f"http://127.0.0.1:{port}/healthz")
             httpx.post(
@@ -228,7 +222,6 @@ def main() -> int:
             httpx.delete(f"{world.devnet_url}/devnet/faults").raise_for_status()
         finally:
             stop_process(bot)
-            log.close()
 
     if args.dump:
         with args.dump.open("w") as out:

@@ -1,6 +1,7 @@
 """The one place that reads the environment: a frozen ``Settings`` built once in ``__main__``.
 
 Defaults are the embedded console/devnet values and point only at 127.0.0.1; secrets are ``SecretStr``.
+An empty or blank variable is a missing one: it takes its default, or is reported missing where needed.
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
         frozen=True,
         populate_by_name=False,
         case_sensitive=True,
+        env_ignore_empty=True,
     )
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
@@ -78,6 +80,15 @@ class Settings(BaseSettings):
     outbox_digest_items: Annotated[int, Field(ge=1, le=40)] = Field(
         default=20, validation_alias="CHATOPS_OUTBOX_DIGEST_ITEMS"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_missing(cls, data: Any) -> Any:
+        """``SLACK_SIGNING_SECRET=`` (or spaces) must never pass for a secret: it verified requests
+        against nothing. Dropping the key makes the field take its default, as if it were unset."""
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
     @field_validator("lottery_address")
     @classmethod

@@ -331,6 +331,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     from chatops.slack.metrics import Metrics
     from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
     from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
+    from chatops.slack.workspace import learn_workspace
 
     socket_mode = settings.slack_app_token is not None and not force_http
     with build_app(settings, for_slack=True, http_mode=not socket_mode) as app:
@@ -339,6 +340,18 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         client = web_client(
             settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url)
         )
+        # Before anything listens: requests from any other workspace will be refused.
+        workspace = learn_workspace(
+            client,
+            team_id=settings.slack_team_id,
+            enterprise_id=settings.slack_enterprise_id,
+            app_id=settings.slack_app_id,
+        )
+        signing_secret = (
+            None
+            if socket_mode or settings.slack_signing_secret is None
+            else settings.slack_signing_secret.get_secret_value()
+        )
         metrics = Metrics()
         deps = SlackDeps(
             runner=app.runner,
@@ -346,12 +359,10 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             policy=app.policy,
             store=app.redis,
             client=client,
-            signing_secret=settings.slack_signing_secret.get_secret_value()
-            if settings.slack_signing_secret
-            else None,
-            team_id=settings.slack_team_id,
-            enterprise_id=settings.slack_enterprise_id,
-            app_id=settings.slack_app_id,
+            signing_secret=signing_secret,
+            team_id=workspace.team_id,
+            enterprise_id=workspace.enterprise_id,
+            app_id=workspace.app_id,
             metrics=metrics,
             incidents=app.notify.incidents,
         )
@@ -390,7 +401,11 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         )
         threads = [supervise(name, loop, stop) for name, loop in loops.items()]
         server = HealthServer(
-            make_wsgi(None if socket_mode else bolt, readiness, metrics), host, settings.http_port
+            make_wsgi(
+                None if socket_mode else bolt, readiness, metrics, signing_secret=signing_secret
+            ),
+            host,
+            settings.http_port,
         )
         logger.info(
             "chatops serving on port %s (%s mode)", server.port, "socket" if socket_mode else "http"

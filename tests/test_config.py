@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
 from chatops import logs
-from chatops.config import ConfigError, load_settings
+from chatops.config import ConfigError, Settings, load_settings
 
 
 def test_defaults_are_embedded_and_loopback_only() -> None:
@@ -83,3 +84,45 @@ def test_secrets_absent_from_repr_and_logs(caplog: pytest.LogCaptureFixture) -> 
         logger.removeHandler(handler)
     assert records
     assert all("topsecret" not in r and "leak" not in r for r in records)
+
+
+ALL_VARIABLES = sorted(
+    str(field.validation_alias)
+    for field in Settings.model_fields.values()
+    if isinstance(field.validation_alias, str)
+)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_a_blank_variable_is_a_missing_one(blank: str) -> None:
+    """Every variable set to an empty or blank value gives exactly the settings of an empty
+    environment: a blank secret is no secret, a blank port or URL falls back to its default."""
+    assert len(ALL_VARIABLES) == len(Settings.model_fields)  # every field has its variable
+    unset = load_settings({})
+    assert load_settings(dict.fromkeys(ALL_VARIABLES, blank)) == unset
+    for var in ALL_VARIABLES:
+        assert load_settings({var: blank}) == unset, var
+
+
+def test_blank_variables_in_the_environment_and_a_dotenv_file_are_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The process environment and a ``.env`` file read blank values as unset too (the path
+    ``chatops`` itself takes), while a real value beside them is kept."""
+    for var in ALL_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "  ")
+    monkeypatch.setenv("CHATOPS_HTTP_PORT", "3100")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("SLACK_APP_TOKEN=\nREDIS_URL=   \nCHATOPS_POLICY_FILE=\n", encoding="utf-8")
+
+    settings = load_settings(env_file=dotenv)
+
+    assert settings.slack_signing_secret is None
+    assert settings.slack_bot_token is None
+    assert settings.slack_app_token is None
+    assert settings.redis_url is None
+    assert settings.policy_file is None
+    assert settings.http_port == 3100
+    assert settings.secrets() == []

@@ -27,6 +27,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from approvals import keys
+from approvals.errors import StoreUnavailableError
 from approvals.policy import Policy
 from chatops.flow import ApprovalFlow
 from chatops.notify.incidents import IncidentRouter
@@ -34,6 +35,7 @@ from chatops.runner import Runner
 from chatops.slack.blocks import deny_modal, parse_button_value
 from chatops.slack.directory import Directory
 from chatops.slack.executor import Admission, Executor
+from chatops.slack.gate import keep_bodies_out_of_bolt_logs
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,
@@ -62,6 +64,8 @@ logger = logging.getLogger(__name__)
 SEEN_TTL_S = 3600
 BUSY_TEXT = "chatops is busy; try again in a minute."
 RESTARTING_TEXT = "chatops is restarting; try again in a moment. Nothing was run."
+# Said to whoever clicked, submitted or mentioned when Redis failed under it: nothing was kept.
+STORE_DOWN_TEXT = str(StoreUnavailableError())
 
 
 class _ServerErrors(ServerErrorRetryHandler):
@@ -144,6 +148,8 @@ class SlackDeps:
 
     ``executor`` (built from ``max_workers`` and ``max_queue``) runs every command and click; the
     owner drains it at shutdown (``Executor.drain``) before closing what the work uses.
+    ``team_id`` is the bot's own workspace (from ``auth.test``): requests from any other, or naming
+    none, are refused. ``signing_secret`` is None in Socket Mode only.
     """
 
     runner: Runner
@@ -152,7 +158,7 @@ class SlackDeps:
     store: redis.Redis
     client: WebClient
     signing_secret: str | None
-    team_id: str | None = None
+    team_id: str
     enterprise_id: str | None = None
     app_id: str | None = None
     max_workers: int = 8
@@ -193,9 +199,15 @@ def _first_seen(store: redis.Redis, marker: str) -> bool:
 
 def build_app(deps: SlackDeps) -> App:
     """The Bolt app; HTTP or Socket Mode is the caller's choice of adapter."""
+    # No signing secret is Socket Mode, whose envelopes the app-level token's WebSocket vouches for;
+    # HTTP mode always has one (make_wsgi's gate checks it first, Bolt again).
+    if deps.signing_secret is not None and not deps.signing_secret.strip():
+        raise ValueError("a blank signing secret verifies nothing")
+    keep_bodies_out_of_bolt_logs()
     app = App(
         client=deps.client,
-        signing_secret=deps.signing_secret or "socket-mode-has-no-signing-secret",
+        signing_secret=deps.signing_secret,
+        request_verification_enabled=deps.signing_secret is not None,
         token_verification_enabled=False,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -212,20 +224,26 @@ def build_app(deps: SlackDeps) -> App:
         """Only our workspace and app; Slack's retries of the same delivery never run twice."""
         started = time.monotonic()
         context = req.context
-        if deps.team_id and context.team_id not in (None, deps.team_id):
+        if context.team_id != deps.team_id:
             logger.warning(
                 "request from another workspace refused", extra={"team": context.team_id}
             )
             return BoltResponse(status=200, body="This workspace is not allowed to use chatops.")
-        if deps.enterprise_id and context.enterprise_id not in (None, deps.enterprise_id):
+        if context.enterprise_id not in (None, deps.enterprise_id):
             return BoltResponse(status=200, body="This organisation is not allowed to use chatops.")
-        app_id = req.body.get("api_app_id")
-        if deps.app_id and app_id not in (None, deps.app_id):
+        if deps.app_id and req.body.get("api_app_id") != deps.app_id:
             return BoltResponse(status=200, body="")
         event_id = req.body.get("event_id")
         if event_id:
             # Events carry an id: a retry whose first delivery never reached us still runs once.
-            if not _first_seen(deps.store, f"event:{event_id}"):
+            try:
+                first = _first_seen(deps.store, f"event:{event_id}")
+            except redis.RedisError:  # handled anyway: whatever it would record fails on its own
+                logger.warning(
+                    "Redis unavailable: event %s handled without de-duplication", event_id
+                )
+                first = True
+            if not first:
                 return BoltResponse(status=200, body="")
         elif _retry_num(req) > 0:
             # Nothing else carries an id to de-duplicate on, so a redelivery is acked and dropped.
@@ -348,20 +366,24 @@ def build_app(deps: SlackDeps) -> App:
             metrics=metrics,
         )
 
-    def clicked(body: dict[str, Any], words: str, request_id: str, refusal: str) -> None:
+    def clicked(
+        body: dict[str, Any], words: str, request_id: str, channel: str, refusal: str
+    ) -> None:
         """A button or the deny modal: the same ``/ops`` step a person would type, carrying the
         request's whole id and the digest of the calls the message showed."""
         user = str(body["user"]["id"])
-        # A modal submission has no channel: answer in the channel of the request's message.
-        channel = str((body.get("channel") or {}).get("id") or "") or (
-            poster.channel_of(request_id) or ""
-        )
         inv = Invocation(user=user, command="/ops", text=words, channel=channel)
-        # The last approval executes the request here: its progress goes to the request's
-        # thread, and the shutdown's cancel stops it between two transactions.
-        approving = words.startswith("approve ")
-        progress = execution_progress(body, request_id, user, channel) if approving else None
-        run(inv, progress=progress, clicked=refusal)
+        try:
+            # The last approval executes the request here: its progress goes to the request's
+            # thread, and the shutdown's cancel stops it between two transactions.
+            approving = words.startswith("approve ")
+            progress = execution_progress(body, request_id, user, channel) if approving else None
+            run(inv, progress=progress, clicked=refusal)
+        except redis.RedisError:  # the records around the step (its message): nothing was kept
+            if channel:
+                poster.reply(
+                    Reply.error(f"{refusal}: {STORE_DOWN_TEXT}"), channel=channel, user=user
+                )
 
     @app.action(APPROVE_ACTION_ID)
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
@@ -379,16 +401,20 @@ def build_app(deps: SlackDeps) -> App:
                 )
             return
         marker = f"action:{user}:{body['actions'][0].get('action_ts', '')}:{request_id}"
-        if not _first_seen(deps.store, marker):
-            return
 
         def refuse(text: str) -> None:
             if channel:
                 poster.reply(Reply.error(f"Not approved: {text}"), channel=channel, user=user)
 
+        try:
+            if not _first_seen(deps.store, marker):
+                return
+        except redis.RedisError:  # answered from the payload: no Redis record is needed to reply
+            refuse(STORE_DOWN_TEXT)
+            return
         admit(
             lambda: clicked(
-                body, f"approve {request_id} digest={digest}", request_id, "Not approved"
+                body, f"approve {request_id} digest={digest}", request_id, channel, "Not approved"
             ),
             f"approve request {request_id} (by {user})",
             refuse,
@@ -423,17 +449,26 @@ def build_app(deps: SlackDeps) -> App:
                 errors={DENY_REASON_BLOCK_ID: "This form is not one chatops made."},
             )
             return
+        try:  # a submission carries no channel: answers go to the request's, looked up before ack
+            channel = poster.channel_of(request_id) or ""
+        except redis.RedisError:
+            errors = {DENY_REASON_BLOCK_ID: f"Not denied: {STORE_DOWN_TEXT}"}
+            ack(response_action="errors", errors=errors)
+            return
         ack()
         user = str(body["user"]["id"])
 
         def refuse(text: str) -> None:
-            channel = poster.channel_of(request_id)
             if channel:
                 poster.reply(Reply.error(f"Not denied: {text}"), channel=channel, user=user)
 
         admit(
             lambda: clicked(
-                body, f"deny {request_id} digest={digest} {quote(reason)}", request_id, "Not denied"
+                body,
+                f"deny {request_id} digest={digest} {quote(reason)}",
+                request_id,
+                channel,
+                "Not denied",
             ),
             f"deny request {request_id} (by {user})",
             refuse,
@@ -453,17 +488,20 @@ def build_app(deps: SlackDeps) -> App:
         incidents, thread = deps.incidents, event.get("thread_ts")
         if incidents is None or not thread:
             return
-        incident_id = incidents.store.incident_for_thread(
-            str(event.get("channel", "")), str(thread)
-        )
-        if incident_id is None:
-            return
-        text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
-        user, channel = str(event.get("user", "")), str(event.get("channel", ""))
+        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
 
         def refuse(why: str) -> None:
             reply = Reply.error(f"Not added to the incident: {why}")
             poster.reply(reply, channel=channel, user=user, thread_ts=str(thread))
+
+        try:
+            incident_id = incidents.store.incident_for_thread(channel, str(thread))
+        except redis.RedisError:
+            refuse(STORE_DOWN_TEXT)
+            return
+        if incident_id is None:
+            return
+        text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
 
         def note() -> None:
             # The same role as /incident note typed: the runner's check, not one of our own.
@@ -479,10 +517,11 @@ def build_app(deps: SlackDeps) -> App:
                 if not person.is_eligible:
                     raise PermissionDeniedError(f"You cannot use chatops: {person.why_not}.")
                 deps.runner.authorize(inv, deps.runner.find(inv), groups=person.groups)
+                incidents.note(incident_id, text, at_s=int(time.time()), by=user)
             except CommandError as exc:
                 refuse(str(exc))
-                return
-            incidents.note(incident_id, text, at_s=int(time.time()), by=user)
+            except redis.RedisError:
+                refuse(STORE_DOWN_TEXT)
 
         admission = executor.submit(note, label=f"note on incident {incident_id} (by {user})")
         if admission is not Admission.ACCEPTED:

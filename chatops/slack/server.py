@@ -17,6 +17,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 from waitress.server import create_server
 
+from chatops.slack.gate import MAX_BODY_BYTES, SlackRequestGate
 from chatops.slack.metrics import Metrics
 
 __all__ = ["HealthServer", "make_wsgi", "start_socket_mode"]
@@ -29,9 +30,16 @@ WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 Readiness = Callable[[], dict[str, bool]]
 
 
-def make_wsgi(app: App | None, readiness: Readiness, metrics: Metrics) -> WsgiApp:
-    """Route ``/slack/events`` to Bolt (HTTP mode only) and serve the health and metrics endpoints."""
-    bolt = SlackRequestHandler(app) if app is not None else None
+def make_wsgi(
+    app: App | None, readiness: Readiness, metrics: Metrics, *, signing_secret: str | None = None
+) -> WsgiApp:
+    """Route ``/slack/events`` to Bolt (HTTP mode only: ``app`` and its ``signing_secret``) behind
+    the gate that checks size and signature first, and serve the health and metrics endpoints."""
+    bolt: WsgiApp | None = None
+    if app is not None:
+        if signing_secret is None:
+            raise ValueError("HTTP mode needs the signing secret: there is no other key")
+        bolt = SlackRequestGate(SlackRequestHandler(app), signing_secret)
 
     def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -62,8 +70,15 @@ class HealthServer:
     """waitress on ``host:port`` in a thread (``port=0`` picks a free one; see ``port``)."""
 
     def __init__(self, wsgi: WsgiApp, host: str, port: int, *, threads: int = 8) -> None:
+        # waitress buffers a body whole before the app runs: past the cap it answers 413 and stops
+        # reading (it refuses a body of exactly its limit, hence the one byte more).
         self._server: Any = create_server(
-            wsgi, host=host, port=port, threads=threads, ident="chatops"
+            wsgi,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="chatops",
+            max_request_body_size=MAX_BODY_BYTES + 1,
         )
         self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name="chatops-http", daemon=True)

@@ -190,6 +190,7 @@ class SlackWebApiDouble:
     ``channels``: ``None`` accepts any channel id; otherwise only these (ids or ``SlackChannel``), and
     the others get ``channel_not_found``. ``socket_mode_url``: what ``apps.connections.open`` returns,
     a string or a callable (e.g. ``SocketModeServerDouble.issue_url``) asked once per call.
+    ``enterprise_id``: the Enterprise Grid organisation of the workspace (``None``: not in one).
     """
 
     def __init__(
@@ -205,8 +206,10 @@ class SlackWebApiDouble:
         bot_user_id: str = "U0BOT00001",
         bot_id: str = "B0BOT00001",
         app_id: str = "A0TEST0001",
+        enterprise_id: str | None = None,
     ) -> None:
         self.team_id = team_id
+        self.enterprise_id = enterprise_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
@@ -473,7 +476,8 @@ class SlackWebApiDouble:
         return channel
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {
+        """Slack's answer for a bot token (a bad token never gets here: ``invalid_auth``)."""
+        answer: dict[str, Any] = {
             "ok": True,
             "url": "https://chatops-test.slack.com/",
             "team": "chatops test",
@@ -483,6 +487,9 @@ class SlackWebApiDouble:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+        if self.enterprise_id is not None:  # Slack sends the field only inside a Grid
+            answer["enterprise_id"] = self.enterprise_id
+        return answer
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         raw_channel = params.get("channel")

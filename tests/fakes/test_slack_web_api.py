@@ -158,6 +158,27 @@ def test_bad_or_missing_tokens_are_refused(api: SlackWebApiDouble) -> None:
     assert client_for(api).auth_test()["user_id"] == api.bot_user_id
 
 
+def test_auth_test_names_the_workspace_and_the_bot_like_slack() -> None:
+    """auth.test answers team_id, user_id and bot_id, adds enterprise_id only inside a Grid, and
+    says invalid_auth for a token it does not know."""
+    with SlackWebApiDouble(bot_tokens=[DEFAULT_BOT_TOKEN], team_id="T0SOLO0001") as solo:
+        plain = client_for(solo).auth_test()
+        with pytest.raises(SlackApiError) as info:
+            client_for(solo, "xoxb-not-ours").auth_test()
+    with SlackWebApiDouble(team_id="T0GRID0001", enterprise_id="E0GRID0001") as grid:
+        in_grid = client_for(grid).auth_test()
+
+    assert (plain["team_id"], plain["user_id"], plain["bot_id"]) == (
+        "T0SOLO0001",
+        solo.bot_user_id,
+        solo.bot_id,
+    )
+    assert "enterprise_id" not in plain.data
+    assert plain["is_enterprise_install"] is False
+    assert info.value.response["error"] == "invalid_auth"
+    assert (in_grid["team_id"], in_grid["enterprise_id"]) == ("T0GRID0001", "E0GRID0001")
+
+
 def test_apps_connections_open_needs_an_app_token(api: SlackWebApiDouble) -> None:
     """apps.connections.open returns the configured URL for an xapp- token and refuses a bot token."""
     client = WebClient(base_url=api.url)

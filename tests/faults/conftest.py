@@ -75,6 +75,14 @@ def durable_redis(tmp_path: Path) -> Iterator[DurableRedis]:
         server.stop()
 
 
+@pytest.fixture
+def client(durable_redis: DurableRedis) -> Iterator[redis_lib.Redis]:
+    """The bot's client on the durable server (fails fast while it is stopped)."""
+    c = durable_redis.client()
+    yield c
+    c.close()
+
+
 @contextmanager
 def bot(
     redis_client: redis_lib.Redis,

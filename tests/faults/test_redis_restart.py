@@ -17,13 +17,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def client(durable_redis: DurableRedis) -> Iterator[redis_lib.Redis]:
-    c = durable_redis.client()
-    yield c
-    c.close()
-
-
-@pytest.fixture
 def ops(client: redis_lib.Redis) -> Iterator[Harness]:
     with bot(client) as h:
         yield h

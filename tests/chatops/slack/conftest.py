@@ -4,8 +4,10 @@ devnet harness with the two-person flow on the test Redis, ``SlackDeps`` and the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,18 +17,25 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from approvals.policy import Policy, Role
 from chatops.flow import ApprovalFlow
 from chatops.slack.app import SlackDeps, build_app, web_client
+from chatops.slack.metrics import Metrics
+from chatops.slack.server import HealthServer, make_wsgi
 from commands.registry import Registry, build_registry
+from tests.chatops.slack.blockkit import texts
 from tests.commands.harness import Harness, harness
+from tests.conftest import wait_until
 from tests.fakes.slack_requests import (
+    APP_ID,
     DEFAULT_SIGNING_SECRET,
     TEAM_ID,
     SignedRequest,
     signed_block_actions,
+    signed_request,
     signed_slash_command,
 )
 from tests.fakes.slack_web_api import (
     DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
+    ApiCall,
     SlackUser,
     SlackWebApiDouble,
 )
@@ -128,6 +137,22 @@ def app(deps: SlackDeps) -> App:
     return build_app(deps)
 
 
+@pytest.fixture
+def http_server(app: App, deps: SlackDeps, redis: redis_lib.Redis) -> Iterator[HealthServer]:
+    """The production WSGI stack (waitress + make_wsgi + Bolt's adapter) on a free loopback port."""
+
+    def readiness() -> dict[str, bool]:
+        return {"redis": bool(redis.ping()), "chain": True}
+
+    wsgi = make_wsgi(app, readiness, deps.metrics, signing_secret=deps.signing_secret)
+    server = HealthServer(wsgi, "127.0.0.1", 0)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @dataclass
 class Slack:
     """Sends signed requests to the app as Slack would, and reads what the app posted back."""
@@ -157,3 +182,90 @@ class Slack:
 @pytest.fixture
 def slack(app: App, slack_api: SlackWebApiDouble, ops: Harness) -> Slack:
     return Slack(app, slack_api, ops)
+
+
+REPLY_TIMEOUT_S = 10.0
+
+
+def all_text(call: ApiCall) -> str:
+    """The top-level text and every text inside the blocks of one posted message, joined."""
+    return "\n".join([str(call.params.get("text", "")), *texts(call.params.get("blocks", []))])
+
+
+def commands_counted(metrics: Metrics) -> float:
+    """How many slash commands ran to a reply (any command, any outcome)."""
+    total = 0.0
+    for family in metrics.registry.collect():
+        if family.name == "chatops_commands":
+            total += sum(s.value for s in family.samples if s.name == "chatops_commands_total")
+    return total
+
+
+def ephemeral_for(api: SlackWebApiDouble, user: str, count: int = 1) -> list[ApiCall]:
+    """Wait until ``user`` was sent ``count`` ephemeral messages; return them, oldest first."""
+    found: list[ApiCall] = []
+
+    def seen() -> bool:
+        found[:] = [c for c in api.calls("chat.postEphemeral") if c.params.get("user") == user]
+        return len(found) >= count
+
+    wait_until(seen, timeout_s=REPLY_TIMEOUT_S)
+    return found
+
+
+def settle(slack: Slack, deps: SlackDeps, expected_commands: float) -> None:
+    """Run one harmless /feed show and wait for its reply and for the command count to reach
+    ``expected_commands``: a request refused in Bolt or the guard never reaches the executor, so if it
+    had run, the count would be higher."""
+
+    def shows() -> int:
+        return sum("Asset 1" in all_text(c) for c in slack.api.calls("chat.postMessage"))
+
+    before = shows()
+    response = slack.command("/feed show 1", ALICE)
+    assert response.status == 200
+    wait_until(lambda: shows() > before, REPLY_TIMEOUT_S)
+    wait_until(lambda: commands_counted(deps.metrics) >= expected_commands, REPLY_TIMEOUT_S)
+
+
+def serve_variables(
+    tmp_path: Path, redis_server: str, slack_api: SlackWebApiDouble, port: int
+) -> dict[str, str]:
+    """Every variable ``chatops serve --http`` needs, on the test Redis and the Web API double (the
+    policy file is written into ``tmp_path``)."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text(f"users:\n  {ALICE}: [operator]\ngroups:\n  {APPROVERS}: approver\n")
+    return {
+        "REDIS_URL": redis_server,
+        "SLACK_API_URL": slack_api.url,
+        "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
+        "CHATOPS_HTTP_PORT": str(port),
+        "CHATOPS_POLICY_FILE": str(policy),
+    }
+
+
+def mention_request(
+    text: str, *, thread_ts: str | None, event_id: str, user: str = ALICE
+) -> SignedRequest:
+    """A signed Events API delivery of ``@chatops text`` by ``user`` in the ops channel (in the
+    thread of ``thread_ts`` if given)."""
+    event: dict[str, object] = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@U0BOT00001> {text}",
+        "channel": CHANNEL,
+        "ts": "1700000001.000200",
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event_id": event_id,
+            "event": event,
+        }
+    )
+    return signed_request(body, content_type="application/json")

@@ -12,14 +12,14 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 import redis as redis_lib
-from slack_bolt import App, BoltRequest
+from slack_bolt import BoltRequest
 
 from approvals import keys
 from approvals.models import AuditEntry
@@ -45,8 +45,14 @@ from tests.chatops.slack.conftest import (
     EXTERNAL,
     GUEST,
     OTHER_TEAM,
+    REPLY_TIMEOUT_S,
     Slack,
+    all_text,
+    commands_counted,
+    ephemeral_for,
     make_deps,
+    serve_variables,
+    settle,
 )
 from tests.commands.harness import Harness
 from tests.conftest import REPO_ROOT, free_port, wait_until
@@ -70,15 +76,9 @@ from tests.fakes.slack_web_api import (
 from tests.fakes.socket_mode import SocketModeServerDouble
 
 FALLBACK = "/feed fallback 1 on 3 spike"
-REPLY_TIMEOUT_S = 10.0
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def all_text(call: ApiCall) -> str:
-    """The top-level text and every text inside the blocks of one posted message, joined."""
-    return "\n".join([str(call.params.get("text", "")), *texts(call.params.get("blocks", []))])
 
 
 def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
@@ -108,15 +108,6 @@ def fallback_active(ops: Harness) -> bool:
     return bool(ops.view("price_feed::get_price_view", "1")[0]["fallback_active"])
 
 
-def commands_counted(metrics: Metrics) -> float:
-    """How many slash commands ran to a reply (any command, any outcome)."""
-    total = 0.0
-    for family in metrics.registry.collect():
-        if family.name == "chatops_commands":
-            total += sum(s.value for s in family.samples if s.name == "chatops_commands_total")
-    return total
-
-
 def request_approval(slack: Slack) -> tuple[str, ApiCall]:
     """alice asks for the fallback; returns the request id and the posted approval message."""
     response = slack.command(FALLBACK, ALICE)
@@ -131,33 +122,6 @@ def button_value(posted: ApiCall) -> str:
     values = buttons(posted.params["blocks"])
     assert values[APPROVE_ACTION_ID] == values[DENY_ACTION_ID]
     return values[APPROVE_ACTION_ID]
-
-
-def ephemeral_for(api: SlackWebApiDouble, user: str, count: int = 1) -> list[ApiCall]:
-    """Wait until ``user`` was sent ``count`` ephemeral messages; return them, oldest first."""
-    found: list[ApiCall] = []
-
-    def seen() -> bool:
-        found[:] = [c for c in api.calls("chat.postEphemeral") if c.params.get("user") == user]
-        return len(found) >= count
-
-    wait_until(seen, timeout_s=REPLY_TIMEOUT_S)
-    return found
-
-
-def settle(slack: Slack, deps: SlackDeps, expected_commands: float) -> None:
-    """Run one harmless /feed show and wait for its reply and for the command count to reach
-    ``expected_commands``: a request refused in Bolt or the guard never reaches the executor, so if it
-    had run, the count would be higher."""
-
-    def shows() -> int:
-        return sum("Asset 1" in all_text(c) for c in slack.api.calls("chat.postMessage"))
-
-    before = shows()
-    response = slack.command("/feed show 1", ALICE)
-    assert response.status == 200
-    wait_until(lambda: shows() > before, REPLY_TIMEOUT_S)
-    wait_until(lambda: commands_counted(deps.metrics) >= expected_commands, REPLY_TIMEOUT_S)
 
 
 # -- Bolt's request path over HTTP ---------------------------------------------------------------
@@ -253,21 +217,6 @@ def test_duplicate_event_ids_are_handled_once(
     assert group_lookups() == 3
 
 
-@pytest.fixture
-def http_server(app: App, deps: SlackDeps, redis: redis_lib.Redis) -> Iterator[HealthServer]:
-    """The production WSGI stack (waitress + make_wsgi + Bolt's adapter) on a free loopback port."""
-
-    def readiness() -> dict[str, bool]:
-        return {"redis": bool(redis.ping()), "chain": True}
-
-    server = HealthServer(make_wsgi(app, readiness, deps.metrics), "127.0.0.1", 0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_wsgi_server_serves_slack_events_health_readiness_and_metrics(
     http_server: HealthServer, slack_api: SlackWebApiDouble
 ) -> None:
@@ -335,10 +284,12 @@ def test_health_server_stops_cleanly_while_serving() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_socket_mode_handles_envelopes_across_a_reconnect(
-    app: App, slack_api: SlackWebApiDouble, ops: Harness
+    slack_api: SlackWebApiDouble, ops: Harness, redis: redis_lib.Redis
 ) -> None:
-    """Through SocketModeHandler: hello, a slash command and a button click acked, Slack's disconnect
-    followed by a reconnect on a new URL, and the next envelope still handled."""
+    """Through SocketModeHandler, with no signing secret (as serve builds it for Socket Mode): hello,
+    a slash command and a button click acked, Slack's disconnect followed by a reconnect on a new URL,
+    and the next envelope still handled."""
+    app = build_app(make_deps(ops, slack_api, redis, signing_secret=None))
     with SocketModeServerDouble() as sm:
         slack_api.socket_mode_url = sm.issue_url
         handler = start_socket_mode(app, DEFAULT_APP_TOKEN, ping_interval_s=0.5)
@@ -649,6 +600,25 @@ def test_requests_from_another_workspace_run_nothing(slack: Slack, deps: SlackDe
     ]
 
 
+def test_requests_that_carry_no_workspace_run_nothing(slack: Slack, deps: SlackDeps) -> None:
+    """A signed slash command without team_id and a click whose payload names no team are refused
+    like requests from another workspace: a missing team is not ours."""
+    fields = slash_command_payload("/feed", "fallback 1 on 3 spike", user_id=ALICE)
+    del fields["team_id"]
+    command = slack.dispatch(signed_request(urlencode(fields)))
+    payload = block_actions_payload(APPROVE_ACTION_ID, "1", user_id=BOB)
+    payload["team"] = None
+    del payload["user"]["team_id"]
+    click = slack.dispatch(signed_request(urlencode({"payload": json.dumps(payload)})))
+
+    assert (command.status, click.status) == (200, 200)
+    assert "not allowed" in str(command.body)
+    assert "not allowed" in str(click.body)
+    settle(slack, deps, expected_commands=1)
+    assert flow_of(slack.ops).service.pending() == (0, [])
+    assert [c.params["user"] for c in slack.api.calls("users.info")] == [ALICE]
+
+
 def test_requests_for_another_app_run_nothing(
     ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
 ) -> None:
@@ -714,22 +684,70 @@ def _serve_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def test_serve_refuses_to_start_without_its_variables(tmp_path: Path) -> None:
-    """chatops serve with an empty environment exits 2 and names each missing variable once."""
-    done = subprocess.run(
+def run_serve(tmp_path: Path, variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``chatops serve`` in a clean environment with ``variables``, expected to exit on its own."""
+    return subprocess.run(
         [sys.executable, "-m", "chatops", "serve"],
         cwd=tmp_path,
-        env=_serve_env({}),
+        env=_serve_env(variables),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
 
+
+@pytest.mark.parametrize("blank", [None, "", "  "])
+def test_serve_refuses_to_start_without_its_variables(tmp_path: Path, blank: str | None) -> None:
+    """chatops serve with its variables unset, empty or blank exits 2 and names each missing variable
+    once (a blank SLACK_APP_TOKEN is no Socket Mode, so HTTP mode needs the signing secret)."""
+    names = ("SLACK_BOT_TOKEN", "REDIS_URL", "CHATOPS_POLICY_FILE", "SLACK_SIGNING_SECRET")
+    given = {} if blank is None else dict.fromkeys((*names, "SLACK_APP_TOKEN"), blank)
+    done = run_serve(tmp_path, given)
+
     assert done.returncode == 2, done.stderr
-    for name in ("SLACK_BOT_TOKEN", "REDIS_URL", "CHATOPS_POLICY_FILE", "SLACK_SIGNING_SECRET"):
+    for name in names:
         assert done.stderr.count(name + ":") == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "var", "why"),
+    [
+        ({"CHATOPS_SLACK_TEAM_ID": OTHER_TEAM}, "CHATOPS_SLACK_TEAM_ID", TEAM_ID),
+        (
+            {"CHATOPS_SLACK_ENTERPRISE_ID": "E0OTHER001"},
+            "CHATOPS_SLACK_ENTERPRISE_ID",
+            "names none",
+        ),
+        ({"SLACK_BOT_TOKEN": "xoxb-revoked-0000"}, "SLACK_BOT_TOKEN", "invalid_auth"),
+        ({"SLACK_API_URL": "dead"}, "SLACK_API_URL", "could not be reached"),
+    ],
+)
+def test_serve_refuses_to_start_when_auth_test_disagrees_or_fails(
+    tmp_path: Path,
+    redis_server: str,
+    slack_api: SlackWebApiDouble,
+    change: dict[str, str],
+    var: str,
+    why: str,
+) -> None:
+    """A configured team or organisation that is not the bot token's (per auth.test), a token Slack
+    refuses, or a Web API that cannot be reached: serve exits 2 saying which and why, before it
+    listens, and never prints the token."""
+    env = serve_variables(tmp_path, redis_server, slack_api, free_port())
+    env.update(change)
+    if env["SLACK_API_URL"] == "dead":
+        env["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"
+    done = run_serve(tmp_path, env)
+
+    assert done.returncode == 2, done.stderr
+    assert f"{var}:" in done.stderr
+    assert why in done.stderr.split(f"{var}:", 1)[1].splitlines()[0]
+    assert "Traceback" not in done.stderr
+    assert env["SLACK_BOT_TOKEN"] not in done.stderr + done.stdout
+    assert "serving on port" not in done.stderr + done.stdout
 
 
 @pytest.mark.slow
@@ -737,21 +755,12 @@ def test_serve_refuses_to_start_without_its_variables(tmp_path: Path) -> None:
 def test_serve_starts_in_http_mode_and_answers_slack(
     tmp_path: Path, redis_server: str, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
 ) -> None:
-    """With every variable set (embedded devnet, test Redis, Web API double) chatops serve answers
-    /healthz and /readyz, and a signed slash command POSTed to it is answered through the double."""
-    policy = tmp_path / "policy.yml"
-    policy.write_text(f"users:\n  {ALICE}: [operator]\ngroups:\n  {APPROVERS}: approver\n")
+    """With every variable set (embedded devnet, test Redis, Web API double) chatops serve asks
+    auth.test for its workspace before it listens, answers /healthz and /readyz, answers a signed
+    slash command POSTed to it through the double, and refuses one from another workspace (no
+    CHATOPS_SLACK_TEAM_ID is set: the workspace check is on anyway)."""
     port = free_port()
-    env = _serve_env(
-        {
-            "REDIS_URL": redis_server,
-            "SLACK_API_URL": slack_api.url,
-            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
-            "CHATOPS_HTTP_PORT": str(port),
-            "CHATOPS_POLICY_FILE": str(policy),
-        }
-    )
+    env = _serve_env(serve_variables(tmp_path, redis_server, slack_api, port))
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -772,7 +781,14 @@ def test_serve_starts_in_http_mode_and_answers_slack(
                 return False
 
         wait_until(healthy, timeout_s=30, interval_s=0.1)
+        asked_at_start = len(slack_api.calls("auth.test"))
         ready = httpx.get(f"{base}/readyz", timeout=5)
+        foreign = signed_slash_command(
+            "/feed", "show 2", user_id=ALICE, channel_id=CHANNEL, team_id=OTHER_TEAM
+        )
+        refused = httpx.post(
+            f"{base}/slack/events", content=foreign.body, headers=foreign.headers, timeout=5
+        )
         signed = signed_slash_command("/feed", "show 1", user_id=ALICE, channel_id=CHANNEL)
         acked = httpx.post(
             f"{base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
@@ -795,8 +811,12 @@ def test_serve_starts_in_http_mode_and_answers_slack(
 
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": True, "chain": True, "accepting": True}
+    assert asked_at_start == 1
     assert acked.status_code == 200
     assert "Asset 1" in all_text(posted)
+    assert refused.status_code == 200
+    assert "not allowed" in refused.text
+    assert len(slack_api.calls("chat.postMessage")) == 1
     output = log.read_text()
     assert "http mode" in output
     assert DEFAULT_BOT_TOKEN not in output

@@ -20,13 +20,19 @@ from chatops.slack.ids import (
     DENY_REASON_BLOCK_ID,
 )
 from chatops.wiring import build_runner
-from tests.chatops.slack.conftest import ALICE, BOB, Slack, make_deps, slack_policy
+from tests.chatops.slack.conftest import (
+    ALICE,
+    BOB,
+    REPLY_TIMEOUT_S,
+    Slack,
+    all_text,
+    ephemeral_for,
+    make_deps,
+    slack_policy,
+)
 from tests.chatops.slack.test_app import (
     FALLBACK,
-    REPLY_TIMEOUT_S,
-    all_text,
     button_value,
-    ephemeral_for,
     fallback_active,
     flow_of,
     request_approval,

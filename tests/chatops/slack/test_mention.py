@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
 from chatops.notify.incidents import Incident, IncidentRouter
 from chatops.slack.app import build_app
-from tests.chatops.slack.conftest import ALICE, CAROL, CHANNEL, DAVE, Slack, make_deps
-from tests.chatops.slack.test_app import all_text
+from tests.chatops.slack.conftest import (
+    ALICE,
+    CAROL,
+    CHANNEL,
+    DAVE,
+    Slack,
+    all_text,
+    make_deps,
+    mention_request,
+)
 from tests.commands.harness import Harness
 from tests.conftest import wait_until
-from tests.fakes.slack_requests import TEAM_ID, signed_request
 from tests.fakes.slack_web_api import SlackWebApiDouble
 
 PARENT_TS = "1700000000.000100"
@@ -22,25 +27,8 @@ PARENT_TS = "1700000000.000100"
 def _mention(
     slack: Slack, *, thread_ts: str | None, event_id: str, text: str, user: str = ALICE
 ) -> int:
-    event: dict[str, object] = {
-        "type": "app_mention",
-        "user": user,
-        "text": f"<@U0BOT00001> {text}",
-        "channel": CHANNEL,
-        "ts": "1700000001.000200",
-    }
-    if thread_ts is not None:
-        event["thread_ts"] = thread_ts
-    body = json.dumps(
-        {
-            "type": "event_callback",
-            "team_id": TEAM_ID,
-            "api_app_id": "A0TEST0001",
-            "event_id": event_id,
-            "event": event,
-        }
-    )
-    return slack.dispatch(signed_request(body, content_type="application/json")).status
+    request = mention_request(text, thread_ts=thread_ts, event_id=event_id, user=user)
+    return slack.dispatch(request).status
 
 
 def _incident_thread(

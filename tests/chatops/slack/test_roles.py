@@ -7,14 +7,18 @@ import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
 from chatops.slack.app import build_app
-from tests.chatops.slack.conftest import ALICE, CHANNEL, DAVE, Slack, make_deps, slack_policy
-from tests.chatops.slack.test_app import (
-    FALLBACK,
+from tests.chatops.slack.conftest import (
+    ALICE,
+    CHANNEL,
+    DAVE,
     REPLY_TIMEOUT_S,
+    Slack,
     all_text,
     ephemeral_for,
-    flow_of,
+    make_deps,
+    slack_policy,
 )
+from tests.chatops.slack.test_app import FALLBACK, flow_of
 from tests.commands.harness import Harness, harness
 from tests.fakes.slack_web_api import SlackWebApiDouble
 

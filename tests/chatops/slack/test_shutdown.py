@@ -24,18 +24,18 @@ from chatops.slack.executor import Unfinished
 from tests.chatops.slack.blockkit import texts
 from tests.chatops.slack.conftest import (
     ALICE,
-    APPROVERS,
     BOB,
     CHANNEL,
     Slack,
     make_deps,
     procedures_registry,
+    serve_variables,
     slack_policy,
 )
 from tests.commands.harness import Harness, harness
 from tests.conftest import REPO_ROOT, free_port, wait_until
-from tests.fakes.slack_requests import DEFAULT_SIGNING_SECRET, signed_slash_command
-from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, ApiCall, SlackWebApiDouble
+from tests.fakes.slack_requests import signed_slash_command
+from tests.fakes.slack_web_api import ApiCall, SlackWebApiDouble
 
 TIMEOUT_S = 30.0
 
@@ -173,19 +173,12 @@ def served(
     """``chatops serve --http`` on the embedded devnet, the test Redis and the Web API double;
     ``CHATOPS_SHUTDOWN_GRACE_S`` is 20 unless the test passes another (indirect parametrize)."""
     grace_s = str(getattr(request, "param", 20))
-    policy = tmp_path / "policy.yml"
-    policy.write_text(f"users:\n  {ALICE}: [operator]\ngroups:\n  {APPROVERS}: approver\n")
     port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(REPO_ROOT),
         "LANG": "C.UTF-8",
-        "REDIS_URL": redis_server,
-        "SLACK_API_URL": slack_api.url,
-        "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
-        "CHATOPS_HTTP_PORT": str(port),
-        "CHATOPS_POLICY_FILE": str(policy),
+        **serve_variables(tmp_path, redis_server, slack_api, port),
         "CHATOPS_SHUTDOWN_GRACE_S": grace_s,
     }
     log = tmp_path / "serve.log"
