@@ -20,8 +20,8 @@ from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from chatops.approval_flow import ApprovalFlow
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.state_reader import ResourceStateReader
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.gateway import Gateway
 from chatops.redis_process import RedisServerError, start_redis_server, stop_redis_server
 from chatops.runner import Runner

@@ -22,8 +22,8 @@ from approvals import keys
 from approvals.models import Status
 from approvals.policy import demo_policy
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.signer import LocalKeySigner
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.gateway import Gateway
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, embedded_devnet

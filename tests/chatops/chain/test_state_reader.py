@@ -10,9 +10,6 @@ import pytest
 
 from chatops.chain.calls import TypedArg
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER
-from chatops.chain.devnet.server import DevnetServer
 from chatops.chain.errors import (
     ChainAbortError,
     ChainError,
@@ -21,6 +18,9 @@ from chatops.chain.errors import (
 )
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import READS, ResourceStateReader
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER
+from chatops.devnet.server import DevnetServer
 from chatops.gateway import Gateway
 
 CHAIN_ID = 255
