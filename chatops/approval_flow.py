@@ -25,8 +25,8 @@ from chatops.chain.errors import (
     ChainUnavailableError,
     TransactionTimeoutError,
 )
+from chatops.chain.gateway import Gateway
 from chatops.chain.models import TransactionInfo
-from chatops.gateway import Gateway
 from chatops.notify.journal import Journal, journal_approval, journal_step
 from chatops.runner import Runner, execute_plan
 from commands.errors import CancelledError, CommandError

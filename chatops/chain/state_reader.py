@@ -714,7 +714,7 @@ READS: Final[dict[str, _ReadFn]] = {
 
 
 class ResourceStateReader:
-    """``chatops.gateway.StateReader`` over resources and table items of one package account."""
+    """``chatops.chain.gateway.StateReader`` over resources and table items of one package account."""
 
     def __init__(self, client: ChainClient, package_address: str) -> None:
         self.client = client

@@ -1,7 +1,7 @@
 """Periodic view checks for the alerts of monitoring.md; each evaluation goes through the ``AlertBook``,
 so an alert raises once, joins or opens the incident of its subject and resolves when the condition clears.
 
-Reads only through a ``ViewReader`` (``chatops.gateway.Gateway`` satisfies it); knows nothing of Slack.
+Reads only through a ``ViewReader`` (``chatops.chain.gateway.Gateway`` satisfies it); knows nothing of Slack.
 """
 
 from __future__ import annotations

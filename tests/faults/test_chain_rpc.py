@@ -22,9 +22,9 @@ from approvals import keys
 from approvals.models import Status
 from approvals.policy import demo_policy
 from chatops.chain.client import ChainClient
+from chatops.chain.gateway import Gateway
 from chatops.chain.signer import LocalKeySigner
 from chatops.devnet.framework import PACKAGE_ADDRESS
-from chatops.gateway import Gateway
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, embedded_devnet
 from commands.invocation import Invocation

@@ -16,12 +16,12 @@ from chatops.chain.errors import (
     ChainResponseError,
     ViewNotAllowedError,
 )
+from chatops.chain.gateway import Gateway
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import READS, ResourceStateReader
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER
 from chatops.devnet.server import DevnetServer
-from chatops.gateway import Gateway
 
 CHAIN_ID = 255
 LOTTERY_IDS = (1, 2, 3, 4, 5, 6, 99)

@@ -12,12 +12,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from chatops.chain.calls import ChainCall, TypedArg
+from chatops.chain.calls import ChainCall, Outcome, TypedArg
 from chatops.chain.client import ChainClient, raise_for_status
 from chatops.chain.errors import ViewNotAllowedError
 from chatops.chain.signer import Signer
 from chatops.chain.transactions import build_entry_function, build_raw_transaction, simulation_body
-from commands.ports import Outcome
 
 __all__ = ["Gateway", "StateReader"]
 
