@@ -24,6 +24,7 @@ from typing import Any
 
 from chatops.chain import movetypes
 from chatops.devnet import contracts
+from chatops.devnet.event_handles import next_free_creation_number, static_creation_number
 from chatops.devnet.framework import (
     PACKAGE_ADDRESS,
     Call,
@@ -34,7 +35,6 @@ from chatops.devnet.framework import (
     addr,
     sha3,
 )
-from chatops.devnet.resources import next_free_creation_number, static_creation_number
 from chatops.devnet.transactions import (
     DecodedTransaction,
     TransactionRejectedError,

@@ -10,137 +10,35 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from chatops.chain import movetypes
+from chatops.devnet.contracts.payouts import WINNER_CHUNK_CAPACITY
+from chatops.devnet.event_handles import EVENT_HANDLES, handle_creation_number
 from chatops.devnet.framework import PACKAGE_ADDRESS, World, addr, hexb, opt, sha3, u64
 
-if TYPE_CHECKING:
-    from chatops.devnet.ledger import Ledger
-
 __all__ = [
-    "EVENT_HANDLES",
+    "ChainState",
     "TableError",
     "account_resource",
     "account_resources",
-    "static_creation_number",
     "table_handle",
     "table_item",
 ]
 
 A = PACKAGE_ADDRESS
-FIRST_CREATION_NUMBER = 4
-
-# Event-handle fields per resource, in the order the init_* functions create them (spec §4, §7):
-# this order fixes each handle's GUID creation number, so it is the same on every run.
-EVENT_HANDLES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "lottery_registry::Registry",
-        (
-            ("created_events", "history::LotteryCreatedEvent"),
-            ("canceled_events", "history::LotteryCanceledEvent"),
-        ),
-    ),
-    (
-        "sales::SalesLedger",
-        (
-            ("purchase_events", "sales::TicketPurchaseEvent"),
-            ("rate_limit_events", "history::PurchaseRateLimitHitEvent"),
-        ),
-    ),
-    (
-        "draw::DrawLedger",
-        (
-            ("requested_events", "history::VrfRequestedEvent"),
-            ("fulfilled_events", "history::VrfFulfilledEvent"),
-        ),
-    ),
-    (
-        "payouts::PayoutLedger",
-        (
-            ("winner_events", "history::WinnersComputedEvent"),
-            ("payout_events", "history::PayoutBatchEvent"),
-            ("partner_events", "history::PartnerPayoutEvent"),
-            ("refund_events", "history::RefundBatchEvent"),
-        ),
-    ),
-    (
-        "roles::RoleEvents",
-        (
-            ("payout_batch_granted", "roles::PayoutBatchCapGrantedEvent"),
-            ("payout_batch_revoked", "roles::PayoutBatchCapRevokedEvent"),
-            ("partner_granted", "roles::PartnerPayoutCapGrantedEvent"),
-            ("partner_revoked", "roles::PartnerPayoutCapRevokedEvent"),
-            ("premium_granted", "roles::PremiumAccessGrantedEvent"),
-            ("premium_revoked", "roles::PremiumAccessRevokedEvent"),
-        ),
-    ),
-    (
-        "vrf_deposit::VrfDepositLedger",
-        (
-            ("snapshot_events", "history::VrfDepositSnapshotEvent"),
-            ("alert_events", "history::VrfDepositAlertEvent"),
-            ("paused_events", "history::VrfRequestsPausedEvent"),
-            ("resumed_events", "history::VrfRequestsResumedEvent"),
-        ),
-    ),
-    (
-        "price_feed::PriceFeedRegistry",
-        (
-            ("updated_events", "price_feed::PriceFeedUpdatedEvent"),
-            ("fallback_events", "price_feed::PriceFeedFallbackEvent"),
-            ("clamp_events", "price_feed::PriceFeedClampEvent"),
-            ("clamp_cleared_events", "price_feed::PriceFeedClampClearedEvent"),
-        ),
-    ),
-    (
-        "automation::AutomationRegistry",
-        (
-            ("dry_run_events", "history::AutomationDryRunPlannedEvent"),
-            ("call_rejected_events", "history::AutomationCallRejectedEvent"),
-            ("key_rotated_events", "history::AutomationKeyRotatedEvent"),
-            ("tick_events", "history::AutomationTickEvent"),
-            ("error_events", "history::AutomationErrorEvent"),
-        ),
-    ),
-    (
-        "history::ArchiveLedger",
-        (
-            ("finalized_events", "history::LotteryFinalizedEvent"),
-            ("imported_events", "history::LegacySummaryImportedEvent"),
-            ("rolled_back_events", "history::LegacySummaryRolledBackEvent"),
-            ("classification_events", "history::LegacySummaryClassificationUpdatedEvent"),
-        ),
-    ),
-    (
-        "legacy_bridge::DualWriteControl",
-        (
-            ("started_events", "legacy_bridge::ArchiveDualWriteStartedEvent"),
-            ("completed_events", "legacy_bridge::ArchiveDualWriteCompletedEvent"),
-        ),
-    ),
-    ("history_bridge::LegacyArchive", (("summary_events", "history_bridge::LegacySummaryEvent"),)),
-)
-
-_CREATION_NUMBERS: dict[str, int] = {
-    f"{A}::{event}": FIRST_CREATION_NUMBER + index
-    for index, event in enumerate(event for _, handles in EVENT_HANDLES for _, event in handles)
-}
-_HANDLE_EVENT: dict[tuple[str, str], str] = {
-    (struct, name): event for struct, handles in EVENT_HANDLES for name, event in handles
-}
 
 
-def static_creation_number(event_type: str) -> int | None:
-    """The fixed creation number of a package event type (``None`` for other types)."""
-    return _CREATION_NUMBERS.get(event_type)
+class ChainState(Protocol):
+    """What rendering reads of a chain (the ledger): its World and each event handle's counter."""
 
+    @property
+    def world(self) -> World: ...
 
-def next_free_creation_number() -> int:
-    """The first creation number not used by a package handle (for injected foreign types)."""
-    return FIRST_CREATION_NUMBER + len(_CREATION_NUMBERS)
+    @property
+    def handle_counters(self) -> Mapping[tuple[str, int], int]: ...
 
 
 class TableError(Exception):
@@ -181,7 +79,7 @@ def _get(mapping: dict[Any, Any], render: Callable[[Any], Any]) -> Callable[[Any
 class _Render:
     """Renders one World; collects every table it meets so ``table_item`` can find it by handle."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: ChainState) -> None:
         self.ledger = ledger
         self.world: World = ledger.world
         self.tables: dict[str, _Table] = {}
@@ -195,8 +93,7 @@ class _Render:
 
     def handle(self, struct: str, name: str) -> dict[str, Any]:
         """An ``EventHandle`` field: ``{counter, guid: {id: {addr, creation_num}}}``."""
-        event_type = f"{A}::{_HANDLE_EVENT[(struct, name)]}"
-        creation = _CREATION_NUMBERS[event_type]
+        creation = handle_creation_number(struct, name)
         counter = self.ledger.handle_counters.get((A, creation), 0)
         return {
             "counter": u64(counter),
@@ -308,8 +205,6 @@ class _Render:
         }
 
     def winner_state(self, lottery_id: int, st: Any) -> dict[str, Any]:
-        from chatops.devnet.contracts.payouts import WINNER_CHUNK_CAPACITY
-
         base = f"payouts::WinnerState/{lottery_id}"
         records = list(st.winners)
         chunks: dict[int, dict[str, Any]] = {}
@@ -626,12 +521,12 @@ def _account_resource(value: Any) -> Any:
 # --- public API ----------------------------------------------------------------------------------
 
 
-def account_resources(ledger: Ledger, address: str) -> list[dict[str, Any]]:
+def account_resources(ledger: ChainState, address: str) -> list[dict[str, Any]]:
     """``GET /accounts/{addr}/resources``: every resource at ``address`` as ``{type, data}``."""
     return _Render(ledger).resources_of(addr(address))
 
 
-def account_resource(ledger: Ledger, address: str, type_str: str) -> dict[str, Any] | None:
+def account_resource(ledger: ChainState, address: str, type_str: str) -> dict[str, Any] | None:
     """``GET /accounts/{addr}/resources/{type}``; ``None`` if absent (the node's 404)."""
     try:
         wanted = _normalise_addresses(type_str)
@@ -643,7 +538,7 @@ def account_resource(ledger: Ledger, address: str, type_str: str) -> dict[str, A
     return None
 
 
-def table_item(ledger: Ledger, handle: str, key_type: str, value_type: str, key: Any) -> Any:
+def table_item(ledger: ChainState, handle: str, key_type: str, value_type: str, key: Any) -> Any:
     """``POST /tables/{handle}/item``: the value at ``key`` (chain JSON) in the table ``handle``."""
     render = _Render(ledger)
     render.package_resources()
