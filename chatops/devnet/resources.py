@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chatops.chain import movetypes
 from chatops.devnet.contracts.payouts import WINNER_CHUNK_CAPACITY
 from chatops.devnet.event_handles import EVENT_HANDLES, handle_creation_number
+from chatops.devnet.event_log import EventLog
 from chatops.devnet.framework import PACKAGE_ADDRESS, World, addr, hexb, opt, sha3, u64
 
 __all__ = [
@@ -32,13 +33,13 @@ A = PACKAGE_ADDRESS
 
 
 class ChainState(Protocol):
-    """What rendering reads of a chain (the ledger): its World and each event handle's counter."""
+    """What rendering reads of a chain (the ledger): its World and its event log's handle counters."""
 
     @property
     def world(self) -> World: ...
 
     @property
-    def handle_counters(self) -> Mapping[tuple[str, int], int]: ...
+    def log(self) -> EventLog: ...
 
 
 class TableError(Exception):
@@ -94,7 +95,7 @@ class _Render:
     def handle(self, struct: str, name: str) -> dict[str, Any]:
         """An ``EventHandle`` field: ``{counter, guid: {id: {addr, creation_num}}}``."""
         creation = handle_creation_number(struct, name)
-        counter = self.ledger.handle_counters.get((A, creation), 0)
+        counter = self.ledger.log.handle_counters.get((A, creation), 0)
         return {
             "counter": u64(counter),
             "guid": {"id": {"addr": A, "creation_num": u64(creation)}},

@@ -26,8 +26,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from nacl.signing import SigningKey
 
 from chatops.devnet import resources
+from chatops.devnet.execution import ViewError
 from chatops.devnet.framework import World, addr
-from chatops.devnet.ledger import DEFAULT_CHAIN_ID, MAX_TTL_S, Ledger, ViewError
+from chatops.devnet.ledger import Ledger
+from chatops.devnet.records import DEFAULT_CHAIN_ID
 from chatops.devnet.transactions import TransactionRejectedError, decode_submission
 
 __all__ = [
@@ -45,6 +47,7 @@ MAX_BODY_BYTES = 1 << 20
 EVENTS_DEFAULT_LIMIT = 20
 EVENTS_MAX_LIMIT = 100
 PAGE_MAX = 100
+MAX_TTL_S = 3600  # what /rpc/v3/transactions/parameters reports
 POLL_INTERVAL_S = 0.05  # how fast stop() is noticed; stdlib's 0.5 s makes every test teardown slow
 
 

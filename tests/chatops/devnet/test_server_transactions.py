@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatops.devnet import resources
+from chatops.devnet.execution import ViewError
 from chatops.devnet.framework import (
     PACKAGE_ADDRESS,
     Call,
@@ -17,7 +18,7 @@ from chatops.devnet.framework import (
     MissingDataError,
     World,
 )
-from chatops.devnet.ledger import Ledger, TransactionFailedError, ViewError
+from chatops.devnet.ledger import Ledger, TransactionFailedError
 from chatops.devnet.server import DevnetServer, load_or_create_admin_key
 from chatops.devnet.transactions import (
     TransactionRejectedError,
