@@ -14,26 +14,16 @@ from typing import Any, Final
 from chatops.chain import package_layout as pkg
 from chatops.chain.calls import TypedArg
 from chatops.chain.client import ChainClient
+from chatops.chain.movetypes import as_int
 from chatops.chain.resource_reads import Reads, Table
 from chatops.chain.signer import normalize_address
+from chatops.chain.statuses import LotteryStatus, VrfStatus
 
 __all__ = ["READS", "ResourceStateReader"]
 
 MAX_PAGE: Final = 1000
-STATUS_ACTIVE: Final = 1
-VRF_REQUESTED, VRF_FULFILLED = 1, 2
 REFUND_FIRST_BATCH_SLA_SECS: Final = 43_200
 REFUND_FULL_SLA_SECS: Final = 86_400
-STATUS_NAMES: Final = (
-    "draft",
-    "active",
-    "closing",
-    "draw_requested",
-    "drawn",
-    "payout",
-    "finalized",
-    "canceled",
-)
 KNOWN_TAGS_MASK: Final = 0x800000000000001F
 MAX_ACTIVE_TAGS: Final = 16
 BASIS_POINTS_MAX: Final = 10_000
@@ -45,11 +35,6 @@ def _none() -> dict[str, list[Any]]:
 
 def _some(value: Any) -> dict[str, list[Any]]:
     return {"vec": [value]}
-
-
-def _n(value: Any) -> int:
-    """A u64 from chain JSON (a decimal string) or a small uint (a number)."""
-    return int(value)
 
 
 # --- lottery_registry and views -------------------------------------------------------------
@@ -71,29 +56,32 @@ def _lottery(r: Reads, lottery_id: int) -> dict[str, Any]:
 
 def _config_checks(config: dict[str, Any]) -> list[tuple[str, int, bool]]:
     """(module, code, failed) in the order ``validate_config`` runs them (spec §4.1, retry skipped)."""
-    mask = _n(config["tags_mask"])
+    mask = as_int(config["tags_mask"])
     window, limits = config["sales_window"], config["ticket_limits"]
-    total, per_address = _n(limits["max_tickets_total"]), _n(limits["max_tickets_per_address"])
+    total, per_address = (
+        as_int(limits["max_tickets_total"]),
+        as_int(limits["max_tickets_per_address"]),
+    )
     plan = config["prize_plan"]
     return [
-        ("tags", 0x1001, _n(config["primary_type"]) > 3),
+        ("tags", 0x1001, as_int(config["primary_type"]) > 3),
         ("tags", 0x1002, bool(mask & ~KNOWN_TAGS_MASK)),
         ("tags", 0x1003, bin(mask).count("1") > MAX_ACTIVE_TAGS),
-        ("types", 0x1208, _n(window["sales_start"]) >= _n(window["sales_end"])),
-        ("types", 0x1209, _n(config["ticket_price"]) == 0),
+        ("types", 0x1208, as_int(window["sales_start"]) >= as_int(window["sales_end"])),
+        ("types", 0x1209, as_int(config["ticket_price"]) == 0),
         ("types", 0x120A, total == 0 or (per_address != 0 and per_address > total)),
         (
             "economics",
             0x1301,
-            sum(_n(v) for v in config["sales_distribution"].values()) != BASIS_POINTS_MAX,
+            sum(as_int(v) for v in config["sales_distribution"].values()) != BASIS_POINTS_MAX,
         ),
         ("types", 0x120B, not plan),
         (
             "types",
             0x120C,
-            any(_n(s["winners_per_slot"]) == 0 or _n(s["reward_type"]) > 3 for s in plan),
+            any(as_int(s["winners_per_slot"]) == 0 or as_int(s["reward_type"]) > 3 for s in plan),
         ),
-        ("types", 0x120D, _n(config["draw_algo"]) > 2),
+        ("types", 0x120D, as_int(config["draw_algo"]) > 2),
     ]
 
 
@@ -136,7 +124,10 @@ def list_active(r: Reads, start: int, limit: int) -> list[Any]:
     for lottery_id in reversed(registry["ordered_ids"]):
         if len(found) >= limit:
             break
-        if _n(r.borrow(registry, pkg.LOTTERIES, _n(lottery_id))["status"]) != STATUS_ACTIVE:
+        if (
+            as_int(r.borrow(registry, pkg.LOTTERIES, as_int(lottery_id))["status"])
+            != LotteryStatus.ACTIVE
+        ):
             continue
         if skipped < start:
             skipped += 1
@@ -176,7 +167,7 @@ def status_overview(r: Reads, now_ts: int) -> list[Any]:
     counts = dict.fromkeys(
         (
             "total",
-            *STATUS_NAMES,
+            *(status.key for status in LotteryStatus),
             "vrf_requested",
             "vrf_fulfilled_pending",
             "vrf_retry_blocked",
@@ -189,35 +180,35 @@ def status_overview(r: Reads, now_ts: int) -> list[Any]:
     )
     breach = False
     for raw_id in registry["ordered_ids"]:
-        lottery_id = _n(raw_id)
-        status = _n(r.borrow(registry, pkg.LOTTERIES, lottery_id)["status"])
+        lottery_id = as_int(raw_id)
+        status = as_int(r.borrow(registry, pkg.LOTTERIES, lottery_id)["status"])
         counts["total"] += 1
-        if status < len(STATUS_NAMES):
-            counts[STATUS_NAMES[status]] += 1
+        if status < len(LotteryStatus):
+            counts[LotteryStatus(status).key] += 1
         drawn = r.lookup_in(pkg.DRAW, pkg.DRAW_STATES, lottery_id)
         if drawn is not None:
             vrf = drawn["vrf_state"]
-            vrf_status, consumed = _n(vrf["status"]), bool(vrf["consumed"])
-            if vrf_status == VRF_REQUESTED:
+            vrf_status, consumed = as_int(vrf["status"]), bool(vrf["consumed"])
+            if vrf_status == VrfStatus.REQUESTED:
                 counts["vrf_requested"] += 1
-                if not consumed and _n(vrf["retry_after_ts"]) > now_ts:
+                if not consumed and as_int(vrf["retry_after_ts"]) > now_ts:
                     counts["vrf_retry_blocked"] += 1
-            if vrf_status == VRF_FULFILLED and not consumed:
+            if vrf_status == VrfStatus.FULFILLED and not consumed:
                 counts["vrf_fulfilled_pending"] += 1
         winners = r.lookup_in(pkg.PAYOUTS, pkg.WINNER_STATES, lottery_id)
         if winners is not None and winners["initialized"]:
-            if _n(winners["total_required"]) > _n(winners["total_assigned"]):
+            if as_int(winners["total_required"]) > as_int(winners["total_assigned"]):
                 counts["winners_pending"] += 1
-            if _n(winners["next_winner_batch_no"]) > _n(winners["payout_round"]):
+            if as_int(winners["next_winner_batch_no"]) > as_int(winners["payout_round"]):
                 counts["payout_backlog"] += 1
         sales = r.lookup_in(pkg.SALES, pkg.SALES_STATES, lottery_id)
         if sales is not None and sales["refund_active"]:
             counts["refund_active"] += 1
-            remaining = _n(sales["tickets_sold"]) - _n(sales["refund_tickets_processed"])
+            remaining = as_int(sales["tickets_sold"]) - as_int(sales["refund_tickets_processed"])
             counts["refund_batch_pending"] += remaining
             record = r.lookup(registry, pkg.CANCELLATIONS, lottery_id)
             if record is not None:
-                canceled_ts, rounds = _n(record["canceled_ts"]), _n(sales["refund_round"])
+                canceled_ts, rounds = as_int(record["canceled_ts"]), as_int(sales["refund_round"])
                 breach = breach or (
                     (rounds == 0 and now_ts > canceled_ts + REFUND_FIRST_BATCH_SLA_SECS)
                     or (
@@ -345,7 +336,7 @@ def feature_is_enabled(r: Reads, feature_id: int, has_premium: bool) -> list[Any
     entry = r.lookup(registry, pkg.FEATURE_ENTRIES, feature_id)
     if entry is None:
         raise r.abort("feature_switch", pkg.E_FEATURE_UNKNOWN)
-    enabled = {0: False, 1: True, 2: has_premium}.get(_n(entry["mode"]))
+    enabled = {0: False, 1: True, 2: has_premium}.get(as_int(entry["mode"]))
     if enabled is None:
         raise r.abort("feature_switch", pkg.E_FEATURE_MODE_INVALID)
     return [enabled]
