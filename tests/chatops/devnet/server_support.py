@@ -118,3 +118,12 @@ def sign_multi_agent(
         [(_account(address), account_auth(key)) for address, key in secondary],
     )
     return b"\x01" + SignedTransaction(raw, Authenticator(auth)).bytes()
+
+
+def view_request(function: str, *arguments: str) -> dict[str, Any]:
+    """The body of ``POST /rpc/v3/view`` for the package's ``module::name`` (chain-JSON arguments)."""
+    return {
+        "function": f"{PACKAGE_ADDRESS}::{function}",
+        "type_arguments": [],
+        "arguments": list(arguments),
+    }

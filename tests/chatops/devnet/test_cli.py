@@ -10,14 +10,10 @@ from pathlib import Path
 
 import httpx
 
-from chatops.devnet.framework import PACKAGE_ADDRESS
+from tests.chatops.devnet.server_support import view_request
 from tests.conftest import free_port, wait_until
 
-VIEW = {
-    "function": f"{PACKAGE_ADDRESS}::views::get_lottery_status",
-    "type_arguments": [],
-    "arguments": ["1"],
-}
+VIEW = view_request("views::get_lottery_status", "1")
 
 
 @contextmanager
@@ -84,11 +80,7 @@ def test_strict_views_refuses_a_non_view_function(tmp_path: Path) -> None:
         assert "not marked as a view function" in refused.json()["message"]
         allowed = httpx.post(
             f"{url}/rpc/v3/view",
-            json={
-                "function": f"{PACKAGE_ADDRESS}::history::is_legacy_summary",
-                "type_arguments": [],
-                "arguments": ["5"],
-            },
+            json=view_request("history::is_legacy_summary", "5"),
             timeout=5,
         )
         assert allowed.status_code == 200

@@ -20,6 +20,7 @@ from tests.chatops.devnet.server_support import (
     raw_transaction,
     sign_multi_agent,
     sign_single,
+    view_request,
 )
 
 A = PACKAGE_ADDRESS
@@ -79,6 +80,24 @@ def submit(
     )
 
 
+def view(client: httpx.Client, function: str, *arguments: str) -> httpx.Response:
+    return client.post("/rpc/v3/view", json=view_request(function, *arguments))
+
+
+def request_draw(client: httpx.Client, admin_key: ed25519.PrivateKey) -> dict[str, Any]:
+    """The admin's draw request for the seeded Closing lottery 3, committed."""
+    return committed(
+        client,
+        submit(
+            client,
+            admin_key,
+            "draw::request_draw_admin",
+            [("u64", 3), ("u64", START), ("u64", 9_000), ("u8", 255), ("u64", 1)],
+            sender=A,
+        ),
+    )
+
+
 def committed(client: httpx.Client, response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     tx = client.get(f"/rpc/v3/transactions/{response.json()}").json()
@@ -104,42 +123,22 @@ def update_price(client: httpx.Client, admin_key: ed25519.PrivateKey, price: int
 
 def test_view_returns_chain_json_result(client: httpx.Client) -> None:
     """A read function answers {"result": [...]} for the seeded Active lottery 1."""
-    response = client.post(
-        "/rpc/v3/view",
-        json={
-            "function": f"{A}::lottery_registry::get_status",
-            "type_arguments": [],
-            "arguments": ["1"],
-        },
-    )
+    response = view(client, "lottery_registry::get_status", "1")
     assert response.status_code == 200
     assert response.json() == {"result": [1]}
 
 
 def test_view_abort_is_400_with_vm_status_message(client: httpx.Client) -> None:
     """An unknown lottery id aborts inside 0x1::table and the view answers 400 with that text."""
-    response = client.post(
-        "/rpc/v3/view",
-        json={
-            "function": f"{A}::lottery_registry::get_status",
-            "type_arguments": [],
-            "arguments": ["999"],
-        },
-    )
+    response = view(client, "lottery_registry::get_status", "999")
     assert response.status_code == 400
     assert response.json() == {"message": "Move abort in 0x1::table: 0x6507"}
 
 
 def test_view_rejects_entry_functions_and_unknown_names(client: httpx.Client) -> None:
     """Entry functions are never views, and an unknown function is a resolution failure."""
-    entry = client.post(
-        "/rpc/v3/view",
-        json={"function": f"{A}::price_feed::update_price", "type_arguments": [], "arguments": []},
-    )
-    unknown = client.post(
-        "/rpc/v3/view",
-        json={"function": f"{A}::nope::nothing", "type_arguments": [], "arguments": []},
-    )
+    entry = view(client, "price_feed::update_price")
+    unknown = view(client, "nope::nothing")
     assert entry.status_code == 400
     assert "is not marked as a view function" in entry.json()["message"]
     assert unknown.status_code == 400
@@ -158,22 +157,8 @@ def test_strict_views_refuse_non_view_but_serve_is_legacy_summary(
         ) as devnet,
         httpx.Client(base_url=devnet.url) as http,
     ):
-        refused = http.post(
-            "/rpc/v3/view",
-            json={
-                "function": f"{A}::lottery_registry::get_status",
-                "type_arguments": [],
-                "arguments": ["1"],
-            },
-        )
-        served = http.post(
-            "/rpc/v3/view",
-            json={
-                "function": f"{A}::history::is_legacy_summary",
-                "type_arguments": [],
-                "arguments": ["5"],
-            },
-        )
+        refused = view(http, "lottery_registry::get_status", "1")
+        served = view(http, "history::is_legacy_summary", "5")
     assert refused.status_code == 400
     assert "is not marked as a view function" in refused.json()["message"]
     assert served.status_code == 200
@@ -367,16 +352,9 @@ def test_simulate_never_commits(client: httpx.Client, admin_key: ed25519.Private
         client.get(f"/rpc/v3/events/{FEED_UPDATED}").json()["data"][-1]["event"]["data"]["price"]
         != "1260000"
     )
-    view = client.post(
-        "/rpc/v3/view",
-        json={
-            "function": f"{A}::price_feed::get_price_view",
-            "type_arguments": [],
-            "arguments": ["1"],
-        },
-    )
-    assert view.status_code == 200
-    assert "1260000" not in view.text
+    price = view(client, "price_feed::get_price_view", "1")
+    assert price.status_code == 200
+    assert "1260000" not in price.text
 
 
 def test_simulate_refuses_a_valid_signature(
@@ -475,29 +453,13 @@ def test_vrf_request_is_fulfilled_automatically(
     client: httpx.Client, admin_key: ed25519.PrivateKey
 ) -> None:
     """With vrf_delay_s = 0 a draw request is answered at once by a separate dVRF transaction."""
-    tx = committed(
-        client,
-        submit(
-            client,
-            admin_key,
-            "draw::request_draw_admin",
-            [("u64", 3), ("u64", START), ("u64", 9_000), ("u8", 255), ("u64", 1)],
-            sender=A,
-        ),
-    )
+    tx = request_draw(client, admin_key)
     assert tx["status"] == "Success", tx["output"]
     events = client.get(f"/rpc/v3/events/{A}::history::VrfFulfilledEvent").json()["data"]
     fulfilled = [e for e in events if e["event"]["data"]["lottery_id"] == "3"]
     assert len(fulfilled) == 1
     assert fulfilled[0]["block_height"] == tx["block_header"]["height"] + 1
-    status = client.post(
-        "/rpc/v3/view",
-        json={
-            "function": f"{A}::lottery_registry::get_status",
-            "type_arguments": [],
-            "arguments": ["3"],
-        },
-    )
+    status = view(client, "lottery_registry::get_status", "3")
     assert status.json() == {"result": [4]}
 
 
@@ -509,26 +471,10 @@ def test_vrf_delay_waits_for_the_clock(admin_key: ed25519.PrivateKey) -> None:
         ) as devnet,
         httpx.Client(base_url=devnet.url) as http,
     ):
-        committed(
-            http,
-            submit(
-                http,
-                admin_key,
-                "draw::request_draw_admin",
-                [("u64", 3), ("u64", START), ("u64", 9_000), ("u8", 255), ("u64", 1)],
-                sender=A,
-            ),
-        )
+        request_draw(http, admin_key)
 
         def status() -> Any:
-            return http.post(
-                "/rpc/v3/view",
-                json={
-                    "function": f"{A}::lottery_registry::get_status",
-                    "type_arguments": [],
-                    "arguments": ["3"],
-                },
-            ).json()["result"][0]
+            return view(http, "lottery_registry::get_status", "3").json()["result"][0]
 
         assert status() == 3
         http.post("/devnet/clock", json={"advance_secs": 59})
@@ -582,6 +528,16 @@ def test_injected_event_is_served_by_type_in_both_address_forms(client: httpx.Cl
     assert tx["block_header"]["height"] == injected["block_height"]
 
 
+def chain_view(http: httpx.Client) -> dict[str, Any]:
+    """What a restart must keep: the devnet state, the package account, dVRF events, the last block."""
+    return {
+        "state": http.get("/devnet/state").json(),
+        "account": http.get(f"/rpc/v3/accounts/{A}").json(),
+        "events": http.get(f"/rpc/v3/events/{A}::history::VrfFulfilledEvent").json(),
+        "block": http.get("/rpc/v3/block").json(),
+    }
+
+
 def test_state_survives_save_and_reload(tmp_path: Path, admin_key: ed25519.PrivateKey) -> None:
     """A journal written with --state replays to the same accounts, transactions, events and World."""
     state_file = tmp_path / "devnet.json"
@@ -591,34 +547,15 @@ def test_state_survives_save_and_reload(tmp_path: Path, admin_key: ed25519.Priva
         httpx.Client(base_url=first.url) as http,
     ):
         tx = update_price(http, admin_key, 1_260_000)
-        committed(
-            http,
-            submit(
-                http,
-                admin_key,
-                "draw::request_draw_admin",
-                [("u64", 3), ("u64", START), ("u64", 9_000), ("u8", 255), ("u64", 1)],
-                sender=A,
-            ),
-        )
+        request_draw(http, admin_key)
         http.post("/devnet/clock", json={"advance_secs": 3_600})
         http.post("/devnet/events", json={"type": f"{A}::m::Injected", "data": {"x": "1"}})
-        before = {
-            "state": http.get("/devnet/state").json(),
-            "account": http.get(f"/rpc/v3/accounts/{A}").json(),
-            "events": http.get(f"/rpc/v3/events/{A}::history::VrfFulfilledEvent").json(),
-            "block": http.get("/rpc/v3/block").json(),
-        }
+        before = chain_view(http)
     with (
         DevnetServer(admin_public_key=public, state_file=state_file) as second,
         httpx.Client(base_url=second.url) as http,
     ):
-        after = {
-            "state": http.get("/devnet/state").json(),
-            "account": http.get(f"/rpc/v3/accounts/{A}").json(),
-            "events": http.get(f"/rpc/v3/events/{A}::history::VrfFulfilledEvent").json(),
-            "block": http.get("/rpc/v3/block").json(),
-        }
+        after = chain_view(http)
         reloaded_tx = http.get(f"/rpc/v3/transactions/{tx['hash']}").json()
         injected = http.get(f"/rpc/v3/events/{A}::m::Injected").json()["data"]
     assert after == before
