@@ -40,14 +40,7 @@ class Reads:
 
     def abort(self, module: str, code: int) -> ChainAbortError:
         """The error the view would raise for ``abort code`` in ``module`` (``0x1::table`` too)."""
-        info = describe(module, code)
-        return ChainAbortError(
-            module=info.module,
-            code=code,
-            name=info.name,
-            meaning=info.meaning,
-            function=self.function_id,
-        )
+        return ChainAbortError.of(describe(module, code), self.function_id)
 
     def resource(self, struct: str) -> dict[str, Any] | None:
         """The resource's data, or None where the Move code would see ``!exists<T>``."""

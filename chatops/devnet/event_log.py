@@ -26,7 +26,10 @@ class LogMark:
 
 
 class EventLog:
-    """Events in commit order; a handle (creation number) per (account, event type), counted."""
+    """Events in commit order; a handle (creation number) per (account, event type), counted.
+
+    It has no lock of its own: the ledger's lock guards it, so read it holding ``Ledger.lock``.
+    """
 
     def __init__(self) -> None:
         self.events: list[EventRecord] = []

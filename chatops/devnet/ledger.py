@@ -422,28 +422,6 @@ class Ledger:
                 self.specs, self.world, function, type_arguments, arguments, strict=strict
             )
 
-    def events_by_type(
-        self,
-        event_type: str,
-        *,
-        start_height: int | None = None,
-        end_height: int | None = None,
-        after: int = -1,
-        limit: int = 20,
-    ) -> tuple[list[tuple[int, EventRecord]], bool]:
-        """Events of ``event_type`` in ``[start_height, end_height)`` after log position ``after``.
-
-        Returns ``(position, event)`` pairs in commit order and whether more match past the page.
-        """
-        with self.lock:
-            return self.log.by_type(
-                event_type,
-                start_height=start_height,
-                end_height=end_height,
-                after=after,
-                limit=limit,
-            )
-
     def transactions_of(
         self, address: str, start: int | None, count: int, ascending: bool = True
     ) -> list[TxRecord]:

@@ -332,13 +332,14 @@ class _Handler(BaseHTTPRequestHandler):
         start = (q.get("start") or [""])[0]
         after = _parse_cursor(start) if start else -1
         try:
-            found, more = self.ledger.events_by_type(
-                unquote(m["type"]),
-                start_height=_int_param(q, "start_height"),
-                end_height=_int_param(q, "end_height"),
-                after=after,
-                limit=limit,
-            )
+            with self.ledger.lock:
+                found, more = self.ledger.log.by_type(
+                    unquote(m["type"]),
+                    start_height=_int_param(q, "start_height"),
+                    end_height=_int_param(q, "end_height"),
+                    after=after,
+                    limit=limit,
+                )
         except ValueError as exc:
             raise HttpError(400, f"invalid event type: {exc}") from exc
         headers = {"x-supra-cursor": _cursor(found[-1][0])} if more and found else {}

@@ -259,13 +259,23 @@ def record_summary(world: World, call: Call, lottery_id: int, summary: LotterySu
     """
     summary_bytes = summary.bcs()
     archive_hash = sha3(summary_bytes)
-    legacy_bridge.mirror_summary_to_legacy(
-        world, call, lottery_id, summary_bytes, archive_hash, summary.finalized_at
-    )
-    legacy_bridge.notify_summary_written(
-        world, call, lottery_id, archive_hash, summary.finalized_at
-    )
+    _mirror(world, call, lottery_id, summary_bytes, archive_hash, summary.finalized_at)
     _store_summary(world, call, lottery_id, summary, archive_hash, is_legacy=False)
+
+
+def _mirror(
+    world: World,
+    call: Call,
+    lottery_id: int,
+    summary_bytes: bytes,
+    archive_hash: bytes,
+    finalized_at: int,
+) -> None:
+    """Mirror the summary to history_bridge, then let legacy_bridge see it written (dual-write)."""
+    legacy_bridge.mirror_summary_to_legacy(
+        world, call, lottery_id, summary_bytes, archive_hash, finalized_at
+    )
+    legacy_bridge.notify_summary_written(world, call, lottery_id, archive_hash, finalized_at)
 
 
 def summary_json(world: World, lottery_id: int) -> dict[str, Any]:
@@ -293,10 +303,7 @@ def import_legacy_summary_admin(
     computed = sha3(bytes(summary_bytes))
     if computed != expected_hash:
         raise MoveAbortError(MODULE, E_HISTORY_IMPORT_HASH)
-    legacy_bridge.mirror_summary_to_legacy(
-        world, call, lottery_id, bytes(summary_bytes), computed, summary.finalized_at
-    )
-    legacy_bridge.notify_summary_written(world, call, lottery_id, computed, summary.finalized_at)
+    _mirror(world, call, lottery_id, bytes(summary_bytes), computed, summary.finalized_at)
     _store_summary(world, call, lottery_id, summary, computed, is_legacy=True)
     call.emit(
         "history::LegacySummaryImportedEvent",
@@ -319,13 +326,7 @@ def mirror_summary_admin(world: World, call: Call, lottery_id: int) -> None:
         return
     summary = _summary(world, lottery_id)
     summary_bytes = summary.bcs()
-    archive_hash = sha3(summary_bytes)
-    legacy_bridge.mirror_summary_to_legacy(
-        world, call, lottery_id, summary_bytes, archive_hash, summary.finalized_at
-    )
-    legacy_bridge.notify_summary_written(
-        world, call, lottery_id, archive_hash, summary.finalized_at
-    )
+    _mirror(world, call, lottery_id, summary_bytes, sha3(summary_bytes), summary.finalized_at)
 
 
 @SPECS.entry("rollback_legacy_summary_admin", ("u64",))
