@@ -12,9 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.server import DevnetServer
 from chatops.chain.signer import LocalKeySigner
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.server import DevnetServer
 from tests.fakes.slack_web_api import SlackUser, SlackWebApiDouble
 
 CHAIN_ID = 255

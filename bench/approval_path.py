@@ -20,9 +20,9 @@ import redis
 from approvals.policy import demo_policy
 from bench._support import Row, percentile, print_table, redis_server
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.chain.gateway import Gateway
 from chatops.chain.state_reader import ResourceStateReader
-from chatops.gateway import Gateway
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.wiring import DEVNET_CHAIN_ID, build_runner, embedded_devnet
 from commands.invocation import Invocation
 

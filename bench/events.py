@@ -28,9 +28,9 @@ import redis
 
 from bench._support import BOT_TOKEN, Doubles, Row, doubles, print_table, redis_server
 from chatops.chain.client import ChainClient
+from chatops.chain.gateway import Gateway
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
-from chatops.gateway import Gateway
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, Digest
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import OutboxWorker

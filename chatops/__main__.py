@@ -184,7 +184,7 @@ def _run_journal(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_devnet(args: argparse.Namespace) -> int:
-    from chatops.chain.devnet.server import run_devnet
+    from chatops.devnet.server import run_devnet
 
     run_devnet(
         host=args.host,

@@ -26,14 +26,14 @@ from approvals.policy import Policy, demo_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.server import DevnetServer
 from chatops.chain.errors import ChainError
+from chatops.chain.gateway import Gateway
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.config import ConfigError, Settings
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.server import DevnetServer
 from chatops.flow import ApprovalFlow
-from chatops.gateway import Gateway
 from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS

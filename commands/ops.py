@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
 from chatops.chain.aborts import describe, known_aborts, lookup_by_name
 from chatops.chain.calls import TypedArg
+from chatops.chain.movetypes import as_int
+from chatops.chain.statuses import LotteryStatus
 from commands.errors import UsageError
 from commands.ports import StepContext
 from commands.registry import build_registry, read
@@ -80,10 +80,6 @@ _OVERVIEW_ALERTS = {
 }
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, str | int) and not isinstance(value, bool) else 0
-
-
 @read(
     "/ops",
     "status",
@@ -93,17 +89,8 @@ def _int(value: Any) -> int:
 )
 def status(ctx: StepContext, args: BaseModel) -> Reply:
     [overview] = ctx.chain.read("views::status_overview", [TypedArg.of("u64", ctx.chain.now_s())])
-    counts = {k: _int(v) for k, v in overview.items() if not isinstance(v, bool)}
-    order = (
-        "draft",
-        "active",
-        "closing",
-        "draw_requested",
-        "drawn",
-        "payout",
-        "finalized",
-        "canceled",
-    )
+    counts = {k: as_int(v, 0) for k, v in overview.items() if not isinstance(v, bool)}
+    order = tuple(status.key for status in LotteryStatus)
     by_status = ", ".join(f"{k.replace('_', ' ')} {counts.get(k, 0)}" for k in order)
     attention = [f"{label}: {counts[k]}" for k, label in _OVERVIEW_ALERTS.items() if counts.get(k)]
     breach = bool(overview.get("refund_sla_breach"))

@@ -7,26 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatops.chain.calls import ChainCall, TypedArg
+from chatops.chain.calls import ChainCall, Outcome, TypedArg
 from commands.reply import Reply
 
 __all__ = ["ApprovalsPort", "ChainPort", "IncidentsPort", "Outcome", "Plan", "StepContext"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A committed transaction as the step sees it (an abort raises instead)."""
-
-    call: ChainCall
-    tx_hash: str
-    events: tuple[tuple[str, dict[str, Any]], ...] = ()
-
-    def event(self, struct_suffix: str) -> dict[str, Any] | None:
-        """The first event whose type ends with ``struct_suffix`` (e.g. ``::PriceFeedClampEvent``)."""
-        for type_name, data in self.events:
-            if type_name.endswith(struct_suffix):
-                return data
-        return None
 
 
 class ChainPort(Protocol):

@@ -10,10 +10,11 @@ from typing import Any
 
 from chatops.chain.calls import TypedArg
 from chatops.chain.errors import ChainAbortError
+from chatops.chain.movetypes import as_int
+from chatops.chain.statuses import VrfStatus, status_name
 from commands.ports import StepContext
 
 __all__ = [
-    "STATUS_NAMES",
     "VRF_STATUS_NAMES",
     "accounting",
     "as_int",
@@ -29,27 +30,7 @@ __all__ = [
     "winner_progress",
 ]
 
-STATUS_NAMES = (
-    "Draft",
-    "Active",
-    "Closing",
-    "DrawRequested",
-    "Drawn",
-    "Payout",
-    "Finalized",
-    "Canceled",
-)
-VRF_STATUS_NAMES = ("Idle", "Requested", "Fulfilled", "Failed")
-
-
-def status_name(code: int) -> str:
-    return STATUS_NAMES[code] if 0 <= code < len(STATUS_NAMES) else f"unknown ({code})"
-
-
-def as_int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    return int(value)
+VRF_STATUS_NAMES = tuple(status.label for status in VrfStatus)
 
 
 def numbers(data: dict[str, Any]) -> dict[str, Any]:

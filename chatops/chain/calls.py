@@ -1,4 +1,5 @@
-"""A chain call as data: the function id and its typed arguments, with one canonical encoding.
+"""A chain call as data (function id, typed arguments, one canonical encoding) and the ``Outcome``
+of a committed one.
 
 The same ``ChainCall`` is previewed to the approver, hashed into the approval request, simulated and
 finally submitted, so what executes is byte for byte what was approved.
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from chatops.chain.movetypes import from_json, to_json
 
-__all__ = ["ChainCall", "TypedArg", "calls_digest"]
+__all__ = ["ChainCall", "Outcome", "TypedArg", "calls_digest"]
 
 
 class TypedArg(BaseModel):
@@ -80,6 +82,22 @@ class ChainCall(BaseModel):
         """``price_feed::set_fallback(u64:1, bool:true, u8:3)``, how the call reads to an approver."""
         rendered = ", ".join(f"{a.type}:{json.dumps(a.value)}" for a in self.args)
         return f"{self.function}({rendered})"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A committed transaction as the step sees it (an abort raises instead)."""
+
+    call: ChainCall
+    tx_hash: str
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+    def event(self, struct_suffix: str) -> dict[str, Any] | None:
+        """The first event whose type ends with ``struct_suffix`` (e.g. ``::PriceFeedClampEvent``)."""
+        for type_name, data in self.events:
+            if type_name.endswith(struct_suffix):
+                return data
+        return None
 
 
 def calls_digest(calls: list[ChainCall] | tuple[ChainCall, ...]) -> str:

@@ -98,13 +98,7 @@ def raise_for_status(info: TransactionInfo, function_id: str | None = None) -> N
     vm_status = info.vm_status
     abort = parse_vm_status(vm_status) if vm_status else None
     if abort is not None and info.status is TxStatus.FAIL:
-        raise ChainAbortError(
-            module=abort.module,
-            code=abort.code,
-            name=abort.name,
-            meaning=abort.meaning,
-            function=function_id,
-        )
+        raise ChainAbortError.of(abort, function_id)
     what = function_id or "the transaction"
     if not info.status.is_final:
         raise TransactionFailedError(
@@ -269,13 +263,7 @@ class ChainClient:
         message = _message(response)
         abort = parse_vm_status(message)
         if abort is not None:
-            raise ChainAbortError(
-                module=abort.module,
-                code=abort.code,
-                name=abort.name,
-                meaning=abort.meaning,
-                function=function_id,
-            )
+            raise ChainAbortError.of(abort, function_id)
         if function_id is not None and _NOT_A_VIEW.search(message):
             raise ViewNotAllowedError(function_id)
         if status >= 500 or status == 429:

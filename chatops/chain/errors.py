@@ -12,6 +12,8 @@ ChainError
 
 from __future__ import annotations
 
+from chatops.chain.aborts import AbortInfo
+
 __all__ = [
     "ChainAbortError",
     "ChainError",
@@ -77,6 +79,17 @@ class ChainAbortError(ChainError):
         else:
             message = f"{meaning} (abort {hex_code} in {module})"
         super().__init__(message)
+
+    @classmethod
+    def of(cls, abort: AbortInfo, function: str | None = None) -> ChainAbortError:
+        """The error for an abort decoded by ``chatops.chain.aborts``, raised in ``function``."""
+        return cls(
+            module=abort.module,
+            code=abort.code,
+            name=abort.name,
+            meaning=abort.meaning,
+            function=function,
+        )
 
 
 class ViewNotAllowedError(ChainError):

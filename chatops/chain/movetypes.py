@@ -12,7 +12,7 @@ from typing import Any
 
 from aptos_sdk.bcs import Deserializer, Serializer
 
-__all__ = ["MoveTypeError", "decode_bcs", "encode_bcs", "from_json", "to_json"]
+__all__ = ["MoveTypeError", "as_int", "decode_bcs", "encode_bcs", "from_json", "to_json"]
 
 _UINT_BITS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64, "u128": 128, "u256": 256}
 _OPTION_PREFIXES = ("0x1::option::Option<", "option::Option<", "Option<")
@@ -21,6 +21,17 @@ _STRING_TYPES = ("0x1::string::String", "string::String", "String")
 
 class MoveTypeError(ValueError):
     """A value does not fit its Move type, or the type string is not supported."""
+
+
+def as_int(value: Any, default: int | None = None) -> int:
+    """An integer from chain JSON whatever its width: u64 and wider arrive as decimal strings, u8 to
+    u32 as numbers. With ``default``, a value that is not one (absent, malformed) gives ``default``."""
+    if default is None:
+        return int(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def _inner(type_str: str, prefix: str) -> str:

@@ -9,136 +9,24 @@ aborts (``ChainAbortError`` with the raising module and code). Reads only: no si
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
-from chatops.chain.aborts import describe
+from chatops.chain import package_layout as pkg
 from chatops.chain.calls import TypedArg
 from chatops.chain.client import ChainClient
-from chatops.chain.errors import ChainAbortError, ChainResponseError
+from chatops.chain.movetypes import as_int
+from chatops.chain.resource_reads import Reads, Table
 from chatops.chain.signer import normalize_address
+from chatops.chain.statuses import LotteryStatus, VrfStatus
 
 __all__ = ["READS", "ResourceStateReader"]
 
-# Resources at the package account (spec §1.6), module-relative.
-REGISTRY: Final = "lottery_registry::Registry"
-SALES: Final = "sales::SalesLedger"
-DRAW: Final = "draw::DrawLedger"
-PAYOUTS: Final = "payouts::PayoutLedger"
-ROLES: Final = "roles::RoleStore"
-ARCHIVE: Final = "history::ArchiveLedger"
-DUAL_WRITE: Final = "legacy_bridge::DualWriteControl"
-MIRROR: Final = "legacy_bridge::MirrorConfig"
-VRF_DEPOSIT: Final = "vrf_deposit::VrfDepositLedger"
-PRICE_FEED: Final = "price_feed::PriceFeedRegistry"
-AUTOMATION: Final = "automation::AutomationRegistry"
-FEATURES: Final = "feature_switch::FeatureSwitchRegistry"
-LEGACY_ARCHIVE: Final = "history_bridge::LegacyArchive"
-
-
-@dataclass(frozen=True)
-class _Table:
-    """A ``0x1::table::Table`` field of a resource: where its handle is and its Move types."""
-
-    field: str
-    key_type: str
-    value_type: str
-
-
-LOTTERIES: Final = _Table("lotteries", "u64", "lottery_registry::Lottery")
-CANCELLATIONS: Final = _Table("cancellations", "u64", "lottery_registry::CancellationRecord")
-SALES_STATES: Final = _Table("states", "u64", "sales::SalesState")
-DRAW_STATES: Final = _Table("states", "u64", "draw::DrawState")
-WINNER_STATES: Final = _Table("states", "u64", "payouts::WinnerState")
-PARTNER_CAPS: Final = _Table("partner_caps", "address", "roles::PartnerPayoutCap")
-PREMIUM_CAPS: Final = _Table("premium_caps", "address", "roles::PremiumAccessCap")
-SUMMARIES: Final = _Table("summaries", "u64", "history::LotterySummary")
-PRICE_FEEDS: Final = _Table("feeds", "u64", "price_feed::PriceFeedRecord")
-FEATURE_ENTRIES: Final = _Table("entries", "u64", "feature_switch::FeatureRecord")
-LEGACY_SUMMARIES: Final = _Table("summaries", "u64", "history_bridge::LegacySummary")
-
-# Abort codes the read functions raise (spec §8.2); module = the module that raises it.
-E_REGISTRY_MISSING: Final = 0x1202
-E_ROLES_NOT_INITIALIZED: Final = 0x1103
-E_PAGINATION_LIMIT: Final = 0x1501
-E_HISTORY_MISSING: Final = 0x1B01
-E_PRICE_FEED_NOT_FOUND: Final = 0x1902
-E_FEATURE_UNKNOWN: Final = 0x1401
-E_FEATURE_MODE_INVALID: Final = 0x1402
-E_TABLE_KEY_NOT_FOUND: Final = 0x6507
-
 MAX_PAGE: Final = 1000
-STATUS_ACTIVE: Final = 1
-VRF_REQUESTED, VRF_FULFILLED = 1, 2
 REFUND_FIRST_BATCH_SLA_SECS: Final = 43_200
 REFUND_FULL_SLA_SECS: Final = 86_400
-STATUS_NAMES: Final = (
-    "draft",
-    "active",
-    "closing",
-    "draw_requested",
-    "drawn",
-    "payout",
-    "finalized",
-    "canceled",
-)
 KNOWN_TAGS_MASK: Final = 0x800000000000001F
 MAX_ACTIVE_TAGS: Final = 16
 BASIS_POINTS_MAX: Final = 10_000
-
-
-# What the views return when the module or the lottery's record does not exist (spec §6.1-6.2).
-_NO_SALES: Final[dict[str, Any]] = {
-    "refund_active": False,
-    **dict.fromkeys(
-        (
-            "refund_round",
-            "refund_tickets_processed",
-            "refund_prize_total",
-            "refund_operations_total",
-            "last_refund_ts",
-            "tickets_sold",
-            "proceeds_accum",
-        ),
-        "0",
-    ),
-}
-_NO_WINNERS: Final[dict[str, Any]] = {
-    "initialized": False,
-    **dict.fromkeys(
-        (
-            "total_required",
-            "total_assigned",
-            "payout_round",
-            "next_winner_batch_no",
-            "last_payout_ts",
-        ),
-        "0",
-    ),
-}
-_NO_DEPOSIT: Final[dict[str, Any]] = {
-    **dict.fromkeys(
-        (
-            "total_balance",
-            "minimum_balance",
-            "effective_balance",
-            "required_minimum",
-            "last_update_ts",
-        ),
-        "0",
-    ),
-    "requests_paused": False,
-    "paused_since_ts": "0",
-}
-_NO_VRF_STATE: Final[dict[str, Any]] = {
-    "status": 0,
-    "attempt": 0,
-    "consumed": True,
-    "retry_after_ts": "0",
-    "retry_strategy": 0,
-    "last_request_ts": "0",
-    "request_id": "0",
-}
 
 
 def _none() -> dict[str, list[Any]]:
@@ -149,152 +37,66 @@ def _some(value: Any) -> dict[str, list[Any]]:
     return {"vec": [value]}
 
 
-def _n(value: Any) -> int:
-    """A u64 from chain JSON (a decimal string) or a small uint (a number)."""
-    return int(value)
-
-
-@dataclass
-class _Reads:
-    """One read in progress: fetches each resource at most once and raises the chain's errors."""
-
-    client: ChainClient
-    address: str
-    function_id: str
-    _resources: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-
-    def _qualify(self, type_str: str) -> str:
-        return f"{self.address}::{type_str}" if "::" in type_str else type_str
-
-    def abort(self, module: str, code: int) -> ChainAbortError:
-        """The error the view would raise for ``abort code`` in ``module`` (``0x1::table`` too)."""
-        info = describe(module, code)
-        return ChainAbortError(
-            module=info.module,
-            code=code,
-            name=info.name,
-            meaning=info.meaning,
-            function=self.function_id,
-        )
-
-    def resource(self, struct: str) -> dict[str, Any] | None:
-        """The resource's data, or None where the Move code would see ``!exists<T>``."""
-        if struct not in self._resources:
-            try:
-                data: dict[str, Any] | None = self.client.resource(
-                    self.address, self._qualify(struct)
-                )
-            except ChainResponseError as exc:
-                if not _is_not_found(exc):
-                    raise
-                data = None
-            self._resources[struct] = data
-        return self._resources[struct]
-
-    def require(self, struct: str, module: str, code: int) -> dict[str, Any]:
-        """The resource, or the abort the module raises when it was never published."""
-        data = self.resource(struct)
-        if data is None:
-            raise self.abort(module, code)
-        return data
-
-    def borrow_global(self, struct: str) -> dict[str, Any]:
-        """The resource, or the VM's MISSING_DATA (the Move code borrows without checking)."""
-        data = self.resource(struct)
-        if data is None:
-            raise ChainResponseError(
-                f"{self.function_id} failed: a resource it needs does not exist "
-                f"(MISSING_DATA: {self._qualify(struct)}; module not initialised?)."
-            )
-        return data
-
-    def lookup(self, resource: dict[str, Any], table: _Table, key: Any) -> Any | None:
-        """``table::contains`` then ``borrow``: the item, or None for an absent key."""
-        handle = resource[table.field]["handle"]
-        try:
-            return self.client.table_item(
-                handle, table.key_type, self._qualify(table.value_type), key
-            )
-        except ChainResponseError as exc:
-            if not _is_not_found(exc):
-                raise
-            return None
-
-    def borrow(self, resource: dict[str, Any], table: _Table, key: Any) -> Any:
-        """``table::borrow``: the item, or the framework's 0x6507 for an absent key."""
-        value = self.lookup(resource, table, key)
-        if value is None:
-            raise self.abort("0x1::table", E_TABLE_KEY_NOT_FOUND)
-        return value
-
-    def lookup_in(self, struct: str, table: _Table, key: Any) -> Any | None:
-        """The item if the resource exists and holds ``key``; None otherwise (the views' defaults)."""
-        data = self.resource(struct)
-        return None if data is None else self.lookup(data, table, key)
-
-
-def _is_not_found(exc: ChainResponseError) -> bool:
-    """The node's 404 for an absent resource or table key (a chain-id mismatch has no status)."""
-    return exc.status_code == 404
-
-
 # --- lottery_registry and views -------------------------------------------------------------
 
 
-def _registry(r: _Reads) -> dict[str, Any]:
-    return r.require(REGISTRY, "lottery_registry", E_REGISTRY_MISSING)
+def _registry(r: Reads) -> dict[str, Any]:
+    return r.require(pkg.REGISTRY, "lottery_registry", pkg.E_REGISTRY_MISSING)
 
 
-def ordered_ids_snapshot(r: _Reads) -> list[Any]:
+def ordered_ids_snapshot(r: Reads) -> list[Any]:
     """``lottery_registry::ordered_ids_snapshot()``: every lottery id in creation order."""
     return [[str(i) for i in _registry(r)["ordered_ids"]]]
 
 
-def _lottery(r: _Reads, lottery_id: int) -> dict[str, Any]:
-    lottery: dict[str, Any] = r.borrow(_registry(r), LOTTERIES, lottery_id)
+def _lottery(r: Reads, lottery_id: int) -> dict[str, Any]:
+    lottery: dict[str, Any] = r.borrow(_registry(r), pkg.LOTTERIES, lottery_id)
     return lottery
 
 
 def _config_checks(config: dict[str, Any]) -> list[tuple[str, int, bool]]:
     """(module, code, failed) in the order ``validate_config`` runs them (spec §4.1, retry skipped)."""
-    mask = _n(config["tags_mask"])
+    mask = as_int(config["tags_mask"])
     window, limits = config["sales_window"], config["ticket_limits"]
-    total, per_address = _n(limits["max_tickets_total"]), _n(limits["max_tickets_per_address"])
+    total, per_address = (
+        as_int(limits["max_tickets_total"]),
+        as_int(limits["max_tickets_per_address"]),
+    )
     plan = config["prize_plan"]
     return [
-        ("tags", 0x1001, _n(config["primary_type"]) > 3),
+        ("tags", 0x1001, as_int(config["primary_type"]) > 3),
         ("tags", 0x1002, bool(mask & ~KNOWN_TAGS_MASK)),
         ("tags", 0x1003, bin(mask).count("1") > MAX_ACTIVE_TAGS),
-        ("types", 0x1208, _n(window["sales_start"]) >= _n(window["sales_end"])),
-        ("types", 0x1209, _n(config["ticket_price"]) == 0),
+        ("types", 0x1208, as_int(window["sales_start"]) >= as_int(window["sales_end"])),
+        ("types", 0x1209, as_int(config["ticket_price"]) == 0),
         ("types", 0x120A, total == 0 or (per_address != 0 and per_address > total)),
         (
             "economics",
             0x1301,
-            sum(_n(v) for v in config["sales_distribution"].values()) != BASIS_POINTS_MAX,
+            sum(as_int(v) for v in config["sales_distribution"].values()) != BASIS_POINTS_MAX,
         ),
         ("types", 0x120B, not plan),
         (
             "types",
             0x120C,
-            any(_n(s["winners_per_slot"]) == 0 or _n(s["reward_type"]) > 3 for s in plan),
+            any(as_int(s["winners_per_slot"]) == 0 or as_int(s["reward_type"]) > 3 for s in plan),
         ),
-        ("types", 0x120D, _n(config["draw_algo"]) > 2),
+        ("types", 0x120D, as_int(config["draw_algo"]) > 2),
     ]
 
 
-def validate_config(r: _Reads, lottery_id: int) -> list[Any]:
+def validate_config(r: Reads, lottery_id: int) -> list[Any]:
     for module, code, failed in _config_checks(_lottery(r, lottery_id)["config"]):
         if failed:
             raise r.abort(module, code)
     return []
 
 
-def get_lottery(r: _Reads, lottery_id: int) -> list[Any]:
+def get_lottery(r: Reads, lottery_id: int) -> list[Any]:
     return [_lottery(r, lottery_id)["config"]]
 
 
-def get_lottery_status(r: _Reads, lottery_id: int) -> list[Any]:
+def get_lottery_status(r: Reads, lottery_id: int) -> list[Any]:
     lottery = _lottery(r, lottery_id)
     config = lottery["config"]
     return [
@@ -307,22 +109,25 @@ def get_lottery_status(r: _Reads, lottery_id: int) -> list[Any]:
     ]
 
 
-def get_lottery_badges(r: _Reads, lottery_id: int) -> list[Any]:
+def get_lottery_badges(r: Reads, lottery_id: int) -> list[Any]:
     config = _lottery(r, lottery_id)["config"]
     return [config["primary_type"], config["tags_mask"]]
 
 
-def list_active(r: _Reads, start: int, limit: int) -> list[Any]:
+def list_active(r: Reads, start: int, limit: int) -> list[Any]:
     """Newest first; ``start`` skips matching ids; fetches lotteries only until the page is full."""
     if limit > MAX_PAGE:
-        raise r.abort("views", E_PAGINATION_LIMIT)
+        raise r.abort("views", pkg.E_PAGINATION_LIMIT)
     registry = _registry(r)
     found: list[str] = []
     skipped = 0
     for lottery_id in reversed(registry["ordered_ids"]):
         if len(found) >= limit:
             break
-        if _n(r.borrow(registry, LOTTERIES, _n(lottery_id))["status"]) != STATUS_ACTIVE:
+        if (
+            as_int(r.borrow(registry, pkg.LOTTERIES, as_int(lottery_id))["status"])
+            != LotteryStatus.ACTIVE
+        ):
             continue
         if skipped < start:
             skipped += 1
@@ -331,17 +136,17 @@ def list_active(r: _Reads, start: int, limit: int) -> list[Any]:
     return [found]
 
 
-def accounting_snapshot(r: _Reads, lottery_id: int) -> list[Any]:
+def accounting_snapshot(r: Reads, lottery_id: int) -> list[Any]:
     return [_sales_state(r, lottery_id)["accounting"]]
 
 
-def get_cancellation(r: _Reads, lottery_id: int) -> list[Any]:
-    record = r.lookup(_registry(r), CANCELLATIONS, lottery_id)
+def get_cancellation(r: Reads, lottery_id: int) -> list[Any]:
+    record = r.lookup(_registry(r), pkg.CANCELLATIONS, lottery_id)
     return [_none() if record is None else _some(record)]
 
 
-def get_refund_progress(r: _Reads, lottery_id: int) -> list[Any]:
-    state = r.lookup_in(SALES, SALES_STATES, lottery_id) or _NO_SALES
+def get_refund_progress(r: Reads, lottery_id: int) -> list[Any]:
+    state = r.lookup_in(pkg.SALES, pkg.SALES_STATES, lottery_id) or pkg.NO_SALES
     return [
         {
             "active": state["refund_active"],
@@ -356,13 +161,13 @@ def get_refund_progress(r: _Reads, lottery_id: int) -> list[Any]:
     ]
 
 
-def status_overview(r: _Reads, now_ts: int) -> list[Any]:
+def status_overview(r: Reads, now_ts: int) -> list[Any]:
     """Spec §6.3 to the letter, quirks included (every lottery ever created, creation order)."""
     registry = _registry(r)
     counts = dict.fromkeys(
         (
             "total",
-            *STATUS_NAMES,
+            *(status.key for status in LotteryStatus),
             "vrf_requested",
             "vrf_fulfilled_pending",
             "vrf_retry_blocked",
@@ -375,35 +180,35 @@ def status_overview(r: _Reads, now_ts: int) -> list[Any]:
     )
     breach = False
     for raw_id in registry["ordered_ids"]:
-        lottery_id = _n(raw_id)
-        status = _n(r.borrow(registry, LOTTERIES, lottery_id)["status"])
+        lottery_id = as_int(raw_id)
+        status = as_int(r.borrow(registry, pkg.LOTTERIES, lottery_id)["status"])
         counts["total"] += 1
-        if status < len(STATUS_NAMES):
-            counts[STATUS_NAMES[status]] += 1
-        drawn = r.lookup_in(DRAW, DRAW_STATES, lottery_id)
+        if status < len(LotteryStatus):
+            counts[LotteryStatus(status).key] += 1
+        drawn = r.lookup_in(pkg.DRAW, pkg.DRAW_STATES, lottery_id)
         if drawn is not None:
             vrf = drawn["vrf_state"]
-            vrf_status, consumed = _n(vrf["status"]), bool(vrf["consumed"])
-            if vrf_status == VRF_REQUESTED:
+            vrf_status, consumed = as_int(vrf["status"]), bool(vrf["consumed"])
+            if vrf_status == VrfStatus.REQUESTED:
                 counts["vrf_requested"] += 1
-                if not consumed and _n(vrf["retry_after_ts"]) > now_ts:
+                if not consumed and as_int(vrf["retry_after_ts"]) > now_ts:
                     counts["vrf_retry_blocked"] += 1
-            if vrf_status == VRF_FULFILLED and not consumed:
+            if vrf_status == VrfStatus.FULFILLED and not consumed:
                 counts["vrf_fulfilled_pending"] += 1
-        winners = r.lookup_in(PAYOUTS, WINNER_STATES, lottery_id)
+        winners = r.lookup_in(pkg.PAYOUTS, pkg.WINNER_STATES, lottery_id)
         if winners is not None and winners["initialized"]:
-            if _n(winners["total_required"]) > _n(winners["total_assigned"]):
+            if as_int(winners["total_required"]) > as_int(winners["total_assigned"]):
                 counts["winners_pending"] += 1
-            if _n(winners["next_winner_batch_no"]) > _n(winners["payout_round"]):
+            if as_int(winners["next_winner_batch_no"]) > as_int(winners["payout_round"]):
                 counts["payout_backlog"] += 1
-        sales = r.lookup_in(SALES, SALES_STATES, lottery_id)
+        sales = r.lookup_in(pkg.SALES, pkg.SALES_STATES, lottery_id)
         if sales is not None and sales["refund_active"]:
             counts["refund_active"] += 1
-            remaining = _n(sales["tickets_sold"]) - _n(sales["refund_tickets_processed"])
+            remaining = as_int(sales["tickets_sold"]) - as_int(sales["refund_tickets_processed"])
             counts["refund_batch_pending"] += remaining
-            record = r.lookup(registry, CANCELLATIONS, lottery_id)
+            record = r.lookup(registry, pkg.CANCELLATIONS, lottery_id)
             if record is not None:
-                canceled_ts, rounds = _n(record["canceled_ts"]), _n(sales["refund_round"])
+                canceled_ts, rounds = as_int(record["canceled_ts"]), as_int(sales["refund_round"])
                 breach = breach or (
                     (rounds == 0 and now_ts > canceled_ts + REFUND_FIRST_BATCH_SLA_SECS)
                     or (
@@ -416,25 +221,25 @@ def status_overview(r: _Reads, now_ts: int) -> list[Any]:
 # --- sales, draw, payouts, vrf_deposit --------------------------------------------------------
 
 
-def _sales_state(r: _Reads, lottery_id: int) -> dict[str, Any]:
+def _sales_state(r: Reads, lottery_id: int) -> dict[str, Any]:
     """The sales state, or 0x1202 from ``sales`` (ledger missing or no ticket ever sold)."""
-    ledger = r.require(SALES, "sales", E_REGISTRY_MISSING)
-    state = r.lookup(ledger, SALES_STATES, lottery_id)
+    ledger = r.require(pkg.SALES, "sales", pkg.E_REGISTRY_MISSING)
+    state = r.lookup(ledger, pkg.SALES_STATES, lottery_id)
     if state is None:
-        raise r.abort("sales", E_REGISTRY_MISSING)
+        raise r.abort("sales", pkg.E_REGISTRY_MISSING)
     found: dict[str, Any] = state
     return found
 
 
-def sales_totals(r: _Reads, lottery_id: int) -> list[Any]:
+def sales_totals(r: Reads, lottery_id: int) -> list[Any]:
     state = _sales_state(r, lottery_id)
     return [state["tickets_sold"], state["proceeds_accum"], state["last_purchase_ts"]]
 
 
-def vrf_state_view(r: _Reads, lottery_id: int) -> list[Any]:
-    state = r.lookup_in(DRAW, DRAW_STATES, lottery_id)
+def vrf_state_view(r: Reads, lottery_id: int) -> list[Any]:
+    state = r.lookup_in(pkg.DRAW, pkg.DRAW_STATES, lottery_id)
     if state is None:
-        return [dict(_NO_VRF_STATE)]
+        return [dict(pkg.NO_VRF_STATE)]
     vrf = state["vrf_state"]
     return [
         {
@@ -446,99 +251,99 @@ def vrf_state_view(r: _Reads, lottery_id: int) -> list[Any]:
     ]
 
 
-def winner_progress(r: _Reads, lottery_id: int) -> list[Any]:
-    state = r.lookup_in(PAYOUTS, WINNER_STATES, lottery_id) or _NO_WINNERS
+def winner_progress(r: Reads, lottery_id: int) -> list[Any]:
+    state = r.lookup_in(pkg.PAYOUTS, pkg.WINNER_STATES, lottery_id) or pkg.NO_WINNERS
     names = ("initialized", "total_required", "total_assigned", "payout_round")
     return [{name: state[name] for name in (*names, "next_winner_batch_no", "last_payout_ts")}]
 
 
-def get_vrf_deposit_status(r: _Reads) -> list[Any]:
-    ledger = r.resource(VRF_DEPOSIT)
-    return [dict(_NO_DEPOSIT) if ledger is None else ledger["status"]]
+def get_vrf_deposit_status(r: Reads) -> list[Any]:
+    ledger = r.resource(pkg.VRF_DEPOSIT)
+    return [dict(pkg.NO_DEPOSIT) if ledger is None else ledger["status"]]
 
 
 # --- roles --------------------------------------------------------------------------------------
 
 
-def _roles(r: _Reads) -> dict[str, Any]:
-    return r.require(ROLES, "roles", E_ROLES_NOT_INITIALIZED)
+def _roles(r: Reads) -> dict[str, Any]:
+    return r.require(pkg.ROLES, "roles", pkg.E_ROLES_NOT_INITIALIZED)
 
 
-def has_payout_batch_cap(r: _Reads) -> list[Any]:
+def has_payout_batch_cap(r: Reads) -> list[Any]:
     return [bool(_roles(r)["payout_batch"]["vec"])]
 
 
-def payout_batch_cap_view(r: _Reads) -> list[Any]:
+def payout_batch_cap_view(r: Reads) -> list[Any]:
     return [_roles(r)["payout_batch"]]
 
 
-def _cap(r: _Reads, table: _Table, holder: str) -> Any | None:
+def _cap(r: Reads, table: Table, holder: str) -> Any | None:
     return r.lookup(_roles(r), table, normalize_address(holder))
 
 
-def partner_payout_cap_view(r: _Reads, partner: str) -> list[Any]:
-    cap = _cap(r, PARTNER_CAPS, partner)
+def partner_payout_cap_view(r: Reads, partner: str) -> list[Any]:
+    cap = _cap(r, pkg.PARTNER_CAPS, partner)
     return [_none() if cap is None else _some(cap)]
 
 
-def has_partner_payout_cap(r: _Reads, partner: str) -> list[Any]:
-    return [_cap(r, PARTNER_CAPS, partner) is not None]
+def has_partner_payout_cap(r: Reads, partner: str) -> list[Any]:
+    return [_cap(r, pkg.PARTNER_CAPS, partner) is not None]
 
 
-def premium_cap_view(r: _Reads, holder: str) -> list[Any]:
-    cap = _cap(r, PREMIUM_CAPS, holder)
+def premium_cap_view(r: Reads, holder: str) -> list[Any]:
+    cap = _cap(r, pkg.PREMIUM_CAPS, holder)
     return [_none() if cap is None else _some(cap)]
 
 
-def has_premium_cap(r: _Reads, holder: str) -> list[Any]:
-    return [_cap(r, PREMIUM_CAPS, holder) is not None]
+def has_premium_cap(r: Reads, holder: str) -> list[Any]:
+    return [_cap(r, pkg.PREMIUM_CAPS, holder) is not None]
 
 
-def _list_caps(r: _Reads, table: _Table, index: str) -> list[Any]:
+def _list_caps(r: Reads, table: Table, index: str) -> list[Any]:
     """Caps in the index vector's order (swap-removes reshuffle it), one table read each."""
     store = _roles(r)
     caps = [r.lookup(store, table, holder) for holder in store[index]]
     return [[cap for cap in caps if cap is not None]]
 
 
-def list_partner_caps(r: _Reads) -> list[Any]:
-    return _list_caps(r, PARTNER_CAPS, "partner_index")
+def list_partner_caps(r: Reads) -> list[Any]:
+    return _list_caps(r, pkg.PARTNER_CAPS, "partner_index")
 
 
-def list_premium_caps(r: _Reads) -> list[Any]:
-    return _list_caps(r, PREMIUM_CAPS, "premium_index")
+def list_premium_caps(r: Reads) -> list[Any]:
+    return _list_caps(r, pkg.PREMIUM_CAPS, "premium_index")
 
 
 # --- price_feed, feature_switch, automation ----------------------------------------------------
 
 
-def get_price_view(r: _Reads, asset_id: int) -> list[Any]:
-    record = r.lookup(r.borrow_global(PRICE_FEED), PRICE_FEEDS, asset_id)
+def get_price_view(r: Reads, asset_id: int) -> list[Any]:
+    record = r.lookup(r.borrow_global(pkg.PRICE_FEED), pkg.PRICE_FEEDS, asset_id)
     if record is None:
-        raise r.abort("price_feed", E_PRICE_FEED_NOT_FOUND)
+        raise r.abort("price_feed", pkg.E_PRICE_FEED_NOT_FOUND)
     return [record]
 
 
-def price_feed_is_initialized(r: _Reads) -> list[Any]:
-    return [r.resource(PRICE_FEED) is not None]
+def price_feed_is_initialized(r: Reads) -> list[Any]:
+    return [r.resource(pkg.PRICE_FEED) is not None]
 
 
-def feature_is_enabled(r: _Reads, feature_id: int, has_premium: bool) -> list[Any]:
+def feature_is_enabled(r: Reads, feature_id: int, has_premium: bool) -> list[Any]:
     """Unlike the purchase gate, the read aborts 0x1202 when the switch was never initialised."""
-    registry = r.require(FEATURES, "feature_switch", E_REGISTRY_MISSING)
+    registry = r.require(pkg.FEATURES, "feature_switch", pkg.E_REGISTRY_MISSING)
     if registry["force_enable_devnet"]:
         return [True]
-    entry = r.lookup(registry, FEATURE_ENTRIES, feature_id)
+    entry = r.lookup(registry, pkg.FEATURE_ENTRIES, feature_id)
     if entry is None:
-        raise r.abort("feature_switch", E_FEATURE_UNKNOWN)
-    enabled = {0: False, 1: True, 2: has_premium}.get(_n(entry["mode"]))
+        raise r.abort("feature_switch", pkg.E_FEATURE_UNKNOWN)
+    enabled = {0: False, 1: True, 2: has_premium}.get(as_int(entry["mode"]))
     if enabled is None:
-        raise r.abort("feature_switch", E_FEATURE_MODE_INVALID)
+        raise r.abort("feature_switch", pkg.E_FEATURE_MODE_INVALID)
     return [enabled]
 
 
-def feature_is_initialized(r: _Reads) -> list[Any]:
-    return [r.resource(FEATURES) is not None]
+def feature_is_initialized(r: Reads) -> list[Any]:
+    return [r.resource(pkg.FEATURES) is not None]
 
 
 def _bot_view(operator: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -563,20 +368,20 @@ def _bot_view(operator: str, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _bots(r: _Reads) -> list[tuple[str, dict[str, Any]]]:
+def _bots(r: Reads) -> list[tuple[str, dict[str, Any]]]:
     """The inline ``vrf_hub::table`` of bots as (operator, state) in registration order."""
-    registry = r.resource(AUTOMATION)
+    registry = r.resource(pkg.AUTOMATION)
     if registry is None:
         return []
     bots = registry["bots"]
     return list(zip(bots["keys"], bots["values"], strict=True))
 
 
-def list_automation_bots(r: _Reads) -> list[Any]:
+def list_automation_bots(r: Reads) -> list[Any]:
     return [[_bot_view(operator, state) for operator, state in _bots(r)]]
 
 
-def get_automation_bot(r: _Reads, operator: str) -> list[Any]:
+def get_automation_bot(r: Reads, operator: str) -> list[Any]:
     wanted = normalize_address(operator)
     for key, state in _bots(r):
         if normalize_address(key) == wanted:
@@ -587,37 +392,37 @@ def get_automation_bot(r: _Reads, operator: str) -> list[Any]:
 # --- history, history_bridge, legacy_bridge ----------------------------------------------------
 
 
-def _archive(r: _Reads) -> dict[str, Any]:
-    return r.require(ARCHIVE, "history", E_HISTORY_MISSING)
+def _archive(r: Reads) -> dict[str, Any]:
+    return r.require(pkg.ARCHIVE, "history", pkg.E_HISTORY_MISSING)
 
 
-def get_summary(r: _Reads, lottery_id: int) -> list[Any]:
-    return [r.borrow(_archive(r), SUMMARIES, lottery_id)]
+def get_summary(r: Reads, lottery_id: int) -> list[Any]:
+    return [r.borrow(_archive(r), pkg.SUMMARIES, lottery_id)]
 
 
-def list_finalized(r: _Reads, start: int, limit: int, *, module: str = "history") -> list[Any]:
+def list_finalized(r: Reads, start: int, limit: int, *, module: str = "history") -> list[Any]:
     """Archived ids newest first; ``views::list_finalized_ids`` checks the limit as ``views``."""
     if limit > MAX_PAGE:
-        raise r.abort(module, E_PAGINATION_LIMIT)
+        raise r.abort(module, pkg.E_PAGINATION_LIMIT)
     newest_first = list(reversed(_archive(r)["ordered_ids"]))
     return [newest_first[start : start + limit]]
 
 
-def list_finalized_ids(r: _Reads, start: int, limit: int) -> list[Any]:
+def list_finalized_ids(r: Reads, start: int, limit: int) -> list[Any]:
     return list_finalized(r, start, limit, module="views")
 
 
-def legacy_get_summary(r: _Reads, lottery_id: int) -> list[Any]:
-    summary = r.lookup_in(LEGACY_ARCHIVE, LEGACY_SUMMARIES, lottery_id)
+def legacy_get_summary(r: Reads, lottery_id: int) -> list[Any]:
+    summary = r.lookup_in(pkg.LEGACY_ARCHIVE, pkg.LEGACY_SUMMARIES, lottery_id)
     return [_none() if summary is None else _some(summary)]
 
 
-def legacy_is_initialized(r: _Reads) -> list[Any]:
-    return [r.resource(LEGACY_ARCHIVE) is not None]
+def legacy_is_initialized(r: Reads) -> list[Any]:
+    return [r.resource(pkg.LEGACY_ARCHIVE) is not None]
 
 
-def _dual_write(r: _Reads, lottery_id: int | None) -> dict[str, Any]:
-    control = r.resource(DUAL_WRITE)
+def _dual_write(r: Reads, lottery_id: int | None) -> dict[str, Any]:
+    control = r.resource(pkg.DUAL_WRITE)
     if control is None:
         flags = {"enabled": False, "abort_on_mismatch": False, "abort_on_missing": False}
         return {**flags, "expected_hash": _none()}
@@ -633,32 +438,32 @@ def _dual_write(r: _Reads, lottery_id: int | None) -> dict[str, Any]:
     }
 
 
-def dual_write_status(r: _Reads, lottery_id: int) -> list[Any]:
+def dual_write_status(r: Reads, lottery_id: int) -> list[Any]:
     return [_dual_write(r, lottery_id)]
 
 
-def dual_write_flags(r: _Reads) -> list[Any]:
+def dual_write_flags(r: Reads) -> list[Any]:
     return [_dual_write(r, None)]
 
 
-def pending_expected_hashes(r: _Reads) -> list[Any]:
-    control = r.resource(DUAL_WRITE)
+def pending_expected_hashes(r: Reads) -> list[Any]:
+    control = r.resource(pkg.DUAL_WRITE)
     return [[] if control is None else list(control["expected_hashes"]["keys"])]
 
 
-def has_expected_hash(r: _Reads, lottery_id: int) -> list[Any]:
-    control = r.resource(DUAL_WRITE)
+def has_expected_hash(r: Reads, lottery_id: int) -> list[Any]:
+    control = r.resource(pkg.DUAL_WRITE)
     return [control is not None and str(lottery_id) in control["expected_hashes"]["keys"]]
 
 
-def dual_write_is_enabled(r: _Reads) -> list[Any]:
-    control = r.resource(DUAL_WRITE)
+def dual_write_is_enabled(r: Reads) -> list[Any]:
+    control = r.resource(pkg.DUAL_WRITE)
     return [control is not None and bool(control["enabled"])]
 
 
-def is_mirror_enabled(r: _Reads) -> list[Any]:
+def is_mirror_enabled(r: Reads) -> list[Any]:
     """``MirrorConfig`` has no fields: its presence at the package account is the switch."""
-    return [r.resource(MIRROR) is not None]
+    return [r.resource(pkg.MIRROR) is not None]
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -714,7 +519,7 @@ READS: Final[dict[str, _ReadFn]] = {
 
 
 class ResourceStateReader:
-    """``chatops.gateway.StateReader`` over resources and table items of one package account."""
+    """``chatops.chain.gateway.StateReader`` over resources and table items of one package account."""
 
     def __init__(self, client: ChainClient, package_address: str) -> None:
         self.client = client
@@ -747,5 +552,5 @@ class ResourceStateReader:
         fn = READS.get(name) if name is not None else None
         if name is None or fn is None:
             raise ValueError(f"{function} has no resource-based reader")
-        reads = _Reads(self.client, self.package_address, f"{self.package_address}::{name}")
+        reads = Reads(self.client, self.package_address, f"{self.package_address}::{name}")
         return fn(reads, *(a.python() for a in args))

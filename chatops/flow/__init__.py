@@ -10,12 +10,12 @@ from typing import Any
 
 from approvals.errors import ApprovalError, StaleRequestError
 from approvals.service import ApprovalService
+from chatops.chain.gateway import Gateway
 from chatops.flow.decide import Decisions
 from chatops.flow.execute import Execution, FencedChain, PlannedTimeChain
 from chatops.flow.reconcile import Reconciler
 from chatops.flow.render import describe, history_text, pending_reply, stale_reply
 from chatops.flow.request import Requests
-from chatops.gateway import Gateway
 from commands.errors import CommandError
 from commands.invocation import Invocation
 from commands.ports import Plan

@@ -13,8 +13,8 @@ from approvals.models import ApprovalRequest, Submission
 from approvals.service import DEFAULT_LEASE_MS, ApprovalService
 from chatops.chain.calls import ChainCall, TypedArg, calls_digest
 from chatops.chain.errors import ChainError, ChainUnavailableError, TransactionTimeoutError
+from chatops.chain.gateway import Gateway
 from chatops.flow.render import describe
-from chatops.gateway import Gateway
 from chatops.runner import execute_plan
 from commands.errors import CancelledError, CommandError
 from commands.invocation import Invocation

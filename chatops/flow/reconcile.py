@@ -8,9 +8,9 @@ from approvals.errors import ApprovalError
 from approvals.models import ApprovalRequest, Status, Submission
 from approvals.service import ApprovalService
 from chatops.chain.client import DEFAULT_EXPIRY_S
+from chatops.chain.gateway import Gateway
 from chatops.chain.models import TransactionInfo
 from chatops.flow.render import describe, when, when_s
-from chatops.gateway import Gateway
 from commands.errors import CommandError
 from commands.reply import Reply
 

@@ -12,9 +12,9 @@ from approvals.errors import ApprovalError, DuplicateRequestError
 from approvals.service import ApprovalService, NewRequest
 from chatops.chain.calls import calls_digest
 from chatops.chain.errors import ChainAbortError, ChainError
+from chatops.chain.gateway import Gateway
 from chatops.flow.execute import Execution
 from chatops.flow.render import describe, duplicate_reply
-from chatops.gateway import Gateway
 from commands.errors import CommandError
 from commands.invocation import Invocation
 from commands.ports import Plan

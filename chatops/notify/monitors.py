@@ -1,7 +1,7 @@
 """Periodic view checks for the alerts of monitoring.md; each evaluation goes through the ``AlertBook``,
 so an alert raises once, joins or opens the incident of its subject and resolves when the condition clears.
 
-Reads only through a ``ViewReader`` (``chatops.gateway.Gateway`` satisfies it); knows nothing of Slack.
+Reads only through a ``ViewReader`` (``chatops.chain.gateway.Gateway`` satisfies it); knows nothing of Slack.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from chatops.chain.calls import TypedArg
 from chatops.chain.errors import ChainAbortError, ChainError
 from chatops.chain.models import EventPage, TransactionInfo
+from chatops.chain.movetypes import as_int
+from chatops.chain.statuses import LotteryStatus
 from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.metrics import ChainMetrics
 
@@ -89,10 +91,6 @@ class MonitorConfig:
     refund_round_stalled_s: int = HOUR_S
     refund_aging_s: int = 2 * HOUR_S
     sensitive_timelock_s: int = 900
-
-
-def _n(value: Any) -> int:
-    return int(value)
 
 
 def _u64(value: int) -> list[TypedArg]:
@@ -172,8 +170,8 @@ class Monitors:
 
     def vrf(self, now: int) -> list[AlertCondition]:
         [view] = self.chain.read("views::get_vrf_deposit_status")
-        effective, required = _n(view["effective_balance"]), _n(view["required_minimum"])
-        paused, since = bool(view["requests_paused"]), _n(view["paused_since_ts"])
+        effective, required = as_int(view["effective_balance"]), as_int(view["required_minimum"])
+        paused, since = bool(view["requests_paused"]), as_int(view["paused_since_ts"])
         if self.metrics is not None:
             self.metrics.vrf_effective_balance.set(effective)
             self.metrics.vrf_required_minimum.set(required)
@@ -241,12 +239,12 @@ class Monitors:
 
     def status(self, now: int) -> list[AlertCondition]:
         [view] = self.chain.read("views::status_overview", _u64(now))
-        backlog = _n(view["payout_backlog"])
-        pending = _n(view["refund_batch_pending"])
+        backlog = as_int(view["payout_backlog"])
+        pending = as_int(view["refund_batch_pending"])
         breach = bool(view["refund_sla_breach"])
         if self.metrics is not None:
             for field, value in view.items():
-                self.metrics.status.labels(field=field).set(_n(value))
+                self.metrics.status.labels(field=field).set(as_int(value))
         return [
             AlertCondition(
                 "PayoutBacklog",
@@ -289,10 +287,10 @@ class Monitors:
             operator = str(bot["operator"])
             subject = f"bot:{operator}"
             present.add(subject)
-            failures, max_failures = _n(bot["failure_count"]), _n(bot["max_failures"])
+            failures, max_failures = as_int(bot["failure_count"]), as_int(bot["max_failures"])
             has_pending = bool(bot["has_pending"])
-            after = _n(bot["pending_execute_after"])
-            timelock = _n(bot["timelock_secs"])
+            after = as_int(bot["pending_execute_after"])
+            timelock = as_int(bot["timelock_secs"])
             if self.metrics is not None:
                 self.metrics.automation_failure_count.labels(operator=operator).set(failures)
                 age = now - (after - timelock) if has_pending else 0
@@ -321,7 +319,7 @@ class Monitors:
                     fields=(("pending_execute_after", str(after)),),
                 )
             )
-            sensitive = sorted({5, 6, 7} & {_n(a) for a in bot["allowed_actions"]})
+            sensitive = sorted({5, 6, 7} & {as_int(a) for a in bot["allowed_actions"]})
             out.append(
                 AlertCondition(
                     "AutomationTimelockBreach",
@@ -344,20 +342,20 @@ class Monitors:
         [ids] = self.chain.read("lottery_registry::ordered_ids_snapshot")
         out: list[AlertCondition] = []
         for raw in ids:
-            lottery_id = _n(raw)
+            lottery_id = as_int(raw)
             [status] = self.chain.read("views::get_lottery_status", _u64(lottery_id))
-            code = _n(status["status"])
+            code = as_int(status["status"])
             subject = f"lottery:{lottery_id}"
-            if code == 7:
+            if code == LotteryStatus.CANCELED:
                 out.extend(self._refund_rules(lottery_id, subject, now))
-            elif code in (4, 5, 6):
+            elif code in (LotteryStatus.DRAWN, LotteryStatus.PAYOUT, LotteryStatus.FINALIZED):
                 [progress] = self.chain.read("payouts::winner_progress", _u64(lottery_id))
-                gap = _n(progress["next_winner_batch_no"]) - _n(progress["payout_round"])
+                gap = as_int(progress["next_winner_batch_no"]) - as_int(progress["payout_round"])
                 out.append(
                     AlertCondition(
                         "PayoutRoundGap",
                         subject,
-                        active=code != 6 and gap > 1,
+                        active=code != LotteryStatus.FINALIZED and gap > 1,
                         severity="warning",
                         title=f"Lottery {lottery_id}: more than one winner batch unpaid",
                         text=f"next_winner_batch_no - payout_round = {gap}: notify the on-chain team, "
@@ -371,9 +369,9 @@ class Monitors:
         [progress] = self.chain.read("views::get_refund_progress", _u64(lottery_id))
         [record] = self.chain.read("views::get_cancellation", _u64(lottery_id))
         items = record.get("vec", []) if isinstance(record, dict) else []
-        canceled_ts = _n(items[0]["canceled_ts"]) if items else 0
-        remaining = _n(progress["tickets_sold"]) - _n(progress["tickets_refunded"])
-        refund_round, last = _n(progress["refund_round"]), _n(progress["last_refund_ts"])
+        canceled_ts = as_int(items[0]["canceled_ts"]) if items else 0
+        remaining = as_int(progress["tickets_sold"]) - as_int(progress["tickets_refunded"])
+        refund_round, last = as_int(progress["refund_round"]), as_int(progress["last_refund_ts"])
         active = bool(progress["active"]) and remaining > 0
         since = last if refund_round > 0 else canceled_ts
         return [
@@ -406,7 +404,7 @@ class Monitors:
         present = set()
         partner_count = premium_count = 0
         for cap in partners:
-            expires, remaining = _n(cap["expires_at"]), _n(cap["remaining_payout"])
+            expires, remaining = as_int(cap["expires_at"]), as_int(cap["remaining_payout"])
             expiring = (expires != 0 and expires < horizon) or remaining == 0
             partner_count += expiring
             subject = f"partner:{cap['partner']}"
@@ -423,7 +421,7 @@ class Monitors:
                 )
             )
         for cap in premium:
-            expires = _n(cap["expires_at"])
+            expires = as_int(cap["expires_at"])
             expiring = expires != 0 and expires < horizon
             premium_count += expiring
             subject = f"holder:{cap['holder']}"
@@ -493,7 +491,7 @@ class Monitors:
         present = set()
         mismatches = 0
         for raw_id in pending:
-            lottery = _n(raw_id)
+            lottery = as_int(raw_id)
             subject = f"dual-write:{lottery}"
             present.add(subject)
             start = started.get(lottery)

@@ -38,6 +38,7 @@ from approvals import keys
 from chatops.chain.client import ChainClient
 from chatops.chain.errors import ChainError
 from chatops.chain.models import EventRecord
+from chatops.chain.movetypes import as_int
 from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.notice import Notice
@@ -363,7 +364,7 @@ class Watcher:
             lottery = str(data.get("lottery_id", "?"))
             bucket = now_s // self.config.digest_interval_s
             return _Handoff(
-                member, height, tally=(str(bucket), _int(data.get("quantity", 1)), lottery)
+                member, height, tally=(str(bucket), as_int(data.get("quantity", 1), 1), lottery)
             )
         return _Handoff(member, height, notice=routed.notice, channel=routed.channel)
 
@@ -543,13 +544,6 @@ def _dedupe(event: EventRecord) -> str:
     if guid is None:
         return f"0:0x0:{event.sequence_number}:{event.transaction_hash}"
     return event_dedupe_key(guid.creation_number, guid.account_address, event.sequence_number)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 1
 
 
 def _sigma_rule(

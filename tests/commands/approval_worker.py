@@ -27,10 +27,10 @@ from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.chain.gateway import Gateway
 from chatops.chain.signer import LocalKeySigner
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.flow import FencedChain
-from chatops.gateway import Gateway
 from chatops.wiring import DEVNET_CHAIN_ID
 
 STAGES = ("claimed", "recorded", "partial", "submitted")

@@ -13,10 +13,10 @@ import redis
 
 from approvals.policy import Policy, demo_policy
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.server import DevnetServer
+from chatops.chain.gateway import Gateway
 from chatops.chain.state_reader import ResourceStateReader
-from chatops.gateway import Gateway
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.server import DevnetServer
 from chatops.runner import Runner, execute_plan
 from chatops.wiring import DEVNET_CHAIN_ID, build_runner, embedded_devnet
 from commands.invocation import Invocation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatops.chain.devnet.seed import BUYERS, PARTNER
+from chatops.devnet.seed import BUYERS, PARTNER
 from tests.commands.harness import Harness
 
 LOTTERY = 10

@@ -12,9 +12,9 @@ import redis as redis_lib
 from approvals.models import Status
 from approvals.policy import Policy, Role
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.chain.gateway import Gateway
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.flow import ApprovalFlow
-from chatops.gateway import Gateway
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, build_runner
 from commands.invocation import Invocation

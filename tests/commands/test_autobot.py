@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.seed import BOT_OPERATOR
 from chatops.chain.movetypes import from_json
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.seed import BOT_OPERATOR
 from commands.reply import Check, Reply
 from tests.commands.harness import Harness
 

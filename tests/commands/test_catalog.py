@@ -104,7 +104,7 @@ def test_mapping_covers_every_name_in_the_seed_runbook(shared: Path) -> None:
 
 def test_catalog_names_are_real_contract_functions() -> None:
     """Every read or call a step declares exists in the contracts (the devnet declares them all)."""
-    from chatops.chain.devnet.contracts import all_specs
+    from chatops.devnet.contracts import all_specs
 
     known = set(all_specs())
     unknown = sorted(_reachable() - known)

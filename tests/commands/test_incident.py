@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 import redis as redis_lib
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.journal import HEADER, JOURNAL_TYPES, SEPARATOR, Journal, export_md

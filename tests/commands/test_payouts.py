@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chatops.chain.calls import TypedArg
-from chatops.chain.devnet.seed import BUYERS, PARTNER
+from chatops.devnet.seed import BUYERS, PARTNER
 from commands.errors import PreconditionError
 from commands.payouts import accounting_invariant
 from commands.ports import StepContext

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chatops.chain.calls import TypedArg
-from chatops.chain.devnet.seed import BUYERS
+from chatops.devnet.seed import BUYERS
 from commands.errors import PreconditionError
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check, run_on
 from tests.commands.harness import Harness, apply, no_payout_cap, nothing, payout_cap

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS, addr
-from chatops.chain.devnet.seed import PARTNER, PREMIUM_BUYER
+from chatops.devnet.framework import PACKAGE_ADDRESS, addr
+from chatops.devnet.seed import PARTNER, PREMIUM_BUYER
 from commands.invocation import Invocation
 from commands.ports import Plan, StepContext
 from commands.reply import Check, Reply

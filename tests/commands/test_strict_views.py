@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from chatops.chain.calls import TypedArg
-from chatops.chain.devnet.contracts import all_specs
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
 from chatops.chain.errors import ViewNotAllowedError
 from chatops.chain.state_reader import READS
+from chatops.devnet.contracts import all_specs
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from commands.registry import build_registry
 from tests.commands.harness import Harness, harness
 

@@ -19,10 +19,10 @@ from approvals.policy import Policy, demo_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.chain.gateway import Gateway
 from chatops.chain.state_reader import ResourceStateReader
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.flow import ApprovalFlow
-from chatops.gateway import Gateway
 from chatops.redis_process import RedisServerError, start_redis_server, stop_redis_server
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, build_notify, embedded_devnet

@@ -23,9 +23,9 @@ from approvals.ids import parse_request_id
 from approvals.models import Status
 from approvals.policy import demo_policy
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.chain.gateway import Gateway
 from chatops.chain.signer import LocalKeySigner
-from chatops.gateway import Gateway
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, embedded_devnet
 from commands.invocation import Invocation

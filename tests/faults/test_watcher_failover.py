@@ -18,8 +18,8 @@ import pytest
 import redis as redis_lib
 
 from approvals import keys
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.server import DevnetServer
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.server import DevnetServer
 from chatops.notify.outbox import Outbox, OutboxWorker
 from chatops.wiring import embedded_devnet
 from tests.chatops.notify.devnet_events import inject

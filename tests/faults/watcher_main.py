@@ -12,7 +12,7 @@ import threading
 import redis
 
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox, OutboxSink

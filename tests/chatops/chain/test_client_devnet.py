@@ -1,4 +1,4 @@
-"""ChainClient end to end against the real devnet server (chatops.chain.devnet) over HTTP."""
+"""ChainClient end to end against the real devnet server (chatops.devnet) over HTTP."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 
 from chatops.chain import transactions
 from chatops.chain.client import DEFAULT_EXPIRY_S, ChainClient, raise_for_status
-from chatops.chain.devnet.server import DevnetServer
 from chatops.chain.errors import ChainAbortError, ChainIdMismatchError, ViewNotAllowedError
 from chatops.chain.models import TxStatus
 from chatops.chain.signer import LocalKeySigner
+from chatops.devnet.server import DevnetServer
 
 PACKAGE = "0xbc959517601034979f21fa2f2f41862219ea38554be27c2fdb4fd9a392caafe0"
 DEVNET_CHAIN_ID = 255

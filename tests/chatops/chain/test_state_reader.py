@@ -10,18 +10,18 @@ import pytest
 
 from chatops.chain.calls import TypedArg
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER
-from chatops.chain.devnet.server import DevnetServer
 from chatops.chain.errors import (
     ChainAbortError,
     ChainError,
     ChainResponseError,
     ViewNotAllowedError,
 )
+from chatops.chain.gateway import Gateway
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import READS, ResourceStateReader
-from chatops.gateway import Gateway
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER
+from chatops.devnet.server import DevnetServer
 
 CHAIN_ID = 255
 LOTTERY_IDS = (1, 2, 3, 4, 5, 6, 99)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.server import DevnetServer
+from chatops.devnet.server import DevnetServer
 from chatops.wiring import DEVNET_CHAIN_ID, embedded_devnet
 
 

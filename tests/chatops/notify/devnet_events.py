@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS
 
 A = PACKAGE_ADDRESS
 

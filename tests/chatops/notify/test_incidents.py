@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis as redis_lib
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.incidents import IncidentError, IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.journal import Journal

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
-from chatops.chain.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER, demo_config
+from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER, demo_config
 from chatops.notify.alerts import AlertBook
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.monitors import Monitors

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.outbox import Outbox, OutboxWorker

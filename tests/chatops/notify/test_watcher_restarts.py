@@ -13,7 +13,7 @@ import pytest
 import redis as redis_lib
 
 from approvals import keys
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.router import DEFAULT_CHANNEL, event_dedupe_key
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.watcher_main import EMITTED_KEY

@@ -14,7 +14,7 @@ import threading
 import redis
 
 from chatops.chain.client import ChainClient
-from chatops.chain.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox

@@ -1,0 +1,124 @@
+"""The chain as the commands see it (``commands.ports.ChainPort``): reads, simulation and writes of the
+lottery_multi package through one ``ChainClient`` and the operator's signer.
+
+Reads take the view path where the node allows it and fall back to reading resources and table
+items (``StateReader``) for functions a real node refuses because they lack ``#[view]`` (spec fact 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from chatops.chain.calls import ChainCall, Outcome, TypedArg
+from chatops.chain.client import ChainClient, raise_for_status
+from chatops.chain.errors import ViewNotAllowedError
+from chatops.chain.signer import Signer
+from chatops.chain.transactions import build_entry_function, build_raw_transaction, simulation_body
+
+__all__ = ["Gateway", "StateReader"]
+
+logger = logging.getLogger(__name__)
+
+
+class StateReader(Protocol):
+    """Answers read functions from resources and table items when the node refuses them as views."""
+
+    def supports(self, function: str) -> bool: ...
+
+    def read(self, function: str, args: Sequence[TypedArg]) -> list[Any]: ...
+
+
+class Gateway:
+    """``ChainPort`` over Supra RPC (a node or ``chatops devnet``).
+
+    ``now_s`` is the clock the bot passes as the contracts' timestamps (spec fact 4): by default the
+    latest block's time, so the devnet's clock and a real chain's time behave the same.
+    """
+
+    def __init__(
+        self,
+        client: ChainClient,
+        signer: Signer,
+        package_address: str,
+        *,
+        state_reader: StateReader | None = None,
+        clock_s: Callable[[], int] | None = None,
+        wait_timeout_s: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.signer = signer
+        self.package_address = package_address
+        self.state_reader = state_reader
+        self._clock_s = clock_s
+        self._wait_timeout_s = wait_timeout_s
+        self._not_views: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _fid(self, function: str) -> str:
+        return ChainCall(function=function).function_id(self.package_address)
+
+    def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
+        reader = self.state_reader
+        if reader is not None and function in self._not_views:
+            return reader.read(function, args)
+        try:
+            return self.client.view(self._fid(function), [a.value for a in args])
+        except ViewNotAllowedError:
+            if reader is None or not reader.supports(function):
+                raise
+            with self._lock:
+                self._not_views.add(function)
+            logger.info("%s is not a view on this node; reading resources instead", function)
+            return reader.read(function, args)
+
+    def _typed(self, call: ChainCall) -> list[tuple[str, Any]]:
+        return [(a.type, a.python()) for a in call.args]
+
+    def simulate(self, call: ChainCall) -> None:
+        entry = build_entry_function(self._fid(call.function), self._typed(call))
+        account = self.client.account(self.signer.address)
+        raw = build_raw_transaction(
+            self.signer.address,
+            account.sequence_number,
+            entry,
+            max_gas_amount=500_000,
+            gas_unit_price=100,
+            expiration_timestamp_s=self.now_s() + 300,
+            chain_id=self.client.expected_chain_id,
+        )
+        raise_for_status(
+            self.client.simulate(simulation_body(raw, self.signer.public_key)), call.function
+        )
+
+    def submit(
+        self, call: ChainCall, *, before_send: Callable[[int, int], None] | None = None
+    ) -> Outcome:
+        """Sign, submit and wait. ``before_send(sequence_number, expiration_timestamp_s)`` sees the
+        two numbers the signed transaction carries just before it is sent (see
+        ``ChainClient.submit_entry``); the approval flow records them there for reconciliation."""
+        with self._lock:  # one sender account: keep sequence numbers in order
+            info = self.client.submit_entry(
+                self.signer,
+                self._fid(call.function),
+                self._typed(call),
+                wait_timeout_s=self._wait_timeout_s,
+                chain_now_s=self.now_s(),
+                before_send=before_send,
+            )
+        move = info.output.move if info.output is not None else None
+        events = tuple((e.type, dict(e.data or {})) for e in (move.events if move else []))
+        return Outcome(call=call, tx_hash=info.hash, events=events)
+
+    def chain_id(self) -> int:
+        return self.client.expected_chain_id
+
+    def block_height(self) -> int:
+        return self.client.latest_block().height
+
+    def now_s(self) -> int:
+        if self._clock_s is not None:
+            return self._clock_s()
+        return self.client.latest_block().timestamp.microseconds_since_unix_epoch // 1_000_000

@@ -1,0 +1,202 @@
+"""The contract-emulation kernel of the devnet: how a Move function is declared, called and aborted.
+
+The contract modules in ``chatops.devnet.contracts`` declare their functions with ``Specs`` and
+keep their state on the shared ``World``; the HTTP server decodes arguments, runs a call atomically
+(state and events are rolled back on abort) and encodes results. Nothing here knows HTTP or Redis.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "PACKAGE_ADDRESS",
+    "Call",
+    "FunctionSpec",
+    "MissingDataError",
+    "MoveAbortError",
+    "Specs",
+    "World",
+    "addr",
+    "hexb",
+    "opt",
+    "sha3",
+    "u64",
+]
+
+# spec §1.1: every module of lottery_multi (and lottery_support::history_bridge) lives here.
+PACKAGE_ADDRESS = "0xbc959517601034979f21fa2f2f41862219ea38554be27c2fdb4fd9a392caafe0"
+
+Json = Any
+
+
+class MoveAbortError(Exception):
+    """A Move ``abort`` raised from ``module`` (the module name as the chain prints it, e.g. ``payouts``).
+
+    ``module`` is the module that raised it in the real code (spec §8.1), which is not always the
+    module of the entry function: table misses abort inside ``0x1::table`` (``module="table"``,
+    ``address="0x1"``) with 0x6507.
+    """
+
+    def __init__(self, module: str, code: int, address: str = PACKAGE_ADDRESS) -> None:
+        super().__init__(f"Move abort in {address}::{module}: {code:#x}")
+        self.module = module
+        self.code = code
+        self.address = address
+
+
+class MissingDataError(Exception):
+    """The VM's MISSING_DATA: a resource the function borrows was never published (not an abort code)."""
+
+    def __init__(self, resource: str) -> None:
+        super().__init__(f"MISSING_DATA: resource {resource} does not exist")
+        self.resource = resource
+
+
+def addr(value: str) -> str:
+    """Normalise an address to ``0x`` + 64 lowercase hex digits (how the devnet keys accounts)."""
+    text = value.lower().removeprefix("0x")
+    if not text or len(text) > 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError(f"not an account address: {value!r}")
+    return "0x" + text.rjust(64, "0")
+
+
+def u64(value: int) -> str:
+    """Encode a u64/u128/u256 the way the chain's JSON does: a decimal string (spec §1.5)."""
+    return str(value)
+
+
+def hexb(value: bytes) -> str:
+    """Encode ``vector<u8>`` as chain JSON: ``0x`` hex, ``"0x"`` when empty."""
+    return "0x" + value.hex()
+
+
+def opt(value: Json | None) -> dict[str, list[Json]]:
+    """Encode ``Option<T>`` as chain JSON (``{"vec": []}`` or ``{"vec": [x]}``); ``value`` already encoded."""
+    return {"vec": [] if value is None else [value]}
+
+
+def sha3(data: bytes) -> bytes:
+    """sha3-256, the only hash the contracts use."""
+    return hashlib.sha3_256(data).digest()
+
+
+@dataclass
+class World:
+    """All on-chain state of the emulated package account.
+
+    ``modules`` maps a module name to that module's state object (any deep-copyable Python object,
+    ``None`` until its ``init_*`` ran). ``accounts`` holds per-operator resources such as
+    ``automation::AutomationCap`` (address -> {resource name -> object}).
+    """
+
+    modules: dict[str, Any] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def snapshot(self) -> World:
+        """A deep copy, taken before a transaction so that an abort can restore it."""
+        return copy.deepcopy(self)
+
+
+@dataclass
+class Call:
+    """One executing transaction: who signed it, the block time, and the events it emits.
+
+    ``signers`` are the transaction's signers in order (the sender first; ``automation::register_bot``
+    and ``rotate_bot`` take a second one). Events are buffered and only published if the call
+    returns without aborting.
+    """
+
+    signers: list[str]
+    now_s: int
+    events: list[tuple[str, dict[str, Json]]] = field(default_factory=list)
+
+    @property
+    def sender(self) -> str:
+        return self.signers[0]
+
+    def emit(self, struct: str, data: dict[str, Json]) -> None:
+        """Emit an event; ``struct`` is ``module::Struct`` (e.g. ``history::VrfFulfilledEvent``)."""
+        self.events.append((struct, data))
+
+    def require_admin(self, module: str, code: int) -> None:
+        """The only on-chain role: the signer must be the package account (spec §0 fact 2, 8)."""
+        if self.sender != PACKAGE_ADDRESS:
+            raise MoveAbortError(module, code)
+
+
+EntryFn = Callable[..., None]
+ReadFn = Callable[..., list[Json]]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A callable Move function of the package.
+
+    ``params`` are Move type strings of the non-signer parameters, in order (``u64``,
+    ``vector<u8>``, ``address``, ``0x1::option::Option<u64>``, ...). ``signers`` is how many
+    ``&signer`` parameters come first (entry functions only). ``is_view`` is true only for functions
+    carrying ``#[view]`` (spec §0 fact 3: just ``history::is_legacy_summary``); the devnet serves the
+    others as views unless started with ``--strict-views``.
+    """
+
+    module: str
+    name: str
+    kind: Literal["entry", "read"]
+    params: tuple[str, ...]
+    fn: Callable[..., Any]
+    signers: int = 1
+    is_view: bool = False
+    returns: tuple[str, ...] = ()
+
+
+class Specs:
+    """The functions one contract module declares (collected by ``contracts.all_specs``)."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.functions: list[FunctionSpec] = []
+
+    def entry(
+        self, name: str, params: tuple[str, ...] = (), *, signers: int = 1
+    ) -> Callable[[EntryFn], EntryFn]:
+        """Declare ``fn(world, call, *args) -> None`` as ``public entry fun module::name``."""
+
+        def register(fn: EntryFn) -> EntryFn:
+            self.functions.append(
+                FunctionSpec(self.module, name, "entry", params, fn, signers=signers)
+            )
+            return fn
+
+        return register
+
+    def read(
+        self,
+        name: str,
+        params: tuple[str, ...] = (),
+        *,
+        returns: tuple[str, ...] = (),
+        is_view: bool = False,
+    ) -> Callable[[ReadFn], ReadFn]:
+        """Declare ``fn(world, *args) -> [json value per return value]`` as a read function."""
+
+        def register(fn: ReadFn) -> ReadFn:
+            self.functions.append(
+                FunctionSpec(
+                    self.module,
+                    name,
+                    "read",
+                    params,
+                    fn,
+                    signers=0,
+                    is_view=is_view,
+                    returns=returns,
+                )
+            )
+            return fn
+
+        return register
