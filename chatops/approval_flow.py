@@ -31,7 +31,7 @@ from chatops.notify.journal import Journal, journal_approval, journal_step
 from chatops.runner import Runner, execute_plan
 from commands.errors import CancelledError, CommandError
 from commands.invocation import Invocation
-from commands.ports import ApprovalsPort, ChainPort, Outcome, Plan, StepContext
+from commands.ports import ApprovalsPort, ChainPort, Events, Outcome, Plan, StepContext
 from commands.registry import Step
 from commands.reply import Check, Field, Reply, Severity
 
@@ -56,8 +56,8 @@ class FrozenClock:
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         return self._chain.read(function, args)
 
-    def simulate(self, call: ChainCall) -> None:
-        self._chain.simulate(call)
+    def simulate(self, call: ChainCall) -> Events:
+        return self._chain.simulate(call)
 
     def submit(self, call: ChainCall) -> Outcome:
         return self._chain.submit(call)
@@ -70,6 +70,9 @@ class FrozenClock:
 
     def now_s(self) -> int:
         return self._now_s
+
+    def package_address(self) -> str:
+        return self._chain.package_address()
 
 
 def _when(ms: int) -> str:
@@ -130,8 +133,8 @@ class FencedChain:
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         return self._gateway.read(function, args)
 
-    def simulate(self, call: ChainCall) -> None:
-        self._gateway.simulate(call)
+    def simulate(self, call: ChainCall) -> Events:
+        return self._gateway.simulate(call)
 
     def submit(self, call: ChainCall) -> Outcome:
         outcome = self._gateway.submit(call, before_send=self.before_send)
@@ -146,6 +149,9 @@ class FencedChain:
 
     def now_s(self) -> int:
         return self._gateway.now_s()
+
+    def package_address(self) -> str:
+        return self._gateway.package_address()
 
 
 def _is_call(tx: TransactionInfo, call: dict[str, Any]) -> bool:
@@ -248,7 +254,14 @@ class ApprovalFlow:
         return self._describe(
             request,
             title=f"Request {request.id}: {plan.summary}",
-            extra=[Field(label="Simulation", value=simulation)],
+            extra=[
+                Field(label="Simulation", value=simulation),
+                *(
+                    [Field(label="Needs approval because", value=plan.needs_approval)]
+                    if plan.needs_approval
+                    else []
+                ),
+            ],
             checks=tuple(plan.checks),
             follow_ups=(
                 f"An approver runs /ops approve {request.id} (or /ops deny {request.id} <reason>).",
@@ -266,7 +279,8 @@ class ApprovalFlow:
             return f"would abort: {exc}{note}"
         except ChainError as exc:
             return f"could not simulate: {exc}"
-        return f"succeeds against current state{note}"
+        changes = f"; it changes: {'; '.join(plan.effects)}" if plan.effects else ""
+        return f"succeeds against current state{note}{changes}"
 
     def _describe(
         self,

@@ -18,7 +18,7 @@ from approvals.errors import ApprovalError
 from approvals.policy import Policy
 from chatops.chain.errors import ChainAbortError, ChainError
 from chatops.notify.journal import Journal, journal_step
-from commands.args import parse_args
+from commands.args import parse_args, split_reason
 from commands.errors import (
     CancelledError,
     CommandError,
@@ -96,7 +96,7 @@ def execute_plan(
     if failed:
         raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
     if plan.handoff_to is not None:
-        return _handoff(step, plan)
+        return _handoff(ctx, step, plan)
     outcomes: list[Outcome] = []
     total = len(plan.calls)
     for index, call in enumerate(plan.calls, start=1):
@@ -125,15 +125,23 @@ def execute_plan(
         text=plan.summary,
         severity=Severity.SUCCESS,
         checks=tuple(plan.checks),
-        fields=tuple(Field(label=o.call.function, value=o.tx_hash) for o in outcomes),
+        fields=(
+            *(Field(label=o.call.function, value=o.tx_hash) for o in outcomes),
+            *(Field(label="Changed", value=effect) for effect in plan.effects),
+        ),
     )
 
 
-def _handoff(step: Step, plan: Plan) -> Reply:
-    """The unsigned payloads for someone else to sign (the bot holds only the package account's key)."""
+def _handoff(ctx: StepContext, step: Step, plan: Plan) -> Reply:
+    """The unsigned payloads for someone else to sign (the bot holds only the package account's key).
+
+    Each names its function by its full id (``0x<package>::module::name``): the signer's tooling
+    resolves no named address (spec §1.3).
+    """
+    package = ctx.chain.package_address()
     payloads = [
         {
-            "function": call.function,
+            "function": call.function_id(package),
             "type_arguments": [],
             "arguments": [a.value for a in call.args],
             "argument_types": [a.type for a in call.args],
@@ -198,6 +206,9 @@ class Runner:
                     kept.append(word)
             words = kept
         try:
+            if "reason" not in step.args.model_fields and step.plan is not None:
+                words, trailing = split_reason(step.args, words)
+                reason = reason or trailing
             args = parse_args(step.args, words)
         except UsageError as exc:
             raise UsageError(str(exc), usage=step.usage) from None
@@ -283,16 +294,20 @@ class Runner:
         failed = _failed(plan.checks)
         if failed:
             raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
+        # The catalog (or policy) decides for the step, the plan may add the need for this
+        # invocation; a plan never waives an approval the step needs.
+        privileged = privileged or plan.needs_approval is not None
         if privileged:
+            why = f" ({plan.needs_approval})" if plan.needs_approval else ""
             if self.approvals is None:
                 raise PermissionDeniedError(
-                    f"{step.path} is privileged: it needs a second person's approval, and approvals "
-                    "are not available here. Nothing was sent."
+                    f"{step.path} is privileged{why}: it needs a second person's approval, and "
+                    "approvals are not available here. Nothing was sent."
                 )
             if not parsed.reason:
                 raise UsageError(
-                    f"{step.path} needs a second person, and the request needs a reason: "
-                    'add reason="why this is needed".',
+                    f"{step.path} needs a second person{why}, and the request needs a reason: "
+                    'add reason="why this is needed" (or the reason as the last words).',
                     usage=f'{step.usage} reason="..."',
                 )
             return self.approvals.request(

@@ -138,7 +138,7 @@ class Notify:
 
 
 def build_notify(gateway: Gateway, policy: Policy, client: redis.Redis) -> Notify:
-    router = Router(gateway.package_address, policy.routing)
+    router = Router(gateway.package_address(), policy.routing)
     store = IncidentStore(client)
     outbox = Outbox(client)
     journal = Journal(client)
@@ -443,7 +443,7 @@ def background_loops(
         notify.alerts,
         metrics=metrics,
         events=app.gateway.client,
-        package_address=app.gateway.package_address,
+        package_address=app.gateway.package_address(),
     )
     outbox = OutboxWorker(
         app.redis,

@@ -15,10 +15,11 @@ from typing import Any, Final
 from chatops.chain.aborts import describe
 from chatops.chain.calls import TypedArg
 from chatops.chain.client import ChainClient
+from chatops.chain.constants import REFUND_FIRST_BATCH_SLA_SECS, REFUND_FULL_SLA_SECS
 from chatops.chain.errors import ChainAbortError, ChainResponseError
 from chatops.chain.signer import normalize_address
 
-__all__ = ["READS", "ResourceStateReader"]
+__all__ = ["READS", "STATE_ONLY", "ResourceStateReader"]
 
 # Resources at the package account (spec §1.6), module-relative.
 REGISTRY: Final = "lottery_registry::Registry"
@@ -50,6 +51,7 @@ CANCELLATIONS: Final = _Table("cancellations", "u64", "lottery_registry::Cancell
 SALES_STATES: Final = _Table("states", "u64", "sales::SalesState")
 DRAW_STATES: Final = _Table("states", "u64", "draw::DrawState")
 WINNER_STATES: Final = _Table("states", "u64", "payouts::WinnerState")
+WINNER_CHUNKS: Final = _Table("winner_chunks", "u64", "payouts::WinnerChunk")
 PARTNER_CAPS: Final = _Table("partner_caps", "address", "roles::PartnerPayoutCap")
 PREMIUM_CAPS: Final = _Table("premium_caps", "address", "roles::PremiumAccessCap")
 SUMMARIES: Final = _Table("summaries", "u64", "history::LotterySummary")
@@ -70,8 +72,6 @@ E_TABLE_KEY_NOT_FOUND: Final = 0x6507
 MAX_PAGE: Final = 1000
 STATUS_ACTIVE: Final = 1
 VRF_REQUESTED, VRF_FULFILLED = 1, 2
-REFUND_FIRST_BATCH_SLA_SECS: Final = 43_200
-REFUND_FULL_SLA_SECS: Final = 86_400
 STATUS_NAMES: Final = (
     "draft",
     "active",
@@ -452,6 +452,14 @@ def winner_progress(r: _Reads, lottery_id: int) -> list[Any]:
     return [{name: state[name] for name in (*names, "next_winner_batch_no", "last_payout_ts")}]
 
 
+def winner_chunk(r: _Reads, lottery_id: int, chunk_seq: int) -> list[Any]:
+    """``WinnerState.winner_chunks[chunk_seq]`` as ``Option<WinnerChunk>``: none when the lottery
+    has no winner state or no such chunk. No function returns winners (spec §1.6)."""
+    state = r.lookup_in(PAYOUTS, WINNER_STATES, lottery_id)
+    chunk = None if state is None else r.lookup(state, WINNER_CHUNKS, chunk_seq)
+    return [_none() if chunk is None else _some(chunk)]
+
+
 def get_vrf_deposit_status(r: _Reads) -> list[Any]:
     ledger = r.resource(VRF_DEPOSIT)
     return [dict(_NO_DEPOSIT) if ledger is None else ledger["status"]]
@@ -713,6 +721,13 @@ READS: Final[dict[str, _ReadFn]] = {
 }
 
 
+# Reads of state that no contract function returns: named after the resource field they read,
+# answered from resources on every node (there is no view to try first).
+STATE_ONLY: Final[dict[str, Callable[..., list[Any]]]] = {
+    "payouts::WinnerState.winner_chunks": winner_chunk,
+}
+
+
 class ResourceStateReader:
     """``chatops.gateway.StateReader`` over resources and table items of one package account."""
 
@@ -733,7 +748,11 @@ class ResourceStateReader:
 
     def supports(self, function: str) -> bool:
         name = self._name(function)
-        return name is not None and name in READS
+        return name is not None and (name in READS or name in STATE_ONLY)
+
+    def state_only(self, function: str) -> bool:
+        """Whether ``function`` names resource state rather than a function (never a view)."""
+        return self._name(function) in STATE_ONLY
 
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         """The view's result for ``function(args)``, in chain JSON.
@@ -744,7 +763,7 @@ class ResourceStateReader:
             ValueError: ``function`` is not one this reader knows (check ``supports``).
         """
         name = self._name(function)
-        fn = READS.get(name) if name is not None else None
+        fn = (READS.get(name) or STATE_ONLY.get(name)) if name is not None else None
         if name is None or fn is None:
             raise ValueError(f"{function} has no resource-based reader")
         reads = _Reads(self.client, self.package_address, f"{self.package_address}::{name}")
