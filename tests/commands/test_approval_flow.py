@@ -155,7 +155,7 @@ def test_execution_refuses_when_the_preflight_no_longer_holds(ops2: Harness) -> 
 
 def test_execution_refuses_when_the_calls_changed(ops2: Harness) -> None:
     """Another payout batch recorded after the request moves the round: the calls differ, nothing is sent."""
-    request_id = _request(ops2, '/payouts batch 4 1 1000 10 reason="round one"')
+    request_id = _request(ops2, '/payouts batch 4 1 operations-paid=10 reason="round one"')
     now = ops2.server.ledger.now_s
     ops2.server.ledger.apply("payouts::record_payout_batch_admin", [4, 1, 1, 1000, 10, now])
     before = _sent(ops2, "record_payout_batch_admin")

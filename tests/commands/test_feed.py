@@ -89,7 +89,10 @@ def test_fallback_refuses_no_change(ops: Harness) -> None:
     """Switching fallback off when it is already off is refused."""
     before = ops.tx_count
     check = failed_check(ops.run("/feed fallback 1 off 0 all good"), "fallback state changes")
-    assert (check.seen, check.required) == ("off", "on")
+    assert (check.seen, check.required) == (
+        "fallback off, clamp inactive",
+        "fallback on, or a clamp to clear",
+    )
     assert ops.tx_count == before
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.commands.chain_double import failed_check
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, changed
 
 
 def deposit(ops: Harness) -> dict[str, Any]:
@@ -45,20 +45,47 @@ def test_request_reads_a_lottery_vrf_state(ops: Harness) -> None:
 
 
 def test_snapshot_records_the_balances(ops: Harness) -> None:
-    """/vrf snapshot (not privileged) stores the balances and emits VrfDepositSnapshotEvent."""
+    """A healthy snapshot that leaves the pause as it is runs alone: it stores the balances, emits
+    VrfDepositSnapshotEvent and says what it changed."""
     reply = ops.run("/vrf snapshot 30_000_000_000 10_000_000_000 25_000_000_000")
     assert reply.ok, reply
     view = deposit(ops)
     assert (view["total_balance"], view["effective_balance"]) == ("30000000000", "25000000000")
     assert view["last_update_ts"] == str(ops.gateway.now_s())
     assert ops.events("VrfDepositSnapshotEvent")[-1]["total_balance"] == "30000000000"
+    assert "(last recorded at " in reply.text
+    assert "total 20,000,000,000, minimum 10,000,000,000, effective 20,000,000,000" in reply.text
+    assert changed(reply)[0] == "requests_paused false (unchanged)"
 
 
-def test_snapshot_below_the_floor_pauses_requests(ops: Harness) -> None:
-    """A low snapshot pauses VRF requests on chain (VrfRequestsPausedEvent)."""
-    assert ops.run("/vrf snapshot 12000000000 10000000000 12000000000").ok
+def test_snapshot_below_the_floor_needs_a_second_person(ops: Harness) -> None:
+    """A low snapshot would pause every draw: it passes its checks but needs approval; nothing sent."""
+    reply = ops.needs_approval("/vrf snapshot 12000000000 10000000000 12000000000 low balance")
+    assert "it pauses VRF requests" in reply.title
+    assert deposit(ops)["requests_paused"] is False
+
+
+def test_snapshot_below_the_floor_pauses_requests_once_approved(ops: Harness) -> None:
+    """Executed (as after an approval), the low snapshot pauses VRF requests on chain."""
+    assert ops.execute("/vrf snapshot 12000000000 10000000000 12000000000").ok
     assert deposit(ops)["requests_paused"] is True
     assert ops.events("VrfRequestsPausedEvent")
+
+
+def test_healthy_snapshot_while_paused_needs_a_second_person(ops: Harness) -> None:
+    """A healthy snapshot would lift a pause, which /vrf resume does only with two people."""
+    pause(ops)
+    reply = ops.needs_approval('/vrf snapshot 30000000000 10000000000 30000000000 reason="top-up"')
+    assert "it lifts the VRF pause" in reply.title
+    assert deposit(ops)["requests_paused"] is True
+
+
+def test_low_snapshot_while_paused_runs_alone(ops: Harness) -> None:
+    """While paused, a snapshot that keeps it paused changes no pause state: no approval."""
+    pause(ops)
+    reply = ops.run("/vrf snapshot 2 10000000000 2")
+    assert reply.ok, reply
+    assert changed(reply)[0] == ("requests_paused true (stays paused), below the floor")
 
 
 def test_snapshot_refuses_effective_above_total(ops: Harness) -> None:
