@@ -500,3 +500,50 @@ def test_report_of_a_lottery_that_is_not_canceled(ops: Harness) -> None:
     reply = ops.run("/refund report 1")
     assert not reply.ok
     assert "not canceled" in reply.title
+
+
+# --- plan --------------------------------------------------------------------------------------
+
+
+def test_plan_says_round_tickets_left_and_amounts(ops: Harness) -> None:
+    """/refund plan 6: round 1, 8 tickets left, and the split of the next batch by the distribution."""
+    reply = ops.run("/refund plan 6")
+    assert reply.title == "Lottery 6 refund plan: round 1, 8 tickets left"
+    assert reply.text == (
+        "Next: /refund batch 6 8 (prize 720,000,000 + operations 80,000,000 = 800,000,000)."
+    )
+    fields = {f.label: f.value for f in reply.fields}
+    assert fields["Next refund round"] == "1 (nonce 1 = refund round 1)"
+
+
+def test_plan_keeps_the_next_batch_within_the_cap(ops: Harness) -> None:
+    """With a cap of 3 a batch, the next batch is 3 tickets; after it, round 2 with 5 left."""
+    payout_cap(max_batch=3)(ops)
+    assert ops.run("/refund plan 6").text.startswith("Next: /refund batch 6 3 (prize 270,000,000")
+    assert ops.execute("/refund batch 6 3").ok
+    reply = ops.run("/refund plan 6")
+    assert reply.title == "Lottery 6 refund plan: round 2, 5 tickets left"
+
+
+def test_plan_explains_a_nonce_taken_by_payouts(ops: Harness) -> None:
+    """A payout batch of lottery 4 took nonce 1: refund round 1 of lottery 6 is explained as blocked."""
+    assert ops.execute("/payouts batch 4 1").ok
+    fields = {f.label: f.value for f in ops.run("/refund plan 6").fields}
+    assert fields["Next refund round"].startswith(
+        "1 (BLOCKED, the cap expects nonce 2 (last_nonce 1 + stride 1), this lottery's next "
+        "refund round is 1"
+    )
+    assert "/roles payout-cap" in fields["Next refund round"]
+
+
+def test_plan_of_a_lottery_that_is_not_canceled(ops: Harness) -> None:
+    """Nothing to plan before a cancellation."""
+    assert ops.run("/refund plan 1").title == "Lottery 1 is not canceled: no refunds to plan"
+
+
+def test_plan_after_the_last_ticket_points_at_the_archive(ops: Harness) -> None:
+    """Every ticket refunded: the plan says so and names /refund archive."""
+    refund_all_of_6(ops)
+    reply = ops.run("/refund plan 6")
+    assert reply.title == "Lottery 6: every ticket is refunded"
+    assert reply.text == "Next: /refund archive 6."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatops.chain.devnet.seed import BUYERS, demo_config, encode_config
 from tests.commands.chain_double import failed_check
 from tests.commands.harness import Harness, changed
 
@@ -119,3 +120,71 @@ def test_resume_refuses_when_not_paused(ops: Harness) -> None:
     check = failed_check(ops.run('/vrf resume reason="just in case"'), "requests paused")
     assert check.seen == "not paused"
     assert ops.tx_count == before
+
+
+MANUAL = 11
+
+
+def _manual_lottery_requested(ops: Harness) -> None:
+    """Lottery 11 with a manual retry policy, its draw requested and never fulfilled."""
+    now = ops.gateway.now_s()
+    config = demo_config(now - 7_200, now - 60, run_id=MANUAL, retry=(2, 0, 0))
+    ops.server.ledger.apply("lottery_registry::create_draft_admin", [MANUAL, encode_config(config)])
+    ops.server.ledger.apply("lottery_registry::advance_status", [MANUAL, 1])
+    ops.server.ledger.apply(
+        "sales::purchase_tickets_public", [MANUAL, 2, now - 3_600, 900], [BUYERS[0]]
+    )
+    ops.server.ledger.vrf_delay_s = 10**6
+    assert ops.run(f"/lottery draw {MANUAL} 0s").ok
+
+
+def test_request_shows_the_retry_state(ops: Harness) -> None:
+    """/vrf request names the manual policy, the attempt of 5 and why a new request is refused."""
+    _manual_lottery_requested(ops)
+    fields = {f.label: f.value for f in ops.run(f"/vrf request {MANUAL}").fields}
+    assert fields["Retry policy"] == "manual"
+    assert fields["Attempt"] == "1 of 5"
+    assert fields["Retry"] == "manual retry, attempt 1 of 5, manual retry not scheduled"
+    assert fields["A new request"].startswith("refused while this request is pending (0x1701")
+    assert f"/refund start {MANUAL} vrf" in fields["A new request"]
+
+
+def test_retry_schedules_the_next_attempt(ops: Harness) -> None:
+    """/vrf retry sends schedule_manual_retry_admin with now + delay and says the request stays pending."""
+    _manual_lottery_requested(ops)
+    now = ops.gateway.now_s()
+    reply = ops.run(f"/vrf retry {MANUAL} 10m")
+    assert reply.ok, reply
+    assert "still pending" in reply.text
+    assert changed(reply) == [f"retry_after_ts 0 -> {now + 600}"]
+    [view] = ops.view("draw::vrf_state_view", str(MANUAL))
+    assert view["retry_after_ts"] == str(now + 600)
+
+
+def test_retry_refused_for_a_fixed_policy(ops: Harness) -> None:
+    """A fixed policy sets its own window: /vrf retry would abort 0x170E, so nothing is sent."""
+    ops.server.ledger.vrf_delay_s = 10**6
+    assert ops.run("/lottery draw 3 0s").ok
+    before = ops.tx_count
+    check = failed_check(ops.run("/vrf retry 3"), "manual retry policy")
+    assert check.seen == "fixed"
+    assert ops.tx_count == before
+
+
+def test_retry_refused_before_any_request(ops: Harness) -> None:
+    """No draw state yet (0x1702): refused, pointing at /lottery draw."""
+    before = ops.tx_count
+    check = failed_check(ops.run("/vrf retry 3"), "VRF requested before")
+    assert check.seen == "attempt 0"
+    assert ops.tx_count == before
+
+
+def test_ops_status_shows_the_pause_and_since_when(ops: Harness) -> None:
+    """A paused deposit is the first thing /ops status asks attention for, with its start time."""
+    pause(ops)
+    reply = ops.run("/ops status")
+    assert reply.severity == "warning"
+    first = reply.fields[0].value
+    assert first.startswith("VRF requests PAUSED since ")
+    assert first.endswith("no draw can be requested")
+    assert (reply.data or {})["vrf_deposit"]["requests_paused"] is True
