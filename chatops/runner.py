@@ -155,7 +155,8 @@ def _handoff(ctx: StepContext, step: Step, plan: Plan) -> Reply:
         "payload below with the signer's own tooling.",
         checks=tuple(plan.checks),
         fields=tuple(
-            Field(label=f"Call {i}", value=call.describe()) for i, call in enumerate(plan.calls, 1)
+            Field(label=f"Call {i}", value=call.describe(package))
+            for i, call in enumerate(plan.calls, 1)
         ),
         data={"handoff_to": plan.handoff_to, "payloads": payloads},
     )

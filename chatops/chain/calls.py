@@ -76,10 +76,12 @@ class ChainCall(BaseModel):
     def canonical(self) -> dict[str, Any]:
         return {"function": self.function, "args": [[a.type, a.value] for a in self.args]}
 
-    def describe(self) -> str:
-        """``price_feed::set_fallback(u64:1, bool:true, u8:3)``, how the call reads to an approver."""
+    def describe(self, package_address: str | None = None) -> str:
+        """``price_feed::set_fallback(u64:1, bool:true, u8:3)``, how the call reads to an approver;
+        with ``package_address`` the function is named by its full id (for a hand-off)."""
         rendered = ", ".join(f"{a.type}:{json.dumps(a.value)}" for a in self.args)
-        return f"{self.function}({rendered})"
+        name = self.function_id(package_address) if package_address else self.function
+        return f"{name}({rendered})"
 
 
 def calls_digest(calls: list[ChainCall] | tuple[ChainCall, ...]) -> str:
