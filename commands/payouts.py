@@ -32,7 +32,7 @@ from commands.reads import (
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
-from commands.winners import PrizeState, prize_state
+from commands.winners import PrizeState, ordinals, prize_state
 
 
 class IdArgs(BaseModel):
@@ -140,8 +140,8 @@ def _next_batch(state: PrizeState, cap: dict[str, Any] | None, lottery_id: int) 
             most = min(most, int(cap["max_batch_size"]))
         prize = state.paid.next_prize(state.amounts, most)
         return (
-            f"Next: /payouts batch {lottery_id} {most} (prize {prize:,} for winners "
-            f"#{state.paid.count + 1}-#{state.paid.count + most})"
+            f"Next: /payouts batch {lottery_id} {most} (prize {prize:,} for "
+            f"{ordinals(state.paid.count + 1, state.paid.count + most)})"
         )
     if state.operations_unpaid:
         return (
@@ -211,11 +211,12 @@ def compute(ctx: StepContext, args: ComputeArgs) -> Plan:
 
 def batch_prizes(state: PrizeState, winners: int, count: int) -> list[int]:
     """The prize of each of ``count`` batches paying ``winners`` winners each, in ordinal order."""
-    prizes = []
-    for index in range(count):
+    if winners <= 0:
+        return [0] * count
+    prizes = [state.paid.next_prize(state.amounts, winners)]
+    for index in range(1, count):
         first = state.paid.count + index * winners
-        prize = sum(state.amounts[first : first + winners])
-        prizes.append(prize - (state.paid.partial if index == 0 else 0))
+        prizes.append(sum(state.amounts[first : first + winners]))
     return prizes
 
 
@@ -282,9 +283,10 @@ def batch_checks(
                 name="prize = the winners' prizes",
                 ok=not wrong,
                 seen=f"{prize:,} typed",
-                required=f"{', '.join(f'{p:,}' for p in prizes)} for winners #{first}-"
-                f"#{first + winners * count - 1} (total_allocated shared by "
-                f"{len(state.amounts)} winners; leave the prize out and the bot uses it)",
+                required=f"{', '.join(f'{p:,}' for p in prizes)} for "
+                f"{ordinals(first, first + winners * count - 1)} (total_allocated shared "
+                f"equally by the {len(state.amounts)} winner(s); leave the prize out and the bot "
+                "uses it)",
             )
         )
     total_prize = prize * count if prize is not None else sum(prizes)

@@ -333,8 +333,11 @@ def batch(ctx: StepContext, args: BatchArgs) -> Plan:
     round_ = progress["refund_round"] + 1
     tickets_after = progress["tickets_refunded"] + args.tickets
     amounts = next_amounts(ctx, args.lottery_id, progress, args.tickets)
-    prize = amounts.prize if args.prize_refund is None else args.prize_refund
-    operations = amounts.operations if args.operations_refund is None else args.operations_refund
+    # A negative computed part fails the amounts check below; the call must still be well-formed.
+    prize = max(amounts.prize, 0) if args.prize_refund is None else args.prize_refund
+    operations = (
+        max(amounts.operations, 0) if args.operations_refund is None else args.operations_refund
+    )
     refunded_after = (
         progress["prize_refunded"] + progress["operations_refunded"] + prize + operations
     )

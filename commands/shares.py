@@ -43,7 +43,10 @@ class PaidWinners:
     partial: int  # already paid towards the next winner (0 when the total ends on a winner)
 
     def next_prize(self, amounts: list[int], winners: int) -> int:
-        """The prize of a batch paying the next ``winners`` winners (less what one already got)."""
+        """The prize of a batch paying the next ``winners`` winners (less what the first of them
+        already got); a batch paying no winner pays no prize."""
+        if winners <= 0:
+            return 0
         return sum(amounts[self.count : self.count + winners]) - self.partial
 
 

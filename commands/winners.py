@@ -22,7 +22,7 @@ from commands.reply import Field as RField
 from commands.reply import Reply, Severity
 from commands.shares import PaidWinners, paid_winners, winner_amounts
 
-__all__ = ["WINNER_CHUNKS", "PrizeState", "prize_state"]
+__all__ = ["WINNER_CHUNKS", "PrizeState", "ordinals", "prize_state"]
 
 WINNER_CHUNKS = "payouts::WinnerState.winner_chunks"
 
@@ -61,6 +61,11 @@ class PrizeState:
         if ordinal == self.paid.count and self.paid.partial:
             return f"partly paid ({self.paid.partial:,} of {amount:,})"
         return "unpaid"
+
+
+def ordinals(first: int, last: int) -> str:
+    """``winner #2`` or ``winners #1-#3`` (1-based, as /payouts winners numbers them)."""
+    return f"winner #{first}" if first == last else f"winners #{first}-#{last}"
 
 
 def prize_state(ctx: StepContext, lottery_id: int) -> PrizeState:

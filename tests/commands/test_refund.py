@@ -547,3 +547,17 @@ def test_plan_after_the_last_ticket_points_at_the_archive(ops: Harness) -> None:
     reply = ops.run("/refund plan 6")
     assert reply.title == "Lottery 6: every ticket is refunded"
     assert reply.text == "Next: /refund archive 6."
+
+
+def test_batch_after_an_over_refund_is_refused_not_crashed(ops: Harness) -> None:
+    """A batch recorded outside the bot refunded 1 ticket as 500,000,000: the next computed batch
+    would be negative, so the amounts check fails with a pointer to reconcile; nothing is sent."""
+    apply(ops, "payouts::force_refund_batch_admin", 6, 1, 1, 500_000_000, 0, ops.gateway.now_s())
+    before = ops.tx_count
+    check = failed_check(
+        ops.run("/refund batch 6 1"), "amounts = tickets x price by the distribution"
+    )
+    assert (
+        check.required == "earlier batches refunded more than their tickets cost: reconcile by hand"
+    )
+    assert ops.tx_count == before

@@ -123,3 +123,14 @@ def test_refund_batches_add_up_to_the_proceeds(
         operations += step.operations
     assert prize + operations == tickets * price
     assert operations == tickets * price * operations_bps // 10_000
+
+
+def test_an_operations_only_batch_pays_no_prize_even_after_a_partial_payment(
+    ops: Harness,
+) -> None:
+    """Lottery 4 with one winner partly paid: a batch of 0 winners plans prize 0 (never negative)."""
+    ops.server.ledger.apply(
+        "payouts::record_payout_batch_admin", [4, 1, 1, 100_000_000, 0, ops.gateway.now_s()]
+    )
+    assert ops.execute("/payouts batch 4 0 0 5000000").ok
+    assert ops.events("PayoutBatchEvent")[-1]["prize_paid"] == "0"
