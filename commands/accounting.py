@@ -38,6 +38,16 @@ def _int(acc: dict[str, Any], key: str) -> int:
     return int(acc.get(key, 0))
 
 
+def _paid(acc: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(prize paid, allocated, operations paid, operations allocated) of an ``Accounting``."""
+    return (
+        _int(acc, "total_prize_paid"),
+        _int(acc, "total_allocated"),
+        _int(acc, "total_operations_paid"),
+        _int(acc, "total_operations_allocated"),
+    )
+
+
 def accounting_invariant(ctx: StepContext, lottery_id: int) -> list[Check]:
     """Runbook Admin 8: after a batch, nothing paid beyond what the sales allocated.
 
@@ -47,12 +57,7 @@ def accounting_invariant(ctx: StepContext, lottery_id: int) -> list[Check]:
     with its own allocation (the contracts win). Summing both against ``total_allocated`` would flag
     a legitimate full payout as an incident.
     """
-    acc = accounting(ctx, lottery_id) or {}
-    prize_paid, allocated = _int(acc, "total_prize_paid"), _int(acc, "total_allocated")
-    ops_paid, ops_allocated = (
-        _int(acc, "total_operations_paid"),
-        _int(acc, "total_operations_allocated"),
-    )
+    prize_paid, allocated, ops_paid, ops_allocated = _paid(accounting(ctx, lottery_id) or {})
     return [
         Check(
             name="total_prize_paid <= total_allocated",
@@ -72,11 +77,7 @@ def accounting_invariant(ctx: StepContext, lottery_id: int) -> list[Check]:
 def unpaid_checks(acc: dict[str, Any], lottery_id: int) -> list[Check]:
     """Everything allocated is paid: the prize share to the winners, the operations share (partner
     payouts are booked there too, spec §4.5). What is missing is named with the command that pays it."""
-    prize_paid, allocated = _int(acc, "total_prize_paid"), _int(acc, "total_allocated")
-    ops_paid, ops_allocated = (
-        _int(acc, "total_operations_paid"),
-        _int(acc, "total_operations_allocated"),
-    )
+    prize_paid, allocated, ops_paid, ops_allocated = _paid(acc)
     return [
         Check(
             name="prize paid = total_allocated",

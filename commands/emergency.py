@@ -171,23 +171,31 @@ def state(ctx: StepContext, args: BaseModel) -> Reply:
     calls=("feature_switch::set_mode",),
 )
 def stop(ctx: StepContext, args: ReasonArgs) -> Plan:
+    return _switch_plan(
+        ctx,
+        0,
+        Check(
+            name="purchases or draws enabled",
+            ok=True,
+            required="at least one enabled (otherwise the stop is already on)",
+        ),
+        f"Emergency stop: purchases and draws disabled. Reason: {args.reason}",
+    )
+
+
+def _switch_plan(ctx: StepContext, mode: int, wanted: Check, summary: str) -> Plan:
+    """Purchases and draws to ``mode``, once at least one of them is not there yet (``wanted``
+    names that check and says what it needs)."""
     checks = [_initialized_check(ctx)]
     if checks[0].ok:
         modes = _stop_modes(ctx)
-        running = [f for f, m in modes.items() if _is_running(m)]
-        checks.append(
-            Check(
-                name="purchases or draws enabled",
-                ok=bool(running),
-                seen=_modes_text(modes),
-                required="at least one enabled (otherwise the stop is already on)",
-            )
-        )
+        to_change = [f for f, m in modes.items() if _is_running(m) != bool(mode)]
+        checks.append(wanted.model_copy(update={"ok": bool(to_change), "seen": _modes_text(modes)}))
     return Plan(
-        summary=f"Emergency stop: purchases and draws disabled. Reason: {args.reason}",
+        summary=summary,
         checks=checks,
-        calls=[_set_mode(FEATURE_PURCHASE, 0), _set_mode(FEATURE_DRAW, 0)],
-        after=_expect_mode(0),
+        calls=[_set_mode(FEATURE_PURCHASE, mode), _set_mode(FEATURE_DRAW, mode)],
+        after=_expect_mode(mode),
     )
 
 
@@ -201,23 +209,15 @@ def stop(ctx: StepContext, args: ReasonArgs) -> Plan:
     calls=("feature_switch::set_mode",),
 )
 def resume(ctx: StepContext, args: ReasonArgs) -> Plan:
-    checks = [_initialized_check(ctx)]
-    if checks[0].ok:
-        modes = _stop_modes(ctx)
-        stopped = [f for f, m in modes.items() if not _is_running(m)]
-        checks.append(
-            Check(
-                name="purchases or draws stopped",
-                ok=bool(stopped),
-                seen=_modes_text(modes),
-                required="at least one disabled (otherwise there is no stop to lift)",
-            )
-        )
-    return Plan(
-        summary=f"Lift the emergency stop: purchases and draws enabled. Reason: {args.reason}",
-        checks=checks,
-        calls=[_set_mode(FEATURE_PURCHASE, 1), _set_mode(FEATURE_DRAW, 1)],
-        after=_expect_mode(1),
+    return _switch_plan(
+        ctx,
+        1,
+        Check(
+            name="purchases or draws stopped",
+            ok=True,
+            required="at least one disabled (otherwise there is no stop to lift)",
+        ),
+        f"Lift the emergency stop: purchases and draws enabled. Reason: {args.reason}",
     )
 
 

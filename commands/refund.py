@@ -35,7 +35,7 @@ from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
 from commands.shares import RefundAmounts, refund_amounts
 
-__all__ = ["reason_text"]
+__all__ = ["not_canceled", "reason_text"]
 
 STATUS_CANCELED = 7
 CANCEL_REASONS = {"vrf": 1, "vrf-failure": 1, "compliance": 2, "operations": 3}
@@ -54,6 +54,15 @@ def _reason_code(value: Any) -> Any:
 
 
 CancelReason = Annotated[int, BeforeValidator(_reason_code), Field(ge=1, le=255)]
+
+
+def not_canceled(lottery_id: int, what: str, data: dict[str, Any]) -> Reply:
+    """The answer of a refund read for a lottery that was never canceled."""
+    return Reply(
+        title=f"Lottery {lottery_id} is not canceled: {what}",
+        text=f"Refunds start with /refund start {lottery_id} <reason> <text>.",
+        data={**data, "cancellation": None},
+    )
 
 
 def reason_text(code: int) -> str:
@@ -198,10 +207,7 @@ def plan(ctx: StepContext, args: IdArgs) -> Reply:
     record = cancellation(ctx, args.lottery_id)
     progress = refund_progress(ctx, args.lottery_id)
     if record is None:
-        return Reply(
-            title=f"Lottery {args.lottery_id} is not canceled: no refunds to plan",
-            text=f"Refunds start with /refund start {args.lottery_id} <reason> <text>.",
-        )
+        return not_canceled(args.lottery_id, "no refunds to plan", {"progress": progress})
     left = progress["tickets_sold"] - progress["tickets_refunded"]
     round_ = progress["refund_round"] + 1
     if left == 0:

@@ -20,7 +20,7 @@ from commands.reads import (
     status_name,
     utc,
 )
-from commands.refund import reason_text
+from commands.refund import not_canceled, reason_text
 from commands.registry import read
 from commands.reply import Field as RField
 from commands.reply import Reply, Severity
@@ -131,11 +131,7 @@ def progress(ctx: StepContext, args: IdArgs) -> Reply:
     record = cancellation(ctx, args.lottery_id)
     view = refund_progress(ctx, args.lottery_id)
     if record is None:
-        return Reply(
-            title=f"Lottery {args.lottery_id} is not canceled: no refunds",
-            text=f"Refunds start with /refund start {args.lottery_id} <reason> <text>.",
-            data={"progress": view, "cancellation": None},
-        )
+        return not_canceled(args.lottery_id, "no refunds", {"progress": view})
     sla = sla_lines(record, view, ctx.chain.now_s())
     refunded = view["prize_refunded"] + view["operations_refunded"]
     fields = [
