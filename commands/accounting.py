@@ -178,9 +178,12 @@ def compare(ctx: StepContext, args: IdArgs) -> Reply:
     title = f"Lottery {args.lottery_id} accounting ({status_name(current)}): " + (
         "consistent" if ok else "; ".join(c.name for c in checks if not c.ok) + " fails"
     )
+    # After the archive a difference is an incident; before it, unpaid money is work to do.
+    broken = summary is not None and not ok
     return Reply(
         title=title,
-        severity=Severity.SUCCESS if ok else Severity.WARNING,
+        ok=not broken,
+        severity=Severity.SUCCESS if ok else (Severity.ERROR if broken else Severity.WARNING),
         checks=tuple(checks),
         fields=fields,
         data={

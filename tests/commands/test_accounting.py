@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from chatops.chain.calls import TypedArg
+from tests.commands.chain_double import ScriptedChain, run_on
 from tests.commands.harness import Harness, paid_out
 
 
@@ -87,3 +92,23 @@ def test_compare_before_any_sale(ops: Harness) -> None:
     reply = ops.run("/lottery accounting 2")
     assert reply.ok
     assert reply.title == "Lottery 2: no accounting yet (no ticket sold)"
+
+
+def test_compare_flags_a_summary_that_differs_from_the_accounting(ops: Harness) -> None:
+    """An accounting that moved after the archive (no transaction can do it: the chain double
+    reports it) makes the comparison an error naming the total that differs."""
+    paid_out(4)(ops)
+    assert ops.execute("/lottery finalize 4").ok
+
+    def moved(args: Sequence[TypedArg]) -> list[Any]:
+        [view] = ops.gateway.read("views::accounting_snapshot", args)
+        return [{**view, "total_prize_paid": str(int(view["total_prize_paid"]) - 1)}]
+
+    chain = ScriptedChain(ops.gateway, {"views::accounting_snapshot": moved})
+    reply = run_on(ops, chain, "/lottery accounting 4")
+    assert not reply.ok
+    assert reply.title == (
+        "Lottery 4 accounting (Finalized): summary total_prize_paid = accounting fails"
+    )
+    [failed] = [c for c in reply.checks if not c.ok]
+    assert failed.seen == "summary 1,050,000,000, accounting 1,049,999,999"
