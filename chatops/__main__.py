@@ -118,10 +118,12 @@ def _run_commands(args: argparse.Namespace) -> int:
     import json
 
     from commands.registry import build_registry
+    from commands.runbook_names import names_for
 
     registry = build_registry()
     if args.json:
-        print(json.dumps([s.catalog_entry() for s in registry], indent=2))
+        entries = [{**s.catalog_entry(), "runbook_names": names_for(s)} for s in registry]
+        print(json.dumps(entries, indent=2))
         return 0
     for s in registry:
         mark = "  [approval]" if s.privileged else ""

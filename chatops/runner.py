@@ -81,7 +81,7 @@ def execute_plan(
     if failed:
         raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
     if plan.handoff_to is not None:
-        return _handoff(step, plan)
+        return _handoff(ctx, step, plan)
     outcomes: list[Outcome] = []
     total = len(plan.calls)
     for index, call in enumerate(plan.calls, start=1):
@@ -110,15 +110,23 @@ def execute_plan(
         text=plan.summary,
         severity=Severity.SUCCESS,
         checks=tuple(plan.checks),
-        fields=tuple(Field(label=o.call.function, value=o.tx_hash) for o in outcomes),
+        fields=(
+            *(Field(label=o.call.function, value=o.tx_hash) for o in outcomes),
+            *(Field(label="Changed", value=effect) for effect in plan.effects),
+        ),
     )
 
 
-def _handoff(step: Step, plan: Plan) -> Reply:
-    """The unsigned payloads for someone else to sign (the bot holds only the package account's key)."""
+def _handoff(ctx: StepContext, step: Step, plan: Plan) -> Reply:
+    """The unsigned payloads for someone else to sign (the bot holds only the package account's key).
+
+    Each names its function by its full id (``0x<package>::module::name``): the signer's tooling
+    resolves no named address (spec §1.3).
+    """
+    package = ctx.chain.package_address()
     payloads = [
         {
-            "function": call.function,
+            "function": call.function_id(package),
             "type_arguments": [],
             "arguments": [a.value for a in call.args],
             "argument_types": [a.type for a in call.args],
@@ -132,7 +140,8 @@ def _handoff(step: Step, plan: Plan) -> Reply:
         "payload below with the signer's own tooling.",
         checks=tuple(plan.checks),
         fields=tuple(
-            Field(label=f"Call {i}", value=call.describe()) for i, call in enumerate(plan.calls, 1)
+            Field(label=f"Call {i}", value=call.describe(package))
+            for i, call in enumerate(plan.calls, 1)
         ),
         data={"handoff_to": plan.handoff_to, "payloads": payloads},
     )
@@ -273,16 +282,27 @@ class Runner:
         failed = _failed(plan.checks)
         if failed:
             raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
+        # The catalog (or policy) decides for the step, the plan may add the need for this
+        # invocation; a plan never waives an approval the step needs.
+        if plan.needs_approval is not None and not privileged:
+            privileged = True
+            if not self.policy.may_request_in(inv.channel):  # as authorize() does for the step
+                raise PermissionDeniedError(
+                    f"{step.path} needs a second person here ({plan.needs_approval}), and "
+                    "privileged steps can only be requested in the operations channels. "
+                    "Nothing was asked."
+                )
         if privileged:
+            why = f" ({plan.needs_approval})" if plan.needs_approval else ""
             if self.approvals is None:
                 raise PermissionDeniedError(
-                    f"{step.path} is privileged: it needs a second person's approval, and approvals "
-                    "are not available here. Nothing was sent."
+                    f"{step.path} is privileged{why}: it needs a second person's approval, and "
+                    "approvals are not available here. Nothing was sent."
                 )
             if not parsed.reason:
                 raise UsageError(
-                    f"{step.path} needs a second person, and the request needs a reason: "
-                    'add reason="why this is needed".',
+                    f"{step.path} needs a second person{why}, and the request needs a reason: "
+                    'add reason="why this is needed" (or the reason as the last words).',
                     usage=f'{step.usage} reason="..."',
                 )
             return self.approvals.request(

@@ -148,7 +148,7 @@ def build_notify(
     incident_channel: str | None = None,
 ) -> Notify:
     """The events side on ``client``'s Redis, routed as the policy file's ``routing`` says."""
-    router = Router(gateway.package_address, routing)
+    router = Router(gateway.package_address(), routing)
     store = IncidentStore(client)
     outbox = Outbox(client)
     journal = Journal(client)
@@ -489,7 +489,7 @@ def background_loops(
         notify.alerts,
         metrics=metrics,
         events=app.gateway.client,
-        package_address=app.gateway.package_address,
+        package_address=app.gateway.package_address(),
     )
     outbox = OutboxWorker(
         app.redis,

@@ -28,11 +28,16 @@ __all__ = [
     "Reason",
     "keyword_only",
     "parse_args",
+    "split_reason",
     "usage_of",
 ]
 
 U64_MAX = (1 << 64) - 1
 _SEPARATORS = re.compile(r"[_,'\u00a0 ]")
+_REASON_WORD = re.compile(r"[^\W\d_][\w'-]*")
+_VALUE_WORDS = frozenset(
+    {"on", "off", "true", "false", "yes", "no", "enable", "enabled", "disable", "disabled"}
+)
 _DURATION = re.compile(r"^(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days)?$")
 _UNIT_S = {
     "s": 1,
@@ -209,3 +214,37 @@ def parse_args(model: type[BaseModel], tokens: list[str]) -> BaseModel:
             raise UsageError(f"Missing argument <{field}>.") from None
         message = str(first["msg"]).removeprefix("Value error, ")
         raise UsageError(f"Bad <{field}>: {message}.") from None
+
+
+def _starts_a_reason(token: str) -> bool:
+    """A quoted phrase, or a plain word (``topped``), never something that reads as a value
+    (``10O``, ``0x1f``, ``on``, ``15m``, ``key=value``): a mistyped argument must stay an error."""
+    if any(ch.isspace() for ch in token.strip()):
+        return True
+    return bool(_REASON_WORD.fullmatch(token)) and token.lower() not in _VALUE_WORDS
+
+
+def split_reason(model: type[BaseModel], tokens: list[str]) -> tuple[list[str], str]:
+    """(argument words, reason) for a step whose model has no reason field.
+
+    A privileged request needs a reason; typed as the last words (``/vrf resume topped up``) it
+    works as ``reason="topped up"`` does. The reason starts at the first trailing word that begins
+    one (see ``_starts_a_reason``) after which the rest parses as the arguments; the longest
+    argument list wins, so optional arguments are still filled when given.
+
+    Raises:
+        UsageError: the words parse neither whole nor with any trailing reason (the whole error).
+    """
+    try:
+        parse_args(model, tokens)
+    except UsageError as whole:
+        for cut in range(len(tokens) - 1, -1, -1):
+            if not _starts_a_reason(tokens[cut]):
+                continue
+            try:
+                parse_args(model, tokens[:cut])
+            except UsageError:
+                continue
+            return tokens[:cut], " ".join(tokens[cut:])
+        raise whole from None
+    return tokens, ""

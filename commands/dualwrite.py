@@ -24,6 +24,7 @@ from commands.reply import Field as RField
 __all__ = [
     "DualWrite",
     "archived_summary",
+    "dual_write_check",
     "dual_write_flags",
     "dual_write_status",
     "expectation_check",
@@ -79,6 +80,18 @@ class DualWrite:
 def dual_write_status(ctx: StepContext, lottery_id: int) -> DualWrite:
     [view] = ctx.chain.read("legacy_bridge::dual_write_status", [u64(lottery_id)])
     return DualWrite.from_view(view)
+
+
+def dual_write_check(ctx: StepContext, lottery_id: int) -> Check:
+    """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash."""
+    dw = dual_write_status(ctx, lottery_id)
+    blocked = dw.enabled and dw.abort_on_missing and dw.expected is None
+    return Check(
+        name="dual-write expectation set (abort_on_missing)",
+        ok=not blocked,
+        seen="missing" if blocked else ("set" if dw.expected is not None else "not required"),
+        required="an expected hash (/dualwrite set) while abort_on_missing is on",
+    )
 
 
 def dual_write_flags(ctx: StepContext) -> DualWrite:

@@ -161,15 +161,23 @@ class FallbackArgs(BaseModel):
 )
 def fallback(ctx: StepContext, args: FallbackArgs) -> Plan:
     view = price_view(ctx, args.asset_id)
-    already = bool(view["fallback_active"]) == args.active
+    fallback_on, clamp_on = bool(view["fallback_active"]), bool(view["clamp_active"])
+    # set_fallback(false) also clears the clamp (spec fact 17): with only a clamp it still acts.
+    changes = fallback_on != args.active or (not args.active and clamp_on)
     checks = [
         Check(
             name="fallback state changes",
-            ok=not already,
-            seen="on" if view["fallback_active"] else "off",
-            required="off" if args.active else "on",
+            ok=changes,
+            seen=f"fallback {'on' if fallback_on else 'off'}, clamp "
+            f"{'active' if clamp_on else 'inactive'}",
+            required="fallback off" if args.active else "fallback on, or a clamp to clear",
         )
     ]
+    effects = []
+    if fallback_on != args.active:
+        effects.append(f"fallback_active {str(fallback_on).lower()} -> {str(args.active).lower()}")
+    if not args.active and clamp_on:
+        effects.append("clamp_active true -> false (set_fallback off clears the clamp)")
     call = ChainCall(
         function="price_feed::set_fallback",
         args=(
@@ -179,10 +187,12 @@ def fallback(ctx: StepContext, args: FallbackArgs) -> Plan:
         ),
     )
     word = "on" if args.active else "off"
+    clears = " (also clears the clamp)" if not args.active and clamp_on else ""
     return Plan(
-        summary=f"Fallback {word} for asset {args.asset_id}: {args.reason}",
+        summary=f"Fallback {word} for asset {args.asset_id}{clears}: {args.reason}",
         checks=checks,
         calls=[call],
+        effects=tuple(effects),
     )
 
 

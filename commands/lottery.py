@@ -12,13 +12,18 @@ from pydantic import BaseModel, BeforeValidator, Field
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.errors import ChainAbortError
 from chatops.chain.lottery_config import LotteryConfig
+from commands.accounting import unpaid_checks
 from commands.args import U8, U64, Amount, Duration
+from commands.dualwrite import dual_write_check
+from commands.emergency import draws_enabled_check
 from commands.errors import CancelledError
-from commands.payouts import dual_write_check
+from commands.payouts import next_round_text
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import (
+    accounting,
     as_int,
     lottery_status,
+    payout_cap,
     sales_totals,
     status_name,
     u64,
@@ -26,10 +31,11 @@ from commands.reads import (
     vrf_state,
     winner_progress,
 )
-from commands.refund import draws_enabled_check
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
+from commands.vrf import retry_checks, retry_text
+from commands.winners import PrizeState, prize_state
 
 
 class IdArgs(BaseModel):
@@ -57,21 +63,24 @@ def _validate(ctx: StepContext, lottery_id: int) -> Check:
 @read(
     "/lottery",
     "status",
-    summary="Status, sales, VRF and payout progress of a lottery",
-    runbook="Admin 2 (views::get_lottery_status)",
+    summary="Status, sales, VRF, winners and paid against allocated (prize, operations, partner)",
+    runbook="Admin 2 (views::get_lottery_status), Admin 8-9 (paid against allocated)",
     args=IdArgs,
     reads=(
         "views::get_lottery_status",
         "sales::sales_totals",
         "draw::vrf_state_view",
         "payouts::winner_progress",
+        "views::accounting_snapshot",
+        "roles::payout_batch_cap_view",
+        "roles::list_partner_caps",
     ),
 )
 def status(ctx: StepContext, args: IdArgs) -> Reply:
     view = lottery_status(ctx, args.lottery_id)
     sold, proceeds, _last = sales_totals(ctx, args.lottery_id)
     vrf = vrf_state(ctx, args.lottery_id)
-    progress = winner_progress(ctx, args.lottery_id)
+    state = prize_state(ctx, args.lottery_id)
     fields = [
         RField(label="Status", value=status_name(as_int(view["status"]))),
         RField(label="Snapshot frozen", value="yes" if view["snapshot_frozen"] else "no"),
@@ -79,15 +88,60 @@ def status(ctx: StepContext, args: IdArgs) -> Reply:
         RField(label="Proceeds", value=f"{proceeds:,}"),
         RField(label="VRF", value=f"status {vrf['status']}, attempt {vrf['attempt']}"),
     ]
+    progress = state.progress
     if progress.get("initialized"):
         fields.append(
             RField(
                 label="Winners",
                 value=f"{progress['total_assigned']}/{progress['total_required']} assigned, "
-                f"payout round {progress['payout_round']}",
+                f"{state.paid.count} paid, payout round {progress['payout_round']}",
+            )
+        )
+    if state.acc:
+        fields += _paid_fields(ctx, state)
+    if progress.get("initialized") and as_int(view["status"]) == 5:
+        fields.append(
+            RField(
+                label="Next payout round",
+                value=next_round_text(payout_cap(ctx), progress["payout_round"] + 1),
             )
         )
     return Reply(title=f"Lottery {args.lottery_id}", fields=tuple(fields), data=view)
+
+
+def _paid_fields(ctx: StepContext, state: PrizeState) -> list[RField]:
+    """Paid against allocated. Partner payouts are booked as operations (spec §4.5) and no view
+    splits them per lottery, so the partner line is each partner cap's spend over all lotteries."""
+    acc = state.acc
+    fields = [
+        RField(
+            label="Prize",
+            value=f"{acc['total_prize_paid']:,} paid of {acc['total_allocated']:,} allocated "
+            f"({state.prize_unpaid:,} unpaid)",
+        ),
+        RField(
+            label="Operations",
+            value=f"{acc['total_operations_paid']:,} paid of "
+            f"{acc['total_operations_allocated']:,} allocated ({state.operations_unpaid:,} "
+            "unpaid; partner payouts included)",
+        ),
+    ]
+    try:
+        [partners] = ctx.chain.read("roles::list_partner_caps")
+    except ChainAbortError as exc:
+        if exc.code != 0x1103:  # roles not initialised: no partner caps
+            raise
+        partners = []
+    for cap in partners:
+        spent = int(cap["max_total_payout"]) - int(cap["remaining_payout"])
+        fields.append(
+            RField(
+                label=f"Partner {cap['partner']}",
+                value=f"{spent:,} paid of its {int(cap['max_total_payout']):,} cap (all "
+                f"lotteries), next nonce {cap['next_nonce']}",
+            )
+        )
+    return fields
 
 
 @read(
@@ -424,13 +478,15 @@ def draw(ctx: StepContext, args: DrawArgs) -> Plan:
             seen=str(deposit["requests_paused"]).lower(),
             required="false",
         ),
+        draws_enabled_check(ctx),
         Check(
             name="no VRF request pending",
             ok=as_int(vrf["status"]) != 1,
-            seen=f"VRF status {vrf['status']}",
-            required="not Requested",
+            seen=f"VRF status {vrf['status']} ({retry_text(vrf)})",
+            required="not Requested (a request never fulfilled can only be cancelled: "
+            f"/refund start {args.lottery_id} vrf, spec fact 15)",
         ),
-        draws_enabled_check(ctx),
+        *retry_checks(vrf, ctx.chain.now_s(), args.lottery_id),
     ]
     calls = []
     if current == 1:
@@ -460,19 +516,26 @@ def draw(ctx: StepContext, args: DrawArgs) -> Plan:
 @action(
     "/lottery",
     "finalize",
-    summary="Payout -> Finalized: archive the summary once every winner is assigned",
-    runbook="Admin 8 (finalize_lottery_admin), Dual-write 3",
+    summary="Payout -> Finalized: archive the summary once every winner is assigned and everything "
+    "allocated is paid (the accounting comparison is part of the preflight)",
+    runbook="Admin 8 (finalize_lottery_admin after the payout batches and accounting_check.sh "
+    "compare), Dual-write 3",
     args=IdArgs,
     reads=(
         "views::get_lottery_status",
         "payouts::winner_progress",
+        "views::accounting_snapshot",
         "legacy_bridge::dual_write_status",
     ),
     calls=("payouts::finalize_lottery_admin",),
+    help="The contract checks only that winners are assigned, and after finalize no payout can be "
+    "recorded: the bot refuses while any allocated prize or operations amount is unpaid "
+    "(/lottery accounting shows the same comparison).",
 )
 def finalize(ctx: StepContext, args: IdArgs) -> Plan:
     view = lottery_status(ctx, args.lottery_id)
     progress = winner_progress(ctx, args.lottery_id)
+    acc = accounting(ctx, args.lottery_id) or {}
     checks = [
         _status_check(view, (5,)),
         Check(
@@ -482,10 +545,18 @@ def finalize(ctx: StepContext, args: IdArgs) -> Plan:
             seen=f"{progress['total_assigned']}/{progress['total_required']}",
             required="all",
         ),
+        *unpaid_checks(acc, args.lottery_id),
         dual_write_check(ctx, args.lottery_id),
     ]
     call = ChainCall(
         function="payouts::finalize_lottery_admin",
         args=(u64(args.lottery_id), u64(ctx.chain.now_s())),
     )
-    return Plan(summary=f"Finalize lottery {args.lottery_id}", checks=checks, calls=[call])
+    return Plan(
+        summary=f"Finalize lottery {args.lottery_id}: the summary records prize "
+        f"{int(acc.get('total_prize_paid', 0)):,} of {int(acc.get('total_allocated', 0)):,} and "
+        f"operations {int(acc.get('total_operations_paid', 0)):,} of "
+        f"{int(acc.get('total_operations_allocated', 0)):,} paid",
+        checks=checks,
+        calls=[call],
+    )

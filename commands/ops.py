@@ -10,8 +10,11 @@ from chatops.chain.movetypes import as_int
 from chatops.chain.statuses import LotteryStatus
 from commands.errors import UsageError
 from commands.ports import StepContext
-from commands.registry import build_registry, read
+from commands.reads import vrf_deposit
+from commands.registry import Registry, build_registry, read
 from commands.reply import Field, Reply, Severity
+from commands.runbook_names import RUNBOOK_NAMES, find_name, names_for, steps_for
+from commands.vrf import paused_text
 
 RUNBOOK = "runbooks.md"
 
@@ -36,8 +39,33 @@ def _help_all() -> Reply:
     )
 
 
+def _help_name(registry: Registry, topic: str) -> Reply:
+    """Where a runbook name (or any ``module::function``) leads: the commands, and why if it
+    cannot be called as the runbook writes it."""
+    key = find_name(topic)
+    name = key or topic.strip().strip("`")
+    steps = steps_for(registry, name)
+    entry = RUNBOOK_NAMES.get(key) if key else None
+    if not steps:
+        raise UsageError(
+            f"No command reads or calls {name}, and the runbook does not name it. "
+            "/ops help lists the commands."
+        )
+    text = entry.note if entry is not None else ""
+    verb = "replaced by" if text else "performed or read by"
+    return Reply(
+        title=f"{name}: {verb} {', '.join(s.path for s in steps)}",
+        text=text,
+        fields=tuple(Field(label=s.path, value=f"{s.usage} - {s.summary}") for s in steps),
+        ephemeral=True,
+        data={"name": name, "commands": [s.path for s in steps], "note": text},
+    )
+
+
 def _help_topic(topic: str) -> Reply:
     registry = build_registry()
+    if "::" in topic or find_name(topic) is not None:
+        return _help_name(registry, topic)
     words = topic.split()
     command = words[0] if words[0].startswith("/") else "/" + words[0]
     if len(words) == 1:
@@ -57,6 +85,9 @@ def _help_topic(topic: str) -> Reply:
         fields.append(Field(label="Reads", value=", ".join(s.reads)))
     if s.calls:
         fields.append(Field(label="Calls", value=", ".join(s.calls)))
+    names = names_for(s)
+    if names:
+        fields.append(Field(label="Runbook names", value=", ".join(names)))
     return Reply(title=s.path, text=s.help or s.summary, fields=tuple(fields), ephemeral=True)
 
 
@@ -85,7 +116,7 @@ _OVERVIEW_ALERTS = {
     "status",
     summary="Digest of views::status_overview: lotteries by status, VRF, payouts, refunds",
     runbook="Admin 13 (status overview), monitoring.md",
-    reads=("views::status_overview",),
+    reads=("views::status_overview", "views::get_vrf_deposit_status"),
 )
 def status(ctx: StepContext, args: BaseModel) -> Reply:
     [overview] = ctx.chain.read("views::status_overview", [TypedArg.of("u64", ctx.chain.now_s())])
@@ -96,14 +127,18 @@ def status(ctx: StepContext, args: BaseModel) -> Reply:
     breach = bool(overview.get("refund_sla_breach"))
     if breach:
         attention.insert(0, "REFUND SLA BREACHED (cancelled lottery not refunded in time)")
-    severity = Severity.WARNING if breach else Severity.INFO
+    deposit = vrf_deposit(ctx)
+    paused = bool(deposit["requests_paused"])
+    if paused:
+        attention.insert(0, f"VRF requests {paused_text(deposit)}: no draw can be requested")
+    severity = Severity.WARNING if breach or paused else Severity.INFO
     return Reply(
         title=f"{counts.get('total', 0)} lotteries",
         text=by_status,
         severity=severity,
         fields=tuple(Field(label="Attention", value=a) for a in attention)
         or (Field(label="Attention", value="nothing pending"),),
-        data=dict(overview),
+        data={**overview, "vrf_deposit": deposit},
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from commands.args import parse_args
+from commands.args import parse_args, split_reason
 from commands.errors import UsageError
 from commands.invocation import Invocation, tokenize
 from commands.registry import Registry, Step
@@ -51,6 +51,11 @@ def parse_invocation(registry: Registry, inv: Invocation) -> Parsed:
                 kept.append(word)
         words = kept
     try:
+        if "reason" not in step.args.model_fields and step.plan is not None:
+            # A step that sends transactions may need a second person: its reason may be its
+            # last words, as for steps with a reason argument.
+            words, trailing = split_reason(step.args, words)
+            reason = reason or trailing
         args = parse_args(step.args, words)
     except UsageError as exc:
         raise UsageError(str(exc), usage=step.usage) from None

@@ -1,8 +1,8 @@
 """``/payouts``: runbook Admin 8-9. Winners, payout batches under the global PayoutBatchCap, the loop of
 batches, partner payouts, and the accounting invariant checked after every batch.
 
-The cap has one global nonce (spec fact 12): each batch must be both ``last_nonce + nonce_stride``
-and ``payout_round + 1``; the checks below say which one breaks, before anything is sent.
+The bot derives each batch's prize from the winners it pays (``commands.winners``) and refuses a
+different figure; the cap's nonce rule (spec fact 12) is checked and explained in ``payout_cap``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from chatops.chain.calls import ChainCall, TypedArg
+from commands.accounting import accounting_invariant
 from commands.args import U64, Address, Amount
+from commands.payout_cap import cap_checks, nonce_check
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import (
     accounting,
@@ -30,117 +32,21 @@ from commands.reads import (
 from commands.registry import action, read
 from commands.reply import Check, Reply, Severity
 from commands.reply import Field as RField
+from commands.winners import PrizeState, ordinals, prize_state
 
 
 class IdArgs(BaseModel):
     lottery_id: U64
 
 
-def accounting_invariant(ctx: StepContext, lottery_id: int) -> list[Check]:
-    """Runbook Admin 8: after a batch, nothing paid beyond what the sales allocated.
-
-    The runbook says "total_prize_paid and total_operations_paid do not exceed total_allocated"; in
-    the contract's ``Accounting`` (spec §6.4, §12.3) ``total_allocated`` is the prize + reserve share
-    and operations have their own ``total_operations_allocated``, so each paid total is compared
-    with its own allocation (the contracts win). Summing both against ``total_allocated`` would flag
-    a legitimate full payout as an incident.
-    """
-    acc = accounting(ctx, lottery_id) or {}
-    prize_paid = int(acc.get("total_prize_paid", 0))
-    allocated = int(acc.get("total_allocated", 0))
-    ops_paid = int(acc.get("total_operations_paid", 0))
-    ops_allocated = int(acc.get("total_operations_allocated", 0))
-    return [
-        Check(
-            name="total_prize_paid <= total_allocated",
-            ok=prize_paid <= allocated,
-            seen=f"{prize_paid:,}",
-            required=f"<= {allocated:,}",
-        ),
-        Check(
-            name="total_operations_paid <= total_operations_allocated",
-            ok=ops_paid <= ops_allocated,
-            seen=f"{ops_paid:,}",
-            required=f"<= {ops_allocated:,}",
-        ),
-    ]
-
-
-def dual_write_check(ctx: StepContext, lottery_id: int) -> Check:
-    """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash."""
-    [dual] = ctx.chain.read("legacy_bridge::dual_write_status", [u64(lottery_id)])
-    has_expectation = bool(dual["expected_hash"]["vec"])
-    blocked = bool(dual["enabled"] and dual["abort_on_missing"] and not has_expectation)
-    return Check(
-        name="dual-write expectation set (abort_on_missing)",
-        ok=not blocked,
-        seen="missing" if blocked else ("set" if has_expectation else "not required"),
-        required="an expected hash (/dualwrite set) while abort_on_missing is on",
-    )
-
-
-def cap_checks(
-    cap: dict[str, Any] | None,
-    *,
-    size: int,
-    operations: int,
-    round_: int,
-    now_s: int,
-    count: int = 1,
-    round_name: str = "payout round",
-) -> list[Check]:
-    """The global PayoutBatchCap as ``roles::consume_payout_batch`` checks it (spec §4.5).
-
-    Prize batches and refund batches both consume it (fact 11): ``size`` is winners_paid or
-    tickets_refunded, ``round_`` the payout or refund round used as the cap nonce, ``count`` the
-    number of consecutive batches of the same shape.
-    """
+def next_round_text(cap: dict[str, Any] | None, round_: int) -> str:
+    """The next payout round and whether the global cap nonce lets it through."""
     if cap is None:
-        return [
-            Check(
-                name="PayoutBatchCap present",
-                ok=False,
-                seen="none",
-                required="a cap (/roles payout-cap)",
-            )
-        ]
-    max_batch = cap["max_batch_size"]
-    ready_at = cap["last_batch_at"] + cap["cooldown_secs"]
-    cooling = cap["cooldown_secs"] > 0 and cap["last_batch_at"] > 0 and now_s < ready_at
-    checks = [
-        Check(
-            name="batch size within cap",
-            ok=max_batch == 0 or size <= max_batch,
-            seen=str(size),
-            required=f"<= {max_batch}" if max_batch else "any",
-        ),
-        Check(
-            name="cap cooldown passed",
-            ok=not cooling,
-            seen=f"now {now_s}",
-            required=f">= {ready_at}",
-        ),
-    ]
-    if cap["nonce_stride"] > 0:
-        expected = cap["last_nonce"] + cap["nonce_stride"]
-        checks.append(
-            Check(
-                name=f"cap nonce = {round_name}",
-                ok=expected == round_ and (count == 1 or cap["nonce_stride"] == 1),
-                seen=f"cap expects {expected}, stride {cap['nonce_stride']}",
-                required=f"{round_name} {round_} (re-issue the cap with /roles payout-cap to reset it)",
-            )
-        )
-    left = cap["operations_budget_total"] - cap["operations_budget_used"]
-    checks.append(
-        Check(
-            name="cap operations budget",
-            ok=operations * count <= left,
-            seen=f"{operations * count:,} needed",
-            required=f"<= {left:,} left",
-        )
-    )
-    return checks
+        return f"{round_} (no PayoutBatchCap: /roles payout-cap)"
+    check = nonce_check(cap, round_)
+    if check.ok:
+        return f"{round_} ({check.seen})"
+    return f"{round_}: BLOCKED, {check.seen}; {check.required}"
 
 
 @read(
@@ -156,15 +62,16 @@ def cap_checks(
     ),
 )
 def plan(ctx: StepContext, args: IdArgs) -> Reply:
-    progress = winner_progress(ctx, args.lottery_id)
+    state = prize_state(ctx, args.lottery_id)
     cap = payout_cap(ctx)
-    acc = accounting(ctx, args.lottery_id) or {}
+    progress, acc = state.progress, state.acc
+    round_ = progress["payout_round"] + 1
     fields = [
         RField(
             label="Winners",
             value=f"{progress['total_assigned']}/{progress['total_required']} assigned",
         ),
-        RField(label="Next payout round", value=str(progress["payout_round"] + 1)),
+        RField(label="Next payout round", value=next_round_text(cap, round_)),
     ]
     if cap is None:
         fields.append(RField(label="PayoutBatchCap", value="none: set one with /roles payout-cap"))
@@ -185,24 +92,63 @@ def plan(ctx: StepContext, args: IdArgs) -> Reply:
                 ),
             ]
         )
+    next_batch = ""
     if acc:
-        fields.append(
+        fields += [
             RField(
                 label="Prize",
                 value=f"{acc['total_prize_paid']:,} paid of {acc['total_allocated']:,} allocated",
-            )
-        )
-        fields.append(
+            ),
             RField(
                 label="Operations",
                 value=f"{acc['total_operations_paid']:,} paid of {acc['total_operations_allocated']:,} allocated",
+            ),
+        ]
+        if state.amounts:
+            fields.append(
+                RField(
+                    label="Winners paid",
+                    value=f"{state.paid.count} of {len(state.amounts)} (each prize "
+                    f"{_prize_range(state)}; /payouts winners {args.lottery_id})",
+                )
             )
-        )
+        next_batch = _next_batch(state, cap, args.lottery_id)
     return Reply(
         title=f"Lottery {args.lottery_id}: payout plan",
+        text=next_batch,
         fields=tuple(fields),
-        data={"progress": progress, "cap": cap, "accounting": acc},
+        data={
+            "progress": progress,
+            "cap": cap,
+            "accounting": acc,
+            "winner_amounts": state.amounts,
+            "winners_paid": state.paid.count,
+        },
     )
+
+
+def _prize_range(state: PrizeState) -> str:
+    low, high = min(state.amounts), max(state.amounts)
+    return f"{low:,}" if low == high else f"{low:,} to {high:,}"
+
+
+def _next_batch(state: PrizeState, cap: dict[str, Any] | None, lottery_id: int) -> str:
+    """The batch to send next, as the command to type."""
+    if state.winners_unpaid:
+        most = state.winners_unpaid
+        if cap is not None and cap["max_batch_size"]:
+            most = min(most, int(cap["max_batch_size"]))
+        prize = state.paid.next_prize(state.amounts, most)
+        return (
+            f"Next: /payouts batch {lottery_id} {most} (prize {prize:,} for "
+            f"{ordinals(state.paid.count + 1, state.paid.count + most)})"
+        )
+    if state.operations_unpaid:
+        return (
+            f"Winners paid. Operations left: {state.operations_unpaid:,} "
+            f"(/payouts batch {lottery_id} 0 0 {state.operations_unpaid} or /payouts partner)."
+        )
+    return f"Everything allocated is paid: /lottery finalize {lottery_id}."
 
 
 class ComputeArgs(BaseModel):
@@ -263,30 +209,45 @@ def compute(ctx: StepContext, args: ComputeArgs) -> Plan:
     )
 
 
+def batch_prizes(state: PrizeState, winners: int, count: int) -> list[int]:
+    """The prize of each of ``count`` batches paying ``winners`` winners each, in ordinal order."""
+    if winners <= 0:
+        return [0] * count
+    prizes = [state.paid.next_prize(state.amounts, winners)]
+    for index in range(1, count):
+        first = state.paid.count + index * winners
+        prizes.append(sum(state.amounts[first : first + winners]))
+    return prizes
+
+
 def batch_checks(
     ctx: StepContext,
     lottery_id: int,
     *,
     winners: int,
-    prize: int,
+    prize: int | None,
     operations: int,
     count: int = 1,
     now_s: int,
-) -> tuple[list[Check], int, dict[str, Any] | None]:
-    """The runbook's checks for ``count`` consecutive batches; returns (checks, first round, cap)."""
+) -> tuple[list[Check], int, dict[str, Any] | None, list[int]]:
+    """The runbook's checks for ``count`` consecutive batches.
+
+    Returns (checks, first round, cap, the prize of each batch). ``prize`` is what the operator typed
+    (None: the bot's figure is used); a typed prize must equal the bot's for every batch.
+    """
     view = lottery_status(ctx, lottery_id)
-    progress = winner_progress(ctx, lottery_id)
+    state = prize_state(ctx, lottery_id)
     cap = payout_cap(ctx)
-    acc = accounting(ctx, lottery_id) or {}
     current = as_int(view["status"])
-    round_ = progress["payout_round"] + 1
+    round_ = state.progress["payout_round"] + 1
+    prizes = batch_prizes(state, winners, count)
     checks = [
         Check(name="lottery status", ok=current == 5, seen=status_name(current), required="Payout")
     ]
     checks += cap_checks(
         cap, size=winners, operations=operations, round_=round_, now_s=now_s, count=count
     )
-    last_ts = progress["last_payout_ts"]
+    last_ts = state.progress["last_payout_ts"]
     checks.append(
         Check(
             name="timestamp >= last_payout_ts",
@@ -295,26 +256,7 @@ def batch_checks(
             required=f">= {last_ts}",
         )
     )
-    if acc:
-        prize_left = acc["total_allocated"] - acc["total_prize_paid"]
-        ops_left = acc["total_operations_allocated"] - acc["total_operations_paid"]
-        checks.append(
-            Check(
-                name="prize within total_allocated",
-                ok=prize * count <= prize_left,
-                seen=f"{prize * count:,}",
-                required=f"<= {prize_left:,} left",
-            )
-        )
-        checks.append(
-            Check(
-                name="operations within total_operations_allocated",
-                ok=operations * count <= ops_left,
-                seen=f"{operations * count:,}",
-                required=f"<= {ops_left:,} left",
-            )
-        )
-    else:
+    if not state.acc:
         checks.append(
             Check(
                 name="sales recorded",
@@ -323,7 +265,46 @@ def batch_checks(
                 required="accounting to pay from",
             )
         )
-    return checks, round_, cap
+        return checks, round_, cap, prizes
+    checks.append(
+        Check(
+            name="winners left to pay",
+            ok=winners * count <= state.winners_unpaid,
+            seen=f"{winners * count} to pay",
+            required=f"<= {state.winners_unpaid} unpaid of {len(state.amounts)} "
+            f"(winners are paid in order; /payouts winners {lottery_id})",
+        )
+    )
+    if prize is not None:
+        wrong = [p for p in prizes if p != prize]
+        first = state.paid.count + 1
+        checks.append(
+            Check(
+                name="prize = the winners' prizes",
+                ok=not wrong,
+                seen=f"{prize:,} typed",
+                required=f"{', '.join(f'{p:,}' for p in prizes)} for "
+                f"{ordinals(first, first + winners * count - 1)} (total_allocated shared "
+                f"equally by the {len(state.amounts)} winner(s); leave the prize out and the bot "
+                "uses it)",
+            )
+        )
+    total_prize = prize * count if prize is not None else sum(prizes)
+    checks += [
+        Check(
+            name="prize within total_allocated",
+            ok=total_prize <= state.prize_unpaid,
+            seen=f"{total_prize:,}",
+            required=f"<= {state.prize_unpaid:,} left",
+        ),
+        Check(
+            name="operations within total_operations_allocated",
+            ok=operations * count <= state.operations_unpaid,
+            seen=f"{operations * count:,}",
+            required=f"<= {state.operations_unpaid:,} left",
+        ),
+    ]
+    return checks, round_, cap, prizes
 
 
 def _batch_call(
@@ -356,14 +337,15 @@ def _after_batch(lottery_id: int) -> Callable[[StepContext, Outcome], list[Any]]
 class BatchArgs(BaseModel):
     lottery_id: U64
     winners_paid: Amount
-    prize_paid: Amount
-    operations_paid: Amount
+    prize_paid: Amount | None = None
+    operations_paid: Amount = 0
 
 
 @action(
     "/payouts",
     "batch",
-    summary="Record one payout batch (checks cap size, cooldown, nonce, budget, accounting)",
+    summary="Record one payout batch for the next winners (the bot computes their prize; checks "
+    "cap size, cooldown, nonce, budget, accounting)",
     runbook="Admin 8 (payouts::record_payout_batch_admin; roles::consume_payout_batch read as the cap view)",
     args=BatchArgs,
     reads=(
@@ -373,10 +355,14 @@ class BatchArgs(BaseModel):
         "views::accounting_snapshot",
     ),
     calls=("payouts::record_payout_batch_admin",),
+    help="Pays the next <winners-paid> winners in order (/payouts winners lists them). Their prize "
+    "is computed by the bot (total_allocated shared equally); a typed prize must match it. "
+    "Operations are paid with the batch (default 0), e.g. /payouts batch 4 0 0 140000000 pays "
+    "only operations.",
 )
 def batch(ctx: StepContext, args: BatchArgs) -> Plan:
     now = ctx.chain.now_s()
-    checks, round_, _cap = batch_checks(
+    checks, round_, _cap, [prize] = batch_checks(
         ctx,
         args.lottery_id,
         winners=args.winners_paid,
@@ -384,11 +370,10 @@ def batch(ctx: StepContext, args: BatchArgs) -> Plan:
         operations=args.operations_paid,
         now_s=now,
     )
-    call = _batch_call(
-        args.lottery_id, round_, args.winners_paid, args.prize_paid, args.operations_paid, now
-    )
+    call = _batch_call(args.lottery_id, round_, args.winners_paid, prize, args.operations_paid, now)
     return Plan(
-        summary=f"Payout round {round_} of lottery {args.lottery_id}: {args.winners_paid} winners, prize {args.prize_paid:,}, operations {args.operations_paid:,}",
+        summary=f"Payout round {round_} of lottery {args.lottery_id}: {args.winners_paid} winners, "
+        f"prize {prize:,}, operations {args.operations_paid:,}",
         checks=checks,
         calls=[call],
         after=_after_batch(args.lottery_id),
@@ -399,8 +384,8 @@ class RunArgs(BaseModel):
     lottery_id: U64
     batches: U64 = Field(gt=0, le=100)
     winners_per_batch: Amount
-    prize_per_batch: Amount
-    operations_per_batch: Amount
+    prize_per_batch: Amount | None = None
+    operations_per_batch: Amount = 0
 
 
 @action(
@@ -419,7 +404,7 @@ class RunArgs(BaseModel):
 )
 def run(ctx: StepContext, args: RunArgs) -> Plan:
     now = ctx.chain.now_s()
-    checks, round_, cap = batch_checks(
+    checks, round_, cap, prizes = batch_checks(
         ctx,
         args.lottery_id,
         winners=args.winners_per_batch,
@@ -442,11 +427,11 @@ def run(ctx: StepContext, args: RunArgs) -> Plan:
             args.lottery_id,
             round_ + i,
             args.winners_per_batch,
-            args.prize_per_batch,
+            prize,
             args.operations_per_batch,
             now,
         )
-        for i in range(args.batches)
+        for i, prize in enumerate(prizes)
     ]
     return Plan(
         summary=f"{args.batches} payout batches of lottery {args.lottery_id} from round {round_}",

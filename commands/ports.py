@@ -7,10 +7,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chatops.chain.calls import ChainCall, Outcome, TypedArg
+from chatops.chain.calls import ChainCall, Events, Outcome, TypedArg, find_event
 from commands.reply import Reply
 
-__all__ = ["ApprovalsPort", "ChainPort", "IncidentsPort", "Outcome", "Plan", "StepContext"]
+__all__ = [
+    "ApprovalsPort",
+    "ChainPort",
+    "Events",
+    "IncidentsPort",
+    "Outcome",
+    "Plan",
+    "StepContext",
+    "find_event",
+]
 
 
 class ChainPort(Protocol):
@@ -20,8 +29,11 @@ class ChainPort(Protocol):
         """Call a read function (``module::name``); returns chain JSON values. Raises ChainError."""
         ...
 
-    def simulate(self, call: ChainCall) -> None:
-        """Simulate against current state; raises ChainAbortError with the abort it would hit."""
+    def simulate(self, call: ChainCall) -> Events:
+        """Simulate against current state: the events the call would emit (nothing is committed).
+
+        Raises ChainAbortError with the abort it would hit.
+        """
         ...
 
     def submit(self, call: ChainCall) -> Outcome:
@@ -40,6 +52,10 @@ class ChainPort(Protocol):
         """The Unix seconds the bot passes as the contracts' caller-supplied timestamps (spec fact 4)."""
         ...
 
+    def package_address(self) -> str:
+        """The lottery_multi package account (``0x`` + 64 hex): full function ids are built on it."""
+        ...
+
 
 @dataclass
 class Plan:
@@ -49,6 +65,12 @@ class Plan:
     there stops the sequence and is reported as an incident. ``handoff_to`` names who must sign
     (e.g. an AutomationBot operator whose key the bot does not hold): then nothing is submitted and
     the reply carries the exact unsigned payloads.
+
+    ``needs_approval`` says why this invocation needs a second person even though the catalog does
+    not mark the step privileged (e.g. a VRF snapshot that would lift the pause): the runner then
+    treats it as privileged. A plan can only add the need, never waive it. ``effects`` are the state
+    changes the step expects the calls to make ("operations_budget_used 5,000 -> 0"), shown with
+    the simulation of an approval request and in the reply.
     """
 
     summary: str
@@ -56,6 +78,8 @@ class Plan:
     calls: list[ChainCall]
     after: Callable[[StepContext, Outcome], list[Any]] | None = None
     handoff_to: str | None = None
+    needs_approval: str | None = None
+    effects: tuple[str, ...] = ()
 
 
 class ApprovalsPort(Protocol):

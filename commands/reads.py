@@ -6,10 +6,12 @@ strings. Names follow the contracts (spec §6).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from chatops.chain.calls import TypedArg
 from chatops.chain.errors import ChainAbortError
+from chatops.chain.lottery_config import LotteryConfig
 from chatops.chain.movetypes import as_int
 from chatops.chain.statuses import VrfStatus, status_name
 from commands.ports import StepContext
@@ -18,19 +20,29 @@ __all__ = [
     "VRF_STATUS_NAMES",
     "accounting",
     "as_int",
+    "cancellation",
+    "lottery_config",
     "lottery_status",
+    "lottery_summary",
     "numbers",
     "option",
     "payout_cap",
+    "refund_progress",
     "sales_totals",
     "status_name",
     "u64",
+    "utc",
     "vrf_deposit",
     "vrf_state",
     "winner_progress",
 ]
 
 VRF_STATUS_NAMES = tuple(status.label for status in VrfStatus)
+
+
+def utc(ts: int) -> str:
+    """A chain timestamp (Unix seconds) as operators read it."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def numbers(data: dict[str, Any]) -> dict[str, Any]:
@@ -107,3 +119,33 @@ def payout_cap(ctx: StepContext) -> dict[str, Any] | None:
     [view] = ctx.chain.read("roles::payout_batch_cap_view")
     found = option(view)
     return numbers(found) if found is not None else None
+
+
+def lottery_config(ctx: StepContext, lottery_id: int) -> LotteryConfig:
+    """``views::get_lottery``: price, distribution, prize plan and retry policy of a lottery."""
+    [config] = ctx.chain.read("views::get_lottery", _id(lottery_id))
+    return LotteryConfig.from_view(config)
+
+
+def cancellation(ctx: StepContext, lottery_id: int) -> dict[str, Any] | None:
+    """``views::get_cancellation``: the CancellationRecord, or None when the lottery is not canceled."""
+    [view] = ctx.chain.read("views::get_cancellation", _id(lottery_id))
+    found = option(view)
+    return numbers(found) if found is not None else None
+
+
+def refund_progress(ctx: StepContext, lottery_id: int) -> dict[str, Any]:
+    """``views::get_refund_progress`` (all zero before a cancellation)."""
+    [view] = ctx.chain.read("views::get_refund_progress", _id(lottery_id))
+    return numbers(view)
+
+
+def lottery_summary(ctx: StepContext, lottery_id: int) -> dict[str, Any] | None:
+    """``views::get_lottery_summary``, or None when nothing is archived (table 0x6507)."""
+    try:
+        [summary] = ctx.chain.read("views::get_lottery_summary", _id(lottery_id))
+    except ChainAbortError as exc:
+        if exc.code == 0x6507:
+            return None
+        raise
+    return numbers(summary)

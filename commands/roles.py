@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from chatops.chain.calls import ChainCall, TypedArg
 from commands.args import U64, Address, Amount, Duration, OnOff
+from commands.payout_cap import reissue_effects
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import numbers, option, payout_cap, u64
 from commands.registry import action, read
@@ -184,9 +185,9 @@ def payout_cap_(ctx: StepContext, args: PayoutCapArgs) -> Plan:
         reset = "No cap exists yet"
     else:
         reset = (
-            f"WARNING: this replaces the current cap and resets last_nonce ({current['last_nonce']} now) "
-            f"and operations_budget_used ({current['operations_budget_used']:,} now) to 0, and "
-            "last_batch_at to 0 (spec fact 12)"
+            f"WARNING: this replaces the current cap: last_nonce ({current['last_nonce']} now), "
+            f"operations_budget_used ({current['operations_budget_used']:,} now) and last_batch_at "
+            "go back to 0, so the operations budget guard starts over (spec fact 12)"
         )
     call = ChainCall(
         function="roles::set_payout_batch_cap_admin",
@@ -205,6 +206,7 @@ def payout_cap_(ctx: StepContext, args: PayoutCapArgs) -> Plan:
         f"{reset}",
         checks=[],
         calls=[call],
+        effects=reissue_effects(current, args.ops_budget),
     )
 
 

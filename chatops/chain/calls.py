@@ -16,7 +16,18 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from chatops.chain.movetypes import from_json, to_json
 
-__all__ = ["ChainCall", "Outcome", "TypedArg", "calls_digest"]
+__all__ = ["ChainCall", "Events", "Outcome", "TypedArg", "calls_digest", "find_event"]
+
+Events = tuple[tuple[str, dict[str, Any]], ...]
+"""(type, data) of each event a transaction emitted, or would emit when simulated, in order."""
+
+
+def find_event(events: Events, struct_suffix: str) -> dict[str, Any] | None:
+    """The first event whose type ends with ``struct_suffix`` (e.g. ``::PriceFeedClampEvent``)."""
+    for type_name, data in events:
+        if type_name.endswith(struct_suffix):
+            return data
+    return None
 
 
 class TypedArg(BaseModel):
@@ -78,10 +89,12 @@ class ChainCall(BaseModel):
     def canonical(self) -> dict[str, Any]:
         return {"function": self.function, "args": [[a.type, a.value] for a in self.args]}
 
-    def describe(self) -> str:
-        """``price_feed::set_fallback(u64:1, bool:true, u8:3)``, how the call reads to an approver."""
+    def describe(self, package_address: str | None = None) -> str:
+        """``price_feed::set_fallback(u64:1, bool:true, u8:3)``, how the call reads to an approver;
+        with ``package_address`` the function is named by its full id (for a hand-off)."""
         rendered = ", ".join(f"{a.type}:{json.dumps(a.value)}" for a in self.args)
-        return f"{self.function}({rendered})"
+        name = self.function_id(package_address) if package_address else self.function
+        return f"{name}({rendered})"
 
 
 @dataclass(frozen=True)
@@ -90,14 +103,11 @@ class Outcome:
 
     call: ChainCall
     tx_hash: str
-    events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    events: Events = ()
 
     def event(self, struct_suffix: str) -> dict[str, Any] | None:
         """The first event whose type ends with ``struct_suffix`` (e.g. ``::PriceFeedClampEvent``)."""
-        for type_name, data in self.events:
-            if type_name.endswith(struct_suffix):
-                return data
-        return None
+        return find_event(self.events, struct_suffix)
 
 
 def calls_digest(calls: list[ChainCall] | tuple[ChainCall, ...]) -> str:

@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from chatops.chain.calls import ChainCall, Outcome, TypedArg
+from chatops.chain.calls import ChainCall, Events, Outcome, TypedArg
 from chatops.chain.client import ChainClient, raise_for_status
 from chatops.chain.errors import ViewNotAllowedError
+from chatops.chain.models import TransactionInfo
 from chatops.chain.signer import Signer
 from chatops.chain.transactions import build_entry_function, build_raw_transaction, simulation_body
 
@@ -27,6 +28,10 @@ class StateReader(Protocol):
     """Answers read functions from resources and table items when the node refuses them as views."""
 
     def supports(self, function: str) -> bool: ...
+
+    def state_only(self, function: str) -> bool:
+        """Names state no function returns (``payouts::WinnerState.winner_chunks``): no view."""
+        ...
 
     def read(self, function: str, args: Sequence[TypedArg]) -> list[Any]: ...
 
@@ -50,7 +55,7 @@ class Gateway:
     ) -> None:
         self.client = client
         self.signer = signer
-        self.package_address = package_address
+        self._package = package_address
         self.state_reader = state_reader
         self._clock_s = clock_s
         self._wait_timeout_s = wait_timeout_s
@@ -58,11 +63,11 @@ class Gateway:
         self._lock = threading.Lock()
 
     def _fid(self, function: str) -> str:
-        return ChainCall(function=function).function_id(self.package_address)
+        return ChainCall(function=function).function_id(self._package)
 
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         reader = self.state_reader
-        if reader is not None and function in self._not_views:
+        if reader is not None and (function in self._not_views or reader.state_only(function)):
             return reader.read(function, args)
         try:
             return self.client.view(self._fid(function), [a.value for a in args])
@@ -77,7 +82,7 @@ class Gateway:
     def _typed(self, call: ChainCall) -> list[tuple[str, Any]]:
         return [(a.type, a.python()) for a in call.args]
 
-    def simulate(self, call: ChainCall) -> None:
+    def simulate(self, call: ChainCall) -> Events:
         entry = build_entry_function(self._fid(call.function), self._typed(call))
         account = self.client.account(self.signer.address)
         raw = build_raw_transaction(
@@ -89,9 +94,9 @@ class Gateway:
             expiration_timestamp_s=self.now_s() + 300,
             chain_id=self.client.expected_chain_id,
         )
-        raise_for_status(
-            self.client.simulate(simulation_body(raw, self.signer.public_key)), call.function
-        )
+        info = self.client.simulate(simulation_body(raw, self.signer.public_key))
+        raise_for_status(info, call.function)
+        return _events(info)
 
     def submit(
         self, call: ChainCall, *, before_send: Callable[[int, int], None] | None = None
@@ -108,9 +113,7 @@ class Gateway:
                 chain_now_s=self.now_s(),
                 before_send=before_send,
             )
-        move = info.output.move if info.output is not None else None
-        events = tuple((e.type, dict(e.data or {})) for e in (move.events if move else []))
-        return Outcome(call=call, tx_hash=info.hash, events=events)
+        return Outcome(call=call, tx_hash=info.hash, events=_events(info))
 
     def chain_id(self) -> int:
         return self.client.expected_chain_id
@@ -118,7 +121,15 @@ class Gateway:
     def block_height(self) -> int:
         return self.client.latest_block().height
 
+    def package_address(self) -> str:
+        return self._package
+
     def now_s(self) -> int:
         if self._clock_s is not None:
             return self._clock_s()
         return self.client.latest_block().timestamp.microseconds_since_unix_epoch // 1_000_000
+
+
+def _events(info: TransactionInfo) -> Events:
+    move = info.output.move if info.output is not None else None
+    return tuple((e.type, dict(e.data or {})) for e in (move.events if move else []))

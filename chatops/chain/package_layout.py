@@ -43,6 +43,7 @@ __all__ = [
     "SALES_STATES",
     "SUMMARIES",
     "VRF_DEPOSIT",
+    "WINNER_CHUNKS",
     "WINNER_STATES",
 ]
 
@@ -67,6 +68,7 @@ CANCELLATIONS: Final = Table("cancellations", "u64", "lottery_registry::Cancella
 SALES_STATES: Final = Table("states", "u64", "sales::SalesState")
 DRAW_STATES: Final = Table("states", "u64", "draw::DrawState")
 WINNER_STATES: Final = Table("states", "u64", "payouts::WinnerState")
+WINNER_CHUNKS: Final = Table("winner_chunks", "u64", "payouts::WinnerChunk")
 PARTNER_CAPS: Final = Table("partner_caps", "address", "roles::PartnerPayoutCap")
 PREMIUM_CAPS: Final = Table("premium_caps", "address", "roles::PremiumAccessCap")
 SUMMARIES: Final = Table("summaries", "u64", "history::LotterySummary")

@@ -14,16 +14,15 @@ from typing import Any, Final
 from chatops.chain import package_layout as pkg
 from chatops.chain.calls import TypedArg
 from chatops.chain.client import ChainClient
+from chatops.chain.constants import REFUND_FIRST_BATCH_SLA_SECS, REFUND_FULL_SLA_SECS
 from chatops.chain.movetypes import as_int
 from chatops.chain.resource_reads import Reads, Table
 from chatops.chain.signer import normalize_address
 from chatops.chain.statuses import LotteryStatus, VrfStatus
 
-__all__ = ["READS", "ResourceStateReader"]
+__all__ = ["READS", "STATE_ONLY", "ResourceStateReader"]
 
 MAX_PAGE: Final = 1000
-REFUND_FIRST_BATCH_SLA_SECS: Final = 43_200
-REFUND_FULL_SLA_SECS: Final = 86_400
 KNOWN_TAGS_MASK: Final = 0x800000000000001F
 MAX_ACTIVE_TAGS: Final = 16
 BASIS_POINTS_MAX: Final = 10_000
@@ -260,6 +259,14 @@ def winner_progress(r: Reads, lottery_id: int) -> list[Any]:
 def get_vrf_deposit_status(r: Reads) -> list[Any]:
     ledger = r.resource(pkg.VRF_DEPOSIT)
     return [dict(pkg.NO_DEPOSIT) if ledger is None else ledger["status"]]
+
+
+def winner_chunk(r: Reads, lottery_id: int, chunk_seq: int) -> list[Any]:
+    """``WinnerState.winner_chunks[chunk_seq]`` as ``Option<WinnerChunk>``: none when the lottery
+    has no winner state or no such chunk. No function returns winners (spec §1.6)."""
+    state = r.lookup_in(pkg.PAYOUTS, pkg.WINNER_STATES, lottery_id)
+    chunk = None if state is None else r.lookup(state, pkg.WINNER_CHUNKS, chunk_seq)
+    return [_none() if chunk is None else _some(chunk)]
 
 
 # --- roles --------------------------------------------------------------------------------------
@@ -518,6 +525,13 @@ READS: Final[dict[str, _ReadFn]] = {
 }
 
 
+# Reads of state that no contract function returns: named after the resource field they read,
+# answered from resources on every node (there is no view to try first).
+STATE_ONLY: Final[dict[str, Callable[..., list[Any]]]] = {
+    "payouts::WinnerState.winner_chunks": winner_chunk,
+}
+
+
 class ResourceStateReader:
     """``chatops.chain.gateway.StateReader`` over resources and table items of one package account."""
 
@@ -538,7 +552,11 @@ class ResourceStateReader:
 
     def supports(self, function: str) -> bool:
         name = self._name(function)
-        return name is not None and name in READS
+        return name is not None and (name in READS or name in STATE_ONLY)
+
+    def state_only(self, function: str) -> bool:
+        """Whether ``function`` names resource state rather than a function (never a view)."""
+        return self._name(function) in STATE_ONLY
 
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         """The view's result for ``function(args)``, in chain JSON.
@@ -549,7 +567,7 @@ class ResourceStateReader:
             ValueError: ``function`` is not one this reader knows (check ``supports``).
         """
         name = self._name(function)
-        fn = READS.get(name) if name is not None else None
+        fn = (READS.get(name) or STATE_ONLY.get(name)) if name is not None else None
         if name is None or fn is None:
             raise ValueError(f"{function} has no resource-based reader")
         reads = Reads(self.client, self.package_address, f"{self.package_address}::{name}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 
 from chatops.console.render import render_text
 from chatops.runner import Runner
@@ -58,7 +59,7 @@ class Repl:
             if self.as_json:
                 self._out.write(json.dumps({"progress": message}) + "\n")
             else:
-                self._console.print(f"[dim]... {message}[/]")
+                self._console.print(f"[dim]... {escape(message)}[/]")
 
         return report
 

@@ -19,7 +19,7 @@ from chatops.runner import execute_plan
 from commands.errors import CancelledError, CommandError
 from commands.invocation import Invocation
 from commands.parse import parse_invocation
-from commands.ports import ChainPort, Outcome, Plan, StepContext
+from commands.ports import ChainPort, Events, Outcome, Plan, StepContext
 from commands.registry import Registry
 from commands.reply import Check, Reply, Severity
 
@@ -39,8 +39,8 @@ class PlannedTimeChain:
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         return self._chain.read(function, args)
 
-    def simulate(self, call: ChainCall) -> None:
-        self._chain.simulate(call)
+    def simulate(self, call: ChainCall) -> Events:
+        return self._chain.simulate(call)
 
     def submit(self, call: ChainCall) -> Outcome:
         return self._chain.submit(call)
@@ -53,6 +53,9 @@ class PlannedTimeChain:
 
     def now_s(self) -> int:
         return self._now_s
+
+    def package_address(self) -> str:
+        return self._chain.package_address()
 
 
 class FencedChain:
@@ -103,8 +106,8 @@ class FencedChain:
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         return self._gateway.read(function, args)
 
-    def simulate(self, call: ChainCall) -> None:
-        self._gateway.simulate(call)
+    def simulate(self, call: ChainCall) -> Events:
+        return self._gateway.simulate(call)
 
     def submit(self, call: ChainCall) -> Outcome:
         outcome = self._gateway.submit(call, before_send=self.before_send)
@@ -119,6 +122,9 @@ class FencedChain:
 
     def now_s(self) -> int:
         return self._gateway.now_s()
+
+    def package_address(self) -> str:
+        return self._gateway.package_address()
 
 
 def _stopped(sent: int, total: int) -> str:

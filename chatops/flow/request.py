@@ -104,10 +104,15 @@ class Requests:
                     "severity": Severity.WARNING if reply.ok else reply.severity,
                 }
             )
+        because = (
+            [Field(label="Needs approval because", value=plan.needs_approval)]
+            if plan.needs_approval
+            else []
+        )
         return describe(
             request,
             title=f"Request {request.id}: {plan.summary}",
-            extra=[Field(label="Simulation", value=simulation)],
+            extra=[Field(label="Simulation", value=simulation), *because],
             checks=tuple(plan.checks),
             follow_ups=(
                 f"An approver runs /ops approve {request.id} (or /ops deny {request.id} <reason>).",
@@ -134,4 +139,5 @@ class Requests:
             ) from exc
         except ChainError as exc:
             return f"could not simulate: {exc}"
-        return f"succeeds against current state{note}"
+        changes = f"; it changes: {'; '.join(plan.effects)}" if plan.effects else ""
+        return f"succeeds against current state{note}{changes}"

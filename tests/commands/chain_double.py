@@ -11,7 +11,7 @@ from typing import Any
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.runner import Runner, execute_plan
 from commands.invocation import Invocation
-from commands.ports import ChainPort, Outcome, StepContext
+from commands.ports import ChainPort, Events, Outcome, StepContext
 from commands.reply import Check, Reply
 from tests.commands.harness import Harness
 
@@ -32,8 +32,8 @@ class ScriptedChain:
             return override(args)
         return self.inner.read(function, args)
 
-    def simulate(self, call: ChainCall) -> None:
-        self.inner.simulate(call)
+    def simulate(self, call: ChainCall) -> Events:
+        return self.inner.simulate(call)
 
     def submit(self, call: ChainCall) -> Outcome:
         outcome = self.inner.submit(call)
@@ -48,6 +48,9 @@ class ScriptedChain:
 
     def now_s(self) -> int:
         return self.inner.now_s()
+
+    def package_address(self) -> str:
+        return self.inner.package_address()
 
 
 def run_on(ops: Harness, chain: ChainPort, line: str, user: str = "alice") -> Reply:

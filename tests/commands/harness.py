@@ -110,6 +110,11 @@ def harness(
             client.close()
 
 
+def changed(reply: Reply) -> list[str]:
+    """The state changes a reply lists (its "Changed" fields), in order."""
+    return [f.value for f in reply.fields if f.label == "Changed"]
+
+
 def apply(h: Harness, function: str, *args: object) -> None:
     """A transaction signed by the package account, outside the bot (as another operator would):
     how a test sets up chain state."""
@@ -130,6 +135,27 @@ def payout_cap(
             budget,
             cooldown,
             stride,
+        )
+
+    return setup
+
+
+def paid_out(lottery_id: int) -> Callable[[Harness], None]:
+    """A set-up that records the next payout batch paying every winner and all the prize and
+    operations left of a lottery in Payout (as another operator would, outside the bot)."""
+
+    def setup(h: Harness) -> None:
+        [acc] = h.view("views::accounting_snapshot", str(lottery_id))
+        [progress] = h.view("payouts::winner_progress", str(lottery_id))
+        apply(
+            h,
+            "payouts::record_payout_batch_admin",
+            lottery_id,
+            int(progress["payout_round"]) + 1,
+            int(progress["total_required"]),
+            int(acc["total_allocated"]) - int(acc["total_prize_paid"]),
+            int(acc["total_operations_allocated"]) - int(acc["total_operations_paid"]),
+            h.gateway.now_s(),
         )
 
     return setup

@@ -14,6 +14,7 @@ WALK_EVENTS = (
     "WinnersComputedEvent",
     "PayoutBatchEvent",
     "PartnerPayoutEvent",
+    "PayoutBatchEvent",
     "LotteryFinalizedEvent",
 )
 
@@ -74,8 +75,9 @@ def test_admin_section_end_to_end(ops: Harness) -> None:
     assert status_of(ops, LOTTERY) == 5
     plan = {f.label: f.value for f in ops.run(f"/payouts plan {LOTTERY}").fields}
     assert plan["Winners"] == "3/3 assigned"
-    assert plan["Next payout round"] == "1"
-    batch = ops.execute(f"/payouts batch {LOTTERY} 3 1000000000 100000000")
+    assert plan["Next payout round"] == "1 (nonce 1 = payout round 1)"
+    assert plan["Winners paid"] == "0 of 3 (each prize 350,000,000; /payouts winners 10)"
+    batch = ops.execute(f"/payouts batch {LOTTERY} 3 1050000000 100000000")
     assert batch.ok, batch
     [acc] = ops.view("views::accounting_snapshot", str(LOTTERY))
     assert int(acc["total_prize_paid"]) <= int(acc["total_allocated"]) == 1_050_000_000
@@ -93,7 +95,10 @@ def test_admin_section_end_to_end(ops: Harness) -> None:
     # Admin 10: premium caps are read (cleanup is the roles section's business).
     assert ops.run("/roles premium-caps").ok
 
-    # Admin 8 end / 11: finalize (approved), then the archived summary and dual-write.
+    # Admin 8 end / 11: the operations left, finalize (approved), the archived summary and
+    # dual-write.
+    assert ops.execute(f"/payouts batch {LOTTERY} 0 0 20000000").ok
+    assert ops.run(f"/lottery accounting {LOTTERY}").title.endswith("consistent")
     assert ops.execute(f"/lottery finalize {LOTTERY}").ok
     assert status_of(ops, LOTTERY) == 6
     summary = ops.run(f"/history summary {LOTTERY}")

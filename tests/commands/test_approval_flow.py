@@ -156,7 +156,7 @@ def test_execution_refuses_when_the_preflight_no_longer_holds(ops2: Harness) -> 
 
 def test_execution_refuses_when_the_calls_changed(ops2: Harness) -> None:
     """Another payout batch recorded after the request moves the round: the calls differ, nothing is sent."""
-    request_id = _request(ops2, '/payouts batch 4 1 1000 10 reason="round one"')
+    request_id = _request(ops2, '/payouts batch 4 1 operations-paid=10 reason="round one"')
     now = ops2.server.ledger.now_s
     ops2.server.ledger.apply("payouts::record_payout_batch_admin", [4, 1, 1, 1000, 10, now])
     before = _sent(ops2, "record_payout_batch_admin")
@@ -396,3 +396,42 @@ def test_a_break_glass_execution_reports_progress_and_stops_at_shutdown_between_
         assert reply.request_id is not None
         done = _flow(ops.runner).service.get(reply.request_id)
         assert (done.state, done.break_glass, done.tx_hashes) == (Status.FAILED, True, tuple(sent))
+
+
+def test_a_plan_that_needs_approval_beats_a_policy_that_unprivileges_the_step(
+    redis: redis_lib.Redis,
+) -> None:
+    """The policy may lift the catalog's privilege, never a plan's: a pause-lifting snapshot still
+    goes to a second person when the policy lists vrf.snapshot as unprivileged."""
+    policy = demo_policy().model_copy(update={"unprivileged": ("vrf.snapshot",)})
+    with harness(policy, redis_client=redis) as h:
+        h.server.ledger.apply(
+            "vrf_deposit::record_snapshot_admin", [1, 10_000_000_000, 1, h.gateway.now_s()]
+        )
+        before = h.tx_count
+        reply = h.run("/vrf snapshot 30000000000 10000000000 30000000000 topped up by treasury")
+        assert reply.state == Status.PENDING, reply
+        assert h.tx_count == before
+        fields = {f.label: f.value for f in reply.fields}
+        assert fields["Reason"] == "topped up by treasury"
+        assert fields["Needs approval because"].startswith("it lifts the VRF pause")
+
+
+def test_a_reason_works_as_the_last_words_and_as_reason_equals(ops2: Harness) -> None:
+    """/vrf resume takes its reason positionally or as reason="...", with the same request."""
+    for line in ("/vrf resume topped up", '/vrf resume reason="topped up"'):
+        ops2.server.ledger.apply(
+            "vrf_deposit::record_snapshot_admin", [1, 10_000_000_000, 1, ops2.gateway.now_s()]
+        )
+        reply = ops2.run(line, "alice")
+        assert reply.state == Status.PENDING, reply
+        assert {f.label: f.value for f in reply.fields}["Reason"] == "topped up"
+        assert ops2.run(f"/ops cancel {reply.request_id}", "alice").ok
+
+
+def test_a_value_typed_wrong_is_not_taken_for_a_reason(ops2: Harness) -> None:
+    """A mistyped amount stays an argument error rather than becoming the request's reason."""
+    reply = ops2.run("/refund batch 6 5 45O000000", "alice")
+    assert not reply.ok
+    assert reply.title.startswith("Bad <prize-refund>")
+    assert _flow(ops2.runner).service.pending() == (0, [])

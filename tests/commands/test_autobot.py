@@ -183,7 +183,9 @@ def test_dry_run_payload_commits_when_the_operator_signs(ops: Harness) -> None:
     assert ops.tx_count == before
     assert reply.data is not None
     assert reply.data["handoff_to"] == BOT_OPERATOR
-    assert reply.data["payloads"][0]["function"] == "automation::announce_dry_run"
+    assert (
+        reply.data["payloads"][0]["function"] == f"{PACKAGE_ADDRESS}::automation::announce_dry_run"
+    )
     _sign(ops, reply, [BOT_OPERATOR])
     bot = _bot(ops)
     assert (bot["has_pending"], bot["pending_action_hash"]) == (True, HASH)

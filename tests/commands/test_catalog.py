@@ -11,72 +11,16 @@ from pathlib import Path
 import pytest
 
 from commands.registry import build_registry
+from commands.runbook_names import RUNBOOK_NAMES, steps_for
+from tests.commands.harness import Harness
 
-# Runbook name -> the real function(s) the bot reads or calls instead (contract_spec.md §5, §13).
-RUNBOOK_TO_CODE: dict[str, tuple[str, ...]] = {
-    "automation::announce_dry_run": ("automation::announce_dry_run",),
-    "automation::ensure_action": ("views::get_automation_bot",),  # not callable: read instead
-    "automation::record_failure": ("automation::record_failure",),
-    "automation::record_success": ("automation::record_success",),
-    "automation::rotate_bot": ("automation::rotate_bot",),
-    "draw::request_draw_admin": ("draw::request_draw_admin",),
-    "economics::assert_distribution": (
-        "lottery_registry::create_draft_admin",
-    ),  # checked in create
-    "history::get_summary": ("history::get_summary",),
-    "history::list_finalized": ("history::list_finalized",),
-    "history::record_summary": ("payouts::finalize_lottery_admin",),  # runs inside finalize
-    "history_bridge::get_summary": ("history_bridge::get_summary",),
-    "legacy_bridge::dual_write_flags": ("legacy_bridge::dual_write_flags",),
-    "payouts::compute_winners_admin": ("payouts::compute_winners_admin",),
-    "payouts::finalize_lottery_admin": ("payouts::finalize_lottery_admin",),
-    "payouts::force_refund_batch": ("payouts::force_refund_batch_admin",),  # seed's name differs
-    "payouts::record_partner_payout_admin": ("payouts::record_partner_payout_admin",),
-    "payouts::record_payout_batch_admin": ("payouts::record_payout_batch_admin",),
-    "price_feed::clear_clamp": ("price_feed::clear_clamp",),
-    "price_feed::get_price_view": ("price_feed::get_price_view",),
-    "price_feed::set_fallback": ("price_feed::set_fallback",),
-    "price_feed::update_price": ("price_feed::update_price",),
-    "roles::borrow_payout_batch_cap": ("roles::payout_batch_cap_view",),  # absent in code
-    "roles::cleanup_expired_admin": ("roles::cleanup_expired_admin",),
-    "roles::consume_partner_payout": ("roles::partner_payout_cap_view",),  # not callable
-    "roles::consume_payout_batch": ("roles::payout_batch_cap_view",),  # not callable
-    "roles::has_partner_payout_cap": ("roles::partner_payout_cap_view",),
-    "roles::has_payout_batch_cap": ("roles::has_payout_batch_cap",),
-    "roles::list_partner_caps": ("roles::list_partner_caps",),
-    "roles::list_premium_caps": ("roles::list_premium_caps",),
-    "sales::accounting_snapshot": ("views::accounting_snapshot",),  # same data
-    "views::accounting_snapshot": ("views::accounting_snapshot",),
-    "views::get_lottery": ("views::get_lottery",),
-    "views::get_lottery_status": ("views::get_lottery_status",),
-    "views::get_vrf_deposit_status": ("views::get_vrf_deposit_status",),
-    "views::list_active": ("views::list_active",),
-    "views::validate_config": ("views::validate_config",),
-    "vrf_deposit::ensure_requests_allowed": ("views::get_vrf_deposit_status",),  # not callable
-    "vrf_deposit::record_snapshot_admin": ("vrf_deposit::record_snapshot_admin",),
-    "vrf_deposit::record_snapshot_automation": (
-        "vrf_deposit::record_snapshot_admin",
-    ),  # no bot path
-    "vrf_deposit::resume_requests": ("vrf_deposit::resume_requests",),
-    # Scripts of the dual-write, backfill and refund procedures (spec §10), and "move to Active".
-    "dual_write_control.sh init": ("legacy_bridge::init_dual_write",),
-    "dual_write_control.sh update-flags": ("legacy_bridge::update_flags",),
-    "dual_write_control.sh enable-mirror": ("legacy_bridge::enable_legacy_mirror",),
-    "dual_write_control.sh disable-mirror": ("legacy_bridge::disable_legacy_mirror",),
-    "dual_write_control.sh set": ("legacy_bridge::set_expected_hash",),
-    "dual_write_control.sh status": ("legacy_bridge::dual_write_status",),
-    "dual_write_control.sh pending": ("legacy_bridge::pending_expected_hashes",),
-    "dual_write_control.sh mirror": ("history::mirror_summary_admin",),
-    "history_backfill.sh import": ("history::import_legacy_summary_admin",),
-    "history_backfill.sh rollback": ("history::rollback_legacy_summary_admin",),
-    "history_backfill.sh classify": ("history::update_legacy_classification_admin",),
-    "history_backfill.sh status": ("history::is_legacy_summary",),
-    "emergency_stop": ("feature_switch::set_mode",),
-    "cancel the lottery": ("cancellation::cancel_lottery_admin",),
-    "archive the canceled lottery": ("payouts::archive_canceled_lottery_admin",),
-    "move to Active": ("lottery_registry::advance_status",),
-    "create the lottery in Draft": ("lottery_registry::create_draft_admin",),
-}
+RUNBOOK_NAME = re.compile(r"`([a-z_]+::[a-z_]+)")
+
+
+def _runbook_names(shared: Path) -> set[str]:
+    """Every ``module::function`` the seed runbook names (the package path is not a function)."""
+    text = (shared / "seed" / "runbooks.md").read_text(encoding="utf-8")
+    return set(RUNBOOK_NAME.findall(text)) - {"lottery_support::history_bridge"}
 
 
 def _reachable() -> set[str]:
@@ -87,19 +31,42 @@ def _reachable() -> set[str]:
     return names
 
 
-def test_every_runbook_function_is_reachable() -> None:
-    """Each runbook name maps to a real function that some command reads or calls."""
-    reachable = _reachable()
-    missing = {name: code for name, code in RUNBOOK_TO_CODE.items() if not set(code) <= reachable}
-    assert not missing, f"runbook steps with no command: {missing}"
+def test_every_runbook_name_leads_to_a_command() -> None:
+    """Each name of the table maps to real functions that some command reads or calls."""
+    registry = build_registry()
+    nowhere = sorted(name for name in RUNBOOK_NAMES if not steps_for(registry, name))
+    assert not nowhere, f"runbook names with no command: {nowhere}"
 
 
-def test_mapping_covers_every_name_in_the_seed_runbook(shared: Path) -> None:
-    """A runbook function added to runbooks.md without a command mapping fails here."""
-    text = (shared / "seed" / "runbooks.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"`([a-z_]+::[a-z_]+)", text)) - {"lottery_support::history_bridge"}
-    assert named, "the parser found no names: the test would pass vacuously"
-    assert named <= set(RUNBOOK_TO_CODE), sorted(named - set(RUNBOOK_TO_CODE))
+def test_every_name_in_the_seed_runbook_is_findable_with_ops_help(
+    ops: Harness, shared: Path
+) -> None:
+    """/ops help <name> answers every module::function of runbooks.md with the command(s) that
+    perform or replace it, and says why for names that cannot be called as written."""
+    named = _runbook_names(shared)
+    assert len(named) == 37, sorted(named)  # the parser found them all, not vacuously few
+    for name in sorted(named):
+        reply = ops.run(f"/ops help {name}")
+        assert reply.ok, (name, reply)
+        assert reply.data is not None
+        assert reply.data["commands"], name
+        assert all(c.startswith("/") for c in reply.data["commands"]), name
+        if RUNBOOK_NAMES[name].functions != (name,):
+            assert reply.data["note"], f"{name} leads elsewhere without saying why"
+
+
+def test_help_says_why_nothing_can_call_record_snapshot_automation(ops: Harness) -> None:
+    """The capability-taking function is explained, and by its bare name too."""
+    reply = ops.run("/ops help record_snapshot_automation")
+    assert reply.title == "vrf_deposit::record_snapshot_automation: replaced by /vrf snapshot"
+    assert "&AutomationCap" in reply.text
+
+
+def test_help_for_an_unknown_function_is_a_usage_error(ops: Harness) -> None:
+    """A name no command uses and the runbook does not name is refused with a pointer to /ops help."""
+    reply = ops.run("/ops help payouts::no_such_function")
+    assert not reply.ok
+    assert reply.title.startswith("No command reads or calls payouts::no_such_function")
 
 
 def test_catalog_names_are_real_contract_functions() -> None:
@@ -143,5 +110,9 @@ def test_commands_cli_lists_the_catalog(flag: list[str]) -> None:
         )
         assert by_path["/feed fallback"]["break_glass"] is False
         assert len(entries) == len(build_registry())
+        assert (
+            "vrf_deposit::record_snapshot_automation" in by_path["/vrf snapshot"]["runbook_names"]
+        )
+        assert "history::record_summary" in by_path["/lottery finalize"]["runbook_names"]
     else:
         assert "/lottery activate" in out

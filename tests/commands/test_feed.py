@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.commands.chain_double import failed_check
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, changed
 
 PRICE_1 = 1_250_000  # asset 1 at 8 decimals, clamp threshold 2000 bps (20 %)
 
@@ -89,7 +89,10 @@ def test_fallback_refuses_no_change(ops: Harness) -> None:
     """Switching fallback off when it is already off is refused."""
     before = ops.tx_count
     check = failed_check(ops.run("/feed fallback 1 off 0 all good"), "fallback state changes")
-    assert (check.seen, check.required) == ("off", "on")
+    assert (check.seen, check.required) == (
+        "fallback off, clamp inactive",
+        "fallback on, or a clamp to clear",
+    )
     assert ops.tx_count == before
 
 
@@ -108,3 +111,16 @@ def test_clear_clamp_refuses_without_a_clamp(ops: Harness) -> None:
     check = failed_check(ops.run("/feed clear-clamp 1"), "clamp_active = true")
     assert check.seen == "false"
     assert ops.tx_count == before
+
+
+def test_fallback_off_with_only_a_clamp_clears_the_clamp(ops: Harness) -> None:
+    """With fallback off and a clamp active, fallback off is allowed: set_fallback(false) clears it."""
+    clamp(ops)
+    assert feed(ops, 1)["clamp_active"] is True
+    ops.needs_approval("/feed fallback 1 off 0 provider confirmed the price")
+    reply = ops.execute("/feed fallback 1 off 0 provider confirmed the price")
+    assert reply.ok, reply
+    assert changed(reply) == ["clamp_active true -> false (set_fallback off clears the clamp)"]
+    view = feed(ops, 1)
+    assert (view["fallback_active"], view["clamp_active"]) == (False, False)
+    assert ops.events("PriceFeedFallbackEvent")[-1]["fallback_active"] is False

@@ -10,7 +10,7 @@ import pytest
 from chatops.chain.calls import TypedArg
 from chatops.chain.errors import ChainAbortError
 from tests.commands.chain_double import ScriptedChain, failed_check, run_on
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, paid_out
 
 
 def test_status_reads_the_seeded_active_lottery(ops: Harness) -> None:
@@ -333,7 +333,9 @@ def test_draw_refuses_while_a_request_is_pending(ops: Harness) -> None:
     )
     before = ops.tx_count
     reply = ops.run("/lottery draw 3")
-    assert failed_check(reply, "no VRF request pending").seen == "VRF status 1"
+    pending = failed_check(reply, "no VRF request pending")
+    assert pending.seen.startswith("VRF status 1 (fixed retry, attempt 1 of 5, retry after ")
+    assert "/refund start 3 vrf" in pending.required
     assert failed_check(reply, "lottery status").seen == "DrawRequested"
     assert ops.tx_count == before
 
@@ -352,7 +354,8 @@ def test_draw_refuses_during_an_emergency_stop(ops: Harness) -> None:
 
 
 def test_finalize_archives_a_paid_out_lottery(ops: Harness) -> None:
-    """Lottery 4 (all winners assigned): finalize stores the summary and sets Finalized."""
+    """Lottery 4 (all winners assigned and paid): finalize stores the summary and sets Finalized."""
+    paid_out(4)(ops)
     reply = ops.execute("/lottery finalize 4")
     assert reply.ok, reply
     assert lottery_status(ops, 4)["status"] == 6
@@ -363,7 +366,21 @@ def test_finalize_archives_a_paid_out_lottery(ops: Harness) -> None:
 
 def test_finalize_is_privileged(ops: Harness) -> None:
     """Finalization needs a second person."""
+    paid_out(4)(ops)
     ops.needs_approval("/lottery finalize 4")
+
+
+def test_finalize_refuses_while_anything_allocated_is_unpaid(ops: Harness) -> None:
+    """Lottery 4 has every winner assigned but nothing paid: finalize names both unpaid amounts."""
+    before = ops.tx_count
+    reply = ops.run("/lottery finalize 4")
+    prize = failed_check(reply, "prize paid = total_allocated")
+    assert prize.seen == "0 paid of 1,050,000,000 (1,050,000,000 unpaid)"
+    assert prize.required.startswith("all 1,050,000,000 paid first")
+    operations = failed_check(reply, "operations paid = total_operations_allocated")
+    assert operations.seen == "0 paid of 140,000,000 (140,000,000 unpaid)"
+    assert ops.tx_count == before
+    assert lottery_status(ops, 4)["status"] == 5
 
 
 def test_finalize_refuses_before_winners_are_computed(ops: Harness) -> None:

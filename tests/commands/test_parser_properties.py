@@ -20,7 +20,7 @@ from chatops.runner import Runner
 from commands.args import U64_MAX, Address, Amount, Duration, OnOff
 from commands.errors import UsageError
 from commands.invocation import Invocation
-from commands.ports import Outcome
+from commands.ports import Events, Outcome
 from commands.registry import Step, build_registry
 
 PROPERTY = settings(
@@ -38,7 +38,7 @@ class NoChain:
     def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
         raise AssertionError("resolve must not read the chain")
 
-    def simulate(self, call: ChainCall) -> None:
+    def simulate(self, call: ChainCall) -> Events:
         raise AssertionError("resolve must not simulate")
 
     def submit(self, call: ChainCall) -> Outcome:
@@ -52,6 +52,9 @@ class NoChain:
 
     def now_s(self) -> int:
         raise AssertionError("resolve must not ask the time")
+
+    def package_address(self) -> str:
+        raise AssertionError("resolve must not ask the package address")
 
 
 REGISTRY = build_registry()

@@ -10,12 +10,20 @@ from typing import Any
 import pytest
 
 from chatops.chain.calls import TypedArg
+from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.seed import BUYERS, PARTNER
+from commands.accounting import accounting_invariant
 from commands.errors import PreconditionError
-from commands.payouts import accounting_invariant
 from commands.ports import StepContext
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check
-from tests.commands.harness import Harness, apply, no_payout_cap, nothing, payout_cap
+from tests.commands.harness import (
+    Harness,
+    apply,
+    changed,
+    no_payout_cap,
+    nothing,
+    payout_cap,
+)
 
 HOUR = 3_600
 # Lottery 4 (Payout, 3 winners): 14 tickets at 0.1 SUPRA.
@@ -49,7 +57,8 @@ def test_plan_shows_round_nonce_budget_and_accounting(ops: Harness) -> None:
     """/payouts plan reads winner progress, the cap and accounting for lottery 4."""
     fields = {f.label: f.value for f in ops.run("/payouts plan 4").fields}
     assert fields["Winners"] == "3/3 assigned"
-    assert fields["Next payout round"] == "1"
+    assert fields["Next payout round"] == "1 (nonce 1 = payout round 1)"
+    assert fields["Winners paid"] == "0 of 3 (each prize 350,000,000; /payouts winners 4)"
     assert fields["Cap nonce"] == "next 1 (stride 1)"
     assert fields["Prize"] == f"0 paid of {ALLOCATED_4:,} allocated"
 
@@ -96,13 +105,15 @@ def test_compute_refuses_when_every_winner_is_assigned(ops: Harness) -> None:
 
 
 def test_batch_records_round_one_and_checks_accounting(ops: Harness) -> None:
-    """A batch books prize and operations, advances the round and the cap, then checks accounting."""
-    reply = ops.execute("/payouts batch 4 3 1000000000 100000000")
+    """A batch books the prize of the winners it pays and the operations, advances the round and
+    the cap, then checks accounting."""
+    reply = ops.execute("/payouts batch 4 2 700000000 100000000")
     assert reply.ok, reply
     [event] = events_of(ops, "PayoutBatchEvent", 4)
-    assert (event["payout_round"], event["prize_paid"]) == ("1", "1000000000")
+    assert (event["payout_round"], event["winners_paid"]) == ("1", "2")
+    assert event["prize_paid"] == "700000000"
     accounting = acc(ops, 4)
-    assert accounting["total_prize_paid"] == 1_000_000_000
+    assert accounting["total_prize_paid"] == 700_000_000
     assert accounting["total_operations_paid"] == 100_000_000
     assert winners(ops, 4)["payout_round"] == "1"
     assert any(m.startswith("accounting after batch: [ok]") for m in ops.progress)
@@ -110,7 +121,54 @@ def test_batch_records_round_one_and_checks_accounting(ops: Harness) -> None:
 
 def test_batch_is_privileged(ops: Harness) -> None:
     """A payout batch needs a second person."""
-    ops.needs_approval("/payouts batch 4 3 1 1")
+    ops.needs_approval("/payouts batch 4 3")
+
+
+def test_batch_computes_the_prize_of_the_winners_it_pays(ops: Harness) -> None:
+    """Without a typed prize the batch pays the next winners their share of total_allocated."""
+    assert ops.execute("/payouts batch 4 1").ok
+    assert ops.execute("/payouts batch 4 2").ok
+    assert [e["prize_paid"] for e in events_of(ops, "PayoutBatchEvent", 4)] == [
+        "350000000",
+        "700000000",
+    ]
+    assert acc(ops, 4)["total_prize_paid"] == ALLOCATED_4
+
+
+def test_batch_refuses_a_prize_that_is_not_the_winners_share(ops: Harness) -> None:
+    """A typed prize other than the winners' share is refused, naming the figure that would pass."""
+    before = ops.tx_count
+    check = failed_check(
+        ops.run("/payouts batch 4 3 1000000000 100000000"), "prize = the winners' prizes"
+    )
+    assert check.seen == "1,000,000,000 typed"
+    assert check.required.startswith("1,050,000,000 for winners #1-#3")
+    assert ops.tx_count == before
+
+
+def test_second_lottery_round_one_is_explained_and_the_reissue_states_the_reset(
+    ops: Harness,
+) -> None:
+    """After lottery 4's batch the global cap nonce is 1, so lottery 20's round 1 cannot pass: the
+    check says so and how to re-issue; the re-issue keeps the budget left and says what resets."""
+    assert ops.execute("/payouts batch 4 3 operations-paid=40000000").ok
+    _high_operations_lottery(ops, 20)
+    before = ops.tx_count
+    check = failed_check(ops.run("/payouts batch 20 1"), "cap nonce = payout round")
+    assert check.seen.startswith(
+        "the cap expects nonce 2 (last_nonce 1 + stride 1), this lottery's next payout round is 1"
+    )
+    assert "global" in check.seen
+    left = 10**15 - 40_000_000
+    assert f"/roles payout-cap {PACKAGE_ADDRESS} 100 {left} 0 1" in check.required
+    assert "operations_budget_used (40,000,000 now) to 0" in check.required
+    assert ops.tx_count == before
+    ops.needs_approval(f"/roles payout-cap {PACKAGE_ADDRESS} 100 {left} 0 1")
+    changes = ops.execute(f"/roles payout-cap {PACKAGE_ADDRESS} 100 {left} 0 1")
+    assert changed(changes)[0].startswith(
+        f"operations_budget_used 40,000,000 -> 0: the budget guard starts over with {left:,}"
+    )
+    assert ops.execute("/payouts batch 20 1").ok
 
 
 def _paid_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
@@ -131,12 +189,9 @@ BATCH_FAILURES = [
     ("/payouts batch 4 1 1 0", no_payout_cap, "PayoutBatchCap present", "none"),
     ("/payouts batch 4 101 1 0", nothing, "batch size within cap", "101"),
     ("/payouts batch 4 1 1 0", _cooldown, "cap cooldown passed", None),
-    (
-        "/payouts batch 4 1 1 0",
-        payout_cap(stride=2),
-        "cap nonce = payout round",
-        "cap expects 2, stride 2",
-    ),
+    ("/payouts batch 4 1 1 0", payout_cap(stride=2), "cap nonce = payout round", None),
+    ("/payouts batch 4 1 1 0", nothing, "prize = the winners' prizes", "1 typed"),
+    ("/payouts batch 4 4", nothing, "winners left to pay", "4 to pay"),
     ("/payouts batch 4 1 1 20", payout_cap(budget=10), "cap operations budget", "20 needed"),
     ("/payouts batch 4 1 1 0", _paid_round_1(10 * HOUR), "timestamp >= last_payout_ts", None),
     ("/payouts batch 4 1 1050000001 0", nothing, "prize within total_allocated", "1,050,000,001"),
@@ -169,11 +224,11 @@ def test_batch_check_failures_send_nothing(
 
 def test_run_sends_consecutive_rounds(ops: Harness) -> None:
     """/payouts run 2 sends rounds 1 and 2 with the same shape, checking accounting after each."""
-    reply = ops.execute("/payouts run 4 2 1 100000000 10000000")
+    reply = ops.execute("/payouts run 4 2 1 operations-per-batch=10000000")
     assert reply.ok, reply
     rounds = [e["payout_round"] for e in events_of(ops, "PayoutBatchEvent", 4)]
     assert rounds == ["1", "2"]
-    assert acc(ops, 4)["total_prize_paid"] == 200_000_000
+    assert acc(ops, 4)["total_prize_paid"] == 700_000_000
     assert sum(m.startswith("accounting after batch") for m in ops.progress) == 2
 
 
@@ -209,7 +264,7 @@ def test_run_stops_midway_when_the_invariant_breaks(ops: Harness) -> None:
     chain = _breaks_after_first_batch(ops)
     before = ops.tx_count
     with pytest.raises(PreconditionError) as info:
-        execute_on(ops, chain, "/payouts run 4 3 1 100000000 0")
+        execute_on(ops, chain, "/payouts run 4 3 1")
     message = str(info.value)
     assert message.startswith(
         "Stopped after transaction 1 of 3: total_prize_paid <= total_allocated no longer holds "
@@ -250,7 +305,7 @@ def test_invariant_holds_when_operations_exceed_the_prize_allocation(ops: Harnes
     _high_operations_lottery(ops, 20)
     allocated = acc(ops, 20)
     assert allocated["total_operations_allocated"] > allocated["total_allocated"]
-    reply = ops.execute("/payouts run 20 2 1 100000000 250000000")
+    reply = ops.execute("/payouts run 20 2 0 0 250000000")
     assert reply.ok, reply
     after = acc(ops, 20)
     assert after["total_operations_paid"] == 500_000_000

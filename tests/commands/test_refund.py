@@ -34,8 +34,8 @@ def status(ops: Harness, lottery_id: int) -> int:
 
 def refund_all_of_6(ops: Harness) -> None:
     """Two batches that refund every ticket and exactly the proceeds of lottery 6."""
-    ops.execute("/refund batch 6 5 400000000 100000000")
-    ops.execute("/refund batch 6 3 250000000 50000000")
+    assert ops.execute("/refund batch 6 5").ok
+    assert ops.execute("/refund batch 6 3").ok
 
 
 # --- state / stop / resume -------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_start_refuses_a_finalized_lottery(ops: Harness) -> None:
 
 def test_batch_records_the_next_refund_round(ops: Harness) -> None:
     """A batch sends force_refund_batch_admin with round 1 and books it against the global cap."""
-    reply = ops.execute("/refund batch 6 5 400000000 100000000")
+    reply = ops.execute("/refund batch 6 5 450000000 50000000")
     assert reply.ok, reply
     [event] = ops.events("RefundBatchEvent")
     assert event["refund_round"] == "1"
@@ -226,7 +226,7 @@ def test_batch_records_the_next_refund_round(ops: Harness) -> None:
 
 def test_batch_is_privileged_and_shows_the_computed_round(ops: Harness) -> None:
     """Via the runner the batch waits for approval; nothing is sent."""
-    ops.needs_approval("/refund batch 6 1 100000000 0")
+    ops.needs_approval("/refund batch 6 1")
 
 
 def _refund_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
@@ -247,11 +247,12 @@ BATCH_FAILURES = [
     ("/refund batch 6 1 100000000 0", no_payout_cap, "PayoutBatchCap present", "none"),
     ("/refund batch 6 3 300000000 0", payout_cap(max_batch=2), "batch size within cap", "3"),
     ("/refund batch 6 1 100000000 0", _cooldown, "cap cooldown passed", None),
+    ("/refund batch 6 1", payout_cap(stride=2), "cap nonce = refund round", None),
     (
-        "/refund batch 6 1 100000000 0",
-        payout_cap(stride=2),
-        "cap nonce = refund round",
-        "cap expects 2, stride 2",
+        "/refund batch 6 5 300000000 0",
+        nothing,
+        "amounts = tickets x price by the distribution",
+        "prize 300,000,000 + operations 0 for 5 tickets",
     ),
     ("/refund batch 6 1 80000000 20", payout_cap(budget=10), "cap operations budget", "20 needed"),
     ("/refund batch 6 0 0 0", nothing, "at least one amount > 0", None),
@@ -305,7 +306,7 @@ def test_batch_control_after_the_batch_reports_an_incident(ops: Harness) -> None
     chain.overrides["views::get_refund_progress"] = overrefunded
     before = ops.tx_count
     with pytest.raises(PreconditionError) as info:
-        execute_on(ops, chain, "/refund batch 6 1 100000000 0")
+        execute_on(ops, chain, "/refund batch 6 1")
     assert "refunds <= proceeds_accum no longer holds (incident)" in str(info.value)
     assert ops.tx_count == before + 1
 
@@ -338,7 +339,7 @@ def test_progress_warns_when_the_first_batch_is_late(ops: Harness) -> None:
 
 def test_progress_warns_when_the_full_refund_is_late(ops: Harness) -> None:
     """A batch on time, then 25 h without finishing: the first SLA is met, the 24 h one breached."""
-    ops.execute("/refund batch 6 5 400000000 100000000")
+    assert ops.execute("/refund batch 6 5").ok
     ops.advance(25 * HOUR)
     reply = ops.run("/refund progress 6")
     fields = {f.label: f.value for f in reply.fields}
@@ -387,7 +388,7 @@ def test_archive_refused_before_refunds_complete(ops: Harness) -> None:
 
 def test_archive_refused_when_refunds_fall_short_of_proceeds(ops: Harness) -> None:
     """Every ticket refunded but 1 quant short: refunds must equal proceeds exactly (0x1819)."""
-    ops.execute("/refund batch 6 8 799999999 0")
+    apply(ops, "payouts::force_refund_batch_admin", 6, 1, 8, 799_999_999, 0, ops.gateway.now_s())
     before = ops.tx_count
     check = failed_check(ops.run("/refund archive 6"), "refunds = proceeds_accum")
     assert check.seen == "799,999,999"
@@ -469,7 +470,7 @@ def test_report_after_the_whole_procedure(ops: Harness) -> None:
     assert lines[1].endswith("reason 3 (operations), previous status Active")
     assert "Sold: 8 tickets, 800,000,000 proceeds" in lines
     assert (
-        "Refunded: 8/8 tickets; prize 650,000,000 + operations 150,000,000 = 800,000,000 of 800,000,000"
+        "Refunded: 8/8 tickets; prize 720,000,000 + operations 80,000,000 = 800,000,000 of 800,000,000"
         in lines
     )
     assert "Remaining: 0 tickets, 0 amount" in lines
@@ -499,3 +500,64 @@ def test_report_of_a_lottery_that_is_not_canceled(ops: Harness) -> None:
     reply = ops.run("/refund report 1")
     assert not reply.ok
     assert "not canceled" in reply.title
+
+
+# --- plan --------------------------------------------------------------------------------------
+
+
+def test_plan_says_round_tickets_left_and_amounts(ops: Harness) -> None:
+    """/refund plan 6: round 1, 8 tickets left, and the split of the next batch by the distribution."""
+    reply = ops.run("/refund plan 6")
+    assert reply.title == "Lottery 6 refund plan: round 1, 8 tickets left"
+    assert reply.text == (
+        "Next: /refund batch 6 8 (prize 720,000,000 + operations 80,000,000 = 800,000,000)."
+    )
+    fields = {f.label: f.value for f in reply.fields}
+    assert fields["Next refund round"] == "1 (nonce 1 = refund round 1)"
+
+
+def test_plan_keeps_the_next_batch_within_the_cap(ops: Harness) -> None:
+    """With a cap of 3 a batch, the next batch is 3 tickets; after it, round 2 with 5 left."""
+    payout_cap(max_batch=3)(ops)
+    assert ops.run("/refund plan 6").text.startswith("Next: /refund batch 6 3 (prize 270,000,000")
+    assert ops.execute("/refund batch 6 3").ok
+    reply = ops.run("/refund plan 6")
+    assert reply.title == "Lottery 6 refund plan: round 2, 5 tickets left"
+
+
+def test_plan_explains_a_nonce_taken_by_payouts(ops: Harness) -> None:
+    """A payout batch of lottery 4 took nonce 1: refund round 1 of lottery 6 is explained as blocked."""
+    assert ops.execute("/payouts batch 4 1").ok
+    fields = {f.label: f.value for f in ops.run("/refund plan 6").fields}
+    assert fields["Next refund round"].startswith(
+        "1 (BLOCKED, the cap expects nonce 2 (last_nonce 1 + stride 1), this lottery's next "
+        "refund round is 1"
+    )
+    assert "/roles payout-cap" in fields["Next refund round"]
+
+
+def test_plan_of_a_lottery_that_is_not_canceled(ops: Harness) -> None:
+    """Nothing to plan before a cancellation."""
+    assert ops.run("/refund plan 1").title == "Lottery 1 is not canceled: no refunds to plan"
+
+
+def test_plan_after_the_last_ticket_points_at_the_archive(ops: Harness) -> None:
+    """Every ticket refunded: the plan says so and names /refund archive."""
+    refund_all_of_6(ops)
+    reply = ops.run("/refund plan 6")
+    assert reply.title == "Lottery 6: every ticket is refunded"
+    assert reply.text == "Next: /refund archive 6."
+
+
+def test_batch_after_an_over_refund_is_refused_not_crashed(ops: Harness) -> None:
+    """A batch recorded outside the bot refunded 1 ticket as 500,000,000: the next computed batch
+    would be negative, so the amounts check fails with a pointer to reconcile; nothing is sent."""
+    apply(ops, "payouts::force_refund_batch_admin", 6, 1, 1, 500_000_000, 0, ops.gateway.now_s())
+    before = ops.tx_count
+    check = failed_check(
+        ops.run("/refund batch 6 1"), "amounts = tickets x price by the distribution"
+    )
+    assert (
+        check.required == "earlier batches refunded more than their tickets cost: reconcile by hand"
+    )
+    assert ops.tx_count == before

@@ -11,7 +11,7 @@ from chatops.devnet.seed import PARTNER, PREMIUM_BUYER
 from commands.invocation import Invocation
 from commands.ports import Plan, StepContext
 from commands.reply import Check, Reply
-from tests.commands.harness import Harness
+from tests.commands.harness import Harness, changed
 
 NEW_PARTNER = addr("0xa22")
 SPENT_PARTNER = addr("0xa33")
@@ -128,7 +128,10 @@ def test_payout_cap_resets_nonce_and_budget_and_warns(ops: Harness) -> None:
     assert (cap["vec"][0]["last_nonce"], cap["vec"][0]["operations_budget_used"]) == ("1", "500")
     reply = ops.execute("/roles payout-cap 0xbeef 50 2_000_000 10m 1")
     assert reply.ok, reply
-    assert "resets last_nonce (1 now) and operations_budget_used (500 now) to 0" in reply.text
+    assert "last_nonce (1 now), operations_budget_used (500 now)" in reply.text
+    changes = changed(reply)
+    assert changes[0].startswith("operations_budget_used 500 -> 0: the budget guard starts over")
+    assert "last_nonce 1 -> 0" in changes
     [view] = ops.view("roles::payout_batch_cap_view")
     new = view["vec"][0]
     assert new["holder"] == addr("0xbeef")

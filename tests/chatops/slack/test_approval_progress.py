@@ -44,7 +44,7 @@ LONG = 40  # batches of the run the shutdown cuts: about sixteen seconds at this
 
 def run_line(batches: int) -> str:
     """A privileged ``/payouts run`` of lottery 4 (seeded in Payout, no cooldown)."""
-    return f"/payouts run 4 {batches} 1 1000000 0 reason=weekly-payout"
+    return f"/payouts run 4 {batches} 0 0 1000000 reason=weekly-payout"
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ from tests.conftest import wait_until
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, ApiCall, SlackWebApiDouble
 
 BATCHES = 10
-RUN = f"/payouts run 4 {BATCHES} 1 10000000 0"  # lottery 4 is seeded in Payout, with no cooldown
+RUN = (
+    f"/payouts run 4 {BATCHES} 0 0 1000000"  # operations only: lottery 4 has 3 winners, no cooldown
+)
 DONE_TIMEOUT_S = 60.0
 
 

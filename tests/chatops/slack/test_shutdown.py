@@ -114,7 +114,7 @@ def test_grace_running_out_cancels_a_procedure_between_transactions(
     slack = Slack(build_app(deps), slack_api, runs)
     slow_chain(runs, delay_ms=60, count=100_000)  # a batch takes 0.4 s or more, the run 16 s
     before = sum(1 for e in runs.server.ledger.events if e.type.endswith("::PayoutBatchEvent"))
-    assert slack.command("/payouts run 4 40 1 1000000 0", ALICE).status == 200
+    assert slack.command("/payouts run 4 40 0 0 1000000", ALICE).status == 200
     assert slack.command("/feed show 1", BOB).status == 200
     wait_until(lambda: len(deps.executor.in_flight()) == 2)
 
