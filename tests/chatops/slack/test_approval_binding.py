@@ -129,8 +129,10 @@ def test_a_bare_number_approves_nothing_and_shows_the_whole_id(slack: Slack, ops
     assert not fallback_active(ops)
 
     assert slack.command(f"/ops approve {request_id}", BOB).status == 200
-    wait_until(lambda: fallback_active(ops), REPLY_TIMEOUT_S)
-    assert flow_of(ops).service.get(request_id).state == Status.SUCCEEDED
+    wait_until(
+        lambda: flow_of(ops).service.get(request_id).state == Status.SUCCEEDED, REPLY_TIMEOUT_S
+    )
+    assert fallback_active(ops)
 
 
 def test_the_first_click_on_a_process_that_just_started_executes_once(
