@@ -435,3 +435,28 @@ def test_a_value_typed_wrong_is_not_taken_for_a_reason(ops2: Harness) -> None:
     assert not reply.ok
     assert reply.title.startswith("Bad <prize-refund>")
     assert _flow(ops2.runner).service.pending() == (0, [])
+
+
+def test_a_condition_that_time_has_undone_by_the_last_approval_refuses_the_execution(
+    ops2: Harness,
+) -> None:
+    """A partner cap asked for with an expiry ten minutes ahead is approved an hour later: the
+    preflight run again at execution judges the expiry by the chain's time now, not the time the
+    request was made, so nothing is sent and the request ends failed naming the check."""
+    partner = "0x" + "b" * 64
+    expires_at = ops2.server.ledger.now_s + 600
+    request_id = _request(
+        ops2, f"/roles partner-cap {partner} 1000000 0 1 {expires_at} new partner budget"
+    )
+    ops2.advance(3600)
+    before = _sent(ops2, "upsert_partner_payout_cap_admin")
+
+    reply = ops2.run(f"/ops approve {request_id}", "bob")
+
+    assert not reply.ok
+    assert reply.state == Status.FAILED
+    assert "preflight no longer holds at execution" in reply.title
+    assert "expires_at 0 or in the future" in reply.title
+    assert f"seen {expires_at}" in reply.title
+    assert _sent(ops2, "upsert_partner_payout_cap_admin") == before
+    assert _flow(ops2.runner).service.get(request_id).submit_seq is None
