@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from nacl.signing import SigningKey
 
 from chatops.devnet import resources
+from chatops.devnet.abi import module_abi
 from chatops.devnet.execution import ViewError
 from chatops.devnet.framework import World, addr
 from chatops.devnet.ledger import Ledger
@@ -245,6 +246,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"Resource not found: {wanted} at {address}")
         return 200, found, {}
 
+    def account_module(
+        self, m: re.Match[str], _q: dict[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
+        found = module_abi(self.ledger.specs, _address(m["addr"]), unquote(m["module"]))
+        if found is None:
+            raise HttpError(404, f"Module not found: {m['module']} at {m['addr']}")
+        return 200, found, {}
+
     def account_transactions(
         self, m: re.Match[str], q: dict[str, list[str]]
     ) -> tuple[int, Any, dict[str, str]]:
@@ -303,6 +312,11 @@ class _Handler(BaseHTTPRequestHandler):
         except TransactionRejectedError as exc:
             raise HttpError(400, str(exc)) from exc
         return 200, record.to_json(), {}
+
+    def faucet(self, m: re.Match[str], _q: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        """The testnet faucet (``GET /rpc/v1/wallet/faucet/{address}``): creates the account."""
+        record = self.ledger.fund(_address(m["addr"]))
+        return 200, {"Accepted": record.hash}, {}
 
     def transaction(
         self, m: re.Match[str], _q: dict[str, list[str]]
@@ -462,6 +476,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
             _Handler.account_resource,
         ),
         ("GET", r"/rpc/v3/accounts/(?P<addr>[^/]+)/transactions", _Handler.account_transactions),
+        (
+            "GET",
+            r"/rpc/v3/accounts/(?P<addr>[^/]+)/modules/(?P<module>\w+)",
+            _Handler.account_module,
+        ),
         ("POST", r"/rpc/v[23]/tables/(?P<handle>[^/]+)/item", _Handler.table_item),
         ("POST", r"/rpc/v3/transactions/submit", _Handler.submit),
         ("POST", r"/rpc/v3/transactions/simulate", _Handler.simulate),
@@ -471,6 +490,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
         ("GET", r"/rpc/v3/transactions/(?P<hash>0x[0-9a-fA-F]+)", _Handler.transaction),
         ("GET", r"/rpc/v3/events/(?P<type>.+)", _Handler.events),
         ("GET", r"/rpc/v3/block", _Handler.block),
+        ("GET", r"/rpc/v[13]/wallet/faucet/(?P<addr>[^/]+)", _Handler.faucet),
         ("GET", r"/devnet/clock", _Handler.clock_get),
         ("POST", r"/devnet/clock", _Handler.clock),
         ("POST", r"/devnet/events", _Handler.inject_event),
