@@ -30,6 +30,7 @@ from chatops.devnet.abi import module_abi
 from chatops.devnet.execution import ViewError
 from chatops.devnet.framework import World, addr
 from chatops.devnet.ledger import Ledger
+from chatops.devnet.multisig_account import DEFAULT_FEATURES
 from chatops.devnet.records import DEFAULT_CHAIN_ID
 from chatops.devnet.transactions import TransactionRejectedError, decode_submission
 
@@ -522,6 +523,7 @@ class DevnetServer:
         vrf_delay_s: int = 0,
         seed: bool = True,
         start_time_s: int | None = None,
+        features: frozenset[int] = DEFAULT_FEATURES,
     ) -> None:
         self.strict_views = strict_views
         self.ledger = Ledger(
@@ -531,6 +533,7 @@ class DevnetServer:
             seed=seed,
             start_time_s=start_time_s,
             state_file=state_file,
+            features=features,
         )
         self._fault: Fault | None = None
         self._fault_lock = threading.Lock()
