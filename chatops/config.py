@@ -8,9 +8,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
@@ -78,6 +85,14 @@ class Settings(BaseSettings):
     outbox_digest_items: Annotated[int, Field(ge=1, le=40)] = Field(
         default=20, validation_alias="CHATOPS_OUTBOX_DIGEST_ITEMS"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_missing(cls, data: Any) -> Any:
+        """An empty or blank variable counts as unset (``SUPRA_RPC_URL=`` in a .env file)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
 
     @field_validator("lottery_address")
     @classmethod

@@ -83,3 +83,13 @@ def test_secrets_absent_from_repr_and_logs(caplog: pytest.LogCaptureFixture) -> 
         logger.removeHandler(handler)
     assert records
     assert all("topsecret" not in r and "leak" not in r for r in records)
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\t"])
+def test_blank_variables_count_as_missing(value: str) -> None:
+    """An empty or blank variable is unset: its default applies and nothing is refused."""
+    s = load_settings({"SUPRA_RPC_URL": value, "SUPRA_CHAIN_ID": value, "LOTTERY_ADDRESS": value})
+    assert s.supra_rpc_url is None
+    assert s.supra_chain_id is None
+    assert s.lottery_address == load_settings({}).lottery_address
+    assert s.is_embedded

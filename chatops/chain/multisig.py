@@ -448,7 +448,8 @@ class MultisigGateway:
     """One multisig account (the converted package account) seen through one ``ChainClient``.
 
     ``signer`` is whoever acts through this gateway: the bot (propose, execute, clear), or a person
-    (approve, reject); ``approve``/``reject`` also take another signer. Calls named
+    (approve, reject); ``approve``/``reject`` also take another signer. Without one the gateway
+    only reads (show a proposal, the queue) and refuses to act. Calls named
     ``module::function`` are taken at ``package_address`` (by default the account itself).
 
     Guarantees: every read comes from the chain (views, and events for outcomes), so what the bot
@@ -462,7 +463,7 @@ class MultisigGateway:
         self,
         client: ChainClient,
         account: str,
-        signer: Signer,
+        signer: Signer | None = None,
         *,
         package_address: str | None = None,
         clock_s: Callable[[], int] | None = None,
@@ -470,11 +471,18 @@ class MultisigGateway:
     ) -> None:
         self.client = client
         self.account = normalize_address(account)
-        self.signer = signer
+        self._signer = signer
         self.package_address = normalize_address(package_address or account)
         self._clock_s = clock_s
         self._wait_timeout_s = wait_timeout_s
         self._abis: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    @property
+    def signer(self) -> Signer:
+        """The acting account's signer; a read-only gateway has none and refuses to act."""
+        if self._signer is None:
+            raise MultisigError("This gateway only reads: it has no key to sign with.")
+        return self._signer
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -710,7 +718,7 @@ class MultisigGateway:
     def _vote(
         self, n: int, approve: bool, signer: Signer | None, expect_hash: bytes | None
     ) -> Voted:
-        voter = signer or self.signer
+        voter = signer if signer is not None else self.signer
         proposal = self.proposal(n)
         if expect_hash is not None and expect_hash != proposal.payload_hash:
             raise HashMismatchError(
