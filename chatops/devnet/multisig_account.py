@@ -337,10 +337,7 @@ def create_with_existing_account_and_revoke_auth_key(
         raise _abort(11)
     owner_list = [addr(o) for o in owners]
     _validate_owners(owner_list, multisig)
-    if multisig_account_of(world, multisig) is not None:
-        # move_to on an account that has the resource: RESOURCE_ALREADY_EXISTS (not an abort);
-        # unreachable through this function, whose proof needs the key it revoked.
-        raise MissingDataError("RESOURCE_ALREADY_EXISTS: 0x1::multisig_account::MultisigAccount")
+    # A second conversion never gets here: the first revoked the key its proof needs.
     account = MultisigAccount(owner_list, num_signatures_required, timeout_duration)
     account.metadata = _metadata(metadata_keys, metadata_values)
     world.accounts.setdefault(multisig, {})[RESOURCE] = account

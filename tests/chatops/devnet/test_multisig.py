@@ -13,7 +13,7 @@ import pytest
 from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.client import ChainClient
 from chatops.chain.errors import ChainAbortError, TransactionFailedError, TransactionRejectedError
-from chatops.chain.multisig import convert_to_multisig
+from chatops.chain.multisig import MultisigGateway, convert_to_multisig
 from chatops.chain.multisig_bcs import (
     MultisigPayload,
     conversion_call,
@@ -529,6 +529,18 @@ def test_a_different_inline_payload_than_the_stored_one_is_refused(chain: Multis
     assert caught.value.status == "MULTISIG_TRANSACTION_PAYLOAD_DOES_NOT_MATCH"
 
 
+def test_a_call_the_vm_cannot_resolve_fails_inside_as_a_vm_error(chain: MultisigDevnet) -> None:
+    """A proposal naming no existing function is consumed with a VMError FUNCTION_RESOLUTION_FAILURE."""
+    _propose_call(chain, ChainCall(function="price_feed::no_such_function"))
+    _approve(chain, 1, chain.alice, chain.bob)
+    info = chain.execute(chain.bot)
+    assert info.status == "Success"
+    error = dict(chain.events(info))["multisig_account::TransactionExecutionFailed"][
+        "execution_error"
+    ]
+    assert error == {"abort_location": "", "error_type": "VMError", "error_code": "1091"}
+
+
 def test_undecodable_stored_payload_fails_the_outer_transaction_and_stays(
     chain: MultisigDevnet,
 ) -> None:
@@ -661,7 +673,7 @@ def test_module_abi_is_served_for_the_package_and_the_framework(chain: MultisigD
 
 
 def test_multisig_state_survives_a_restart(tmp_path: Path) -> None:
-    """A devnet with --state rebuilds the converted account and its pending votes from its journal."""
+    """A devnet with --state rebuilds the converted account, its executed and pending proposals."""
     state = tmp_path / "chain.json"
     package = LocalKeySigner(hashlib.sha256(b"package").digest(), account_address=A)
     people = [LocalKeySigner(hashlib.sha256(bytes([i])).digest()) for i in range(3)]
@@ -672,24 +684,33 @@ def test_multisig_state_survives_a_restart(tmp_path: Path) -> None:
             admin_public_key=package.public_key, state_file=state, start_time_s=1_800_000_000
         )
 
+    def send(
+        client: ChainClient, who: LocalKeySigner, function: str, *args: tuple[str, object]
+    ) -> None:
+        now = client.latest_block().timestamp.seconds
+        client.submit_entry(who, f"{MULTISIG}::{function}", list(args), chain_now_s=now)
+
     with serve() as server, ChainClient(server.url, chain_id=255) as client:
         for person in people:
             httpx.get(f"{server.url}/rpc/v1/wallet/faucet/{person.address}").raise_for_status()
         now = client.latest_block().timestamp.seconds
         convert_to_multisig(client, package, owners, 3, timeout_s=600, chain_now_s=now)
-        client.submit_entry(
-            people[0],
-            f"{MULTISIG}::create_transaction",
-            [("address", A), ("vector<u8>", b"\x00\x01")],
-            chain_now_s=now,
+        entry = proposal_payload(MultisigGateway(client, A).entry_function(fallback_call(reason=5)))
+        send(client, people[0], "create_transaction", ("address", A), ("vector<u8>", entry))
+        send(client, people[1], "approve_transaction", ("address", A), ("u64", 1))
+        client.submit_payload(
+            people[2],
+            MultisigPayload(A),
+            label="execute",
+            simulate_first=False,
+            chain_now_s=client.latest_block().timestamp.seconds,
         )
-        client.submit_entry(
-            people[1],
-            f"{MULTISIG}::approve_transaction",
-            [("address", A), ("u64", 1)],
-            chain_now_s=now,
-        )
+        send(client, people[0], "create_transaction", ("address", A), ("vector<u8>", b"\x00\x01"))
+        send(client, people[1], "approve_transaction", ("address", A), ("u64", 2))
     with serve() as server, ChainClient(server.url, chain_id=255) as client:
         assert client.account(A).authentication_key == ZERO
-        [votes] = client.view(f"{MULTISIG}::get_transaction", [("address", A), ("u64", 1)])
-        assert [v["key"] for v in votes["votes"]["data"]] == owners[:2]
+        assert client.view(f"{MULTISIG}::last_resolved_sequence_number", [("address", A)]) == ["1"]
+        [feed] = client.view(f"{A}::price_feed::get_price_view", [("u64", 1)])
+        assert (feed["fallback_active"], feed["fallback_reason"]) == (True, 5)
+        [pending] = client.view(f"{MULTISIG}::get_transaction", [("address", A), ("u64", 2)])
+        assert [v["key"] for v in pending["votes"]["data"]] == owners[:2]
