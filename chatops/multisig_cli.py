@@ -61,14 +61,11 @@ def run(
     except _UsageError as exc:
         err.write(f"chatops: {exc}\n")
         return _EXIT_USAGE
-    except _RefusedError as exc:
+    except (_RefusedError, MultisigError) as exc:
         err.write(f"chatops: refused: {exc}\n")
         return _EXIT_REFUSED
     except SignerKeyError as exc:
         err.write(f"chatops: {exc}\n")
-        return _EXIT_REFUSED
-    except MultisigError as exc:
-        err.write(f"chatops: refused: {exc}\n")
         return _EXIT_REFUSED
     except ChainError as exc:
         # Aborts read NAME (0xCODE): meaning (chatops/chain/aborts.py), never a bare number.

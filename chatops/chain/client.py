@@ -463,17 +463,14 @@ class ChainClient:
 
     # --- writes ------------------------------------------------------------------------------
 
-    def simulate(self, body: bytes) -> TransactionInfo:
-        """Simulate a BCS body (signature zeroed); retried like a read since it changes nothing.
-
-        Raises:
-            TransactionRejectedError: the node refused it before running it (a revoked key...).
-        """
+    def _post_transaction(self, action: str, body: bytes, *, retry: bool) -> httpx.Response:
+        """POST a BCS body to ``/rpc/v3/transactions/{action}``; a 4xx naming a status is the
+        node's refusal of the transaction and raised as ``TransactionRejectedError``."""
         try:
-            response = self._request(
+            return self._request(
                 "POST",
-                "/rpc/v3/transactions/simulate",
-                retry=True,
+                f"/rpc/v3/transactions/{action}",
+                retry=retry,
                 content=body,
                 headers={"Content-Type": BCS_SIGNED_TRANSACTION},
             )
@@ -482,6 +479,14 @@ class ChainClient:
             if refusal is not None:
                 raise refusal from exc
             raise
+
+    def simulate(self, body: bytes) -> TransactionInfo:
+        """Simulate a BCS body (signature zeroed); retried like a read since it changes nothing.
+
+        Raises:
+            TransactionRejectedError: the node refused it before running it (a revoked key...).
+        """
+        response = self._post_transaction("simulate", body, retry=True)
         data = self._json(response, "simulation")
         if isinstance(data, list) and len(data) == 1:
             data = data[0]
@@ -493,15 +498,10 @@ class ChainClient:
         Raises:
             ChainUnavailableError: the node did not answer; whether the transaction was accepted is
                 unknown, so reconcile by sender and sequence number before sending it again.
+            TransactionRejectedError: the node refused it before execution (nothing committed).
         """
         try:
-            response = self._request(
-                "POST",
-                "/rpc/v3/transactions/submit",
-                retry=False,
-                content=body,
-                headers={"Content-Type": BCS_SIGNED_TRANSACTION},
-            )
+            response = self._post_transaction("submit", body, retry=False)
         except ChainUnavailableError as exc:
             if isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout):
                 raise ChainUnavailableError(
@@ -511,11 +511,6 @@ class ChainClient:
                 "Submitting the transaction did not complete, so its outcome is unknown: reconcile by "
                 "sender and sequence number before sending it again."
             ) from exc
-        except ChainResponseError as exc:
-            refusal = _refusal(exc)
-            if refusal is not None:
-                raise refusal from exc
-            raise
         tx_hash = self._json(response, "submit answer")
         if isinstance(tx_hash, dict):
             tx_hash = tx_hash.get("hash") or tx_hash.get("txn_hash")

@@ -248,38 +248,36 @@ def conversion_call(
     )
 
 
+def _with_bytes(name: str, account: str, data: bytes) -> ChainCall:
+    return _call(
+        name, TypedArg.of("address", normalize_address(account)), TypedArg.of("vector<u8>", data)
+    )
+
+
 def create_transaction_call(account: str, payload: bytes) -> ChainCall:
     """Propose ``payload`` (``proposal_payload``) with the payload stored on chain."""
-    return _call(
-        "create_transaction",
-        TypedArg.of("address", normalize_address(account)),
-        TypedArg.of("vector<u8>", payload),
-    )
+    return _with_bytes("create_transaction", account, payload)
 
 
 def create_transaction_with_hash_call(account: str, digest: bytes) -> ChainCall:
     """Propose by hash only: the executor must then send the payload inline."""
+    return _with_bytes("create_transaction_with_hash", account, digest)
+
+
+def _on_proposal(name: str, account: str, sequence_number: int) -> ChainCall:
     return _call(
-        "create_transaction_with_hash",
+        name,
         TypedArg.of("address", normalize_address(account)),
-        TypedArg.of("vector<u8>", digest),
+        TypedArg.of("u64", sequence_number),
     )
 
 
 def approve_call(account: str, sequence_number: int) -> ChainCall:
-    return _call(
-        "approve_transaction",
-        TypedArg.of("address", normalize_address(account)),
-        TypedArg.of("u64", sequence_number),
-    )
+    return _on_proposal("approve_transaction", account, sequence_number)
 
 
 def reject_call(account: str, sequence_number: int) -> ChainCall:
-    return _call(
-        "reject_transaction",
-        TypedArg.of("address", normalize_address(account)),
-        TypedArg.of("u64", sequence_number),
-    )
+    return _on_proposal("reject_transaction", account, sequence_number)
 
 
 def execute_rejected_call(account: str) -> ChainCall:

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from chatops.chain.client import ChainClient
@@ -22,7 +21,14 @@ from chatops.chain.multisig import MultisigGateway, NotQueueHeadError, ProposalN
 from chatops.chain.signer import LocalKeySigner
 from chatops.devnet.multisig_account import DEFAULT_FEATURES, MULTISIG_ACCOUNTS
 from chatops.devnet.server import DevnetServer
-from tests.chatops.devnet.multisig_support import CHAIN_ID, START, A, fallback_call
+from tests.chatops.devnet.multisig_support import (
+    CHAIN_ID,
+    START,
+    A,
+    advance,
+    fallback_call,
+    fund,
+)
 
 TIMEOUT_S = 600
 ZERO = "0x" + "0" * 64
@@ -71,12 +77,10 @@ class Cli:
         return path, address
 
     def fund(self, address: str) -> None:
-        httpx.get(f"{self.server.url}/rpc/v1/wallet/faucet/{address}").raise_for_status()
+        fund(self.server.url, address)
 
     def advance(self, secs: int) -> None:
-        httpx.post(
-            f"{self.server.url}/devnet/clock", json={"advance_secs": secs}
-        ).raise_for_status()
+        advance(self.server.url, secs)
 
     def gateway(self) -> MultisigGateway:
         """The bot's side: proposing and executing through the gateway."""

@@ -41,6 +41,16 @@ def fallback_call(asset_id: int = 1, active: bool = True, reason: int = 2) -> Ch
     )
 
 
+def fund(url: str, address: str) -> None:
+    """The devnet's testnet faucet: the account exists from now on."""
+    httpx.get(f"{url}/rpc/v1/wallet/faucet/{address}", timeout=10).raise_for_status()
+
+
+def advance(url: str, secs: int) -> None:
+    """Move the devnet's clock (a new block carries the time)."""
+    httpx.post(f"{url}/devnet/clock", json={"advance_secs": secs}, timeout=10).raise_for_status()
+
+
 @dataclass
 class MultisigDevnet:
     """The converted chain and the people acting on it."""
@@ -60,10 +70,10 @@ class MultisigDevnet:
         return [self.bot.address, self.alice.address, self.bob.address, self.carol.address]
 
     def advance(self, secs: int) -> None:
-        self.http.post("/devnet/clock", json={"advance_secs": secs}).raise_for_status()
+        advance(self.server.url, secs)
 
     def fund(self, signer: LocalKeySigner) -> None:
-        self.http.get(f"/rpc/v1/wallet/faucet/{signer.address}").raise_for_status()
+        fund(self.server.url, signer.address)
 
     def view(self, function: str, *args: Any) -> list[Any]:
         return self.client.view(f"{MULTISIG}::{function}", list(args))

@@ -7,7 +7,6 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from chatops.chain.calls import ChainCall, TypedArg
@@ -31,6 +30,7 @@ from tests.chatops.devnet.multisig_support import (
     A,
     MultisigDevnet,
     fallback_call,
+    fund,
     multisig_devnet,
 )
 
@@ -692,7 +692,7 @@ def test_multisig_state_survives_a_restart(tmp_path: Path) -> None:
 
     with serve() as server, ChainClient(server.url, chain_id=255) as client:
         for person in people:
-            httpx.get(f"{server.url}/rpc/v1/wallet/faucet/{person.address}").raise_for_status()
+            fund(server.url, person.address)
         now = client.latest_block().timestamp.seconds
         convert_to_multisig(client, package, owners, 3, timeout_s=600, chain_now_s=now)
         entry = proposal_payload(MultisigGateway(client, A).entry_function(fallback_call(reason=5)))
