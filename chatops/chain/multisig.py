@@ -614,14 +614,19 @@ class MultisigGateway:
         Raises:
             ProposalNotFoundError: never created, or already executed or cleared.
         """
+        [raw] = self._view_on(n, "get_transaction", ("address", self.account))
+        last_resolved, _ = self._bounds()
+        return self._proposal_from(n, raw, self.settings(), last_resolved, self.now_s())
+
+    def _view_on(self, n: int, name: str, *args: tuple[str, Any]) -> list[Any]:
+        """A view about proposal ``n`` (its number is the last argument); the chain's aborts for an
+        unknown or resolved number become ``ProposalNotFoundError`` saying which."""
         try:
-            [raw] = self._view("get_transaction", ("address", self.account), ("u64", n))
+            return self._view(name, *args, ("u64", n))
         except ChainAbortError as exc:
             if exc.code in (_INVALID_SEQUENCE_NUMBER, _TABLE_NOT_FOUND):
                 raise self._not_found(n) from exc
             raise
-        last_resolved, _ = self._bounds()
-        return self._proposal_from(n, raw, self.settings(), last_resolved, self.now_s())
 
     def _not_found(self, n: int) -> ProposalNotFoundError:
         last_resolved, next_n = self._bounds()
@@ -645,11 +650,13 @@ class MultisigGateway:
 
     def can_execute(self, n: int, executor: str | None = None) -> bool:
         """The chain's ``can_execute``: ``n`` is the head, live, and has enough approvals counting
-        the executor's implied yes (the bot's by default)."""
+        the executor's implied yes (the bot's by default).
+
+        Raises:
+            ProposalNotFoundError: ``n`` was never created or is already resolved.
+        """
         owner = normalize_address(executor or self.signer.address)
-        [result] = self._view(
-            "can_execute", ("address", owner), ("address", self.account), ("u64", n)
-        )
+        [result] = self._view_on(n, "can_execute", ("address", owner), ("address", self.account))
         return bool(result)
 
     # --- proposing -----------------------------------------------------------------------------
@@ -769,6 +776,11 @@ class MultisigGateway:
         """Execute proposal ``expected``, which must be the head, and return what the chain says
         happened to it. A hash-only proposal needs its ``call`` (checked against the hash first).
 
+        The call is always sent inline. A Multisig transaction names no proposal and the chain runs
+        whatever is at the head when it lands; with the payload inline the chain refuses it (a discard)
+        if another owner executed or cleared ``expected`` in the meantime and the new head is another
+        call (payload check, flag 70; the hash check for a hash-only head).
+
         The transaction succeeds even when the inner call aborts: the proposal is consumed either way
         and the outcome comes from TransactionExecutionSucceeded/Failed, never from the status.
 
@@ -782,7 +794,9 @@ class MultisigGateway:
         self._require_head(expected, "execute")
         proposal = self.proposal(expected)
         entry: EntryFunction | None = None
-        if proposal.hash_only:
+        if proposal.payload is not None:
+            entry = _stored_entry(expected, proposal.payload)
+        elif proposal.hash_only:
             if call is None:
                 raise MultisigError(
                     f"Proposal {expected} stores only a hash: give the call to send with it."
@@ -807,6 +821,12 @@ class MultisigGateway:
         if outcome is None:
             raise ChainResponseError(
                 f"Transaction {info.hash} executed proposal {expected} but emitted no outcome event."
+            )
+        if outcome.sequence_number != expected:  # the same call proposed twice, raced
+            logger.warning(
+                "meant to execute proposal %d, the chain executed %d (the same call)",
+                expected,
+                outcome.sequence_number,
             )
         logger.info("%s", outcome.describe())
         return outcome
@@ -843,11 +863,11 @@ class MultisigGateway:
             ProposalNotFoundError, NotQueueHeadError, MultisigError: refused before sending.
         """
         self._require_head(expected, "clear")
-        [clearable] = self._view(
+        [clearable] = self._view_on(
+            expected,
             "can_reject",
             ("address", normalize_address(self.signer.address)),
             ("address", self.account),
-            ("u64", expected),
         )
         if not clearable:
             proposal = self.proposal(expected)
@@ -897,6 +917,23 @@ class MultisigGateway:
                     break
                 cursor = page.next_cursor
         return None
+
+
+def _stored_entry(n: int, payload: bytes) -> EntryFunction:
+    """Proposal ``n``'s stored payload as the entry function to send inline; it must re-encode to the
+    very bytes stored (else the chain would see a different payload)."""
+    try:
+        entry = decode_proposal_payload(payload)
+    except PayloadDecodeError as exc:
+        raise MultisigError(
+            f"Proposal {n}'s payload is not a call ({exc}): it can never run. Reject it and clear "
+            "it; nothing was sent."
+        ) from exc
+    if proposal_payload(entry) != payload:
+        raise MultisigError(
+            f"Proposal {n}'s payload does not re-encode to the bytes stored; nothing was sent."
+        )
+    return entry
 
 
 def _option_bytes(value: Any) -> bytes | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatops.chain.errors import ChainAbortError
+from chatops.chain.errors import ChainAbortError, TransactionRejectedError
 from chatops.chain.multisig import (
     Cleared,
     ExecutionOutcome,
@@ -104,6 +104,8 @@ def test_unknown_and_resolved_proposals_are_told_apart(chain: MultisigDevnet) ->
     chain.gateway.execute_head(n)
     with pytest.raises(ProposalNotFoundError, match="already resolved"):
         chain.gateway.proposal(n)
+    with pytest.raises(ProposalNotFoundError, match="already resolved"):
+        chain.gateway.can_execute(n)
 
 
 def test_execute_head_runs_once_and_reads_the_outcome_from_events(chain: MultisigDevnet) -> None:
@@ -230,12 +232,33 @@ def test_outcome_of_finds_how_a_proposal_was_resolved(chain: MultisigDevnet) -> 
     assert chain.gateway.outcome_of(pending, start_height=start) is None
 
 
-def test_an_undecodable_payload_is_shown_as_such(chain: MultisigDevnet) -> None:
-    """A proposal holding bytes that are no call reads with a decode error and no call."""
+def test_an_undecodable_payload_is_shown_as_such_and_never_sent(chain: MultisigDevnet) -> None:
+    """A proposal holding bytes that are no call reads with a decode error and is not executed."""
     chain.send(chain.bot, "create_transaction", ("address", A), ("vector<u8>", b"\x05junk"))
     proposal = chain.gateway.proposal(1)
     assert proposal.call is None
     assert proposal.decode_error is not None
+    chain.gateway.approve(1, signer=chain.alice)
+    chain.gateway.approve(1, signer=chain.bob)
+    seq = chain.client.account(chain.bot.address).sequence_number
+    with pytest.raises(MultisigError, match="can never run"):
+        chain.gateway.execute_head(1)
+    assert chain.client.account(chain.bot.address).sequence_number == seq
+
+
+def test_execution_carries_the_call_so_a_moved_head_is_refused(chain: MultisigDevnet) -> None:
+    """The bot's execution is bound to its call: if the head became another call, the chain refuses."""
+    first = _approved(chain, asset_id=1)
+    second = _approved(chain, asset_id=2)
+    chain.execute(chain.carol)  # another owner executes the head first
+    stale = chain.gateway.proposal(second)
+    # What execute_head(first) would send, had it checked the head just before carol acted:
+    entry = chain.gateway.entry_function(fallback_call(asset_id=1))
+    with pytest.raises(TransactionRejectedError) as caught:
+        chain.execute(chain.bot, entry)
+    assert caught.value.status == "MULTISIG_TRANSACTION_PAYLOAD_DOES_NOT_MATCH"
+    assert chain.gateway.proposal(second) == stale
+    assert chain.gateway.outcome_of(first) is not None
 
 
 def test_is_multisig_follows_the_conversion() -> None:
