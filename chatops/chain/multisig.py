@@ -454,9 +454,10 @@ class MultisigGateway:
 
     Guarantees: every read comes from the chain (views, and events for outcomes), so what the bot
     believes never decides a vote; an execution or a clearing names the proposal it means and is
-    refused unless that proposal is the head, so a retry after an unknown outcome cannot run the
-    next proposal instead (the chain consumes a proposal once, and one sequence number commits one
-    transaction); a vote is refused before signing if the hash differs from the one expected.
+    refused unless that proposal is the head, and an execution carries its call inline, so a retry
+    after an unknown outcome cannot run the next proposal instead (the chain consumes a proposal
+    once, refuses a payload that is not the head's, and commits one transaction per sequence
+    number); a vote is refused before signing if the hash differs from the one expected.
     """
 
     def __init__(
