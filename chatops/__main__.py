@@ -14,6 +14,8 @@ from chatops.config import ConfigError, Settings, load_settings
 
 __all__ = ["main"]
 
+MULTISIG_TIMEOUT_S = 86_400  # a day for two people to approve, unless --timeout-s says otherwise
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -96,7 +98,62 @@ def _parser() -> argparse.ArgumentParser:
 
     commands = sub.add_parser("commands", help="print the runbook catalog")
     commands.add_argument("--json", action="store_true", help="machine-readable catalog")
+
+    _add_multisig_parsers(sub)
     return parser
+
+
+def _add_multisig_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``keygen`` and ``multisig``: the approvers' and the operator's side of the on-chain rule."""
+    keygen = sub.add_parser(
+        "keygen", help="make an Ed25519 key file (mode 0600) and print its address"
+    )
+    keygen.add_argument("--out", type=Path, required=True, help="the key file to create")
+
+    multisig = sub.add_parser(
+        "multisig", help="the package account as an on-chain multisig account (approvers' CLI)"
+    )
+    actions = multisig.add_subparsers(dest="multisig_command", required=True, metavar="ACTION")
+
+    convert = actions.add_parser(
+        "convert", help="convert the package account in place; its key is then revoked"
+    )
+    convert.add_argument(
+        "--owners", required=True, help="comma-separated owner addresses, the bot's among them"
+    )
+    convert.add_argument("--threshold", type=int, required=True, help="yes votes a proposal needs")
+    convert.add_argument(
+        "--timeout-s",
+        type=int,
+        default=MULTISIG_TIMEOUT_S,
+        help=f"how long a proposal lives, in seconds (default {MULTISIG_TIMEOUT_S}, the chain's minimum 300)",
+    )
+    convert.add_argument(
+        "--key-file", type=Path, required=True, help="the package account's current key"
+    )
+    convert.add_argument(
+        "--bot", default=None, help="the bot's address (default: from CHATOPS_SIGNER_KEY_FILE)"
+    )
+    convert.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    show = actions.add_parser("show", help="print proposal N as the chain holds it")
+    show.add_argument("number", type=int, metavar="N")
+    actions.add_parser("queue", help="print the pending proposals and what blocks them")
+    for name, verb in (("approve", "approve"), ("reject", "reject")):
+        vote = actions.add_parser(name, help=f"{verb} proposal N with your own key")
+        vote.add_argument("number", type=int, metavar="N")
+        vote.add_argument("--key-file", type=Path, required=True, help="your key file")
+        vote.add_argument(
+            "--expect-hash",
+            default=None,
+            metavar="H",
+            help="refuse unless the proposal's payload hash is H (the hash you were shown)",
+        )
+    clear = actions.add_parser(
+        "clear", help="remove proposal N, the head, once rejected or timed out"
+    )
+    clear.add_argument("number", type=int, metavar="N")
+    clear.add_argument("--key-file", type=Path, required=True, help="your key file")
 
 
 def _run_console(args: argparse.Namespace, settings: Settings) -> int:
@@ -209,8 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chatops: {exc}", file=sys.stderr)
         return 2
     level = settings.log_level_number
-    if args.command == "console" and "log_level" not in settings.model_fields_set:
-        level = max(level, logging.WARNING)  # the console prints replies; logs only when asked
+    quiet = args.command in ("console", "keygen", "multisig")
+    if quiet and "log_level" not in settings.model_fields_set:
+        level = max(level, logging.WARNING)  # these print their answers; logs only when asked
     logs.configure(level, settings.secrets())
     try:
         if args.command == "devnet":
@@ -229,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_manifest(args)
         if args.command == "journal":
             return _run_journal(args, settings)
+        if args.command in ("keygen", "multisig"):
+            from chatops.multisig_cli import run
+
+            return run(args, settings)
     except (ConfigError, PolicyError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return 2

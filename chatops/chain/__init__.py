@@ -9,6 +9,7 @@ from chatops.chain.errors import (
     ChainResponseError,
     ChainUnavailableError,
     TransactionFailedError,
+    TransactionRejectedError,
     TransactionTimeoutError,
     ViewNotAllowedError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "SignerKeyError",
     "TransactionFailedError",
     "TransactionInfo",
+    "TransactionRejectedError",
     "TransactionTimeoutError",
     "TxStatus",
     "ViewNotAllowedError",

@@ -13,7 +13,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["AbortInfo", "describe", "known_aborts", "lookup_by_name", "parse_vm_status"]
+__all__ = [
+    "VM_STATUS_TEXT",
+    "AbortInfo",
+    "describe",
+    "describe_status",
+    "known_aborts",
+    "lookup_by_name",
+    "parse_vm_status",
+]
 
 _FRAMEWORK_ADDRESS = 1
 
@@ -47,6 +55,56 @@ _SIGNER_CHECK: dict[tuple[int, str | None], str] = {
         "automation",
     ): "automation registry not initialised or signer is not the package account",
 }
+
+# VM statuses that are not aborts (Aptos StatusCode names), worded for people: what failed
+# transactions report in vm_status, and what a node answers when it refuses one before execution
+# (the multisig prologue's statuses: multisig_account.md §4).
+VM_STATUS_TEXT: dict[str, str] = {
+    "OUT_OF_GAS": "ran out of gas (raise max_gas)",
+    "MISSING_DATA": "a resource it needs does not exist (MISSING_DATA: module not initialised?)",
+    "ARITHMETIC_ERROR": "an arithmetic overflow or underflow (ARITHMETIC_ERROR)",
+    "SEQUENCE_NUMBER_TOO_OLD": "its sequence number was already used (SEQUENCE_NUMBER_TOO_OLD)",
+    "SEQUENCE_NUMBER_TOO_NEW": "its sequence number is ahead of the account (SEQUENCE_NUMBER_TOO_NEW)",
+    "TRANSACTION_EXPIRED": "it expired before execution (TRANSACTION_EXPIRED)",
+    "INVALID_SIGNATURE": "its signature is invalid (INVALID_SIGNATURE)",
+    "INVALID_AUTH_KEY": (
+        "the key does not control the sender account, or the account's key was revoked "
+        "(INVALID_AUTH_KEY)"
+    ),
+    "INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE": (
+        "the sender cannot pay the gas fee (INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE)"
+    ),
+    "FAILED_TO_DESERIALIZE_ARGUMENT": (
+        "an argument, or a multisig proposal's stored payload, could not be decoded "
+        "(FAILED_TO_DESERIALIZE_ARGUMENT)"
+    ),
+    "ACCOUNT_NOT_MULTISIG": "the account is not a multisig account (ACCOUNT_NOT_MULTISIG)",
+    "NOT_MULTISIG_OWNER": "the sender is not an owner of the multisig account (NOT_MULTISIG_OWNER)",
+    "MULTISIG_TRANSACTION_NOT_FOUND": (
+        "the multisig account has no pending proposal to execute (MULTISIG_TRANSACTION_NOT_FOUND)"
+    ),
+    "MULTISIG_TRANSACTION_INSUFFICIENT_APPROVALS": (
+        "the proposal at the head of the queue has too few approvals, or has timed out and must "
+        "be cleared with execute_rejected_transaction (MULTISIG_TRANSACTION_INSUFFICIENT_APPROVALS)"
+    ),
+    "MULTISIG_TRANSACTION_PAYLOAD_DOES_NOT_MATCH_HASH": (
+        "the payload sent does not match the proposal's stored hash "
+        "(MULTISIG_TRANSACTION_PAYLOAD_DOES_NOT_MATCH_HASH)"
+    ),
+    "MULTISIG_TRANSACTION_PAYLOAD_DOES_NOT_MATCH": (
+        "the payload sent differs from the proposal's stored payload "
+        "(MULTISIG_TRANSACTION_PAYLOAD_DOES_NOT_MATCH)"
+    ),
+    "UNEXPECTED_ERROR_FROM_KNOWN_MOVE_FUNCTION": (
+        "a framework check failed unexpectedly (UNEXPECTED_ERROR_FROM_KNOWN_MOVE_FUNCTION)"
+    ),
+}
+
+
+def describe_status(status: str) -> str | None:
+    """The wording of a VM status named in ``status`` (a name or a message holding it), if known."""
+    return next((text for code, text in VM_STATUS_TEXT.items() if code in status), None)
+
 
 _VM_ABORT = re.compile(
     r"Move abort in (?P<module>[^\s:]+::\w+): "

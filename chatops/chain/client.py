@@ -16,16 +16,18 @@ from typing import Any, Final, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
+from aptos_sdk.transactions import EntryFunction, RawTransaction, TransactionPayload
 from pydantic import BaseModel, ValidationError
 
 from chatops.chain import movetypes
-from chatops.chain.aborts import parse_vm_status
+from chatops.chain.aborts import describe_status, parse_vm_status
 from chatops.chain.errors import (
     ChainAbortError,
     ChainIdMismatchError,
     ChainResponseError,
     ChainUnavailableError,
     TransactionFailedError,
+    TransactionRejectedError,
     TransactionTimeoutError,
     ViewNotAllowedError,
 )
@@ -65,21 +67,8 @@ _NOT_A_VIEW = re.compile(
     r"not (?:marked as )?an? view function|INVALID_MAIN_FUNCTION_SIGNATURE", re.IGNORECASE
 )
 _MAX_MESSAGE_CHARS: Final = 300
-
-# Non-abort VM statuses, rendered for people (spec §8.1 and Aptos StatusCode names).
-_VM_STATUS_TEXT: Final = {
-    "OUT_OF_GAS": "ran out of gas (raise max_gas)",
-    "MISSING_DATA": "a resource it needs does not exist (MISSING_DATA: module not initialised?)",
-    "ARITHMETIC_ERROR": "an arithmetic overflow or underflow (ARITHMETIC_ERROR)",
-    "SEQUENCE_NUMBER_TOO_OLD": "its sequence number was already used (SEQUENCE_NUMBER_TOO_OLD)",
-    "SEQUENCE_NUMBER_TOO_NEW": "its sequence number is ahead of the account (SEQUENCE_NUMBER_TOO_NEW)",
-    "TRANSACTION_EXPIRED": "it expired before execution (TRANSACTION_EXPIRED)",
-    "INVALID_SIGNATURE": "its signature is invalid (INVALID_SIGNATURE)",
-    "INVALID_AUTH_KEY": "the key does not control the sender account (INVALID_AUTH_KEY)",
-    "INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE": (
-        "the sender cannot pay the gas fee (INSUFFICIENT_BALANCE_FOR_TRANSACTION_FEE)"
-    ),
-}
+# A node's refusal of a transaction names a StatusCode first: "INVALID_SIGNATURE: ...".
+_REFUSAL = re.compile(r"^(?P<status>[A-Z][A-Z0-9_]{3,})\b:?\s*(?P<detail>.*)$", re.DOTALL)
 
 
 def _short(tx_hash: str) -> str:
@@ -106,7 +95,7 @@ def raise_for_status(info: TransactionInfo, function_id: str | None = None) -> N
             vm_status=vm_status,
             tx_hash=info.hash or None,
         )
-    reason = next((text for code, text in _VM_STATUS_TEXT.items() if code in vm_status), None)
+    reason = describe_status(vm_status)
     detail = reason or (vm_status[:_MAX_MESSAGE_CHARS] if vm_status else "no reason given")
     verdict = "was rejected" if info.status is TxStatus.INVALID else "failed"
     raise TransactionFailedError(
@@ -114,6 +103,21 @@ def raise_for_status(info: TransactionInfo, function_id: str | None = None) -> N
         vm_status=vm_status,
         tx_hash=info.hash or None,
     )
+
+
+def _refusal(exc: ChainResponseError) -> TransactionRejectedError | None:
+    """A 4xx submit answer that names a status (``MULTISIG_TRANSACTION_...: detail``) as the
+    refusal it is; the status's wording when we know it, else the node's own text."""
+    if isinstance(exc, ChainIdMismatchError) or exc.status_code is None:
+        return None
+    if not 400 <= exc.status_code < 500 or not exc.node_message:
+        return None
+    match = _REFUSAL.match(exc.node_message)
+    if match is None:
+        return None
+    status = match["status"]
+    meaning = describe_status(status) or f"{status}: {match['detail'] or 'no detail'}"
+    return TransactionRejectedError(status, meaning, status_code=exc.status_code)
 
 
 def _message(response: httpx.Response) -> str:
@@ -274,6 +278,7 @@ class ChainClient:
         raise ChainResponseError(
             f"The Supra node answered {status} on {method} {path}: {message or 'no message'}.",
             status_code=status,
+            node_message=message,
         )
 
     @staticmethod
@@ -349,6 +354,22 @@ class ChainClient:
         body = {"key_type": key_type, "value_type": value_type, "key": json_key}
         response = self._request("POST", f"/rpc/v3/tables/{handle}/item", retry=True, json=body)
         return self._json(response, "table item")
+
+    def module_abi(self, address: str, module: str) -> dict[str, Any] | None:
+        """The ``abi`` of module ``address::module`` (``exposed_functions`` with their parameter
+        types), or None when the node has no such module (404)."""
+        path = f"/rpc/v3/accounts/{normalize_address(address)}/modules/{quote(module, safe='')}"
+        try:
+            response = self._request("GET", path, retry=True)
+        except ChainResponseError as exc:
+            if exc.status_code == 404 and not isinstance(exc, ChainIdMismatchError):
+                return None
+            raise
+        body = self._json(response, "module")
+        abi = body.get("abi") if isinstance(body, dict) else None
+        if not isinstance(abi, dict):
+            raise ChainResponseError(f"The module {module} has no ABI in the node's answer.")
+        return abi
 
     def transaction(self, tx_hash: str) -> TransactionInfo | None:
         """The transaction, or None when the node does not know it (200 null or 404)."""
@@ -442,15 +463,30 @@ class ChainClient:
 
     # --- writes ------------------------------------------------------------------------------
 
+    def _post_transaction(self, action: str, body: bytes, *, retry: bool) -> httpx.Response:
+        """POST a BCS body to ``/rpc/v3/transactions/{action}``; a 4xx naming a status is the
+        node's refusal of the transaction and raised as ``TransactionRejectedError``."""
+        try:
+            return self._request(
+                "POST",
+                f"/rpc/v3/transactions/{action}",
+                retry=retry,
+                content=body,
+                headers={"Content-Type": BCS_SIGNED_TRANSACTION},
+            )
+        except ChainResponseError as exc:
+            refusal = _refusal(exc)
+            if refusal is not None:
+                raise refusal from exc
+            raise
+
     def simulate(self, body: bytes) -> TransactionInfo:
-        """Simulate a BCS body (signature zeroed); retried like a read since it changes nothing."""
-        response = self._request(
-            "POST",
-            "/rpc/v3/transactions/simulate",
-            retry=True,
-            content=body,
-            headers={"Content-Type": BCS_SIGNED_TRANSACTION},
-        )
+        """Simulate a BCS body (signature zeroed); retried like a read since it changes nothing.
+
+        Raises:
+            TransactionRejectedError: the node refused it before running it (a revoked key...).
+        """
+        response = self._post_transaction("simulate", body, retry=True)
         data = self._json(response, "simulation")
         if isinstance(data, list) and len(data) == 1:
             data = data[0]
@@ -462,15 +498,10 @@ class ChainClient:
         Raises:
             ChainUnavailableError: the node did not answer; whether the transaction was accepted is
                 unknown, so reconcile by sender and sequence number before sending it again.
+            TransactionRejectedError: the node refused it before execution (nothing committed).
         """
         try:
-            response = self._request(
-                "POST",
-                "/rpc/v3/transactions/submit",
-                retry=False,
-                content=body,
-                headers={"Content-Type": BCS_SIGNED_TRANSACTION},
-            )
+            response = self._post_transaction("submit", body, retry=False)
         except ChainUnavailableError as exc:
             if isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout):
                 raise ChainUnavailableError(
@@ -488,6 +519,58 @@ class ChainClient:
                 "The Supra node accepted the transaction but returned no hash."
             )
         return tx_hash
+
+    def _raw(
+        self,
+        sender: str,
+        sequence_number: int,
+        payload: EntryFunction | TransactionPayload,
+        *,
+        max_gas: int,
+        gas_unit_price: int,
+        expiry_s: int,
+        chain_now_s: int | None,
+    ) -> RawTransaction:
+        # The expiry is checked against the chain's clock, which is the caller's to give.
+        now_s = chain_now_s if chain_now_s is not None else int(self._now_s())
+        return build_raw_transaction(
+            sender,
+            sequence_number,
+            payload,
+            max_gas_amount=max_gas,
+            gas_unit_price=gas_unit_price,
+            expiration_timestamp_s=now_s + expiry_s,
+            chain_id=self.expected_chain_id,
+        )
+
+    def simulate_payload(
+        self,
+        signer: Signer,
+        payload: EntryFunction | TransactionPayload,
+        *,
+        label: str,
+        max_gas: int = 500_000,
+        gas_unit_price: int = 100,
+        chain_now_s: int | None = None,
+    ) -> TransactionInfo:
+        """Simulate ``payload`` as ``signer`` would send it now (only its public key is used).
+
+        Raises:
+            ChainAbortError: the simulated call aborts (decoded by name).
+            TransactionFailedError: it fails otherwise (out of gas, MISSING_DATA...).
+        """
+        raw = self._raw(
+            signer.address,
+            self.account(signer.address).sequence_number,
+            payload,
+            max_gas=max_gas,
+            gas_unit_price=gas_unit_price,
+            expiry_s=DEFAULT_EXPIRY_S,
+            chain_now_s=chain_now_s,
+        )
+        info = self.simulate(simulation_body(raw, signer.public_key))
+        raise_for_status(info, label)
+        return info
 
     def submit_entry(
         self,
@@ -514,33 +597,59 @@ class ChainClient:
             ChainAbortError: simulation or execution aborted (nothing is submitted after an abort in
                 simulation).
             TransactionFailedError: out of gas, MISSING_DATA, Invalid, ...
+            TransactionRejectedError: the node refused it before execution (nothing committed).
             TransactionTimeoutError: submitted but not final in ``wait_timeout_s``.
             ChainUnavailableError: the node failed; after submit, reconcile by sequence number.
         """
-        entry = build_entry_function(function_id, args, type_args)
+        return self.submit_payload(
+            signer,
+            build_entry_function(function_id, args, type_args),
+            label=function_id,
+            max_gas=max_gas,
+            gas_unit_price=gas_unit_price,
+            expiry_s=expiry_s,
+            simulate_first=simulate_first,
+            wait_timeout_s=wait_timeout_s,
+            chain_now_s=chain_now_s,
+            before_send=before_send,
+        )
+
+    def submit_payload(
+        self,
+        signer: Signer,
+        payload: EntryFunction | TransactionPayload,
+        *,
+        label: str,
+        max_gas: int = 500_000,
+        gas_unit_price: int = 100,
+        expiry_s: int = DEFAULT_EXPIRY_S,
+        simulate_first: bool = True,
+        wait_timeout_s: float = 30.0,
+        chain_now_s: int | None = None,
+        before_send: Callable[[int, int], None] | None = None,
+    ) -> TransactionInfo:
+        """``submit_entry`` for any payload (an entry function or a ``MultisigPayload``); ``label``
+        names it in errors and logs. Same guarantees and errors as ``submit_entry``."""
         sequence_number = self.account(signer.address).sequence_number
-        # The expiry is checked against the chain's clock, which is the caller's to give.
-        expiration_timestamp_s = (
-            chain_now_s if chain_now_s is not None else int(self._now_s())
-        ) + expiry_s
-        raw = build_raw_transaction(
+        raw = self._raw(
             signer.address,
             sequence_number,
-            entry,
-            max_gas_amount=max_gas,
+            payload,
+            max_gas=max_gas,
             gas_unit_price=gas_unit_price,
-            expiration_timestamp_s=expiration_timestamp_s,
-            chain_id=self.expected_chain_id,
+            expiry_s=expiry_s,
+            chain_now_s=chain_now_s,
         )
+        expiration_timestamp_s = raw.expiration_timestamps_secs
         if simulate_first:
-            raise_for_status(self.simulate(simulation_body(raw, signer.public_key)), function_id)
+            raise_for_status(self.simulate(simulation_body(raw, signer.public_key)), label)
         body = signed_body(raw, signer)
         if before_send is not None:
             before_send(sequence_number, expiration_timestamp_s)
         tx_hash = self.submit(body)
         logger.info(
             "submitted %s",
-            function_id,
+            label,
             extra={
                 "tx_hash": tx_hash,
                 "sender": signer.address,
@@ -548,5 +657,5 @@ class ChainClient:
             },
         )
         info = self.wait_for_transaction(tx_hash, wait_timeout_s)
-        raise_for_status(info, function_id)
+        raise_for_status(info, label)
         return info

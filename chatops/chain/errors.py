@@ -3,7 +3,8 @@
 ChainError
 ├── ChainUnavailableError      timeouts, connection errors, 5xx/429 after retries, submit in doubt
 ├── ChainResponseError         unexpected shape or 4xx
-│   └── ChainIdMismatchError   x-supra-chain-id differs from the configured chain
+│   ├── ChainIdMismatchError   x-supra-chain-id differs from the configured chain
+│   └── TransactionRejectedError  the node refused a transaction before executing it (discarded)
 ├── ChainAbortError            a Move abort, decoded to a name and meaning (never a bare number)
 ├── ViewNotAllowedError        the node refused a function that is not #[view]
 ├── TransactionFailedError     a non-abort failure: out of gas, MISSING_DATA, Invalid, ...
@@ -21,6 +22,7 @@ __all__ = [
     "ChainResponseError",
     "ChainUnavailableError",
     "TransactionFailedError",
+    "TransactionRejectedError",
     "TransactionTimeoutError",
     "ViewNotAllowedError",
 ]
@@ -37,9 +39,12 @@ class ChainUnavailableError(ChainError):
 class ChainResponseError(ChainError):
     """The node answered, but with a client error or a body we cannot read."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None = None, node_message: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.node_message = node_message
 
 
 class ChainIdMismatchError(ChainResponseError):
@@ -52,6 +57,21 @@ class ChainIdMismatchError(ChainResponseError):
         )
         self.expected = expected
         self.actual = actual
+
+
+class TransactionRejectedError(ChainResponseError):
+    """The node refused a submitted transaction before executing it (a bad signature, a used
+    sequence number, a failed multisig prologue...): nothing was committed, no gas was paid and the
+    sender's sequence number was not used, so the same transaction may be rebuilt and sent again
+    once the cause is gone. ``status`` is the node's status name (``MULTISIG_TRANSACTION_...``)."""
+
+    def __init__(self, status: str, meaning: str, *, status_code: int = 400) -> None:
+        super().__init__(
+            f"The node refused the transaction: {meaning}. Nothing was committed.",
+            status_code=status_code,
+        )
+        self.status = status
+        self.meaning = meaning
 
 
 class ChainAbortError(ChainError):

@@ -1,7 +1,8 @@
 """The Signer port (address, public key, sign bytes) and a local ed25519 key-file implementation.
 
 The private key never leaves this module: it is absent from repr/str, logs and exception messages.
-Production may plug in a remote signer or Vault Transit behind the same Protocol.
+Production may plug in a remote signer, a KMS or Vault Transit behind the same Protocol (README,
+"What a KMS or Vault signer needs").
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ class SignerKeyError(ChainError):
 
 @runtime_checkable
 class Signer(Protocol):
-    """Signs Supra signing messages for one account."""
+    """Signs messages for one account; callers never see key material, only these three members.
+
+    Callers build the whole message and hand it over as is: a transaction's is
+    ``sha3_256(b"SUPRA::RawTransaction") ‖ BCS(RawTransaction)`` (transactions.signing_message), a
+    multisig conversion proof's is the BCS of a ``SignedMessage`` with no salt
+    (multisig_bcs.conversion_message). An implementation signs those bytes exactly: Ed25519
+    (PureEdDSA, RFC 8032) over the raw message, never a prehash (Ed25519ph) or a digest of it.
+    """
 
     @property
     def address(self) -> str:
@@ -114,9 +122,20 @@ class LocalKeySigner:
         return cls(bytes(SigningKey.generate()))
 
     def write_key_file(self, path: Path | str) -> None:
-        """Write the key as ``ed25519-priv-0x<hex>`` with mode 0600 (devnet setup)."""
+        """Write the key as ``ed25519-priv-0x<hex>`` in a new file of mode 0600.
+
+        Raises:
+            SignerKeyError: the file exists (a key is never overwritten) or cannot be created.
+        """
         target = Path(path)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError as exc:
+            raise SignerKeyError(
+                f"{target} already exists; a key file is never overwritten."
+            ) from exc
+        except OSError as exc:
+            raise SignerKeyError(f"Cannot create the key file {target}: {exc.strerror}.") from exc
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write("ed25519-priv-0x" + bytes(self._key).hex() + "\n")
 

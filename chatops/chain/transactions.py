@@ -139,18 +139,18 @@ def entry_function_hash(entry_function: EntryFunction) -> str:
 def build_raw_transaction(
     sender: str,
     sequence_number: int,
-    entry_function: EntryFunction,
+    payload: EntryFunction | TransactionPayload,
     *,
     max_gas_amount: int,
     gas_unit_price: int,
     expiration_timestamp_s: int,
     chain_id: int,
 ) -> RawTransaction:
-    """A RawTransaction carrying one entry function."""
+    """A RawTransaction carrying one entry function, or a whole payload (``MultisigPayload``)."""
     return RawTransaction(
         AccountAddress.from_str_relaxed(sender),
         sequence_number,
-        TransactionPayload(entry_function),
+        payload if isinstance(payload, TransactionPayload) else TransactionPayload(payload),
         max_gas_amount,
         gas_unit_price,
         expiration_timestamp_s,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatops.devnet.event_handles import next_free_creation_number, static_creation_number
-from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.devnet.framework import PACKAGE_ADDRESS, addr
 from chatops.devnet.records import EventRecord, normalize_type
 
 __all__ = ["EventLog", "LogMark"]
@@ -39,24 +39,38 @@ class EventLog:
         self._next_creation: dict[str, int] = {}
 
     def emit(
-        self, struct: str, data: dict[str, Any], block_height: int, tx_hash: str
+        self,
+        struct: str,
+        data: dict[str, Any],
+        block_height: int,
+        tx_hash: str,
+        *,
+        handle_account: str | None = None,
+        module_event: bool = False,
     ) -> EventRecord:
-        """Append an event; ``struct`` is ``module::Struct`` of the package or a full type."""
+        """Append an event; ``struct`` is ``module::Struct`` of the package or a full type.
+
+        A handle event goes on the handle for its type at ``handle_account`` (by default the
+        type's own address); a module event (``#[event]``) has the null GUID and sequence number 0.
+        """
         event_type = normalize_type(
             struct if struct.count("::") >= 2 else f"{PACKAGE_ADDRESS}::{struct}"
         )
-        account = event_type.split("::")[0]
-        key = (account, event_type)
-        creation = self.handles.get(key)
-        if creation is None:
-            creation = static_creation_number(event_type)
+        if module_event:
+            record = EventRecord(event_type, data, 0, "0x0", 0, block_height, tx_hash)
+        else:
+            account = addr(handle_account) if handle_account else event_type.split("::")[0]
+            key = (account, event_type)
+            creation = self.handles.get(key)
             if creation is None:
-                creation = self._next_creation.get(account, next_free_creation_number())
-                self._next_creation[account] = creation + 1
-            self.handles[key] = creation
-        seq = self.handle_counters.get((account, creation), 0)
-        self.handle_counters[(account, creation)] = seq + 1
-        record = EventRecord(event_type, data, creation, account, seq, block_height, tx_hash)
+                creation = static_creation_number(event_type)
+                if creation is None:
+                    creation = self._next_creation.get(account, next_free_creation_number())
+                    self._next_creation[account] = creation + 1
+                self.handles[key] = creation
+            seq = self.handle_counters.get((account, creation), 0)
+            self.handle_counters[(account, creation)] = seq + 1
+            record = EventRecord(event_type, data, creation, account, seq, block_height, tx_hash)
         self._positions_by_type.setdefault(event_type, []).append(len(self.events))
         self.events.append(record)
         return record

@@ -7,29 +7,34 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chatops.chain import movetypes
 from chatops.devnet.framework import (
     PACKAGE_ADDRESS,
+    ZERO_AUTH_KEY,
     Call,
+    ChainContext,
+    Emitted,
     FunctionSpec,
     MissingDataError,
     MoveAbortError,
     World,
     addr,
+    short_address,
 )
 from chatops.devnet.records import EXECUTED_SUCCESSFULLY, Account
 from chatops.devnet.transactions import (
     DecodedTransaction,
     TransactionRejectedError,
     auth_key_for,
-    short_address,
     signature_valid,
 )
 
 __all__ = [
+    "Executed",
+    "InnerFailure",
     "Prepared",
     "ViewError",
     "abort_vm_status",
@@ -40,6 +45,7 @@ __all__ = [
     "gas",
     "missing_data_vm_status",
     "prepare_bcs",
+    "prepare_entry",
     "prepare_values",
     "resolve",
     "run_view",
@@ -47,7 +53,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-RawEvents = list[tuple[str, dict[str, Any]]]
+# Aptos StatusCode numbers of the failures ``prepare_*`` reports by name (vm_status.rs): a call that
+# fails them inside a multisig execution is reported as ExecutionError{"VMError", "", number}.
+STATUS_CODES = {
+    "NUMBER_OF_TYPE_ARGUMENTS_MISMATCH": 1076,
+    "FUNCTION_RESOLUTION_FAILURE": 1091,
+    "NUMBER_OF_ARGUMENTS_MISMATCH": 1098,
+    "FAILED_TO_DESERIALIZE_ARGUMENT": 1100,
+    "NUMBER_OF_SIGNER_ARGUMENTS_MISMATCH": 1101,
+    "UNKNOWN_INVARIANT_VIOLATION_ERROR": 2000,
+    "MISSING_DATA": 4008,
+}
 
 
 class ViewError(Exception):
@@ -55,16 +71,65 @@ class ViewError(Exception):
 
 
 def abort_vm_status(error: MoveAbortError) -> str:
-    """Aptos ``explain_vm_status`` for an abort in a module with no error map: a bare hex code."""
-    return f"Move abort in {short_address(error.address)}::{error.module}: {error.code:#x}"
+    """Aptos ``explain_vm_status``: a bare hex code for a module with no error map (lottery_multi),
+    ``NAME(0xCODE): description`` for one that ships it (the framework)."""
+    where = f"Move abort in {short_address(error.address)}::{error.module}"
+    if error.name is None:
+        return f"{where}: {error.code:#x}"
+    return f"{where}: {error.name}({error.code:#x}): {error.description}"
 
 
 def missing_data_vm_status(spec: FunctionSpec, error: MissingDataError) -> str:
     """An execution failure the way Aptos prints it, plus the status name so the bot can tell."""
     return (
-        f"Execution failed in {short_address(PACKAGE_ADDRESS)}::{spec.module}::{spec.name} "
+        f"Execution failed in {short_address(spec.address)}::{spec.module}::{spec.name} "
         f"at code offset 0: MISSING_DATA ({error.resource})"
     )
+
+
+@dataclass(frozen=True)
+class InnerFailure:
+    """A failed call as a multisig execution reports it (the VM's ``ExecutionError``): error type
+    ``MoveAbort``, ``MoveExecutionFailure`` or ``VMError``, where (``<64 hex>::module``) and the code."""
+
+    error_type: str
+    abort_location: str
+    error_code: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "abort_location": self.abort_location,
+            "error_type": self.error_type,
+            "error_code": str(self.error_code),
+        }
+
+
+def _location(address: str, module: str) -> str:
+    """``ModuleId``'s Display: the address as 64 hex digits without 0x, then ``::module``."""
+    return f"{addr(address)[2:]}::{module}"
+
+
+@dataclass
+class Executed:
+    """One executed call: the World to keep, its vm_status, its events, the authentication-key
+    rotations it asked for (applied only on success) and, when it failed, how."""
+
+    world: World
+    vm_status: str
+    events: list[Emitted] = field(default_factory=list)
+    auth_key_rotations: dict[str, str] = field(default_factory=dict)
+    failure: InnerFailure | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.vm_status == EXECUTED_SUCCESSFULLY
+
+    @classmethod
+    def prefailed(cls, world: World, status: str) -> Executed:
+        """A call the VM refused before running it (unknown function, bad arguments...)."""
+        return cls(
+            world, status, failure=InnerFailure("VMError", "", STATUS_CODES.get(status, 2000))
+        )
 
 
 @dataclass
@@ -78,14 +143,16 @@ class Prepared:
 
 
 def resolve(specs: Mapping[str, FunctionSpec], function: str) -> FunctionSpec | None:
-    """The package function named ``module::name`` or ``0xPACKAGE::module::name``, if it exists."""
+    """The function named ``module::name`` (the package's), ``0xPACKAGE::module::name`` or
+    ``0x1::module::name`` (a module at another address), if it exists."""
     parts = function.split("::")
     if len(parts) == 3:
         try:
-            if addr(parts[0]) != PACKAGE_ADDRESS:
-                return None
+            address = addr(parts[0])
         except ValueError:
             return None
+        if address != PACKAGE_ADDRESS:
+            return specs.get(f"{short_address(address)}::{parts[1]}::{parts[2]}")
         parts = parts[1:]
     if len(parts) != 2:
         return None
@@ -106,52 +173,84 @@ def prepare_values(specs: Mapping[str, FunctionSpec], function: str, args: list[
     return Prepared(spec, list(args), args_json, None)
 
 
-def prepare_bcs(specs: Mapping[str, FunctionSpec], tx: DecodedTransaction) -> Prepared:
-    """An entry call from a signed transaction's BCS arguments."""
-    raw_json: list[Any] = ["0x" + arg.hex() for arg in tx.args]
-    spec = None
-    if tx.module_address == PACKAGE_ADDRESS:
-        spec = specs.get(f"{tx.module}::{tx.function}")
+def prepare_entry(
+    specs: Mapping[str, FunctionSpec],
+    module_address: str,
+    module: str,
+    function: str,
+    ty_args: tuple[str, ...],
+    args: tuple[bytes, ...],
+    signer_count: int,
+) -> Prepared:
+    """An entry call from BCS arguments, as ``signer_count`` accounts sign it (the VM's checks)."""
+    raw_json: list[Any] = ["0x" + arg.hex() for arg in args]
+    spec = resolve(specs, f"{module_address}::{module}::{function}")
     if spec is None or spec.kind != "entry":
         return Prepared(None, None, raw_json, "FUNCTION_RESOLUTION_FAILURE")
-    if tx.ty_args:
+    if ty_args:
         return Prepared(spec, None, raw_json, "NUMBER_OF_TYPE_ARGUMENTS_MISMATCH")
-    if spec.signers and len(tx.signers) != spec.signers:
+    if spec.signers and signer_count != spec.signers:
         return Prepared(spec, None, raw_json, "NUMBER_OF_SIGNER_ARGUMENTS_MISMATCH")
-    if len(tx.args) != len(spec.params):
+    if len(args) != len(spec.params):
         return Prepared(spec, None, raw_json, "NUMBER_OF_ARGUMENTS_MISMATCH")
     try:
-        values = [movetypes.decode_bcs(t, a) for t, a in zip(spec.params, tx.args, strict=True)]
+        values = [movetypes.decode_bcs(t, a) for t, a in zip(spec.params, args, strict=True)]
     except movetypes.MoveTypeError:
         return Prepared(spec, None, raw_json, "FAILED_TO_DESERIALIZE_ARGUMENT")
     args_json = [movetypes.to_json(t, v) for t, v in zip(spec.params, values, strict=True)]
     return Prepared(spec, values, args_json, None)
 
 
-def execute(
-    world: World, spec: FunctionSpec, args: list[Any], signers: list[str], now_s: int
-) -> tuple[World, str, RawEvents]:
-    """Run one entry function on ``world``: (the World to keep, vm_status, events).
+def prepare_bcs(specs: Mapping[str, FunctionSpec], tx: DecodedTransaction) -> Prepared:
+    """An entry call from a signed transaction's BCS arguments."""
+    return prepare_entry(
+        specs,
+        tx.module_address,
+        tx.module,
+        tx.function,
+        tx.ty_args,
+        tx.args,
+        len(tx.signers),
+    )
 
-    On failure the World to keep is the snapshot taken before the call, so nothing it did remains.
+
+def execute(
+    world: World,
+    spec: FunctionSpec,
+    args: list[Any],
+    signers: list[str],
+    now_s: int,
+    *,
+    chain: ChainContext | None = None,
+) -> Executed:
+    """Run one entry function on ``world``.
+
+    On failure the World to keep is the snapshot taken before the call, so nothing it did remains,
+    and neither do its events or key rotations.
     """
     snapshot = world.snapshot()
-    call = Call(signers=signers, now_s=now_s)
+    call = Call(signers=signers, now_s=now_s, chain=chain)
     try:
         spec.fn(world, call, *args)
     except MoveAbortError as exc:
-        return snapshot, abort_vm_status(exc), []
+        failure = InnerFailure("MoveAbort", _location(exc.address, exc.module), exc.code)
+        return Executed(snapshot, abort_vm_status(exc), failure=failure)
     except MissingDataError as exc:
-        return snapshot, missing_data_vm_status(spec, exc), []
+        failure = InnerFailure(
+            "MoveExecutionFailure",
+            _location(spec.address, spec.module),
+            STATUS_CODES["MISSING_DATA"],
+        )
+        return Executed(snapshot, missing_data_vm_status(spec, exc), failure=failure)
     except Exception:  # an emulator bug must not kill the node: logged, the tx fails
         logger.exception("devnet: %s::%s raised unexpectedly", spec.module, spec.name)
-        return (
+        return Executed(
             snapshot,
-            f"Execution failed in {short_address(PACKAGE_ADDRESS)}::{spec.module}::{spec.name} "
+            f"Execution failed in {short_address(spec.address)}::{spec.module}::{spec.name} "
             "at code offset 0: UNKNOWN_INVARIANT_VIOLATION_ERROR",
-            [],
+            failure=InnerFailure("VMError", "", STATUS_CODES["UNKNOWN_INVARIANT_VIOLATION_ERROR"]),
         )
-    return world, EXECUTED_SUCCESSFULLY, call.events
+    return Executed(world, EXECUTED_SUCCESSFULLY, call.events, call.auth_key_rotations)
 
 
 def check_prologue(
@@ -175,6 +274,12 @@ def check_prologue(
     for key in tx.keys:
         known = accounts.get(key.address)
         expected = known.authentication_key if known is not None else key.address
+        if expected == ZERO_AUTH_KEY:
+            raise TransactionRejectedError(
+                "INVALID_AUTH_KEY",
+                f"the authentication key of {key.address} is zero (revoked, e.g. converted to a "
+                "multisig account): no key can sign for it",
+            )
         if auth_key_for(key.public_key) != expected:
             raise TransactionRejectedError(
                 "INVALID_AUTH_KEY", f"public key does not match the auth key of {key.address}"
@@ -207,6 +312,7 @@ def run_view(
     arguments: list[Any],
     *,
     strict: bool,
+    context: ChainContext | None = None,
 ) -> list[Any]:
     """``POST /view``: run a read function on ``world``; ``ViewError`` is a 400."""
     spec = resolve(specs, function)
@@ -228,6 +334,10 @@ def run_view(
     except movetypes.MoveTypeError as exc:
         raise ViewError(f"FAILED_TO_DESERIALIZE_ARGUMENT: {exc}") from exc
     try:
+        if spec.uses_chain:
+            if context is None:
+                raise ViewError(f"{function} needs the chain's context, which was not given")
+            return list(spec.fn(world, context, *values))
         return list(spec.fn(world, *values))
     except MoveAbortError as exc:
         raise ViewError(abort_vm_status(exc)) from exc
@@ -236,14 +346,23 @@ def run_view(
 
 
 def function_key(function: str) -> str:
-    """``module::name`` of ``module::name`` or ``0xADDR::module::name``."""
+    """How the specs key a function: ``module::name`` for the package's (given as ``module::name``
+    or ``0xPACKAGE::module::name``), ``0x1::module::name`` for one at another address."""
     parts = function.split("::")
+    if len(parts) == 3:
+        try:
+            address = addr(parts[0])
+        except ValueError:
+            address = PACKAGE_ADDRESS
+        if address != PACKAGE_ADDRESS:
+            return f"{short_address(address)}::{parts[1]}::{parts[2]}"
     return "::".join(parts[-2:])
 
 
 def function_id(function: str) -> str:
-    """The function id as a transaction's payload shows it (short package address)."""
-    return f"{short_address(PACKAGE_ADDRESS)}::{function_key(function)}"
+    """The function id as a transaction's payload shows it (short address)."""
+    key = function_key(function)
+    return key if key.count("::") == 2 else f"{short_address(PACKAGE_ADDRESS)}::{key}"
 
 
 def gas(prepared: Prepared, n_events: int) -> int:

@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "FRAMEWORK_ADDRESS",
     "PACKAGE_ADDRESS",
+    "ZERO_AUTH_KEY",
+    "AccountState",
     "Call",
+    "ChainContext",
+    "Emitted",
     "FunctionSpec",
     "MissingDataError",
     "MoveAbortError",
@@ -25,11 +30,16 @@ __all__ = [
     "hexb",
     "opt",
     "sha3",
+    "short_address",
     "u64",
 ]
 
 # spec §1.1: every module of lottery_multi (and lottery_support::history_bridge) lives here.
 PACKAGE_ADDRESS = "0xbc959517601034979f21fa2f2f41862219ea38554be27c2fdb4fd9a392caafe0"
+# supra_framework (0x1): the devnet emulates the parts the bot meets, such as 0x1::multisig_account.
+FRAMEWORK_ADDRESS = "0x" + "0" * 63 + "1"
+# The authentication key of an account whose key was revoked: no public key hashes to it.
+ZERO_AUTH_KEY = "0x" + "0" * 64
 
 Json = Any
 
@@ -42,11 +52,23 @@ class MoveAbortError(Exception):
     ``address="0x1"``) with 0x6507.
     """
 
-    def __init__(self, module: str, code: int, address: str = PACKAGE_ADDRESS) -> None:
+    def __init__(
+        self,
+        module: str,
+        code: int,
+        address: str = PACKAGE_ADDRESS,
+        *,
+        name: str | None = None,
+        description: str = "",
+    ) -> None:
         super().__init__(f"Move abort in {address}::{module}: {code:#x}")
         self.module = module
         self.code = code
         self.address = address
+        # A module that ships an error map (the framework does, lottery_multi does not) has its
+        # aborts printed by the node as NAME(0xCODE): description.
+        self.name = name
+        self.description = description
 
 
 class MissingDataError(Exception):
@@ -63,6 +85,11 @@ def addr(value: str) -> str:
     if not text or len(text) > 64 or any(c not in "0123456789abcdef" for c in text):
         raise ValueError(f"not an account address: {value!r}")
     return "0x" + text.rjust(64, "0")
+
+
+def short_address(address: str) -> str:
+    """Aptos ``to_hex_literal``: ``0x`` + hex with leading zeros trimmed (``0x1``)."""
+    return "0x" + (addr(address)[2:].lstrip("0") or "0")
 
 
 def u64(value: int) -> str:
@@ -102,26 +129,88 @@ class World:
         return copy.deepcopy(self)
 
 
+class Emitted(tuple[str, dict[str, Json]]):
+    """An emitted event: ``(struct, data)`` (it compares equal to that pair) plus where it goes.
+
+    ``handle_account`` puts a handle event on that account's handle for its type (the framework's
+    handles live at the account they describe, not at 0x1); ``module_event`` marks a ``#[event]``
+    struct, which the chain shows with the null GUID and sequence number 0.
+    """
+
+    handle_account: str | None
+    module_event: bool
+
+    def __new__(
+        cls,
+        struct: str,
+        data: dict[str, Json],
+        *,
+        handle_account: str | None = None,
+        module_event: bool = False,
+    ) -> Emitted:
+        self = super().__new__(cls, (struct, data))
+        self.handle_account = handle_account
+        self.module_event = module_event
+        return self
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """An account as framework code reads it: its sequence number and authentication key."""
+
+    sequence_number: int
+    authentication_key: str
+
+
+@dataclass(frozen=True)
+class ChainContext:
+    """What framework code (0x1) reads of the chain beyond the World: ``chain_id::get()``, the block
+    time, the on-chain feature flags and the accounts (``None`` for an account the chain never saw)."""
+
+    chain_id: int
+    now_s: int
+    features: frozenset[int]
+    account: Callable[[str], AccountState | None]
+
+
 @dataclass
 class Call:
     """One executing transaction: who signed it, the block time, and the events it emits.
 
     ``signers`` are the transaction's signers in order (the sender first; ``automation::register_bot``
     and ``rotate_bot`` take a second one). Events are buffered and only published if the call
-    returns without aborting.
+    returns without aborting; so are authentication-key rotations (``rotate_authentication_key``),
+    which the ledger applies to its accounts after the call succeeds. ``chain`` is set for framework
+    code, which reads accounts and flags.
     """
 
     signers: list[str]
     now_s: int
-    events: list[tuple[str, dict[str, Json]]] = field(default_factory=list)
+    events: list[Emitted] = field(default_factory=list)
+    chain: ChainContext | None = None
+    auth_key_rotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def sender(self) -> str:
         return self.signers[0]
 
-    def emit(self, struct: str, data: dict[str, Json]) -> None:
-        """Emit an event; ``struct`` is ``module::Struct`` (e.g. ``history::VrfFulfilledEvent``)."""
-        self.events.append((struct, data))
+    def emit(
+        self,
+        struct: str,
+        data: dict[str, Json],
+        *,
+        handle_account: str | None = None,
+        module_event: bool = False,
+    ) -> None:
+        """Emit an event; ``struct`` is ``module::Struct`` (e.g. ``history::VrfFulfilledEvent``) or a
+        full type (``0x1::multisig_account::Vote``)."""
+        self.events.append(
+            Emitted(struct, data, handle_account=handle_account, module_event=module_event)
+        )
+
+    def rotate_authentication_key(self, address: str, key: str) -> None:
+        """``account::rotate_authentication_key_internal``: kept only if the transaction succeeds."""
+        self.auth_key_rotations[addr(address)] = key
 
     def require_admin(self, module: str, code: int) -> None:
         """The only on-chain role: the signer must be the package account (spec §0 fact 2, 8)."""
@@ -141,7 +230,9 @@ class FunctionSpec:
     ``vector<u8>``, ``address``, ``0x1::option::Option<u64>``, ...). ``signers`` is how many
     ``&signer`` parameters come first (entry functions only). ``is_view`` is true only for functions
     carrying ``#[view]`` (spec §0 fact 3: just ``history::is_legacy_summary``); the devnet serves the
-    others as views unless started with ``--strict-views``.
+    others as views unless started with ``--strict-views``. ``address`` is the module's account (the
+    package, or 0x1 for the framework); a read with ``uses_chain`` is called as
+    ``fn(world, context, *args)`` with a ``ChainContext``.
     """
 
     module: str
@@ -152,23 +243,53 @@ class FunctionSpec:
     signers: int = 1
     is_view: bool = False
     returns: tuple[str, ...] = ()
+    address: str = PACKAGE_ADDRESS
+    uses_chain: bool = False
+    visibility: Literal["public", "private", "friend"] = "public"
+
+    @property
+    def key(self) -> str:
+        """``module::name`` for the package, ``0x1::module::name`` for a module elsewhere."""
+        if self.address == PACKAGE_ADDRESS:
+            return f"{self.module}::{self.name}"
+        return f"{short_address(self.address)}::{self.module}::{self.name}"
 
 
 class Specs:
     """The functions one contract module declares (collected by ``contracts.all_specs``)."""
 
-    def __init__(self, module: str) -> None:
+    def __init__(self, module: str, *, address: str = PACKAGE_ADDRESS) -> None:
         self.module = module
+        self.address = addr(address)
         self.functions: list[FunctionSpec] = []
 
+    def by_key(self) -> dict[str, FunctionSpec]:
+        """The declared functions keyed as the ledger resolves them (``FunctionSpec.key``)."""
+        return {spec.key: spec for spec in self.functions}
+
     def entry(
-        self, name: str, params: tuple[str, ...] = (), *, signers: int = 1
+        self,
+        name: str,
+        params: tuple[str, ...] = (),
+        *,
+        signers: int = 1,
+        visibility: Literal["public", "private", "friend"] = "public",
     ) -> Callable[[EntryFn], EntryFn]:
-        """Declare ``fn(world, call, *args) -> None`` as ``public entry fun module::name``."""
+        """Declare ``fn(world, call, *args) -> None`` as ``public entry fun module::name`` (or a
+        private ``entry fun``, which only a transaction can call)."""
 
         def register(fn: EntryFn) -> EntryFn:
             self.functions.append(
-                FunctionSpec(self.module, name, "entry", params, fn, signers=signers)
+                FunctionSpec(
+                    self.module,
+                    name,
+                    "entry",
+                    params,
+                    fn,
+                    signers=signers,
+                    address=self.address,
+                    visibility=visibility,
+                )
             )
             return fn
 
@@ -181,8 +302,10 @@ class Specs:
         *,
         returns: tuple[str, ...] = (),
         is_view: bool = False,
+        uses_chain: bool = False,
     ) -> Callable[[ReadFn], ReadFn]:
-        """Declare ``fn(world, *args) -> [json value per return value]`` as a read function."""
+        """Declare ``fn(world, *args) -> [json value per return value]`` as a read function
+        (``fn(world, context, *args)`` with ``uses_chain``)."""
 
         def register(fn: ReadFn) -> ReadFn:
             self.functions.append(
@@ -195,6 +318,8 @@ class Specs:
                     signers=0,
                     is_view=is_view,
                     returns=returns,
+                    address=self.address,
+                    uses_chain=uses_chain,
                 )
             )
             return fn

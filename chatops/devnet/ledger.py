@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from chatops.chain import movetypes
-from chatops.devnet import contracts, vrf
+from chatops.devnet import contracts, multisig_account, multisig_vm, vrf
 from chatops.devnet.event_log import EventLog
 from chatops.devnet.execution import (
+    Executed,
     Prepared,
     check_prologue,
     execute,
@@ -30,7 +31,16 @@ from chatops.devnet.execution import (
     resolve,
     run_view,
 )
-from chatops.devnet.framework import PACKAGE_ADDRESS, FunctionSpec, World, addr, sha3
+from chatops.devnet.framework import (
+    FRAMEWORK_ADDRESS,
+    PACKAGE_ADDRESS,
+    AccountState,
+    ChainContext,
+    FunctionSpec,
+    World,
+    addr,
+    sha3,
+)
 from chatops.devnet.journal import read_journal, write_journal
 from chatops.devnet.records import (
     DEFAULT_CHAIN_ID,
@@ -44,10 +54,12 @@ from chatops.devnet.records import (
 from chatops.devnet.seed import seed as run_seed
 from chatops.devnet.transactions import DecodedTransaction, auth_key_for
 
-__all__ = ["Ledger", "TransactionFailedError"]
+__all__ = ["Ledger", "TransactionFailedError", "default_specs"]
 
 
-FRAMEWORK_ADDRESS = addr("0x1")
+def default_specs() -> dict[str, FunctionSpec]:
+    """The package's functions and the framework modules the devnet emulates (0x1::multisig_account)."""
+    return {**contracts.all_specs(), **multisig_account.specs()}
 
 
 class TransactionFailedError(Exception):
@@ -64,7 +76,8 @@ class Ledger:
     ``admin_public_key`` (Ed25519, 32 bytes) becomes the package account's authentication key, as
     if the account had rotated to it; without it the package account keeps its own address as key.
     If ``state_file`` exists the chain is rebuilt from it (``seed`` and ``start_time_s`` are then
-    ignored: the journal's genesis and seeded transactions are replayed instead).
+    ignored: the journal's genesis and seeded transactions are replayed instead). ``features`` are
+    the on-chain feature flags framework code reads (all the multisig ones on by default).
     """
 
     def __init__(
@@ -77,11 +90,13 @@ class Ledger:
         start_time_s: int | None = None,
         state_file: Path | None = None,
         specs: dict[str, FunctionSpec] | None = None,
+        features: frozenset[int] = multisig_account.DEFAULT_FEATURES,
     ) -> None:
         self.lock = threading.RLock()
         self.chain_id = chain_id
         self.vrf_delay_s = vrf_delay_s
-        self.specs = specs if specs is not None else contracts.all_specs()
+        self.features = features
+        self.specs = specs if specs is not None else default_specs()
         self.state_file = state_file
         self.admin_auth_key = auth_key_for(admin_public_key) if admin_public_key else None
         self.world = World()
@@ -180,6 +195,23 @@ class Ledger:
 
     # --- execution -----------------------------------------------------------------------------
 
+    def _account_state(self, address: str) -> AccountState | None:
+        account = self.accounts.get(addr(address))
+        if account is None:
+            return None
+        return AccountState(account.sequence_number, account.authentication_key)
+
+    def context(self) -> ChainContext:
+        """What framework code reads of this chain (chain id, time, flags, accounts)."""
+        return ChainContext(self.chain_id, self._now_s, self.features, self._account_state)
+
+    def _execute(self, prepared: Prepared, signers: list[str]) -> Executed:
+        if prepared.prefail is not None or prepared.spec is None or prepared.args is None:
+            return Executed.prefailed(self.world, prepared.prefail or "FUNCTION_RESOLUTION_FAILURE")
+        return execute(
+            self.world, prepared.spec, prepared.args, signers, self._now_s, chain=self.context()
+        )
+
     def _commit(
         self,
         *,
@@ -191,15 +223,50 @@ class Ledger:
         meta: dict[str, Any],
         txn_type: str = "user",
     ) -> TxRecord:
-        raw_events: list[tuple[str, dict[str, Any]]] = []
-        if prepared.prefail is not None or prepared.spec is None or prepared.args is None:
-            vm_status = prepared.prefail or "FUNCTION_RESOLUTION_FAILURE"
-        else:
-            self.world, vm_status, raw_events = execute(
-                self.world, prepared.spec, prepared.args, signers, self._now_s
-            )
+        executed = self._execute(prepared, signers)
+        return self._keep(
+            tx_hash=tx_hash,
+            executed=executed,
+            function=function,
+            arguments=prepared.args_json,
+            sender=sender,
+            meta=meta,
+            txn_type=txn_type,
+            gas_used=gas(prepared, len(executed.events)),
+        )
+
+    def _keep(
+        self,
+        *,
+        tx_hash: str,
+        executed: Executed,
+        function: str | None,
+        arguments: list[Any],
+        sender: str | None,
+        meta: dict[str, Any],
+        gas_used: int,
+        txn_type: str = "user",
+        multisig_address: str | None = None,
+    ) -> TxRecord:
+        """Commit an executed transaction in its own block: state, key rotations, events, the
+        sender's sequence number and the record."""
+        self.world = executed.world
+        if executed.success:
+            for address, key in executed.auth_key_rotations.items():
+                self._account(address).authentication_key = key
         block = self._new_block([tx_hash])
-        events = [self.log.emit(struct, data, block.height, tx_hash) for struct, data in raw_events]
+        events = [
+            self.log.emit(
+                struct,
+                data,
+                block.height,
+                tx_hash,
+                handle_account=emitted.handle_account,
+                module_event=emitted.module_event,
+            )
+            for emitted in executed.events
+            for struct, data in (emitted,)
+        ]
         seq: int | None = None
         if sender is not None:
             account = self._account(sender)
@@ -208,14 +275,14 @@ class Ledger:
             self.account_txs.setdefault(account.address, []).append(tx_hash)
         record = TxRecord(
             hash=tx_hash,
-            status="Success" if vm_status == EXECUTED_SUCCESSFULLY else "Fail",
-            vm_status=vm_status,
+            status="Success" if executed.success else "Fail",
+            vm_status=executed.vm_status,
             sender=sender,
             sequence_number=seq,
             function=function,
-            arguments=prepared.args_json,
+            arguments=arguments,
             events=events,
-            gas_used=gas(prepared, len(events)),
+            gas_used=gas_used,
             block_height=block.height,
             txn_type=txn_type,
             chain_id=self.chain_id,
@@ -224,9 +291,39 @@ class Ledger:
             expiration_timestamp_s=int(meta.get("expiration_timestamp_s", self._now_s + 300)),
             authenticator=meta.get("authenticator"),
             block=block,
+            multisig_address=multisig_address,
         )
         self.transactions[tx_hash] = record
         return record
+
+    def _commit_multisig(
+        self,
+        *,
+        tx_hash: str,
+        sender: str,
+        account: str,
+        payload: bytes | None,
+        meta: dict[str, Any],
+    ) -> TxRecord:
+        """Run a (validated) Multisig transaction and commit it: the executor's sequence number is
+        used and the outer status is Success even when the inner call failed."""
+        executed, prepared = multisig_vm.execute_multisig(
+            self.world, self.specs, self.context(), sender, account, payload
+        )
+        function = arguments = None
+        if prepared is not None and prepared.spec is not None:
+            function = function_id(prepared.spec.key)
+            arguments = prepared.args_json
+        return self._keep(
+            tx_hash=tx_hash,
+            executed=executed,
+            function=function,
+            arguments=arguments or [],
+            sender=sender,
+            meta=meta,
+            gas_used=7 + 3 * len(executed.events) + len(payload or b"") // 32,
+            multisig_address=account,
+        )
 
     def _system_hash(self, entry: dict[str, Any]) -> str:
         """A unique hash for a transaction that has no signed bytes (seed, dVRF, injected event)."""
@@ -331,19 +428,53 @@ class Ledger:
             tx, chain_id=self.chain_id, now_s=self._now_s, accounts=self.accounts, simulate=simulate
         )
 
+    @staticmethod
+    def _meta(tx: DecodedTransaction) -> dict[str, Any]:
+        return {
+            "gas_unit_price": tx.gas_unit_price,
+            "max_gas_amount": tx.max_gas_amount,
+            "expiration_timestamp_s": tx.expiration_timestamp_s,
+            "authenticator": tx.authenticator_json(),
+        }
+
+    def _submit_multisig(self, tx: DecodedTransaction, account: str) -> TxRecord:
+        multisig_vm.validate(self.world, self.context(), tx.sender, account, tx.multisig_payload)
+        meta = self._meta(tx)
+        record = self._commit_multisig(
+            tx_hash=tx.hash,
+            sender=tx.sender,
+            account=account,
+            payload=tx.multisig_payload,
+            meta=meta,
+        )
+        self._record(
+            {
+                "kind": "multisig",
+                "time_s": self._now_s,
+                "hash": tx.hash,
+                "sender": tx.sender,
+                "multisig_address": account,
+                "payload": None if tx.multisig_payload is None else tx.multisig_payload.hex(),
+                "meta": meta,
+            }
+        )
+        self._after_change()
+        return record
+
     def submit(self, tx: DecodedTransaction) -> TxRecord:
-        """Validate, execute and commit a signed transaction (synchronously); 400-style errors raise."""
+        """Validate, execute and commit a signed transaction (synchronously); 400-style errors raise.
+
+        A Multisig transaction whose multisig prologue fails is discarded the same way: a 400 with
+        the node's status name, nothing committed and the sender's sequence number unused.
+        """
         with self.lock:
             if tx.hash in self.transactions:
                 return self.transactions[tx.hash]
             self._validate(tx, simulate=False)
+            if tx.multisig_address is not None:
+                return self._submit_multisig(tx, tx.multisig_address)
             prepared = prepare_bcs(self.specs, tx)
-            meta = {
-                "gas_unit_price": tx.gas_unit_price,
-                "max_gas_amount": tx.max_gas_amount,
-                "expiration_timestamp_s": tx.expiration_timestamp_s,
-                "authenticator": tx.authenticator_json(),
-            }
+            meta = self._meta(tx)
             record = self._commit(
                 tx_hash=tx.hash,
                 prepared=prepared,
@@ -357,7 +488,7 @@ class Ledger:
                     "kind": "tx",
                     "time_s": self._now_s,
                     "hash": tx.hash,
-                    "function": f"{tx.module}::{tx.function}",
+                    "function": function_key(tx.function_id),
                     "module_address": tx.module_address,
                     "function_id": tx.function_id,
                     "args": prepared.args_json,
@@ -385,19 +516,17 @@ class Ledger:
             mark = self.log.mark()
             self.world = self.world.snapshot()
             try:
-                record = self._commit(
-                    tx_hash=tx.hash,
-                    prepared=prepare_bcs(self.specs, tx),
-                    function=tx.function_id,
-                    signers=tx.signers,
-                    sender=tx.sender,
-                    meta={
-                        "gas_unit_price": tx.gas_unit_price,
-                        "max_gas_amount": tx.max_gas_amount,
-                        "expiration_timestamp_s": tx.expiration_timestamp_s,
-                        "authenticator": tx.authenticator_json(),
-                    },
-                )
+                if tx.multisig_address is not None:
+                    record = self._simulate_multisig(tx, tx.multisig_address)
+                else:
+                    record = self._commit(
+                        tx_hash=tx.hash,
+                        prepared=prepare_bcs(self.specs, tx),
+                        function=tx.function_id,
+                        signers=tx.signers,
+                        sender=tx.sender,
+                        meta=self._meta(tx),
+                    )
             finally:
                 self.transactions.pop(tx.hash, None)
                 (
@@ -411,6 +540,23 @@ class Ledger:
             record.block_height = None
             return record
 
+    def _simulate_multisig(self, tx: DecodedTransaction, account: str) -> TxRecord:
+        """The inline payload run as ``account``, no multisig check and no cleanup (the VM's
+        simulation), recorded as the executor's transaction."""
+        executed, prepared = multisig_vm.simulate_multisig(
+            self.world, self.specs, self.context(), account, tx.multisig_payload
+        )
+        return self._keep(
+            tx_hash=tx.hash,
+            executed=executed,
+            function=function_id(prepared.spec.key) if prepared.spec is not None else None,
+            arguments=prepared.args_json,
+            sender=tx.sender,
+            meta=self._meta(tx),
+            gas_used=gas(prepared, len(executed.events)),
+            multisig_address=account,
+        )
+
     # --- reads ---------------------------------------------------------------------------------
 
     def view(
@@ -419,7 +565,13 @@ class Ledger:
         """``POST /view``: run a read function on the current state; ``ViewError`` is a 400."""
         with self.lock:
             return run_view(
-                self.specs, self.world, function, type_arguments, arguments, strict=strict
+                self.specs,
+                self.world,
+                function,
+                type_arguments,
+                arguments,
+                strict=strict,
+                context=self.context(),
             )
 
     def transactions_of(
@@ -474,6 +626,36 @@ class Ledger:
             self._save()
             return event
 
+    def fund(self, address: str, *, tx_hash: str | None = None) -> TxRecord:
+        """The testnet faucet: create ``address`` (if new) in a block of its own, as a transfer
+        would; the devnet has no coins, so there is nothing else to give."""
+        with self.lock:
+            address = addr(address)
+            entry: dict[str, Any] = {"kind": "fund", "time_s": self._now_s, "address": address}
+            tx_hash = tx_hash or self._system_hash(entry)
+            entry["hash"] = tx_hash
+            self._account(address)
+            block = self._new_block([tx_hash])
+            record = TxRecord(
+                hash=tx_hash,
+                status="Success",
+                vm_status=EXECUTED_SUCCESSFULLY,
+                sender=None,
+                sequence_number=None,
+                function=None,
+                arguments=[],
+                events=[],
+                gas_used=0,
+                block_height=block.height,
+                txn_type="devnet",
+                chain_id=self.chain_id,
+                block=block,
+            )
+            self.transactions[tx_hash] = record
+            self._record(entry)
+            self._save()
+            return record
+
     # --- persistence ---------------------------------------------------------------------------
 
     def _record(self, entry: dict[str, Any]) -> None:
@@ -509,6 +691,17 @@ class Ledger:
             self.inject_event(entry["type"], entry["data"], tx_hash=entry["hash"])
         elif kind == "vrf":
             self._fulfil(int(entry["lottery_id"]), tx_hash=entry["hash"])
+        elif kind == "fund":
+            self.fund(entry["address"], tx_hash=entry["hash"])
+        elif kind == "multisig":
+            payload = entry.get("payload")
+            self._commit_multisig(
+                tx_hash=entry["hash"],
+                sender=entry["sender"],
+                account=entry["multisig_address"],
+                payload=bytes.fromhex(payload) if payload is not None else None,
+                meta=entry.get("meta") or {},
+            )
         elif kind in ("call", "tx"):
             spec = resolve(self.specs, entry["function"])
             if entry.get("prefail") or entry.get("args") is None or spec is None:

@@ -145,10 +145,31 @@ class TxRecord:
     expiration_timestamp_s: int = 0
     authenticator: dict[str, Any] | None = None
     block: Block | None = None
+    multisig_address: str | None = None
 
     @property
     def success(self) -> bool:
         return self.status == "Success"
+
+    def _payload_json(self) -> dict[str, Any] | None:
+        entry: dict[str, Any] | None = None
+        if self.function is not None:
+            entry = {
+                "type": "entry_function_payload",
+                "function": self.function,
+                "type_arguments": [],
+                "arguments": self.arguments,
+            }
+        if self.multisig_address is not None:
+            # Shown with the call it ran (stored or inline), or none when that could not be decoded.
+            return {
+                "Move": {
+                    "type": "multisig_payload",
+                    "multisig_address": self.multisig_address,
+                    "transaction_payload": entry,
+                }
+            }
+        return None if entry is None else {"Move": entry}
 
     def to_json(self) -> dict[str, Any]:
         """TransactionV3 (supra_rpc.md §1.3)."""
@@ -162,16 +183,7 @@ class TxRecord:
                 "max_gas_amount": self.max_gas_amount,
                 "expiration_timestamp": timestamp_json(self.expiration_timestamp_s),
             }
-        payload: dict[str, Any] | None = None
-        if self.function is not None:
-            payload = {
-                "Move": {
-                    "type": "entry_function_payload",
-                    "function": self.function,
-                    "type_arguments": [],
-                    "arguments": self.arguments,
-                }
-            }
+        payload = self._payload_json()
         return {
             "hash": self.hash,
             "txn_type": self.txn_type,

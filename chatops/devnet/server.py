@@ -26,9 +26,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from nacl.signing import SigningKey
 
 from chatops.devnet import resources
+from chatops.devnet.abi import module_abi
 from chatops.devnet.execution import ViewError
 from chatops.devnet.framework import World, addr
 from chatops.devnet.ledger import Ledger
+from chatops.devnet.multisig_account import DEFAULT_FEATURES
 from chatops.devnet.records import DEFAULT_CHAIN_ID
 from chatops.devnet.transactions import TransactionRejectedError, decode_submission
 
@@ -250,6 +252,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"Resource not found: {wanted} at {address}")
         return 200, found, {}
 
+    def account_module(
+        self, m: re.Match[str], _q: dict[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
+        found = module_abi(self.ledger.specs, _address(m["addr"]), unquote(m["module"]))
+        if found is None:
+            raise HttpError(404, f"Module not found: {m['module']} at {m['addr']}")
+        return 200, found, {}
+
     def account_transactions(
         self, m: re.Match[str], q: dict[str, list[str]]
     ) -> tuple[int, Any, dict[str, str]]:
@@ -312,6 +322,11 @@ class _Handler(BaseHTTPRequestHandler):
             answer["status"] = "Fail"
             answer["output"]["Move"]["vm_status"] = self._vm_status
         return 200, answer, {}
+
+    def faucet(self, m: re.Match[str], _q: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
+        """The testnet faucet (``GET /rpc/v1/wallet/faucet/{address}``): creates the account."""
+        record = self.ledger.fund(_address(m["addr"]))
+        return 200, {"Accepted": record.hash}, {}
 
     def transaction(
         self, m: re.Match[str], _q: dict[str, list[str]]
@@ -472,6 +487,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
             _Handler.account_resource,
         ),
         ("GET", r"/rpc/v3/accounts/(?P<addr>[^/]+)/transactions", _Handler.account_transactions),
+        (
+            "GET",
+            r"/rpc/v3/accounts/(?P<addr>[^/]+)/modules/(?P<module>\w+)",
+            _Handler.account_module,
+        ),
         ("POST", r"/rpc/v[23]/tables/(?P<handle>[^/]+)/item", _Handler.table_item),
         ("POST", r"/rpc/v3/transactions/submit", _Handler.submit),
         ("POST", r"/rpc/v3/transactions/simulate", _Handler.simulate),
@@ -481,6 +501,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
         ("GET", r"/rpc/v3/transactions/(?P<hash>0x[0-9a-fA-F]+)", _Handler.transaction),
         ("GET", r"/rpc/v3/events/(?P<type>.+)", _Handler.events),
         ("GET", r"/rpc/v3/block", _Handler.block),
+        ("GET", r"/rpc/v[13]/wallet/faucet/(?P<addr>[^/]+)", _Handler.faucet),
         ("GET", r"/devnet/clock", _Handler.clock_get),
         ("POST", r"/devnet/clock", _Handler.clock),
         ("POST", r"/devnet/events", _Handler.inject_event),
@@ -512,6 +533,7 @@ class DevnetServer:
         vrf_delay_s: int = 0,
         seed: bool = True,
         start_time_s: int | None = None,
+        features: frozenset[int] = DEFAULT_FEATURES,
     ) -> None:
         self.strict_views = strict_views
         self.ledger = Ledger(
@@ -521,6 +543,7 @@ class DevnetServer:
             seed=seed,
             start_time_s=start_time_s,
             state_file=state_file,
+            features=features,
         )
         self._fault: Fault | None = None
         self._fault_lock = threading.Lock()

@@ -12,15 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from aptos_sdk import ed25519
+from aptos_sdk.account_address import AccountAddress
 from aptos_sdk.authenticator import (
     AccountAuthenticator,
+    Authenticator,
     Ed25519Authenticator,
     MultiAgentAuthenticator,
 )
 from aptos_sdk.bcs import Deserializer, Serializer
-from aptos_sdk.transactions import EntryFunction, RawTransaction, SignedTransaction
+from aptos_sdk.transactions import (
+    EntryFunction,
+    RawTransaction,
+    TransactionPayload,
+)
 
-from chatops.devnet.framework import addr
+from chatops.chain.multisig_bcs import MultisigPayload, proposal_payload
+from chatops.devnet.framework import addr, short_address
 
 __all__ = [
     "MULTI_AGENT_SALT",
@@ -119,11 +126,6 @@ def keccak256(data: bytes) -> bytes:
 # --- decoding ------------------------------------------------------------------------------------
 
 
-def short_address(address: str) -> str:
-    """Aptos ``to_hex_literal``: ``0x`` + hex with leading zeros trimmed (``0x1``)."""
-    return "0x" + (addr(address)[2:].lstrip("0") or "0")
-
-
 def auth_key_for(public_key: bytes) -> str:
     """The single-Ed25519 authentication key: ``sha3_256(pubkey || 0x00)``, as 0x + 64 hex."""
     return "0x" + hashlib.sha3_256(public_key + b"\x00").hexdigest()
@@ -159,7 +161,12 @@ class SignerKey:
 
 @dataclass(frozen=True)
 class DecodedTransaction:
-    """A submitted transaction, decoded but not yet checked against the ledger."""
+    """A submitted transaction, decoded but not yet checked against the ledger.
+
+    For a ``TransactionPayload::Multisig``, ``multisig_address`` is set, ``multisig_payload`` holds the
+    payload sent inline (``0x00 ‖ BCS(EntryFunction)``, None to run the stored one) and the module and
+    function fields describe that inline call (empty without one).
+    """
 
     raw: RawTransaction
     hash: str
@@ -176,6 +183,13 @@ class DecodedTransaction:
     args: tuple[bytes, ...]
     keys: tuple[SignerKey, ...]
     multi_agent: bool
+    raw_bytes: bytes = b""
+    multisig_address: str | None = None
+    multisig_payload: bytes | None = None
+
+    @property
+    def is_multisig(self) -> bool:
+        return self.multisig_address is not None
 
     @property
     def signers(self) -> list[str]:
@@ -184,11 +198,23 @@ class DecodedTransaction:
 
     @property
     def function_id(self) -> str:
+        if not self.module:
+            return ""
         return f"{short_address(self.module_address)}::{self.module}::{self.function}"
 
     def message(self) -> bytes:
-        """What every signer's signature must cover."""
-        return signing_message(self.raw, self.signers[1:] if self.multi_agent else None)
+        """What every signer's signature must cover: the bytes as sent, salted (never re-encoded)."""
+        if not self.raw_bytes:
+            return signing_message(self.raw, self.signers[1:] if self.multi_agent else None)
+        if not self.multi_agent:
+            return RAW_TRANSACTION_SALT + self.raw_bytes
+        ser = Serializer()
+        ser.u8(0)  # RawTransactionWithData::MultiAgent
+        ser.fixed_bytes(self.raw_bytes)
+        ser.uleb128(len(self.keys) - 1)
+        for key in self.keys[1:]:
+            ser.fixed_bytes(bytes.fromhex(addr(key.address)[2:]))
+        return MULTI_AGENT_SALT + ser.output()
 
     def authenticator_json(self) -> dict[str, Any]:
         """The ``authenticator`` of TransactionV3 (``{"Move": {...}}``)."""
@@ -223,11 +249,31 @@ def _ed25519_of(account_auth: Any) -> tuple[bytes, bytes]:
     return inner.public_key.key.encode(), inner.signature.data()
 
 
+def _raw_transaction(des: Deserializer) -> RawTransaction:
+    """A RawTransaction whose payload is an entry function or a ``TransactionPayload::Multisig``
+    (aptos-sdk 0.11 reads neither variant 3 nor anything after it)."""
+    sender = AccountAddress.deserialize(des)
+    sequence_number = des.u64()
+    variant = des.uleb128()
+    payload: TransactionPayload
+    if variant == TransactionPayload.SCRIPT_FUNCTION:
+        payload = TransactionPayload(EntryFunction.deserialize(des))
+    elif variant == MultisigPayload.MULTISIG:
+        payload = MultisigPayload.deserialize_body(des)
+    else:
+        raise TransactionRejectedError(
+            "FEATURE_UNDER_GATING", "the devnet executes entry-function and multisig payloads only"
+        )
+    return RawTransaction(
+        sender, sequence_number, payload, des.u64(), des.u64(), des.u64(), des.u8()
+    )
+
+
 def decode_submission(body: bytes) -> DecodedTransaction:
     """Parse ``uleb128(1) || bcs(SignedTransaction)``; raise ``TransactionRejectedError`` if malformed.
 
-    Only entry-function payloads with Ed25519 or MultiAgent(Ed25519...) authenticators are accepted:
-    that is all the bot sends (scripts, module bundles, fee payers and multisig are out of scope).
+    Entry-function and Multisig payloads with Ed25519 or MultiAgent(Ed25519...) authenticators are
+    accepted: that is all the bot sends (scripts, module bundles and fee payers are out of scope).
     """
     des = Deserializer(body)
     try:
@@ -240,7 +286,11 @@ def decode_submission(body: bytes) -> DecodedTransaction:
         )
     start = len(body) - des.remaining()
     try:
-        signed = SignedTransaction.deserialize(des)
+        raw = _raw_transaction(des)
+        raw_end = len(body) - des.remaining()
+        auth = Authenticator.deserialize(des)
+    except TransactionRejectedError:
+        raise
     except Exception as exc:  # any BCS failure is a malformed body for the client
         raise TransactionRejectedError(
             "DESERIALIZATION_ERROR", f"cannot decode signed transaction: {exc}"
@@ -248,13 +298,6 @@ def decode_submission(body: bytes) -> DecodedTransaction:
     if des.remaining():
         raise TransactionRejectedError("DESERIALIZATION_ERROR", "trailing bytes after transaction")
     signed_bytes = body[start:]
-    raw = signed.transaction
-    payload = raw.payload.value
-    if not isinstance(payload, EntryFunction):
-        raise TransactionRejectedError(
-            "FEATURE_UNDER_GATING", "the devnet executes entry-function payloads only"
-        )
-    auth = signed.authenticator
     sender = addr(str(raw.sender))
     keys: list[SignerKey]
     multi_agent = False
@@ -272,6 +315,16 @@ def decode_submission(body: bytes) -> DecodedTransaction:
         raise TransactionRejectedError(
             "INVALID_AUTH_KEY", "the devnet accepts Ed25519 and MultiAgent authenticators only"
         )
+    payload = raw.payload
+    multisig_address: str | None = None
+    multisig_payload: bytes | None = None
+    entry: EntryFunction | None
+    if isinstance(payload, MultisigPayload):
+        multisig_address = payload.multisig_address
+        entry = payload.entry
+        multisig_payload = None if entry is None else proposal_payload(entry)
+    else:
+        entry = payload.value
     return DecodedTransaction(
         raw=raw,
         hash=transaction_hash(signed_bytes),
@@ -281,13 +334,16 @@ def decode_submission(body: bytes) -> DecodedTransaction:
         gas_unit_price=raw.gas_unit_price,
         expiration_timestamp_s=raw.expiration_timestamps_secs,
         chain_id=raw.chain_id,
-        module_address=addr(str(payload.module.address)),
-        module=payload.module.name,
-        function=payload.function,
-        ty_args=tuple(str(tag) for tag in payload.ty_args),
-        args=tuple(payload.args),
+        module_address=addr(str(entry.module.address)) if entry else (multisig_address or ""),
+        module=entry.module.name if entry else "",
+        function=entry.function if entry else "",
+        ty_args=tuple(str(tag) for tag in entry.ty_args) if entry else (),
+        args=tuple(entry.args) if entry else (),
         keys=tuple(keys),
         multi_agent=multi_agent,
+        raw_bytes=body[start:raw_end],
+        multisig_address=multisig_address,
+        multisig_payload=multisig_payload,
     )
 
 

@@ -22,7 +22,7 @@ def all_specs() -> dict[str, FunctionSpec]:
         if not isinstance(specs, Specs):
             continue
         for spec in specs.functions:
-            key = f"{spec.module}::{spec.name}"
+            key = spec.key
             if key in found:
                 raise RuntimeError(f"duplicate devnet function {key}")
             found[key] = spec

@@ -155,3 +155,12 @@ def test_wrong_seed_length_is_rejected() -> None:
     """A seed that is not 32 bytes is refused."""
     with pytest.raises(SignerKeyError):
         LocalKeySigner(b"\x01" * 31)
+
+
+def test_key_file_is_never_overwritten(tmp_path: Path) -> None:
+    """write_key_file refuses an existing path and leaves its content as it was."""
+    path = tmp_path / "admin.key"
+    path.write_text("keep me", encoding="ascii")
+    with pytest.raises(SignerKeyError, match="never overwritten"):
+        LocalKeySigner.generate().write_key_file(path)
+    assert path.read_text(encoding="ascii") == "keep me"
