@@ -15,7 +15,7 @@ from typing import cast
 
 import redis
 
-from approvals import keys
+from chatops.notify import keys
 from chatops.notify.notice import Notice, Severity
 from chatops.notify.ports import Sink
 

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, TypedDict, cast
 import redis
 from redis.client import Pipeline
 
-from approvals import keys
+from chatops.notify import keys
 from chatops.notify.journal import Journal, journal_notice
 from chatops.notify.notice import Notice, Severity
 from chatops.notify.outbox import Outbox, Send

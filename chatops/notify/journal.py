@@ -18,8 +18,9 @@ from typing import Any, Literal, Protocol, cast
 import redis
 from pydantic import BaseModel, ConfigDict
 
-from approvals import keys
+from approvals.keys import AUDIT
 from approvals.models import AuditEntry
+from chatops.notify import keys
 from chatops.notify.notice import Notice
 
 __all__ = [
@@ -88,7 +89,7 @@ class JournalEntry(BaseModel):
 
 
 class Journal:
-    """The journal stream on Redis (``approvals.keys.JOURNAL``), oldest entry first."""
+    """The journal stream on Redis (``chatops.notify.keys.JOURNAL``), oldest entry first."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
@@ -111,10 +112,10 @@ class Journal:
         pipe = self.client.pipeline(transaction=False)
         pipe.xrevrange(keys.JOURNAL, count=n)
         # Approval entries the journal leaves out (submissions) are few: twice n is plenty.
-        pipe.xrevrange(keys.AUDIT, count=2 * n)
+        pipe.xrevrange(AUDIT, count=2 * n)
         own, audit = pipe.execute()
         merged = sorted(
-            [*_stream_entries(own, keys.JOURNAL), *_stream_entries(audit, keys.AUDIT)],
+            [*_stream_entries(own, keys.JOURNAL), *_stream_entries(audit, AUDIT)],
             key=lambda item: item[0],
             reverse=True,
         )
@@ -123,7 +124,7 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         """Every entry, oldest first."""
         found: list[tuple[tuple[int, int, int], JournalEntry]] = []
-        for stream in (keys.JOURNAL, keys.AUDIT):
+        for stream in (keys.JOURNAL, AUDIT):
             start = "-"
             while True:
                 raw = cast(
@@ -141,7 +142,7 @@ def _order(stream_id: bytes, stream: str) -> tuple[int, int, int]:
     """Where an item of either stream stands in the journal: both streams are on one Redis clock,
     so their ids order them; within one millisecond, the journal's own entries come first."""
     ms, _, seq = stream_id.decode().partition("-")
-    return int(ms), int(stream == keys.AUDIT), int(seq or 0)
+    return int(ms), int(stream == AUDIT), int(seq or 0)
 
 
 def _stream_entries(

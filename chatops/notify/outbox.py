@@ -21,7 +21,7 @@ pending entry) and is settled as a whole: found in the chat (``PostFinder.find_d
 recorded sent; not found -> the same digest (same id, same items) is posted again. Items of another
 place are skipped over, not overtaken within their own place: the scan stops at an item of the same
 place that cannot join (a parent, an alert, an in-doubt item), so each place keeps its order.
-Knows nothing of Slack: it speaks ``Poster``; the Redis keys are built by ``approvals.keys``.
+Knows nothing of Slack: it speaks ``Poster``; the Redis keys are built by ``chatops.notify.keys``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.typing import StreamIdT
 
-from approvals import keys
+from chatops.notify import keys
 from chatops.notify.digest import (
     DEFAULT_DIGEST_ITEMS,
     MAX_DIGEST_ITEMS,

@@ -34,11 +34,11 @@ from typing import Any, cast
 import redis
 from redis.client import Pipeline
 
-from approvals import keys
 from chatops.chain.client import ChainClient
 from chatops.chain.errors import ChainError
 from chatops.chain.models import EventRecord
 from chatops.chain.movetypes import as_int
+from chatops.notify import keys
 from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.notice import Notice

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from approvals import keys
 from approvals.models import Status
 from chatops.incident_port import IncidentDesk
+from chatops.slack import keys
 from chatops.slack.app import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,

@@ -16,9 +16,9 @@ import pytest
 import redis as redis_lib
 from slack_bolt import App
 
-from approvals import keys
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.slack import keys
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.ids import APPROVE_ACTION_ID
 from chatops.slack.notice_poster import (

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import redis as redis_lib
 
-from approvals import keys
+from chatops.notify import keys
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxSink, OutboxWorker
 from chatops.notify.ports import Sink

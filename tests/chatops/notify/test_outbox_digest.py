@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 import redis as redis_lib
 
-from approvals import keys
+from chatops.notify import keys
 from chatops.notify.digest import Digest
 from chatops.notify.metrics import OutboxMetrics
 from chatops.notify.notice import Notice, Severity

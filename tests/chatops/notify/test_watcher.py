@@ -11,8 +11,8 @@ import pytest
 import redis as redis_lib
 from redis.client import Pipeline
 
-from approvals import keys
 from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.notify import keys
 from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.notice import Notice

@@ -21,9 +21,9 @@ import pytest
 import redis as redis_lib
 from slack_bolt import BoltRequest
 
-from approvals import keys
 from approvals.models import AuditEntry
 from chatops.flow import ApprovalFlow
+from chatops.slack import keys
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
