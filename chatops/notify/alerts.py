@@ -18,23 +18,11 @@ import redis
 from chatops.notify import keys
 from chatops.notify.notice import Notice, Severity
 from chatops.notify.ports import Sink
+from chatops.notify.scripts import load_script
 
 __all__ = ["ActiveAlert", "AlertBook", "AlertCondition", "AlertRouteFn"]
 
 logger = logging.getLogger(__name__)
-
-# KEYS[1] active hash, KEYS[2] raise counter, KEYS[3] pending hash; ARGV member, at_s, payload json.
-# Returns {n, created}: the raise number of the active alert (a new one if it was not active).
-_RAISE = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current then return {cjson.decode(current)['n'], 0} end
-local n = redis.call('INCR', KEYS[2])
-local payload = cjson.decode(ARGV[3])
-payload['n'] = n
-payload['emitted'] = false
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(payload))
-return {n, 1}
-"""
 
 
 @dataclass(frozen=True)
@@ -71,7 +59,7 @@ class AlertBook:
         self._r = client
         self._sink = sink
         self._route = route
-        self._raise = client.register_script(_RAISE)
+        self._raise = load_script(client, "alert_raise")
 
     def observe(self, cond: AlertCondition, *, at_s: int) -> str | None:
         """Feed one evaluation; returns ``"raised"``/``"resolved"`` when a notice went out, else None."""

@@ -23,6 +23,7 @@ from chatops.notify import keys
 from chatops.notify.journal import Journal, journal_notice
 from chatops.notify.notice import Notice, Severity
 from chatops.notify.outbox import Outbox, Send
+from chatops.notify.scripts import load_script
 
 __all__ = [
     "Delivery",
@@ -87,69 +88,15 @@ class TimelineEntry:
     ref: str
 
 
-# KEYS[1] seq, KEYS[2] open hash, KEYS[3] all zset; ARGV subject, channel, title, severity, at_s,
-# opened_by, key prefix. Returns {id, created (1|0)}: the open incident of the subject, or a new one.
-_OPEN = """
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if existing then return {existing, 0} end
-local id = tostring(redis.call('INCR', KEYS[1]))
-local key = ARGV[7] .. id
-redis.call('HSET', key, 'id', id, 'subject', ARGV[1], 'state', 'open', 'owner', '',
-  'channel', ARGV[2], 'title', ARGV[3], 'severity', ARGV[4], 'opened_at_s', ARGV[5],
-  'opened_by', ARGV[6], 'updated_at_s', ARGV[5])
-redis.call('HSET', KEYS[2], ARGV[1], id)
-redis.call('ZADD', KEYS[3], ARGV[5], id)
-redis.call('XADD', key .. ':timeline', '*', 'at_s', ARGV[5], 'kind', 'state', 'text', 'opened: ' .. ARGV[3],
-  'by', ARGV[6], 'ref', 'state:open')
-return {id, 1}
-"""
-
-# KEYS[1] seen set, KEYS[2] timeline stream, KEYS[3] incident hash; ARGV ref, at_s, kind, text, by.
-# Returns 1 if appended, 0 if this ref is already on the timeline, -1 if the incident is unknown.
-_APPEND = """
-if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('XADD', KEYS[2], '*', 'at_s', ARGV[2], 'kind', ARGV[3], 'text', ARGV[4], 'by', ARGV[5],
-  'ref', ARGV[1])
-redis.call('HSET', KEYS[3], 'updated_at_s', ARGV[2])
-return 1
-"""
-
-# KEYS[1] incident hash, KEYS[2] open hash, KEYS[3] timeline; ARGV new state, at_s, by, note.
-# Returns the previous state, or "" if unknown, or "=" if unchanged. A resolved incident is final;
-# resolving frees the subject for a new incident.
-_SET_STATE = """
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return '' end
-if state == ARGV[1] then return '=' end
-if state == 'resolved' then return 'resolved' end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'updated_at_s', ARGV[2])
-local subject = redis.call('HGET', KEYS[1], 'subject')
-local id = redis.call('HGET', KEYS[1], 'id')
-if ARGV[1] == 'resolved' and redis.call('HGET', KEYS[2], subject) == id then
-  redis.call('HDEL', KEYS[2], subject)
-end
-redis.call('XADD', KEYS[3], '*', 'at_s', ARGV[2], 'kind', 'state', 'text', ARGV[1] .. ARGV[4],
-  'by', ARGV[3], 'ref', 'state:' .. ARGV[1])
-return state
-"""
-
-# KEYS[1] incident alerts set; ARGV op ("add"|"remove"), member. Returns the number left.
-_ALERTS = """
-if ARGV[1] == 'add' then redis.call('SADD', KEYS[1], ARGV[2]) else redis.call('SREM', KEYS[1], ARGV[2]) end
-return redis.call('SCARD', KEYS[1])
-"""
-
-
 class IncidentStore:
     """Incidents on Redis; also the outbox's ``ThreadLookup`` (incident id -> parent message)."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._r = client
-        self._open = client.register_script(_OPEN)
-        self._append = client.register_script(_APPEND)
-        self._set_state = client.register_script(_SET_STATE)
-        self._alerts = client.register_script(_ALERTS)
+        self._open = load_script(client, "incident_open")
+        self._append = load_script(client, "incident_append")
+        self._set_state = load_script(client, "incident_set_state")
+        self._alerts = load_script(client, "incident_alerts")
 
     def open_or_join(
         self, subject: str, *, channel: str, title: str, severity: Severity, at_s: int, by: str

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any, Literal, Protocol, cast
 
 import redis
@@ -22,6 +21,7 @@ from approvals.keys import AUDIT
 from approvals.models import AuditEntry
 from chatops.notify import keys
 from chatops.notify.notice import Notice
+from chatops.notify.scripts import load_script
 
 __all__ = [
     "HEADER",
@@ -93,8 +93,7 @@ class Journal:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        source = resources.files("chatops.notify").joinpath("lua", "journal_append.lua")
-        self._append = client.register_script(source.read_text(encoding="utf-8"))
+        self._append = load_script(client, "journal_append")
 
     def append(self, entry: JournalEntry, *, dedupe: str | None = None) -> bool:
         """Add ``entry``; with ``dedupe``, only the first append under that key counts.

@@ -35,12 +35,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal, cast
 
 import redis
 from redis.client import Pipeline
-from redis.commands.core import Script
 from redis.typing import StreamIdT
 
 from chatops.notify import keys
@@ -61,6 +59,7 @@ from chatops.notify.ports import (
     PostFinder,
     ThreadLookup,
 )
+from chatops.notify.scripts import load_script
 
 __all__ = [
     "DEFAULT_INTERVAL_MS",
@@ -95,11 +94,6 @@ Send = tuple[Notice, str, str | None]  # (notice, channel, thread_of: an inciden
 def wall_clock_ms() -> int:
     """Rate limits are about real time, whatever clock the chain keeps."""
     return int(time.time() * 1000)
-
-
-def _script(client: redis.Redis, name: str) -> Script:
-    source = resources.files("chatops.notify").joinpath("lua", f"{name}.lua")
-    return client.register_script(source.read_text(encoding="utf-8"))
 
 
 def _text(value: object) -> str:
@@ -174,7 +168,7 @@ class Outbox:
     def __init__(self, client: redis.Redis, *, now_ms: Callable[[], int] = wall_clock_ms) -> None:
         self.client = client
         self.now_ms = now_ms
-        self._enqueue = _script(client, "outbox_enqueue")
+        self._enqueue = load_script(client, "outbox_enqueue")
 
     def enqueue(
         self,
@@ -360,12 +354,12 @@ class OutboxWorker:
         self.digest_items = digest_items
         self.lookahead = max(lookahead, digest_items)
         self.metrics = metrics
-        self._reserve = _script(client, "outbox_reserve")
-        self._defer = _script(client, "outbox_defer")
-        self._finish = _script(client, "outbox_finish")
-        self._idle = _script(client, "outbox_idle")
-        self._release = _script(client, "outbox_release")
-        self._coalesce = _script(client, "outbox_coalesce")
+        self._reserve = load_script(client, "outbox_reserve")
+        self._defer = load_script(client, "outbox_defer")
+        self._finish = load_script(client, "outbox_finish")
+        self._idle = load_script(client, "outbox_idle")
+        self._release = load_script(client, "outbox_release")
+        self._coalesce = load_script(client, "outbox_coalesce")
 
     # --- loop ------------------------------------------------------------------------------------
 

@@ -44,74 +44,14 @@ from chatops.notify.metrics import ChainMetrics
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PageSink, Sink
 from chatops.notify.router import Router, event_dedupe_key
+from chatops.notify.scripts import load_script
 
 __all__ = ["Lease", "LeaseLostError", "Watcher", "WatcherConfig"]
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] lease, KEYS[2] fence counter; ARGV owner, ttl_ms.
-# Returns the fence token held by ``owner`` (a new, higher one if the lease was free), or 0.
-_ACQUIRE = """
-local held = redis.call('GET', KEYS[1])
-if held then
-  local sep = string.find(held, '|', 1, true)
-  if string.sub(held, 1, sep - 1) == ARGV[1] then
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return tonumber(string.sub(held, sep + 1))
-  end
-  return 0
-end
-local fence = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
-return fence
-"""
-
-# KEYS[1] lease; ARGV owner|fence. Deletes the lease only if this holder still has it. Returns 1/0.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-# KEYS[1] fence counter, KEYS[2] seen zset, KEYS[3] cursor, KEYS[4] lotteries set, KEYS[5..] the tally
-# hashes named by the events below.
-# ARGV[1] fence, ARGV[2] new cursor ("" = keep), then six per event: member, height, index in KEYS of
-#      its tally hash (0 = no tally), tally field, quantity, lottery id.
-# Returns how many of the members it committed (one committed before counts 0), or -1 on a stale
-# fence (nothing written).
-_COMMIT = """
-if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
-local committed = 0
-for i = 3, #ARGV, 6 do
-  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
-    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
-    committed = committed + 1
-    local tally = tonumber(ARGV[i + 2])
-    if tally > 0 then
-      redis.call('HINCRBY', KEYS[tally], ARGV[i + 3], ARGV[i + 4])
-      redis.call('SADD', KEYS[4], ARGV[i + 5])
-    end
-  end
-end
-if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
-end
-return committed
-"""
-
-# KEYS[1] fence counter, KEYS[2] tally hash, KEYS[3] history list, KEYS[4] digested marker
-# ARGV fence, bucket, tickets, history length. Returns 1, or -1 on a stale fence.
-_DIGESTED = """
-if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('RPUSH', KEYS[3], ARGV[3])
-redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
-redis.call('SET', KEYS[4], ARGV[2])
-return 1
-"""
-
 PURCHASE = "TicketPurchaseEvent"
-_FIRST_TALLY_KEY = 5  # KEYS[5] in _COMMIT
+_FIRST_TALLY_KEY = 5  # KEYS[5] in watcher_commit.lua
 
 
 @dataclass(frozen=True)
@@ -158,8 +98,8 @@ class Lease:
         self.owner = owner
         self.ttl_ms = ttl_ms
         self._r = client
-        self._acquire = client.register_script(_ACQUIRE)
-        self._release = client.register_script(_RELEASE)
+        self._acquire = load_script(client, "lease_acquire")
+        self._release = load_script(client, "lease_release")
         self.fence = 0
 
     def acquire(self) -> int:
@@ -226,8 +166,8 @@ class Watcher:
         self.event_types = event_types or router.event_types()
         self.lease = Lease(redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms)
         self._r = redis_client
-        self._commit_script = redis_client.register_script(_COMMIT)
-        self._digested = redis_client.register_script(_DIGESTED)
+        self._commit_script = load_script(redis_client, "watcher_commit")
+        self._digested = load_script(redis_client, "sales_digested")
         self._wall_s = wall_s
         self._widths: dict[str, int] = {}  # the next window of each type, in blocks
         self.handed_on = 0
