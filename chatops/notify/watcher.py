@@ -40,13 +40,14 @@ from chatops.chain.models import EventRecord
 from chatops.chain.movetypes import as_int
 from chatops.notify import keys
 from chatops.notify.alerts import AlertBook, AlertCondition
+from chatops.notify.leader import LeaderLease, LeadershipLostError, check_fence
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PageSink, Sink
 from chatops.notify.router import Router, event_dedupe_key
 from chatops.notify.scripts import load_script
 
-__all__ = ["Lease", "LeaseLostError", "Watcher", "WatcherConfig"]
+__all__ = ["Watcher", "WatcherConfig"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,36 +86,6 @@ def _run_length(handoffs: list[_Handoff], queued: int) -> int:
                 return index
             notices += 1
     return len(handoffs)
-
-
-class LeaseLostError(Exception):
-    """Another replica took the lease (a newer fence); this one must stop writing."""
-
-
-class Lease:
-    """A Redis lease with a fencing token: at most one holder; a new holder gets a higher token."""
-
-    def __init__(self, client: redis.Redis, owner: str, ttl_ms: int) -> None:
-        self.owner = owner
-        self.ttl_ms = ttl_ms
-        self._r = client
-        self._acquire = load_script(client, "lease_acquire")
-        self._release = load_script(client, "lease_release")
-        self.fence = 0
-
-    def acquire(self) -> int:
-        """Take or renew the lease; the fence token, or 0 if another replica holds it."""
-        self.fence = int(
-            self._acquire(
-                keys=[keys.WATCHER_LEASE, keys.WATCHER_FENCE], args=[self.owner, self.ttl_ms]
-            )
-        )
-        return self.fence
-
-    def release(self) -> None:
-        if self.fence:
-            self._release(keys=[keys.WATCHER_LEASE], args=[f"{self.owner}|{self.fence}"])
-            self.fence = 0
 
 
 @dataclass(frozen=True)
@@ -164,7 +135,9 @@ class Watcher:
         self.config = config or WatcherConfig()
         self.metrics = metrics
         self.event_types = event_types or router.event_types()
-        self.lease = Lease(redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms)
+        self.lease = LeaderLease(
+            redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms
+        )
         self._r = redis_client
         self._commit_script = load_script(redis_client, "watcher_commit")
         self._digested = load_script(redis_client, "sales_digested")
@@ -179,7 +152,7 @@ class Watcher:
 
         Raises:
             ChainError: the node failed (``run`` backs off and alerts on a long outage).
-            LeaseLostError: another replica became leader mid-pass.
+            LeadershipLostError: another replica became leader mid-pass.
         """
         if not self.lease.acquire():
             return 0
@@ -324,7 +297,9 @@ class Watcher:
         with self._r.pipeline(transaction=True) as tx:
             tx.watch(keys.WATCHER_FENCE)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
             if int(cast("bytes", tx.get(keys.WATCHER_FENCE) or b"0")) != self.lease.fence:
-                raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
+                raise LeadershipLostError(
+                    "Another watcher holds the lease; this one stops writing."
+                )
             tx.multi()
             notices = [(h.notice, h.channel) for h in handoffs if h.notice is not None]
             run = _run_length(handoffs, sink.emit_page(notices, tx))
@@ -334,8 +309,8 @@ class Watcher:
             try:
                 results = tx.execute()
             except redis.WatchError as exc:
-                raise LeaseLostError("The lease changed hands during a hand-off.") from exc
-        return run, self._committed(results[-1])
+                raise LeadershipLostError("The lease changed hands during a hand-off.") from exc
+        return run, check_fence(results[-1])
 
     def _commit(
         self,
@@ -369,13 +344,7 @@ class Watcher:
         if client is not None:
             self._commit_script(keys=script_keys, args=args, client=client)
             return 0
-        return self._committed(self._commit_script(keys=script_keys, args=args))
-
-    @staticmethod
-    def _committed(result: Any) -> int:
-        if int(result) < 0:
-            raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
-        return int(result)
+        return check_fence(self._commit_script(keys=script_keys, args=args))
 
     # --- sales digest and the 3-sigma rule -------------------------------------------------
 
@@ -431,8 +400,7 @@ class Watcher:
             ],
             args=[self.lease.fence, bucket, tickets, self.config.sigma_history],
         )
-        if int(result) < 0:
-            raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
+        check_fence(result)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -451,7 +419,7 @@ class Watcher:
                 self._outage(outage_since, active=True)
                 stop.wait(delay)
                 continue
-            except LeaseLostError:
+            except LeadershipLostError:
                 logger.warning("watcher lease lost; standing by")
                 self.lease.fence = 0
             if outage_since is not None:

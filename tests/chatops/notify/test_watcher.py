@@ -15,11 +15,12 @@ from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify import keys
 from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.leader import LeadershipLostError
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxSink
 from chatops.notify.ports import Sink
 from chatops.notify.router import Router
-from chatops.notify.watcher import LeaseLostError, Watcher, WatcherConfig
+from chatops.notify.watcher import Watcher, WatcherConfig
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import advance, inject
 from tests.conftest import wait_until
@@ -182,7 +183,7 @@ def test_lease_takeover_fences_out_the_old_leader(chain: Chain, redis: redis_lib
     assert new.lease.fence > stale_fence
     inject(chain.http, "history::RefundBatchEvent", {"lottery_id": "2"})
     old.lease.acquire = lambda: stale_fence  # type: ignore[method-assign]  # a paused leader waking up
-    with pytest.raises(LeaseLostError):
+    with pytest.raises(LeadershipLostError):
         old.poll_once()
     assert new.poll_once() == 1
     assert [n.subject for n in new_sink.notices()] == ["lottery:2"]
@@ -266,9 +267,9 @@ def test_a_page_hand_off_under_a_stale_fence_writes_nothing(
     cursor = watcher.cursor(REFUND)
     for n in range(3):
         inject(chain.http, "history::RefundBatchEvent", {"lottery_id": "1", "refund_round": str(n)})
-    with pytest.raises(LeaseLostError):
+    with pytest.raises(LeadershipLostError):
         watcher.poll_once()  # the fence moved during the page
-    with pytest.raises(LeaseLostError):
+    with pytest.raises(LeadershipLostError):
         watcher.poll_once()  # and this watcher's fence is now stale
     assert outbox.depth() == 0
     assert redis.zcard(keys.watcher_seen_key(REFUND)) == 0

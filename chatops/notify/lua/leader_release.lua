@@ -1,4 +1,4 @@
--- lease_release: drop the watcher's leader lease if this holder still has it.
+-- leader_release: drop the watcher's leader lease if this holder still has it.
 -- KEYS[1] WATCHER_LEASE
 -- ARGV[1] "owner|fence" as the holder took it
 -- Returns 1 when released, 0 when it had expired or belongs to another holder.

@@ -1,4 +1,4 @@
--- lease_acquire: take or renew the watcher's leader lease; a new holder gets a higher fencing token.
+-- leader_acquire: take or renew the watcher's leader lease; a new holder gets a higher fencing token.
 -- KEYS[1] WATCHER_LEASE (string "owner|fence" with a PX ttl), KEYS[2] WATCHER_FENCE (INCR counter)
 -- ARGV[1] owner, ARGV[2] ttl_ms
 -- Returns the fence token held by the owner (a new, higher one if the lease was free), or 0 when
