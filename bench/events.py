@@ -33,7 +33,7 @@ from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, Digest
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import OutboxWorker
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
 from chatops.wiring import Notify, build_notify

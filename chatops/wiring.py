@@ -42,7 +42,8 @@ from chatops.notify.journal import Journal
 from chatops.notify.metrics import ChainMetrics, OutboxMetrics
 from chatops.notify.monitors import Monitors
 from chatops.notify.notice import Severity
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Poster
 from chatops.notify.router import Router
 from chatops.notify.routing_policy import Routing
@@ -60,7 +61,6 @@ __all__ = [
     "embedded_redis",
     "redis_client",
     "serve",
-    "wall_clock_ms",
 ]
 
 DEVNET_CHAIN_ID = 255
@@ -78,11 +78,6 @@ class App:
     embedded: bool
     redis: redis.Redis
     notify: Notify
-
-
-def wall_clock_ms() -> int:
-    """This process's wall clock in ms. Approvals do not use it: they run on the Redis server's TIME."""
-    return int(time.time() * 1000)
 
 
 def _redis_binary() -> str:

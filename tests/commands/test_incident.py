@@ -19,7 +19,8 @@ from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.journal import HEADER, JOURNAL_TYPES, SEPARATOR, Journal, export_md
 from chatops.notify.monitors import Monitors
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.router import DEFAULT_CHANNEL, Router
 from tests.commands.harness import Harness, harness
 from tests.conftest import wait_until

@@ -17,7 +17,8 @@ import redis as redis_lib
 from slack_bolt import App
 
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.slack import keys
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.ids import APPROVE_ACTION_ID

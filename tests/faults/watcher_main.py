@@ -15,10 +15,11 @@ from chatops.chain.client import ChainClient
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.notice import Severity
-from chatops.notify.outbox import Outbox, OutboxSink
+from chatops.notify.outbox import Outbox
 from chatops.notify.router import Router
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.wiring import DEVNET_CHAIN_ID
+from tests.fakes.notify import OutboxSink
 
 REFUND = f"{PACKAGE_ADDRESS}::history::RefundBatchEvent"
 

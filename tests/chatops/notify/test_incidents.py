@@ -13,7 +13,8 @@ from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.incidents import IncidentError, IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.journal import Journal
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.router import Router
 from chatops.notify.watcher import Watcher, WatcherConfig
 from tests.chatops.notify.conftest import Chain

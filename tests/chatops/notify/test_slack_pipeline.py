@@ -13,7 +13,8 @@ import redis as redis_lib
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.router import DEFAULT_CHANNEL, Router
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.slack.notice_poster import (

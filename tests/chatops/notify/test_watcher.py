@@ -17,14 +17,14 @@ from chatops.notify.alerts import AlertBook
 from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
 from chatops.notify.leader import LeadershipLostError
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxSink
+from chatops.notify.outbox import Outbox
 from chatops.notify.ports import Sink
 from chatops.notify.router import Router
 from chatops.notify.watcher import Watcher, WatcherConfig
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import advance, inject
 from tests.conftest import wait_until
-from tests.fakes.notify import RecordingSink
+from tests.fakes.notify import OutboxSink, RecordingSink
 
 A = PACKAGE_ADDRESS
 REFUND = f"{A}::history::RefundBatchEvent"
