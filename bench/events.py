@@ -1,5 +1,5 @@
 """The event pipeline: chain events from the devnet to the local Slack double, through the real parts
-(``Watcher`` -> ``Router`` -> ``IncidentRouter`` -> ``Outbox`` -> ``OutboxWorker`` -> ``SlackNoticePoster``).
+(``Watcher`` -> ``EventRouter`` -> ``IncidentTracker`` -> ``Outbox`` -> ``OutboxWorker`` -> ``SlackNoticePoster``).
 
 The devnet runs in its own process with a backlog of ``--events`` events (``PayoutBatchEvent``, one
 block each, six lotteries, routed as info notices to the default channel) plus its seed history. Three

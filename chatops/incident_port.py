@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from chatops.notify.incidents import Incident, IncidentError, IncidentRouter, IncidentState
+from chatops.notify.incidents import Incident, IncidentError, IncidentState, IncidentTracker
 from chatops.notify.journal import Journal
 from chatops.notify.notice import Severity
 from commands.reply import Field, Reply
@@ -34,7 +34,7 @@ class IncidentDesk:
 
     def __init__(
         self,
-        router: IncidentRouter,
+        router: IncidentTracker,
         *,
         default_channel: str,
         now_s: Callable[[], int],

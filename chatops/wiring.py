@@ -37,7 +37,7 @@ from chatops.flow import ApprovalFlow
 from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS
-from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.incidents import IncidentStore, IncidentTracker, OutboxDelivery
 from chatops.notify.journal import Journal
 from chatops.notify.metrics import ChainMetrics, OutboxMetrics
 from chatops.notify.monitors import Monitors
@@ -45,7 +45,7 @@ from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Poster
-from chatops.notify.router import Router
+from chatops.notify.router import EventRouter
 from chatops.notify.routing_policy import Routing
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.policy_file import PolicyFile, load_policy_file
@@ -126,11 +126,11 @@ def embedded_redis() -> Iterator[redis.Redis]:
 class Notify:
     """The events side on one Redis: routing, incidents, the outbox and the ops journal."""
 
-    router: Router
+    router: EventRouter
     store: IncidentStore
     outbox: Outbox
     journal: Journal
-    incidents: IncidentRouter
+    incidents: IncidentTracker
     desk: IncidentDesk
     alerts: AlertBook
 
@@ -143,11 +143,11 @@ def build_notify(
     incident_channel: str | None = None,
 ) -> Notify:
     """The events side on ``client``'s Redis, routed as the policy file's ``routing`` says."""
-    router = Router(gateway.package_address(), routing)
+    router = EventRouter(gateway.package_address(), routing)
     store = IncidentStore(client)
     outbox = Outbox(client)
     journal = Journal(client)
-    incidents = IncidentRouter(
+    incidents = IncidentTracker(
         store,
         OutboxDelivery(outbox),
         router.opens_incident,

@@ -3,7 +3,7 @@ routes every notice into the right thread.
 
 The store is Redis made atomic with Lua; delivery goes through a ``Delivery`` port (the outbox). Nothing
 here knows Slack: a thread is "the incident's parent message", resolved to a ts by the outbox.
-``IncidentRouter`` is also a ``PageSink``: for a page of watcher events it reads the open incidents
+``IncidentTracker`` is also a ``PageSink``: for a page of watcher events it reads the open incidents
 once and queues the timeline lines and outbox items on the watcher's transaction, up to the first
 notice that opens an incident (handed on alone, so opening stays one atomic script per subject).
 """
@@ -29,9 +29,9 @@ __all__ = [
     "Delivery",
     "Incident",
     "IncidentError",
-    "IncidentRouter",
     "IncidentState",
     "IncidentStore",
+    "IncidentTracker",
     "OpensIncident",
     "OutboxDelivery",
     "TimelineEntry",
@@ -281,7 +281,7 @@ def _s(value: Any) -> str:
 
 
 class Delivery(Protocol):
-    """How the router hands messages to the outbox."""
+    """How the incident tracker hands messages to the outbox."""
 
     def post(self, notice: Notice, *, channel: str, thread_of: str | None) -> None:
         """Post once per notice id; ``thread_of`` (an incident id) puts it in that thread."""
@@ -337,7 +337,7 @@ class _Line(TypedDict):
     by: str
 
 
-class IncidentRouter:
+class IncidentTracker:
     """The ``Sink`` of the watcher, the monitors and the command results.
 
     A notice about a subject with an open incident goes into that incident's thread and timeline;

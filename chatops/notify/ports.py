@@ -1,7 +1,7 @@
 """Ports of the notify package: where notices go (``Sink``) and how they reach a chat (``Poster``).
 
 Implemented outside: ``Poster`` by ``chatops/slack/notice_poster.py`` (and test doubles), ``Sink`` by
-the incident router on top of the outbox; that router (and ``OutboxSink``) is also a ``PageSink``, which
+the incident tracker on top of the outbox; that tracker (and the tests' ``OutboxSink``) is also a ``PageSink``, which
 the watcher hands a page of events at a time inside its Redis transaction. Nothing here imports Slack.
 
 Errors (siblings on purpose: neither a rate limit nor an outage is a permanent failure)::
@@ -85,7 +85,7 @@ class Poster(Protocol):
 
 
 class Sink(Protocol):
-    """Where the watcher and the monitors hand a notice on (the incident router, over the outbox)."""
+    """Where the watcher and the monitors hand a notice on (the incident tracker, over the outbox)."""
 
     def emit(self, notice: Notice, *, channel: str) -> None: ...
 

@@ -17,8 +17,8 @@ __all__ = [
     "DEFAULT_CHANNEL",
     "DEFAULT_RULES",
     "AlertRoute",
+    "EventRouter",
     "Routed",
-    "Router",
     "Rule",
     "SubjectKind",
     "event_dedupe_key",
@@ -227,7 +227,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-class Router:
+class EventRouter:
     """Default rules plus the policy's overrides, by struct name."""
 
     def __init__(

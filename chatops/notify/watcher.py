@@ -11,7 +11,7 @@ one request), one that fit in a page doubles, one that took more pages halves ba
 rest are routed, handed on and committed together.
 
 Delivery contract: an event is handed to the sink, then committed (seen-key + cursor), never the other
-way round. A ``PageSink`` (the incident router, the outbox sink) queues its writes on a Redis
+way round. A ``PageSink`` (the incident tracker, the outbox sink) queues its writes on a Redis
 transaction that also commits those events and runs under a ``WATCH`` of the fence: a page's hand-off
 and commit happen together, and not at all once another replica holds the lease. A notice that needs
 round trips of its own (one that opens an incident) and every notice of a plain ``Sink`` are handed
@@ -44,7 +44,7 @@ from chatops.notify.leader import LeaderLease, LeadershipLostError, check_fence
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PageSink, Sink
-from chatops.notify.router import Router, event_dedupe_key
+from chatops.notify.router import EventRouter, event_dedupe_key
 from chatops.notify.scripts import load_script
 
 __all__ = ["Watcher", "WatcherConfig"]
@@ -118,7 +118,7 @@ class Watcher:
         self,
         client: ChainClient,
         redis_client: redis.Redis,
-        router: Router,
+        router: EventRouter,
         sink: Sink,
         alerts: AlertBook,
         *,

@@ -1,6 +1,6 @@
 """/incident through the runner on real Redis: a monitor alert's incident managed by hand, and the journal.
 
-The alert comes from the devnet (a price-feed fallback held 5 min), goes through the incident router
+The alert comes from the devnet (a price-feed fallback held 5 min), goes through the incident tracker
 and the outbox to a recording chat; people then drive it with ``/incident`` exactly as typed.
 """
 
@@ -16,12 +16,12 @@ import redis as redis_lib
 
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.incidents import IncidentStore, IncidentTracker, OutboxDelivery
 from chatops.notify.journal import HEADER, JOURNAL_TYPES, SEPARATOR, Journal, export_md
 from chatops.notify.monitors import Monitors
 from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
-from chatops.notify.router import DEFAULT_CHANNEL, Router
+from chatops.notify.router import DEFAULT_CHANNEL, EventRouter
 from tests.commands.harness import Harness, harness
 from tests.conftest import wait_until
 from tests.fakes.notify import RecordingPoster
@@ -61,9 +61,9 @@ def desk(redis: redis_lib.Redis) -> Iterator[Desk]:
     thread.start()
     try:
         with harness(redis_client=redis) as ops:
-            router = Router(PACKAGE_ADDRESS)
+            router = EventRouter(PACKAGE_ADDRESS)
             journal = Journal(redis)
-            incidents = IncidentRouter(
+            incidents = IncidentTracker(
                 store, OutboxDelivery(Outbox(redis)), router.opens_incident, journal=journal
             )
             book = AlertBook(redis, incidents, lambda name, sev: (sev, DEFAULT_CHANNEL, False))

@@ -172,7 +172,7 @@ class RecordingSink:
 
 class OutboxSink:
     """A ``Sink`` (and ``PageSink``) that queues every notice for the channel it is given, with no
-    incident threads: the watcher's hand-off tested without the incident router."""
+    incident threads: the watcher's hand-off tested without the incident tracker."""
 
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox

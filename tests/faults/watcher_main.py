@@ -16,7 +16,7 @@ from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox
-from chatops.notify.router import Router
+from chatops.notify.router import EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.wiring import DEVNET_CHAIN_ID
 from tests.fakes.notify import OutboxSink
@@ -27,7 +27,7 @@ REFUND = f"{PACKAGE_ADDRESS}::history::RefundBatchEvent"
 def main(argv: list[str]) -> int:
     redis_url, devnet_url, owner, ttl_ms = argv
     client = redis.Redis.from_url(redis_url)
-    router = Router(PACKAGE_ADDRESS)
+    router = EventRouter(PACKAGE_ADDRESS)
     sink = OutboxSink(Outbox(client))
 
     def route(name: str, severity: Severity) -> tuple[Severity, str, bool]:

@@ -14,12 +14,12 @@ from redis.client import Pipeline
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify import keys
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.incidents import IncidentStore, IncidentTracker, OutboxDelivery
 from chatops.notify.leader import LeadershipLostError
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox
 from chatops.notify.ports import Sink
-from chatops.notify.router import Router
+from chatops.notify.router import EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import advance, inject
@@ -41,7 +41,7 @@ def make_watcher(
     owner: str = "w1",
     **config: int,
 ) -> Watcher:
-    router = Router(A)
+    router = EventRouter(A)
     book = AlertBook(redis, sink, lambda name, sev: (sev, router.default_channel, False))
     watcher = Watcher(
         chain.client,
@@ -193,7 +193,7 @@ def test_an_rpc_outage_backs_off_and_raises_one_alert(chain: Chain, redis: redis
     """A node that keeps failing raises WatcherOutage once, and recovery resolves it."""
     sink = RecordingSink()
     clock = [1000.0]
-    router = Router(A)
+    router = EventRouter(A)
     book = AlertBook(redis, sink, lambda name, sev: (sev, router.default_channel, False))
     watcher = Watcher(
         chain.client,
@@ -286,9 +286,9 @@ def test_an_incident_opened_mid_page_takes_the_rest_of_the_page_into_its_thread(
 ) -> None:
     """In one page: the event before the opening one goes to the channel, the opening one opens one
     incident, the later ones of its subject join its thread, in chain order."""
-    router = Router(A)
+    router = EventRouter(A)
     store = IncidentStore(redis)
-    incidents = IncidentRouter(store, OutboxDelivery(Outbox(redis)), router.opens_incident)
+    incidents = IncidentTracker(store, OutboxDelivery(Outbox(redis)), router.opens_incident)
     fallback = f"{A}::price_feed::PriceFeedFallbackEvent"
     watcher = Watcher(
         chain.client,

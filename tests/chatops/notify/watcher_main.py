@@ -18,7 +18,7 @@ from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox
-from chatops.notify.router import Router
+from chatops.notify.router import EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.wiring import DEVNET_CHAIN_ID
 
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     redis_url, devnet_url, start_height, event_types, owner = argv
     client = redis.Redis.from_url(redis_url)
     chain = ChainClient(devnet_url, chain_id=DEVNET_CHAIN_ID, max_attempts=1)
-    router = Router(PACKAGE_ADDRESS)
+    router = EventRouter(PACKAGE_ADDRESS)
     sink = CountingOutboxSink(client)
     watcher = Watcher(
         chain,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
-from chatops.notify.incidents import Incident, IncidentRouter
+from chatops.notify.incidents import Incident, IncidentTracker
 from chatops.slack.app import build_app
 from tests.chatops.slack.conftest import (
     ALICE,
@@ -33,7 +33,7 @@ def _mention(
 
 def _incident_thread(
     ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
-) -> tuple[IncidentRouter, Incident, Slack]:
+) -> tuple[IncidentTracker, Incident, Slack]:
     """An open incident whose thread is PARENT_TS in the ops channel, and the app that knows it."""
     desk = ops.runner.incidents
     assert isinstance(desk, IncidentDesk)
