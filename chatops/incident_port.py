@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from chatops.notify.incidents import Incident, IncidentError, IncidentState, IncidentTracker
+from chatops.notify.incident_store import Incident, IncidentError, IncidentState
+from chatops.notify.incidents import IncidentTracker
 from chatops.notify.journal import Journal
 from chatops.notify.notice import Severity
 from commands.reply import Field, Reply

@@ -37,7 +37,8 @@ from chatops.flow import ApprovalFlow
 from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS
-from chatops.notify.incidents import IncidentStore, IncidentTracker, OutboxDelivery
+from chatops.notify.incident_store import IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.journal import Journal
 from chatops.notify.metrics import ChainMetrics, OutboxMetrics
 from chatops.notify.monitors import Monitors

@@ -16,7 +16,8 @@ import redis as redis_lib
 
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentStore, IncidentTracker, OutboxDelivery
+from chatops.notify.incident_store import IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.journal import HEADER, JOURNAL_TYPES, SEPARATOR, Journal, export_md
 from chatops.notify.monitors import Monitors
 from chatops.notify.outbox import Outbox

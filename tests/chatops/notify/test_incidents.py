@@ -10,7 +10,8 @@ import redis as redis_lib
 
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook, AlertCondition
-from chatops.notify.incidents import IncidentError, IncidentStore, IncidentTracker, OutboxDelivery
+from chatops.notify.incident_store import IncidentError, IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.journal import Journal
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox

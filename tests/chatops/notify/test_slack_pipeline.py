@@ -12,7 +12,8 @@ import redis as redis_lib
 
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentStore, IncidentTracker, OutboxDelivery
+from chatops.notify.incident_store import IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.router import DEFAULT_CHANNEL, EventRouter

@@ -14,7 +14,8 @@ from redis.client import Pipeline
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify import keys
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentStore, IncidentTracker, OutboxDelivery
+from chatops.notify.incident_store import IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.leader import LeadershipLostError
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox

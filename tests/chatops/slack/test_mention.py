@@ -5,7 +5,8 @@ from __future__ import annotations
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
-from chatops.notify.incidents import Incident, IncidentTracker
+from chatops.notify.incident_store import Incident
+from chatops.notify.incidents import IncidentTracker
 from chatops.slack.app import build_app
 from tests.chatops.slack.conftest import (
     ALICE,
