@@ -12,17 +12,10 @@ from typing import cast
 from chatops.notify.incident_store import Incident, IncidentError, IncidentState
 from chatops.notify.incidents import IncidentTracker
 from chatops.notify.journal import Journal
-from chatops.notify.notice import Severity
-from commands.reply import Field, Reply
-from commands.reply import Severity as ReplySeverity
+from chatops.severity import Severity
+from commands.reply import Field, Reply, Tone
 
 __all__ = ["IncidentDesk"]
-
-_REPLY_SEVERITY = {
-    "info": ReplySeverity.INFO,
-    "warning": ReplySeverity.WARNING,
-    "critical": ReplySeverity.ERROR,
-}
 
 
 def _line(incident: Incident) -> str:
@@ -46,12 +39,12 @@ class IncidentDesk:
         self.now_s = now_s
         self.journal = journal
 
-    def open(self, subject: str, title: str, severity: str, user: str) -> Reply:
+    def open(self, subject: str, title: str, severity: Severity, user: str) -> Reply:
         existing = self.router.store.open_for(subject)
         incident = self.router.open(
             subject,
             title=title,
-            severity=cast(Severity, severity),
+            severity=severity,
             channel=self.default_channel,
             at_s=self.now_s(),
             by=user,
@@ -60,12 +53,12 @@ class IncidentDesk:
             return Reply(
                 title=f"Incident #{incident.id} is already open for {subject}",
                 text=_line(incident),
-                severity=ReplySeverity.WARNING,
+                tone=Tone.WARNING,
             )
         return Reply(
             title=f"Incident #{incident.id} opened",
             text=_line(incident),
-            severity=_REPLY_SEVERITY[incident.severity],
+            tone=Tone.of(incident.severity),
         )
 
     def list(self, include_resolved: bool) -> Reply:
@@ -88,7 +81,7 @@ class IncidentDesk:
                 Field(label="Owner", value=incident.owner or "unassigned"),
                 Field(label="Severity", value=incident.severity),
             ),
-            severity=_REPLY_SEVERITY[incident.severity],
+            tone=Tone.of(incident.severity),
         )
 
     def assign(self, incident_id: str, owner: str, user: str) -> Reply:
@@ -104,7 +97,7 @@ class IncidentDesk:
             return Reply(
                 title=f"Incident #{before.id} is already {state}",
                 text=_line(before),
-                severity=ReplySeverity.WARNING,
+                tone=Tone.WARNING,
             )
         try:
             incident = self.router.set_state(
@@ -115,7 +108,7 @@ class IncidentDesk:
         return Reply(
             title=f"Incident #{incident.id} {incident.state}",
             text=_line(incident),
-            severity=ReplySeverity.SUCCESS if incident.state == "resolved" else ReplySeverity.INFO,
+            tone=Tone.SUCCESS if incident.state == "resolved" else Tone.INFO,
         )
 
     def note(self, incident_id: str, text: str, user: str) -> Reply:

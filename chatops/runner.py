@@ -28,7 +28,7 @@ from commands.invocation import Invocation, tokenize
 from commands.parse import Parsed, parse_invocation
 from commands.ports import ApprovalsPort, ChainPort, IncidentsPort, Outcome, Plan, StepContext
 from commands.registry import Registry, Step
-from commands.reply import Check, Field, Reply, Severity
+from commands.reply import Check, Field, Reply, Tone
 
 __all__ = ["ApprovalGate", "Runner", "execute_plan"]
 
@@ -108,7 +108,7 @@ def execute_plan(
     return Reply(
         title=f"{step.path}: done",
         text=plan.summary,
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         checks=tuple(plan.checks),
         fields=(
             *(Field(label=o.call.function, value=o.tx_hash) for o in outcomes),

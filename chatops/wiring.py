@@ -42,7 +42,6 @@ from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.journal import Journal
 from chatops.notify.metrics import ChainMetrics, OutboxMetrics
 from chatops.notify.monitors import Monitors
-from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Poster
@@ -52,6 +51,7 @@ from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.policy_file import PolicyFile, load_policy_file
 from chatops.redis_process import redis_server_process
 from chatops.runner import Runner
+from chatops.severity import Severity
 from commands.registry import Registry, build_registry
 
 __all__ = [

@@ -25,7 +25,7 @@ from commands.reads import (
     status_name,
 )
 from commands.registry import read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 __all__ = ["accounting_invariant", "summary_checks", "unpaid_checks"]
@@ -183,7 +183,7 @@ def compare(ctx: StepContext, args: IdArgs) -> Reply:
     return Reply(
         title=title,
         ok=not broken,
-        severity=Severity.SUCCESS if ok else (Severity.ERROR if broken else Severity.WARNING),
+        tone=Tone.SUCCESS if ok else (Tone.ERROR if broken else Tone.WARNING),
         checks=tuple(checks),
         fields=fields,
         data={

@@ -18,7 +18,7 @@ from commands.args import U64, Hash32, OnOff
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import option, u64
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 __all__ = [
@@ -219,7 +219,7 @@ def _event_field(outcome: Outcome, suffix: str) -> RField:
 def _done(title: str, text: str, outcomes: list[Outcome], *events: str) -> Reply:
     fields = [RField(label="Tx", value=outcomes[-1].tx_hash)]
     fields += [_event_field(outcomes[-1], e) for e in events]
-    return Reply(title=title, text=text, severity=Severity.SUCCESS, fields=tuple(fields))
+    return Reply(title=title, text=text, tone=Tone.SUCCESS, fields=tuple(fields))
 
 
 class InitArgs(BaseModel):

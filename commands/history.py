@@ -22,7 +22,7 @@ from commands.dualwrite import (
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import VRF_STATUS_NAMES, status_name, u64
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 PRIMARY_TYPES = ("basic", "partner", "jackpot", "vip")
@@ -232,7 +232,7 @@ def _render_import(ctx: StepContext, args: ImportArgs, outcomes: list[Outcome]) 
         title=f"Lottery {args.lottery_id}: legacy summary imported",
         text=f"Archive hash 0x{args.expected_hash.hex()}. /history status {args.lottery_id} shows "
         "the legacy flag and the mirror copy.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=tuple(fields),
     )
 
@@ -313,7 +313,7 @@ def _render_rollback(ctx: StepContext, args: IdArgs, outcomes: list[Outcome]) ->
         title=f"Lottery {args.lottery_id}: legacy summary rolled back",
         text="The archive entry is deleted; the history_bridge copy and any dual-write expectation "
         "are untouched.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(
             RField(label="Tx", value=outcomes[-1].tx_hash),
             RField(
@@ -359,7 +359,7 @@ def _render_classify(ctx: StepContext, args: ClassifyArgs, outcomes: list[Outcom
         title=f"Lottery {args.lottery_id}: reclassified as {PRIMARY_TYPES[args.primary_type]} "
         f"/ {args.tags_mask:#x}",
         text="The archive hash changed and the summary was re-mirrored. Sync the badge frontend.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(
             RField(label="Tx", value=outcomes[-1].tx_hash),
             RField(
@@ -462,7 +462,7 @@ def check(ctx: StepContext, args: IdArgs) -> Reply:
     if exists.ok and passed.ok:
         return Reply(
             title=f"Lottery {args.lottery_id}: archived, dual-write passed",
-            severity=Severity.SUCCESS,
+            tone=Tone.SUCCESS,
             checks=checks,
         )
     return Reply.error(f"Lottery {args.lottery_id}: archive check failed", checks=checks)

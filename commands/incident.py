@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from chatops.severity import Severity
 from commands.args import Reason
 from commands.errors import CommandError
 from commands.ports import IncidentsPort, StepContext
@@ -23,7 +24,7 @@ IncidentId = Field(pattern=r"^#?\d{1,12}$")
 
 class OpenArgs(BaseModel):
     subject: str = Field(pattern=r"^[a-z][a-z-]*(:[0-9A-Za-z_-]+)?$", max_length=100)
-    severity: Literal["info", "warning", "critical"]
+    severity: Severity
     title: Reason
 
 

@@ -30,7 +30,7 @@ from commands.reads import (
     winner_progress,
 )
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 from commands.winners import PrizeState, ordinals, prize_state
 
@@ -577,10 +577,10 @@ def caps(ctx: StepContext, args: BaseModel) -> Reply:
                 f"expires {p['expires_at'] or 'never'}",
             )
         )
-    severity = Severity.WARNING if cap is None else Severity.INFO
+    tone = Tone.WARNING if cap is None else Tone.INFO
     return Reply(
         title="Payout capabilities",
         fields=tuple(fields),
-        severity=severity,
+        tone=tone,
         data={"payout_batch_cap": cap, "partners": partners},
     )

@@ -29,7 +29,7 @@ from commands.reads import (
     vrf_state,
 )
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 __all__ = ["paused_text", "retry_checks", "retry_text"]
@@ -61,7 +61,7 @@ def status(ctx: StepContext, args: BaseModel) -> Reply:
     low = view["effective_balance"] < view["required_minimum"]
     return Reply(
         title="VRF requests PAUSED" if paused else "VRF requests allowed",
-        severity=Severity.WARNING if paused or low else Severity.INFO,
+        tone=Tone.WARNING if paused or low else Tone.INFO,
         fields=(
             RField(label="Total balance", value=f"{view['total_balance']:,}"),
             RField(label="Minimum balance", value=f"{view['minimum_balance']:,}"),

@@ -19,7 +19,7 @@ from commands.ports import StepContext
 from commands.reads import accounting, numbers, option, u64, winner_progress
 from commands.registry import read
 from commands.reply import Field as RField
-from commands.reply import Reply, Severity
+from commands.reply import Reply, Tone
 from commands.shares import PaidWinners, paid_winners, winner_amounts
 
 __all__ = ["WINNER_CHUNKS", "PrizeState", "ordinals", "prize_state"]
@@ -141,7 +141,7 @@ def winners(ctx: StepContext, args: WinnersArgs) -> Reply:
         f"{state.paid.count} paid",
         text=f"Prize paid {int(state.acc.get('total_prize_paid', 0)):,} of "
         f"{int(state.acc.get('total_allocated', 0)):,} allocated.",
-        severity=Severity.INFO,
+        tone=Tone.INFO,
         fields=tuple(fields),
         data={"page": args.page, "pages": pages, "winners": rows},
     )

@@ -16,9 +16,10 @@ from typing import cast
 import redis
 
 from chatops.notify import keys
-from chatops.notify.notice import Notice, Severity
+from chatops.notify.notice import Notice
 from chatops.notify.ports import Sink
 from chatops.notify.scripts import load_script
+from chatops.severity import Severity
 
 __all__ = ["ActiveAlert", "AlertBook", "AlertCondition", "AlertRouteFn"]
 

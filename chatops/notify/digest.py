@@ -26,7 +26,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from chatops.notify.notice import Notice, NoticeKind, Severity
+from chatops.notify.notice import Notice, NoticeKind
+from chatops.severity import Severity
 
 __all__ = [
     "DEFAULT_DIGEST_ITEMS",

@@ -11,8 +11,8 @@ import redis
 from redis.client import Pipeline
 
 from chatops.notify import keys
-from chatops.notify.notice import Severity
 from chatops.notify.scripts import load_script
+from chatops.severity import Severity
 
 __all__ = ["Incident", "IncidentError", "IncidentState", "IncidentStore", "TimelineEntry"]
 

@@ -12,8 +12,9 @@ from redis.client import Pipeline
 
 from chatops.notify.incident_store import Incident, IncidentState, IncidentStore
 from chatops.notify.journal import Journal, journal_notice
-from chatops.notify.notice import Notice, Severity
+from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, Send
+from chatops.severity import Severity
 
 __all__ = ["Delivery", "IncidentTracker", "OpensIncident", "OutboxDelivery"]
 

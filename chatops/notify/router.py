@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from chatops.notify.notice import Notice, Severity
+from chatops.notify.notice import Notice
 from chatops.notify.routing_policy import RouteOverride, Routing
+from chatops.severity import Severity
 
 __all__ = [
     "DEFAULT_CHANNEL",

@@ -96,7 +96,7 @@ def test_list_flags_a_bot_at_its_failure_limit(ops: Harness) -> None:
     _lock(ops)
     reply = ops.run("/autobot list")
     assert "[FAILURE LIMIT]" in reply.fields[0].value
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_show_decodes_the_cron_spec_and_pending(ops: Harness) -> None:

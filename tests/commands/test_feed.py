@@ -35,7 +35,7 @@ def test_show_flags_an_active_clamp(ops: Harness) -> None:
     clamp(ops)
     reply = ops.run("/feed show 1")
     assert "[CLAMP]" in reply.title
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_update_publishes_a_price_within_the_threshold(ops: Harness) -> None:

@@ -318,7 +318,7 @@ def test_progress_right_after_cancel_has_no_warning(ops: Harness) -> None:
     """Ten minutes after cancellation the first batch is still due: no SLA warning."""
     reply = ops.run("/refund progress 6")
     assert reply.ok
-    assert reply.severity == "info"
+    assert reply.tone == "info"
     fields = {f.label: f.value for f in reply.fields}
     assert fields["Tickets"] == "0/8"
     assert fields["First batch (12 h)"].startswith("due by ")
@@ -331,7 +331,7 @@ def test_progress_warns_when_the_first_batch_is_late(ops: Harness) -> None:
     """13 h after cancellation without a batch, the 12 h SLA is shown as breached (a warning)."""
     ops.advance(13 * HOUR)
     reply = ops.run("/refund progress 6")
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
     assert "WARNING First batch (12 h): BREACHED" in reply.text
     [overview] = ops.view("views::status_overview", str(ops.gateway.now_s()))
     assert overview["refund_sla_breach"] is True
@@ -345,7 +345,7 @@ def test_progress_warns_when_the_full_refund_is_late(ops: Harness) -> None:
     fields = {f.label: f.value for f in reply.fields}
     assert fields["First batch (12 h)"].startswith("met")
     assert fields["Full refund (24 h)"].startswith("BREACHED: 3 tickets and 300,000,000 left")
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_progress_of_a_lottery_that_is_not_canceled(ops: Harness) -> None:
@@ -478,7 +478,7 @@ def test_report_after_the_whole_procedure(ops: Harness) -> None:
     assert any(line.startswith("Full refund (24 h) SLA: met") for line in lines)
     assert "Archive: archived (status 7, payout_round 2)" in lines
     assert lines[-1] == "Sales and draws: purchases enabled, draws enabled"
-    assert reply.severity == "info"
+    assert reply.tone == "info"
 
 
 def test_report_flags_a_missed_sla(ops: Harness) -> None:
@@ -490,7 +490,7 @@ def test_report_flags_a_missed_sla(ops: Harness) -> None:
     assert any(
         line.startswith("First batch (12 h) SLA: MISSED") for line in reply.text.splitlines()
     )
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
     assert reply.data is not None
     assert reply.data["sla_breached"] is True
 

@@ -81,7 +81,7 @@ def test_partner_caps_flags_expired_and_exhausted(ops: Harness) -> None:
     )
     assert "[EXPIRED]" in fields[f"Partner {NEW_PARTNER}"]
     assert "[EXHAUSTED]" in fields[f"Partner {SPENT_PARTNER}"]
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_premium_caps_show_expiry_referrer_and_flag_expired(ops: Harness) -> None:

@@ -14,10 +14,10 @@ import redis
 from chatops.chain.client import ChainClient
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
-from chatops.notify.notice import Severity
 from chatops.notify.outbox import Outbox
 from chatops.notify.router import EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
+from chatops.severity import Severity
 from chatops.wiring import DEVNET_CHAIN_ID
 from tests.fakes.notify import OutboxSink
 

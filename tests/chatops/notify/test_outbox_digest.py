@@ -13,9 +13,10 @@ import redis as redis_lib
 from chatops.notify import keys
 from chatops.notify.digest import Digest
 from chatops.notify.metrics import OutboxMetrics
-from chatops.notify.notice import Notice, Severity
+from chatops.notify.notice import Notice
 from chatops.notify.outbox import GROUP, Outbox
 from chatops.notify.outbox_worker import OutboxWorker
+from chatops.severity import Severity
 from chatops.slack.blocks import limit_violations, notice_blocks, notice_text
 from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,
