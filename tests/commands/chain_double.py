@@ -13,7 +13,7 @@ from chatops.runner import Runner, execute_plan
 from commands.invocation import Invocation
 from commands.ports import ChainPort, Events, Outcome, StepContext
 from commands.reply import Check, Reply
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 
 Override = Callable[[Sequence[TypedArg]], list[Any]]
 

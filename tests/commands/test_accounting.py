@@ -8,7 +8,7 @@ from typing import Any
 
 from chatops.chain.calls import TypedArg
 from tests.commands.chain_double import ScriptedChain, run_on
-from tests.commands.harness import Harness, paid_out
+from tests.fakes.bot import Harness, paid_out
 
 
 def _fields(ops: Harness, line: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from approvals.policy import BreakGlass, Policy, Role, demo_policy
 from commands.ports import Plan, StepContext
 from commands.registry import NoArgs, action, build_registry, write
 from commands.reply import Reply
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 # A valid invocation of every read step on the seeded devnet, with incident 1 and request 1 present.
 READ_EXAMPLES = {

@@ -10,7 +10,7 @@ from chatops.chain.movetypes import from_json
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.seed import BOT_OPERATOR
 from commands.reply import Check, Reply
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.commands.chain_double import failed_check
-from tests.commands.harness import Harness, changed
+from tests.fakes.bot import Harness, changed
 
 PRICE_1 = 1_250_000  # asset 1 at 8 decimals, clamp threshold 2000 bps (20 %)
 

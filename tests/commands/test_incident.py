@@ -23,8 +23,8 @@ from chatops.notify.monitors import Monitors
 from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.router import DEFAULT_CHANNEL, EventRouter
-from tests.commands.harness import Harness, harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness, harness
 from tests.fakes.notify import RecordingPoster
 
 

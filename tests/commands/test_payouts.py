@@ -16,7 +16,7 @@ from commands.accounting import accounting_invariant
 from commands.errors import PreconditionError
 from commands.ports import StepContext
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check
-from tests.commands.harness import (
+from tests.fakes.bot import (
     Harness,
     apply,
     changed,

@@ -11,7 +11,7 @@ from chatops.chain.calls import TypedArg
 from chatops.devnet.seed import BUYERS
 from commands.errors import PreconditionError
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check, run_on
-from tests.commands.harness import Harness, apply, no_payout_cap, nothing, payout_cap
+from tests.fakes.bot import Harness, apply, no_payout_cap, nothing, payout_cap
 
 PROCEEDS_6 = 800_000_000  # lottery 6: 8 tickets at 0.1 SUPRA, canceled 600 s before the seed ended
 HOUR = 3_600

@@ -11,7 +11,7 @@ from chatops.devnet.seed import PARTNER, PREMIUM_BUYER
 from commands.invocation import Invocation
 from commands.ports import Plan, StepContext
 from commands.reply import Check, Reply
-from tests.commands.harness import Harness, changed
+from tests.fakes.bot import Harness, changed
 
 NEW_PARTNER = addr("0xa22")
 SPENT_PARTNER = addr("0xa33")

@@ -6,7 +6,7 @@ from typing import Any
 
 from chatops.devnet.seed import BUYERS, demo_config, encode_config
 from tests.commands.chain_double import failed_check
-from tests.commands.harness import Harness, changed
+from tests.fakes.bot import Harness, changed
 
 
 def deposit(ops: Harness) -> dict[str, Any]:

@@ -32,8 +32,8 @@ from commands.invocation import Invocation
 from commands.registry import build_registry
 from commands.reply import Reply
 from tests.approvals.clock import ManualClock
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.supra_node import FakeSupraNode
 from tests.faults.conftest import bot, fallbacks_sent, fault, flow_of
 

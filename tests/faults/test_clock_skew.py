@@ -23,7 +23,7 @@ from approvals.policy import demo_policy
 from approvals.service import DEFAULT_LEASE_MS, ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
-from tests.commands.harness import harness
+from tests.fakes.bot import harness
 from tests.faults.conftest import flow_of
 
 MINUTE_MS = 60_000

@@ -36,8 +36,8 @@ from tests.chatops.slack.conftest import (
     mention_request,
     slack_policy,
 )
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_requests import signed_view_submission
 from tests.fakes.slack_web_api import SlackWebApiDouble
 from tests.faults.conftest import DurableRedis, bot, fallbacks_sent, flow_of

@@ -30,8 +30,8 @@ from chatops.slack.notice_poster import (
 )
 from tests.chatops.slack import conftest as slack_fixtures
 from tests.chatops.slack.conftest import ALICE, BOB, CHANNEL, Slack, make_deps
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, ApiCall, SlackWebApiDouble
 
 FALLBACK = "/feed fallback 1 on 3 spike"

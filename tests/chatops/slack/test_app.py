@@ -54,8 +54,8 @@ from tests.chatops.slack.conftest import (
     serve_variables,
     settle,
 )
-from tests.commands.harness import Harness
 from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_requests import (
     APP_ID,
     DEFAULT_SIGNING_SECRET,

@@ -18,8 +18,8 @@ from tests.chatops.slack.conftest import (
     make_deps,
     mention_request,
 )
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_web_api import SlackWebApiDouble
 
 PARENT_TS = "1700000000.000100"
