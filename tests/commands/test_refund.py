@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from chatops.chain.calls import TypedArg
 from chatops.devnet.seed import BUYERS
 from commands.errors import PreconditionError
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check, run_on
-from tests.fakes.bot import Harness, apply, no_payout_cap, nothing, payout_cap
+from tests.fakes.bot import Harness, apply, payout_cap
 
 PROCEEDS_6 = 800_000_000  # lottery 6: 8 tickets at 0.1 SUPRA, canceled 600 s before the seed ended
 HOUR = 3_600
@@ -227,58 +227,6 @@ def test_batch_records_the_next_refund_round(ops: Harness) -> None:
 def test_batch_is_privileged_and_shows_the_computed_round(ops: Harness) -> None:
     """Via the runner the batch waits for approval; nothing is sent."""
     ops.needs_approval("/refund batch 6 1")
-
-
-def _refund_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
-    def setup(ops: Harness) -> None:
-        now = ops.gateway.now_s()
-        apply(ops, "payouts::force_refund_batch_admin", 6, 1, 1, 100_000_000, 0, now + ts_offset)
-
-    return setup
-
-
-def _cooldown(ops: Harness) -> None:
-    payout_cap(cooldown=HOUR)(ops)
-    _refund_round_1()(ops)
-
-
-BATCH_FAILURES = [
-    ("/refund batch 1 1 100000000 0", nothing, "lottery status", "Active"),
-    ("/refund batch 6 1 100000000 0", no_payout_cap, "PayoutBatchCap present", "none"),
-    ("/refund batch 6 3 300000000 0", payout_cap(max_batch=2), "batch size within cap", "3"),
-    ("/refund batch 6 1 100000000 0", _cooldown, "cap cooldown passed", None),
-    ("/refund batch 6 1", payout_cap(stride=2), "cap nonce = refund round", None),
-    (
-        "/refund batch 6 5 300000000 0",
-        nothing,
-        "amounts = tickets x price by the distribution",
-        "prize 300,000,000 + operations 0 for 5 tickets",
-    ),
-    ("/refund batch 6 1 80000000 20", payout_cap(budget=10), "cap operations budget", "20 needed"),
-    ("/refund batch 6 0 0 0", nothing, "at least one amount > 0", None),
-    ("/refund batch 6 1 1 0", _refund_round_1(10 * HOUR), "timestamp >= last_refund_ts", None),
-    ("/refund batch 6 9 100000000 0", nothing, "cumulative tickets <= tickets_sold", "9"),
-    (
-        "/refund batch 6 8 800000000 1",
-        nothing,
-        "cumulative prize + operations <= proceeds_accum",
-        "800,000,001",
-    ),
-]
-
-
-@pytest.mark.parametrize(("line", "setup", "name", "seen"), BATCH_FAILURES)
-def test_batch_check_failures_send_nothing(
-    ops: Harness, line: str, setup: Callable[[Harness], None], name: str, seen: str | None
-) -> None:
-    """Each refund batch check, when it fails, is named with what it saw; no transaction."""
-    setup(ops)
-    before = ops.tx_count
-    check = failed_check(ops.run(line), name)
-    if seen is not None:
-        assert check.seen == seen
-    assert check.required
-    assert ops.tx_count == before
 
 
 def test_batch_refused_while_refund_not_active(ops: Harness) -> None:
