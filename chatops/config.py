@@ -1,8 +1,5 @@
-"""The one place that reads the environment: a frozen ``Settings`` built once in ``__main__``.
-
-Defaults are the embedded console/devnet values and point only at 127.0.0.1; secrets are ``SecretStr``.
-An empty or blank variable is a missing one: it takes its default, or is reported missing where needed.
-"""
+"""The one place that reads the environment: a frozen ``Settings`` built once in ``__main__``, with
+the rules of what each mode requires."""
 
 from __future__ import annotations
 
@@ -33,6 +30,10 @@ class Settings(BaseSettings):
     """Runtime configuration, read from the environment or a ``.env`` file.
 
     Every field is named by the environment variable of ARCHITECTURE.md that sets it.
+
+    Defaults are the embedded console/devnet values and point only at 127.0.0.1; secrets are
+    ``SecretStr``. An empty or blank variable is a missing one: it takes its default, or is reported
+    missing where needed.
     """
 
     model_config = SettingsConfigDict(

@@ -1,8 +1,6 @@
-"""``commands.ports.IncidentsPort`` over ``chatops.notify``: the ``/incident`` steps' view of incidents.
-
-Lives here, above both ``commands`` and ``chatops.notify`` (which may not import each other); it only
-translates store results into ``Reply`` objects.
-"""
+"""``commands.ports.IncidentsPort`` over ``chatops.notify``: the ``/incident`` steps' view of
+incidents. It lives above both (siblings that may not import each other) and only turns results
+into ``Reply`` objects."""
 
 from __future__ import annotations
 

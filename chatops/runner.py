@@ -1,8 +1,6 @@
-"""One request end to end: parse -> authorize (policy) -> preflight -> execute, or hand to approvals.
-
-Both adapters (Slack, console) call ``Runner.handle`` and only translate its ``Reply``. Every error
-becomes a specific reply here, in one place; an unexpected one gets a reference id matching the log.
-"""
+"""One request end to end: parse -> authorize (policy) -> preflight -> execute, or hand to
+approvals. Both adapters (Slack, console) call ``Runner.handle`` and only translate its
+``Reply``."""
 
 from __future__ import annotations
 
@@ -148,7 +146,11 @@ def _handoff(ctx: StepContext, step: Step, plan: Plan) -> Reply:
 
 
 class Runner:
-    """Runs invocations against the catalog, the policy and the chain."""
+    """Runs invocations against the catalog, the policy and the chain.
+
+    Every error becomes a specific reply here, in one place; an unexpected one gets a reference id
+    matching the log.
+    """
 
     def __init__(
         self,

@@ -1,8 +1,5 @@
-"""``/dualwrite``: runbook "Dual-write migration" 1-3 (legacy_bridge flags, expected hashes, the mirror).
-
-Every summary write runs the dual-write check (spec fact 13), so the steps here predict it from the
-archived summary's hash before sending; the mirror and its switches are silent no-ops when idle.
-"""
+"""``/dualwrite``: runbook "Dual-write migration" 1-3 (legacy_bridge flags, expected hashes, the
+mirror)."""
 
 from __future__ import annotations
 
@@ -83,7 +80,12 @@ def dual_write_status(ctx: StepContext, lottery_id: int) -> DualWrite:
 
 
 def dual_write_check(ctx: StepContext, lottery_id: int) -> Check:
-    """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash."""
+    """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash.
+
+    Every summary write runs the dual-write check (spec fact 13), so the steps here predict it from
+    the archived summary's hash before sending; the mirror and its switches are silent no-ops when
+    idle.
+    """
     dw = dual_write_status(ctx, lottery_id)
     blocked = dw.enabled and dw.abort_on_missing and dw.expected is None
     return Check(

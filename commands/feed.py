@@ -1,8 +1,5 @@
-"""``/feed``: the price-feed section of the runbook (show, fallback on/off, clear the clamp, update).
-
-The runbook's ``<cap>`` argument is the admin signer (spec fact 17); a clamp is a successful no-op
-transaction on chain, so the bot refuses an update that would clamp before sending it.
-"""
+"""``/feed``: the price-feed section of the runbook (show, fallback on/off, clear the clamp,
+update)."""
 
 from __future__ import annotations
 
@@ -109,6 +106,9 @@ def _render_update(ctx: StepContext, args: UpdateArgs, outcomes: list[Outcome]) 
     render=_render_update,
 )
 def update(ctx: StepContext, args: UpdateArgs) -> Plan:
+    """The runbook's ``<cap>`` argument is the admin signer (spec fact 17); a clamp is a successful
+    no-op transaction on chain, so the bot refuses an update that would clamp before sending it.
+    """
     view = price_view(ctx, args.asset_id)
     old = int(view["price"])
     bps = int(view["clamp_threshold_bps"])

@@ -1,9 +1,5 @@
 """``/history``: runbook "Dual-write migration" 4 and Admin 11 (archived summaries, legacy import,
-rollback, reclassification, and the "summary written and dual-write passed" check).
-
-The import is checked locally first: the BCS is decoded as strictly as the contract does, hashed and
-compared with the dual-write expectation, so a refused import never reaches the chain.
-"""
+rollback, reclassification, and the "summary written and dual-write passed" check)."""
 
 from __future__ import annotations
 
@@ -255,6 +251,9 @@ def _render_import(ctx: StepContext, args: ImportArgs, outcomes: list[Outcome]) 
     "dual-write expectation when abort_on_missing/abort_on_mismatch are on.",
 )
 def import_(ctx: StepContext, args: ImportArgs) -> Plan:
+    """The import is checked locally first: the BCS is decoded as strictly as the contract does, hashed
+    and compared with the dual-write expectation, so a refused import never reaches the chain.
+    """
     checks, computed = _decode_checks(args)
     state, existing = archived_summary(ctx, args.lottery_id)
     if state == "no-archive":

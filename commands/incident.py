@@ -1,9 +1,6 @@
-"""``/incident open|list|show|assign|mitigate|resolve|note|log``: incident threads and the ops journal.
-
-Slash commands cannot be sent inside a Slack thread, so every subcommand takes the incident id. The
-steps only translate; the store, threads and broadcasts live in ``chatops.notify`` behind
-``IncidentsPort``.
-"""
+"""``/incident open|list|show|assign|mitigate|resolve|note|log``: incident threads and the ops
+journal, behind ``IncidentsPort``. Slash commands cannot be sent in a thread, so every
+subcommand takes the incident id."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""``/payouts``: runbook Admin 8-9. Winners, payout batches under the global PayoutBatchCap, the loop of
-batches, partner payouts, and the accounting invariant checked after every batch.
-
-The bot derives each batch's prize from the winners it pays (``commands.winners``) and refuses a
-different figure; the cap's nonce rule (spec fact 12) is checked and explained in ``payout_cap``.
-"""
+"""``/payouts``: runbook Admin 8-9. Winners, payout batches under the global PayoutBatchCap, the
+loop of batches, partner payouts, and the accounting invariant checked after every batch."""
 
 from __future__ import annotations
 
@@ -361,6 +357,10 @@ class BatchArgs(BaseModel):
     "only operations.",
 )
 def batch(ctx: StepContext, args: BatchArgs) -> Plan:
+    """The bot derives each batch's prize from the winners it pays (``commands.winners``) and refuses a
+    different figure; the cap's nonce rule (spec fact 12) is checked and explained in
+    ``payout_cap``.
+    """
     now = ctx.chain.now_s()
     checks, round_, _cap, [prize] = batch_checks(
         ctx,

@@ -1,10 +1,5 @@
 """``/vrf``: the VRF deposit procedure (status, snapshot, resume) and a lottery's VRF request and
-retry state (request, retry).
-
-A snapshot's balances are the operator's own figures (spec §4.7) and a snapshot pauses or lifts the
-pause by itself, so a snapshot that would change the pause is privileged like ``/vrf resume``: the
-bot simulates it to see what it changes before anything is sent.
-"""
+retry state (request, retry)."""
 
 from __future__ import annotations
 
@@ -285,6 +280,10 @@ def _snapshot_effects(before: dict[str, Any], events: Events) -> tuple[tuple[str
     "lifts the pause needs a second person (lifting it is what /vrf resume does).",
 )
 def snapshot(ctx: StepContext, args: SnapshotArgs) -> Plan:
+    """A snapshot's balances are the operator's own figures (spec §4.7) and a snapshot pauses or lifts
+    the pause by itself, so a snapshot that would change the pause is privileged like ``/vrf
+    resume``: the bot simulates it to see what it changes before anything is sent.
+    """
     before = vrf_deposit(ctx)
     checks = [
         Check(

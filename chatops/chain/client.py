@@ -1,9 +1,5 @@
-"""ChainClient: the one gateway to a Supra L1 node (RPC v3) over a single httpx.Client.
-
-Reads retry with bounded backoff (transport errors, 429/5xx, bodies that are not JSON); submit never
-retries (a timeout leaves the outcome unknown, so the caller reconciles by sender and sequence number).
-Every answer's x-supra-chain-id is checked. No Slack, no Redis, no approvals here.
-"""
+"""ChainClient: the one gateway to a Supra L1 node (RPC v3) over a single httpx.Client. No Slack,
+no Redis, no approvals here."""
 
 from __future__ import annotations
 
@@ -141,7 +137,12 @@ def _is_tuple_arg(arg: Any) -> bool:
 
 
 class ChainClient:
-    """Synchronous Supra RPC v3 client bound to one node and one expected chain id."""
+    """Synchronous Supra RPC v3 client bound to one node and one expected chain id.
+
+    Reads retry with bounded backoff (transport errors, 429/5xx, bodies that are not JSON); submit
+    never retries (a timeout leaves the outcome unknown, so the caller reconciles by sender and
+    sequence number). Every answer's x-supra-chain-id is checked.
+    """
 
     def __init__(
         self,

@@ -1,8 +1,5 @@
 """The Signer port (address, public key, sign bytes) and a local ed25519 key-file implementation.
-
-The private key never leaves this module: it is absent from repr/str, logs and exception messages.
-Production may plug in a remote signer or Vault Transit behind the same Protocol.
-"""
+The private key never leaves this module: not in repr/str, logs or exceptions."""
 
 from __future__ import annotations
 

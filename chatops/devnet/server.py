@@ -1,8 +1,4 @@
-"""The devnet's HTTP face: Supra RPC v3 shapes over a ``Ledger``, plus a few ``/devnet/*`` knobs.
-
-Real sockets, stdlib ``ThreadingHTTPServer`` on 127.0.0.1: the gateway talks to it exactly as to a
-Supra node (views, resources, tables, BCS submit/simulate, transactions, events by type, blocks).
-"""
+"""The devnet's HTTP face: Supra RPC v3 shapes over a ``Ledger``, plus a few ``/devnet/*`` knobs."""
 
 from __future__ import annotations
 
@@ -498,7 +494,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class DevnetServer:
-    """A devnet node on ``host:port`` (port 0 = any free port); ``url`` is known once constructed."""
+    """A devnet node on ``host:port`` (port 0 = any free port); ``url`` is known once constructed.
+
+    Real sockets, stdlib ``ThreadingHTTPServer`` on 127.0.0.1: the gateway talks to it exactly as to
+    a Supra node (views, resources, tables, BCS submit/simulate, transactions, events by type,
+    blocks).
+    """
 
     def __init__(
         self,

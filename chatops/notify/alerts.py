@@ -1,9 +1,6 @@
-"""Alert state: an alert raises once (after its hold time), never repeats while unchanged, and resolves
-once when its condition clears. State lives in Redis so a restart neither repeats nor forgets an alert.
-
-Used by the monitors (view checks), the watcher (RPC outage, the sales 3-sigma rule). Hands notices to a
-``Sink``; knows nothing of Slack or the chain.
-"""
+"""Alert state in Redis: an alert raises once (after its hold time), never repeats while unchanged,
+and resolves once when its condition clears. Hands notices to a ``Sink``; knows nothing of Slack
+or the chain."""
 
 from __future__ import annotations
 
@@ -54,7 +51,11 @@ AlertRouteFn = Callable[[str, Severity], tuple[Severity, str, bool]]  # -> sever
 
 
 class AlertBook:
-    """Raise/resolve bookkeeping over Redis; ``route`` says where an alert goes."""
+    """Raise/resolve bookkeeping over Redis; ``route`` says where an alert goes.
+
+    Used by the monitors (view checks) and the watcher (RPC outage, the sales 3-sigma rule). State
+    lives in Redis so a restart neither repeats nor forgets an alert.
+    """
 
     def __init__(self, client: redis.Redis, sink: Sink, route: AlertRouteFn) -> None:
         self._r = client

@@ -1,10 +1,6 @@
-"""The ops journal: the runbook's ``incident_log.md`` kept by the bot, in a Redis stream.
-
-Entries are appended (optionally once per dedupe key) to the journal stream; approval transitions
-are read from the approvals' audit stream, written atomically with each transition, and shown as
-entries (``approval_entry``). Read back newest first and exported as the exact ``incident_log.md``
-table (spec §11.3) or JSON. Knows nothing of Slack.
-"""
+"""The ops journal: the runbook's ``incident_log.md`` kept by the bot in a Redis stream, merged
+with the approvals' audit stream and exported as that table (spec §11.3) or JSON. Knows nothing
+of Slack."""
 
 from __future__ import annotations
 
@@ -89,7 +85,12 @@ class JournalEntry(BaseModel):
 
 
 class Journal:
-    """The journal stream on Redis (``chatops.notify.keys.JOURNAL``), oldest entry first."""
+    """The journal stream on Redis (``chatops.notify.keys.JOURNAL``), oldest entry first.
+
+    Entries are appended (optionally once per dedupe key) to the journal stream; approval
+    transitions are read from the approvals' audit stream, written atomically with each transition,
+    and shown as entries (``approval_entry``). Read back newest first.
+    """
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client

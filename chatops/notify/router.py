@@ -1,8 +1,6 @@
-"""Routing rules: a chain event -> severity, subject, channel, whether it opens an incident, and its Notice.
-
-Defaults follow monitoring.md and the runbooks (spec §7, §11); the policy file's ``routing`` section
-overrides them per event type or alert name. Pure: no Redis, no chain, no Slack.
-"""
+"""Routing rules: a chain event -> severity, subject, channel, whether it opens an incident, and
+its Notice; defaults from monitoring.md and the runbooks (spec §7, §11), overridden by the
+policy's ``routing``. Pure: no Redis, no chain, no Slack."""
 
 from __future__ import annotations
 

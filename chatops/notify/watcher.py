@@ -1,23 +1,6 @@
-"""The event watcher: polls ``GET /rpc/v3/events/{type}`` over block-height windows, one cursor per type
-in Redis, and hands each event on to a ``Sink`` exactly once per dedupe key.
-
-One leader among replicas holds a Redis lease with a fencing token; every cursor write is a Lua script
-that refuses a stale fence. Ticket purchases are tallied (in the same script) into a per-lottery digest,
-and the 3-sigma rule of monitoring.md raises a ``SalesRate`` alert. Knows nothing of Slack.
-
-Windows adapt per type: one with no event widens to ``max_window_blocks`` (a quiet type catches up in
-one request), one that fit in a page doubles, one that took more pages halves back towards
-``window_blocks``. Work is done per page: one ``ZMSCORE`` finds the events already committed, and the
-rest are routed, handed on and committed together.
-
-Delivery contract: an event is handed to the sink, then committed (seen-key + cursor), never the other
-way round. A ``PageSink`` (the incident tracker, the outbox sink) queues its writes on a Redis
-transaction that also commits those events and runs under a ``WATCH`` of the fence: a page's hand-off
-and commit happen together, and not at all once another replica holds the lease. A notice that needs
-round trips of its own (one that opens an incident) and every notice of a plain ``Sink`` are handed
-on alone, then committed; a crash in between hands it on again after the restart with the same notice
-id, which the outbox dedupes. An event once committed is never handed on again.
-"""
+"""The event watcher: polls ``GET /rpc/v3/events/{type}`` over block-height windows, one cursor per
+type in Redis, and hands each event on to a ``Sink`` exactly once per dedupe key. Knows nothing
+of Slack."""
 
 from __future__ import annotations
 
@@ -112,7 +95,26 @@ class WatcherConfig:
 
 
 class Watcher:
-    """Polls every routed event type; call ``poll_once`` (tests) or ``run`` (a thread)."""
+    """Polls every routed event type; call ``poll_once`` (tests) or ``run`` (a thread).
+
+    One leader among replicas holds a Redis lease with a fencing token (``LeaderLease``); every
+    cursor write is a Lua script that refuses a stale fence. Ticket purchases are tallied (in the
+    same script) into a per-lottery digest, and the 3-sigma rule of monitoring.md raises a
+    ``SalesRate`` alert.
+
+    Windows adapt per type: one with no event widens to ``max_window_blocks`` (a quiet type catches
+    up in one request), one that fit in a page doubles, one that took more pages halves back towards
+    ``window_blocks``. Work is done per page: one ``ZMSCORE`` finds the events already committed,
+    and the rest are routed, handed on and committed together.
+
+    Delivery contract: an event is handed to the sink, then committed (seen-key + cursor), never the
+    other way round. A ``PageSink`` (the incident tracker) queues its writes on a Redis transaction
+    that also commits those events and runs under a ``WATCH`` of the fence: a page's hand-off and
+    commit happen together, and not at all once another replica holds the lease. A notice that needs
+    round trips of its own (one that opens an incident) and every notice of a plain ``Sink`` are
+    handed on alone, then committed; a crash in between hands it on again after the restart with the
+    same notice id, which the outbox dedupes. An event once committed is never handed on again.
+    """
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""Routing rules: defaults for the issue's event types, subjects from event fields, policy overrides."""
+"""Routing rules: defaults for the monitored event types, subjects from event fields, policy overrides."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from chatops.notify.routing_policy import Routing
 
 A = "0xa"
 
-REQUIRED = {
+REQUIRED = {  # the event types monitoring.md and the runbooks announce
     "VrfFulfilled",
     "VrfDepositAlert",
     "VrfRequestsPaused",
@@ -28,8 +28,8 @@ REQUIRED = {
 }
 
 
-def test_defaults_cover_the_issue_event_types() -> None:
-    """Every event type the issue names has a default rule."""
+def test_defaults_cover_the_monitored_event_types() -> None:
+    """Every event type monitoring.md asks to announce has a default rule."""
     names = {short_name(r.struct) for r in EventRouter(A).rules}
     assert names >= REQUIRED
 
