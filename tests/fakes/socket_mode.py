@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -120,12 +119,7 @@ class SocketModeServerDouble:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- reading -------------------------------------------------------------------------------
