@@ -142,11 +142,7 @@ class IncidentStore:
         """
         result = int(
             self._append(
-                keys=[
-                    keys.incident_seen_key(incident_id),
-                    keys.incident_timeline_key(incident_id),
-                    keys.incident_key(incident_id),
-                ],
+                keys=_line_keys(incident_id),
                 args=[ref, at_s, kind, text, by],
             )
         )
@@ -159,11 +155,7 @@ class IncidentStore:
     ) -> None:
         """``append`` queued on ``tx`` (the caller executes it; an unknown incident adds nothing)."""
         self._append(
-            keys=[
-                keys.incident_seen_key(incident_id),
-                keys.incident_timeline_key(incident_id),
-                keys.incident_key(incident_id),
-            ],
+            keys=_line_keys(incident_id),
             args=[ref, at_s, kind, text, by],
             client=tx,
         )
@@ -250,6 +242,15 @@ class IncidentStore:
         """The incident whose parent message is ``ts`` in ``channel`` (a mention in its thread)."""
         raw = self._r.get(keys.incident_by_thread_key(channel, ts))
         return _s(raw) if raw is not None else None
+
+
+def _line_keys(incident_id: str) -> list[str]:
+    """The KEYS of ``incident_append.lua`` for one incident."""
+    return [
+        keys.incident_seen_key(incident_id),
+        keys.incident_timeline_key(incident_id),
+        keys.incident_key(incident_id),
+    ]
 
 
 def _s(value: Any) -> str:

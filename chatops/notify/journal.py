@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol, cast, get_args
 
 import redis
 from pydantic import BaseModel, ConfigDict
@@ -47,17 +47,7 @@ JournalType = Literal[
     "Command",
     "Alert",
 ]
-JOURNAL_TYPES: tuple[JournalType, ...] = (
-    "Релиз",
-    "Инцидент",
-    "Dry-run",
-    "Backfill",
-    "VRF-пополнение",
-    "Cancellation",
-    "Approval",
-    "Command",
-    "Alert",
-)
+JOURNAL_TYPES: tuple[JournalType, ...] = get_args(JournalType)
 
 HEADER = "| Дата/время (UTC) | Тип события | Описание | Ответственные | Ссылки |"
 SEPARATOR = "|------------------|-------------|----------|---------------|--------|"

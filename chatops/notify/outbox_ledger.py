@@ -47,27 +47,6 @@ class OutboxLedger:
         self._finish = load_script(client, "outbox_finish")
         self._defer = load_script(client, "outbox_defer")
 
-    def record(
-        self,
-        entry_id: str,
-        item: OutboxItem,
-        state: Literal["sent", "failed"],
-        *,
-        ts: str = "",
-        posted_channel: str = "",
-        error: str = "",
-        called: bool = True,
-    ) -> None:
-        self.settle(
-            item.channel,
-            [Queued(entry_id, item)],
-            state,
-            ts=ts,
-            posted_channel=posted_channel,
-            error=error,
-            called=called,
-        )
-
     def settle(
         self,
         channel: str,

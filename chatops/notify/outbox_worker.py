@@ -255,8 +255,11 @@ class OutboxWorker:
             return 1
         if item.state in ("sent", "failed"):
             # Recorded by a worker that died before XACK: never send it again.
-            self.ledger.record(
-                first.entry_id, item, "sent" if item.state == "sent" else "failed", called=False
+            self.ledger.settle(
+                item.channel,
+                [Queued(first.entry_id, item)],
+                "sent" if item.state == "sent" else "failed",
+                called=False,
             )
             return 1
         wait = int(
@@ -451,7 +454,13 @@ class OutboxWorker:
                 return 0
             if found:
                 logger.info("outbox: item %s was posted before a restart; recorded", item.id)
-                self.ledger.record(entry_id, item, "sent", ts=found, posted_channel=post_channel)
+                self.ledger.settle(
+                    item.channel,
+                    [Queued(entry_id, item)],
+                    "sent",
+                    ts=found,
+                    posted_channel=post_channel,
+                )
                 return 1
         self.client.hset(
             keys.outbox_item_key(item.id),
@@ -472,15 +481,21 @@ class OutboxWorker:
                 exc,
                 extra={"channel": item.channel},
             )
-            self.ledger.record(
-                entry_id, item, "failed", error=str(exc), posted_channel=post_channel
+            self.ledger.settle(
+                item.channel,
+                [Queued(entry_id, item)],
+                "failed",
+                error=str(exc),
+                posted_channel=post_channel,
             )
             return 1
         except Exception as exc:
             logger.exception("outbox: posting %s failed", item.notice.id)
             self.ledger.retry(item.channel, [item], f"{type(exc).__name__}: {exc}", posting=True)
             return 0
-        self.ledger.record(entry_id, item, "sent", ts=ts, posted_channel=post_channel)
+        self.ledger.settle(
+            item.channel, [Queued(entry_id, item)], "sent", ts=ts, posted_channel=post_channel
+        )
         if self.metrics is not None:
             self.metrics.posted_single()
         if item.op == "parent" and self.threads is not None:
@@ -498,13 +513,21 @@ class OutboxWorker:
             return 0
         except PosterError as exc:
             logger.warning("outbox: update %s refused for good: %s", item.notice.id, exc)
-            self.ledger.record(entry_id, item, "failed", error=str(exc), posted_channel=channel)
+            self.ledger.settle(
+                item.channel,
+                [Queued(entry_id, item)],
+                "failed",
+                error=str(exc),
+                posted_channel=channel,
+            )
             return 1
         except Exception as exc:
             logger.exception("outbox: updating %s failed", item.notice.id)
             self.ledger.retry(item.channel, [item], f"{type(exc).__name__}: {exc}", posting=False)
             return 0
-        self.ledger.record(entry_id, item, "sent", ts=ts, posted_channel=channel)
+        self.ledger.settle(
+            item.channel, [Queued(entry_id, item)], "sent", ts=ts, posted_channel=channel
+        )
         return 1
 
     # --- where an item goes ------------------------------------------------------------------------
@@ -530,8 +553,11 @@ class OutboxWorker:
             return None
         if item.op == "update":
             # Nothing to update: the parent was never posted (failed or never queued).
-            self.ledger.record(
-                entry_id, item, "failed", error=f"incident {incident} has no message"
+            self.ledger.settle(
+                item.channel,
+                [Queued(entry_id, item)],
+                "failed",
+                error=f"incident {incident} has no message",
             )
             return None
         return item.channel, None

@@ -24,21 +24,15 @@ from approvals.errors import (
 )
 from approvals.ids import parse_request_id
 from approvals.models import AuditEntry, Status, Submission
-from approvals.policy import BreakGlass, Policy, Role
+from approvals.policy import BreakGlass, Policy
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
+from tests.approvals.requests import USERS, fallback_request
 
 DIGEST = "d" * 64
 OTHER_DIGEST = "e" * 64
 TTL_S = 600
-USERS: dict[str, tuple[Role, ...]] = {
-    "alice": (Role.OPERATOR,),
-    "bob": (Role.OPERATOR, Role.APPROVER),
-    "carol": (Role.APPROVER,),
-    "erin": (Role.APPROVER,),
-    "dave": (Role.VIEWER,),
-}
 
 
 def _policy(**overrides: object) -> Policy:
@@ -52,19 +46,7 @@ def _new(
     requester: str = "alice", policy_key: str = "feed.fallback", digest: str | None = None
 ) -> NewRequest:
     """A request for calls no other open request asks for (unless ``digest`` is given)."""
-    return NewRequest(
-        command="/feed",
-        text='fallback 1 on 3 "spike"',
-        policy_key=policy_key,
-        calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"], ["bool", True]]}],
-        digest=digest or f"{next(_DIGESTS):064x}",
-        summary="Fallback on for asset 1",
-        requester=requester,
-        reason="price spike",
-        channel="C-ops",
-        thread=None,
-        plan_time_s=1_800_000_000,
-    )
+    return fallback_request(requester, digest or f"{next(_DIGESTS):064x}", policy_key)
 
 
 @pytest.fixture

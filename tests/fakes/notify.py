@@ -64,6 +64,13 @@ class RecordingPoster:
         with self._lock:
             self._failures.extend([(kind, retry_after_s, posted)] * times)
 
+    def thread_titles(self, channel: str, ts: str) -> list[str]:
+        """Titles of the notices posted in the thread of ``ts``: a digest is one message carrying
+        several notices, so this counts notices, not messages."""
+        return [
+            n.title for m in self.messages.get(channel, []) if m.thread_ts == ts for n in m.notices
+        ]
+
     def _failure(self) -> tuple[str, float, bool] | None:
         with self._lock:
             return self._failures.popleft() if self._failures else None

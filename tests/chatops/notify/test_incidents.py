@@ -48,14 +48,7 @@ class Stack:
         found = self.store.thread_ts(incident_id)
         if found is None:
             return []
-        channel, ts = found
-        # A digest is one message carrying several notices: count notices, not messages.
-        return [
-            n.title
-            for m in self.poster.messages.get(channel, [])
-            if m.thread_ts == ts
-            for n in m.notices
-        ]
+        return self.poster.thread_titles(*found)
 
 
 @pytest.fixture
