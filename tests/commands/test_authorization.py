@@ -1,8 +1,7 @@
-"""Who may run which step: the role each step declares, applied by the runner before anything runs.
+"""Who may run which step: the role each step declares, applied by the runner before anything runs."""
 
-The whole catalog is walked, so a step added later is covered without touching this file, except a new
-read step, which must add its example arguments to ``READ_EXAMPLES``.
-"""
+# The whole catalog is walked, so a step added later is covered without touching this file, except a
+# new read step, which must add its example arguments to ``READ_EXAMPLES``.
 
 from __future__ import annotations
 

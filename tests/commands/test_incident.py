@@ -1,8 +1,8 @@
-"""/incident through the runner on real Redis: a monitor alert's incident managed by hand, and the journal.
+"""/incident through the runner on real Redis: a monitor alert's incident managed by hand, and the journal."""
 
-The alert comes from the devnet (a price-feed fallback held 5 min), goes through the incident tracker
-and the outbox to a recording chat; people then drive it with ``/incident`` exactly as typed.
-"""
+# The alert comes from the devnet (a price-feed fallback held 5 min), goes through the incident
+# tracker and the outbox to a recording chat; people then drive it with ``/incident`` exactly as
+# typed.
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""A Slack Socket Mode server double on 127.0.0.1:0 (websockets' sync server), for slow tests.
+"""A Slack Socket Mode server double on 127.0.0.1:0 (websockets' sync server), for slow tests."""
 
-It speaks the protocol as slack_sdk's clients expect: ``hello`` on connect, envelopes the test sends,
-acks (``{"envelope_id", "payload"?}``) recorded with the time they took, and ``disconnect`` messages
-or dropped connections to drive reconnects. Pair it with ``SlackWebApiDouble(socket_mode_url=
-server.issue_url)`` so ``apps.connections.open`` hands out a fresh ticket each time, like Slack.
-"""
+# It speaks the protocol as slack_sdk's clients expect: ``hello`` on connect, envelopes the test
+# sends, acks (``{"envelope_id", "payload"?}``) recorded with the time they took, and ``disconnect``
+# messages or dropped connections to drive reconnects. Pair it with
+# ``SlackWebApiDouble(socket_mode_url=server.issue_url)`` so ``apps.connections.open`` hands out a
+# fresh ticket each time, like Slack.
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""A scripted Supra RPC node on 127.0.0.1:0 for the gateway's error paths (the chain's outer edge).
+"""A scripted Supra RPC node on 127.0.0.1:0 for the gateway's error paths (the chain's outer edge)."""
 
-Answers are queued per (method, path) with ``reply()`` (used once each, in order) or set as the
-standing answer with ``always()``; anything else gets 404. Every request is recorded.
-"""
+# Answers are queued per (method, path) with ``reply()`` (used once each, in order) or set as the
+# standing answer with ``always()``; anything else gets 404. Every request is recorded.
 
 from __future__ import annotations
 

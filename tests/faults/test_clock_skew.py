@@ -1,10 +1,10 @@
-"""Clock skew between replicas on approval expiry and execution leases.
+"""Clock skew between replicas on approval expiry and execution leases."""
 
-First what happens when each replica decides on its own clock (an explicit ``now_ms``, which is how
-the bot was wired before): a replica ahead expires requests early, one behind accepts approvals late
-and claims leases that a correct sweeper already sees as lost. Then the fix: with no local clock the
-scripts decide on the Redis server's TIME, which every replica shares, and the bot is wired that way.
-"""
+# First what happens when each replica decides on its own clock (an explicit ``now_ms``, which is
+# how the bot was wired before): a replica ahead expires requests early, one behind accepts
+# approvals late and claims leases that a correct sweeper already sees as lost. Then the fix: with
+# no local clock the scripts decide on the Redis server's TIME, which every replica shares, and the
+# bot is wired that way.
 
 from __future__ import annotations
 

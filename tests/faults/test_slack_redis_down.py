@@ -1,9 +1,9 @@
 """Redis stopped under the Slack app: a click, a deny submission, a typed command and a mention are
 still acked with 200, the person is told (only them) that nothing was recorded and why, and once Redis
-is back nothing was recorded indeed.
+is back nothing was recorded indeed."""
 
-Signed requests through Bolt's real request path; Redis is a real redis-server, stopped and restarted.
-"""
+# Signed requests through Bolt's real request path; Redis is a real redis-server, stopped and
+# restarted.
 
 from __future__ import annotations
 

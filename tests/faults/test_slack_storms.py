@@ -1,9 +1,8 @@
 """Slack 429/5xx storms: replies and approval messages through the Bolt app's WebClient retry handlers,
-and notices (posts and in-place updates) through the outbox, each still arrive exactly once.
+and notices (posts and in-place updates) through the outbox, each still arrive exactly once."""
 
-Only Slack's edge is a double (tests/fakes/slack_web_api.py); the chain is the seeded devnet and Redis
-is real.
-"""
+# Only Slack's edge is a double (tests/fakes/slack_web_api.py); the chain is the seeded devnet and
+# Redis is real.
 
 from __future__ import annotations
 

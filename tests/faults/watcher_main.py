@@ -1,8 +1,7 @@
-"""A watcher replica for the failover test: ``python -m tests.faults.watcher_main``.
+"""A watcher replica for the failover test: ``python -m tests.faults.watcher_main``."""
 
-argv: REDIS_URL DEVNET_URL OWNER LEASE_TTL_MS. Polls the devnet's RefundBatchEvent into the outbox
-(as ``chatops serve`` does, through the real Watcher and Outbox) until killed.
-"""
+# argv: REDIS_URL DEVNET_URL OWNER LEASE_TTL_MS. Polls the devnet's RefundBatchEvent into the outbox
+# (as ``chatops serve`` does, through the real Watcher and Outbox) until killed.
 
 from __future__ import annotations
 

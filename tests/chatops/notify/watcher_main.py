@@ -1,10 +1,10 @@
-"""A watcher process for the restart tests: ``python -m tests.chatops.notify.watcher_main``.
+"""A watcher process for the restart tests: ``python -m tests.chatops.notify.watcher_main``."""
 
-argv: REDIS_URL DEVNET_URL START_HEIGHT EVENT_TYPES (comma-separated, fully qualified) OWNER. Polls the
-devnet as lease owner OWNER (a standby while another replica leads) and hands every notice to the real outbox until killed (the tests send
-SIGKILL at random points). Every hand-off is also appended to the test-only list ``EMITTED_KEY``, so
-the test can count re-emissions; that list is not a chatops key.
-"""
+# argv: REDIS_URL DEVNET_URL START_HEIGHT EVENT_TYPES (comma-separated, fully qualified) OWNER.
+# Polls the devnet as lease owner OWNER (a standby while another replica leads) and hands every
+# notice to the real outbox until killed (the tests send SIGKILL at random points). Every hand-off
+# is also appended to the test-only list ``EMITTED_KEY``, so the test can count re-emissions; that
+# list is not a chatops key.
 
 from __future__ import annotations
 
