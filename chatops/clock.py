@@ -1,4 +1,4 @@
-"""The only source of "now": a ``Clock`` protocol and the system clock (aware UTC)."""
+"""The only source of "now": a ``Clock`` protocol, the system clock (aware UTC) and ``wall_clock_ms``."""
 
 from __future__ import annotations
 
