@@ -1,9 +1,4 @@
-"""Request ids: a number people can say, and a random tag that no fresh Redis can reproduce.
-
-The number comes from a counter in Redis, so it starts again if Redis loses its data; the tag does
-not. An approval names the whole id, so a message from before the loss can never approve the new
-request that happens to get its number.
-"""
+"""Request ids: a number people can say, and a random tag that no fresh Redis can reproduce."""
 
 from __future__ import annotations
 
@@ -23,7 +18,12 @@ _ID = re.compile(r"^#?(\d{1,12})(?:-([0-9a-z]{1,16}))?$")
 @dataclass(frozen=True)
 class RequestId:
     """``12-k7mq3``: ``number`` keys the request in Redis; ``tag`` is None only in what people type
-    (a bare number) and in requests stored before ids had tags."""
+    (a bare number) and in requests stored before ids had tags.
+
+    The number comes from a counter in Redis, so it starts again if Redis loses its data; the tag
+    does not. An approval names the whole id, so a message from before the loss can never approve
+    the new request that happens to get its number.
+    """
 
     number: int
     tag: str | None = None

@@ -1,20 +1,5 @@
-"""The approval scripts on the wire: ``EVALSHA``, with the calls of concurrent threads pipelined.
-
-Why not redis-py's ``Script`` objects through the client: every call there takes a connection from
-the pool and gives it back (with an unread-data check, a syscall), records metrics and, on a
-connection error or timeout, may *retry the command* (a client built with ``Redis(...)`` does, three
-times, unless told otherwise). For a transition that is a blind resend of a write whose first
-attempt may have run: a second ``create`` (two requests), a second ``claim`` (the worker that won is
-told it lost). Here a script is sent once, whatever the client's retry setting; a connection that
-fails is dropped and the error goes to every caller whose script was on it (the store turns it into
-``StoreUnavailableError``). The one resend is after ``NOSCRIPT``, which means nothing ran.
-
-Calls are group-committed: the thread that finds the connection free sends every call queued so far
-as one pipeline (one write, one read on each side), hands the replies out, and passes the lead to a
-waiting caller if more calls queued meanwhile. One caller alone pays no more than a plain round
-trip; many callers share the syscalls, which on a small machine cost more than the scripts do
-(bench/approvals.py measures both). Each script still runs atomically on its own.
-"""
+"""The approval scripts on the wire: ``EVALSHA``, sent once, with the calls of concurrent threads
+pipelined."""
 
 from __future__ import annotations
 
@@ -69,7 +54,24 @@ class _Call:
 
 
 class Scripts:
-    """Named Lua scripts, run atomically on Redis by ``EVALSHA`` (``EVAL`` once after a flush)."""
+    """Named Lua scripts, run atomically on Redis by ``EVALSHA`` (``EVAL`` once after a flush).
+
+    Why not redis-py's ``Script`` objects through the client: every call there takes a connection
+    from the pool and gives it back (with an unread-data check, a syscall), records metrics and, on
+    a connection error or timeout, may *retry the command* (a client built with ``Redis(...)`` does,
+    three times, unless told otherwise). For a transition that is a blind resend of a write whose
+    first attempt may have run: a second ``create`` (two requests), a second ``claim`` (the worker
+    that won is told it lost). Here a script is sent once, whatever the client's retry setting; a
+    connection that fails is dropped and the error goes to every caller whose script was on it (the
+    store turns it into ``StoreUnavailableError``). The one resend is after ``NOSCRIPT``, which
+    means nothing ran.
+
+    Calls are group-committed: the thread that finds the connection free sends every call queued so
+    far as one pipeline (one write, one read on each side), hands the replies out, and passes the
+    lead to a waiting caller if more calls queued meanwhile. One caller alone pays no more than a
+    plain round trip; many callers share the syscalls, which on a small machine cost more than the
+    scripts do (bench/approvals.py measures both). Each script still runs atomically on its own.
+    """
 
     def __init__(self, client: redis.Redis, sources: dict[str, str]) -> None:
         self._pool: redis.ConnectionPool = client.connection_pool

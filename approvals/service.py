@@ -1,9 +1,5 @@
-"""request / approve / deny / cancel / claim / complete: policy checks, then one atomic script each.
-
-Eligibility (approver group) is decided here just before the script runs; the scripts keep the
-invariants no caller can break (the request the person saw, never the requester, the same calls,
-once per person, only while pending and unexpired, one claimant).
-"""
+"""request / approve / deny / cancel / claim / complete: policy checks, then one atomic script
+each."""
 
 from __future__ import annotations
 
@@ -129,6 +125,10 @@ class ApprovalService:
     Expiry and leases are decided on the Redis server's clock (``TIME`` inside the scripts), so
     replicas whose own clocks disagree still agree on when a request expires or a lease runs out.
     ``now_ms`` overrides that clock explicitly (tests); production passes none.
+
+    Eligibility (approver group) is decided here just before the script runs; the scripts keep the
+    invariants no caller can break (the request the person saw, never the requester, the same calls,
+    once per person, only while pending and unexpired, one claimant).
     """
 
     def __init__(

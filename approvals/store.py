@@ -1,10 +1,5 @@
-"""The approvals store: typed wrappers over the Lua scripts in ``approvals/lua`` (one per transition).
-
-Every transition is one script, so it is atomic on Redis whatever the number of bots or clicks.
-Time is the Redis server's (``TIME`` inside the scripts), the one clock every replica shares; a
-caller may pass ``now_ms`` explicitly instead, so tests control time without patching.
-A Redis that cannot be reached raises ``StoreUnavailableError``, never a redis-py exception.
-"""
+"""The approvals store: typed wrappers over the Lua scripts in ``approvals/lua`` (one per
+transition, so each is atomic whatever the number of bots or clicks)."""
 
 from __future__ import annotations
 
@@ -116,7 +111,13 @@ def _reachable() -> Iterator[None]:
 
 
 class RedisApprovalStore:
-    """Requests and the audit trail on one Redis (standalone, Sentinel or a single slot)."""
+    """Requests and the audit trail on one Redis (standalone, Sentinel or a single slot).
+
+    Every transition is one script, so it is atomic on Redis whatever the number of bots or clicks.
+    Time is the Redis server's (``TIME`` inside the scripts), the one clock every replica shares; a
+    caller may pass ``now_ms`` explicitly instead, so tests control time without patching. A Redis
+    that cannot be reached raises ``StoreUnavailableError``, never a redis-py exception.
+    """
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client

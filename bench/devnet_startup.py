@@ -1,5 +1,5 @@
 """Start-up of ``chatops devnet --port N``: from spawning the process to the first answered view call
-(issue 2's "starts in under 2 s and answers a view call").
+(target: it starts in under 2 s and answers a view call).
 
     .venv/bin/python -m bench.devnet_startup [--runs 5]
 """

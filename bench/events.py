@@ -1,5 +1,5 @@
 """The event pipeline: chain events from the devnet to the local Slack double, through the real parts
-(``Watcher`` -> ``Router`` -> ``IncidentRouter`` -> ``Outbox`` -> ``OutboxWorker`` -> ``SlackNoticePoster``).
+(``Watcher`` -> ``EventRouter`` -> ``IncidentTracker`` -> ``Outbox`` -> ``OutboxWorker`` -> ``SlackNoticePoster``).
 
 The devnet runs in its own process with a backlog of ``--events`` events (``PayoutBatchEvent``, one
 block each, six lotteries, routed as info notices to the default channel) plus its seed history. Three
@@ -33,7 +33,7 @@ from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, Digest
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import OutboxWorker
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
 from chatops.wiring import Notify, build_notify

@@ -223,7 +223,7 @@ def _run_journal(args: argparse.Namespace, settings: Settings) -> int:
         import redis
 
         from chatops.notify.journal import Journal
-        from chatops.wiring import redis_client
+        from chatops.redis_client import redis_client
 
         client = redis_client(settings.redis_url.get_secret_value())
         try:
@@ -274,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "devnet":
             return _run_devnet(args)
         if args.command == "serve":
-            from chatops.wiring import serve
+            from chatops.serve import serve
 
             return serve(settings, force_http=args.http)
         if args.command == "console":

@@ -1,4 +1,4 @@
-"""The only source of "now": a ``Clock`` protocol and the system clock (aware UTC)."""
+"""The only source of "now": a ``Clock`` protocol, the system clock (aware UTC) and ``wall_clock_ms``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock"]
+__all__ = ["Clock", "SystemClock", "wall_clock_ms"]
 
 
 class Clock(Protocol):
@@ -23,3 +23,9 @@ class SystemClock:
 
     def now_s(self) -> int:
         return int(time.time())
+
+
+def wall_clock_ms() -> int:
+    """This process's wall clock in ms: rate limits are about real time, whatever clock the chain
+    keeps. Approvals do not use it: they run on the Redis server's TIME."""
+    return int(time.time() * 1000)

@@ -1,8 +1,5 @@
-"""The one place that reads the environment: a frozen ``Settings`` built once in ``__main__``.
-
-Defaults are the embedded console/devnet values and point only at 127.0.0.1; secrets are ``SecretStr``.
-An empty or blank variable is a missing one: it takes its default, or is reported missing where needed.
-"""
+"""The one place that reads the environment: a frozen ``Settings`` built once in ``__main__``, with
+the rules of what each mode requires."""
 
 from __future__ import annotations
 
@@ -33,6 +30,10 @@ class Settings(BaseSettings):
     """Runtime configuration, read from the environment or a ``.env`` file.
 
     Every field is named by the environment variable of ARCHITECTURE.md that sets it.
+
+    Defaults are the embedded console/devnet values and point only at 127.0.0.1; secrets are
+    ``SecretStr``. An empty or blank variable is a missing one: it takes its default, or is reported
+    missing where needed.
     """
 
     model_config = SettingsConfigDict(
@@ -111,6 +112,48 @@ class Settings(BaseSettings):
     @property
     def log_level_number(self) -> int:
         return int(logging.getLevelName(self.log_level))
+
+    def problems(self, *, serve: bool = False, http_mode: bool = False) -> list[tuple[str, str]]:
+        """What this configuration lacks for the mode it runs in, one (variable, why) each: a real
+        chain needs its id, a signing key and a policy; ``serve`` needs Redis, the bot token and
+        a policy, and in HTTP mode the signing secret."""
+        problems: list[tuple[str, str]] = []
+        if self.supra_rpc_url is not None:
+            for var, value in (
+                ("SUPRA_CHAIN_ID", self.supra_chain_id),
+                ("CHATOPS_SIGNER_KEY_FILE", self.signer_key_file),
+                ("CHATOPS_POLICY_FILE", self.policy_file),
+            ):
+                if value is None:
+                    problems.append((var, "required with SUPRA_RPC_URL"))
+        if serve:
+            if self.redis_url is None:
+                problems.append(
+                    ("REDIS_URL", "required by chatops serve (approvals and threads live in Redis)")
+                )
+            if self.slack_bot_token is None:
+                problems.append(("SLACK_BOT_TOKEN", "required by chatops serve"))
+            if self.policy_file is None:
+                problems.append(
+                    (
+                        "CHATOPS_POLICY_FILE",
+                        "required by chatops serve (who may request and approve)",
+                    )
+                )
+            if http_mode and self.slack_signing_secret is None:
+                problems.append(
+                    (
+                        "SLACK_SIGNING_SECRET",
+                        "required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+                    )
+                )
+        return problems
+
+    def require(self, *, serve: bool = False, http_mode: bool = False) -> None:
+        """Raises: ConfigError: every variable missing for this mode, named (``problems``)."""
+        problems = self.problems(serve=serve, http_mode=http_mode)
+        if problems:
+            raise ConfigError(problems)
 
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can mask them."""

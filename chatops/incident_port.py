@@ -1,27 +1,19 @@
-"""``commands.ports.IncidentsPort`` over ``chatops.notify``: the ``/incident`` steps' view of incidents.
-
-Lives here, above both ``commands`` and ``chatops.notify`` (which may not import each other); it only
-translates store results into ``Reply`` objects.
-"""
+"""``commands.ports.IncidentsPort`` over ``chatops.notify``: the ``/incident`` steps' view of
+incidents. It lives above both (siblings that may not import each other) and only turns results
+into ``Reply`` objects."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import cast
 
-from chatops.notify.incidents import Incident, IncidentError, IncidentRouter, IncidentState
+from chatops.notify.incident_store import Incident, IncidentError, IncidentState
+from chatops.notify.incidents import IncidentTracker
 from chatops.notify.journal import Journal
-from chatops.notify.notice import Severity
-from commands.reply import Field, Reply
-from commands.reply import Severity as ReplySeverity
+from chatops.severity import Severity
+from commands.reply import Field, Reply, Tone
 
 __all__ = ["IncidentDesk"]
-
-_REPLY_SEVERITY = {
-    "info": ReplySeverity.INFO,
-    "warning": ReplySeverity.WARNING,
-    "critical": ReplySeverity.ERROR,
-}
 
 
 def _line(incident: Incident) -> str:
@@ -34,7 +26,7 @@ class IncidentDesk:
 
     def __init__(
         self,
-        router: IncidentRouter,
+        router: IncidentTracker,
         *,
         default_channel: str,
         now_s: Callable[[], int],
@@ -45,12 +37,12 @@ class IncidentDesk:
         self.now_s = now_s
         self.journal = journal
 
-    def open(self, subject: str, title: str, severity: str, user: str) -> Reply:
+    def open(self, subject: str, title: str, severity: Severity, user: str) -> Reply:
         existing = self.router.store.open_for(subject)
         incident = self.router.open(
             subject,
             title=title,
-            severity=cast(Severity, severity),
+            severity=severity,
             channel=self.default_channel,
             at_s=self.now_s(),
             by=user,
@@ -59,12 +51,12 @@ class IncidentDesk:
             return Reply(
                 title=f"Incident #{incident.id} is already open for {subject}",
                 text=_line(incident),
-                severity=ReplySeverity.WARNING,
+                tone=Tone.WARNING,
             )
         return Reply(
             title=f"Incident #{incident.id} opened",
             text=_line(incident),
-            severity=_REPLY_SEVERITY[incident.severity],
+            tone=Tone.of(incident.severity),
         )
 
     def list(self, include_resolved: bool) -> Reply:
@@ -87,7 +79,7 @@ class IncidentDesk:
                 Field(label="Owner", value=incident.owner or "unassigned"),
                 Field(label="Severity", value=incident.severity),
             ),
-            severity=_REPLY_SEVERITY[incident.severity],
+            tone=Tone.of(incident.severity),
         )
 
     def assign(self, incident_id: str, owner: str, user: str) -> Reply:
@@ -103,7 +95,7 @@ class IncidentDesk:
             return Reply(
                 title=f"Incident #{before.id} is already {state}",
                 text=_line(before),
-                severity=ReplySeverity.WARNING,
+                tone=Tone.WARNING,
             )
         try:
             incident = self.router.set_state(
@@ -114,7 +106,7 @@ class IncidentDesk:
         return Reply(
             title=f"Incident #{incident.id} {incident.state}",
             text=_line(incident),
-            severity=ReplySeverity.SUCCESS if incident.state == "resolved" else ReplySeverity.INFO,
+            tone=Tone.SUCCESS if incident.state == "resolved" else Tone.INFO,
         )
 
     def note(self, incident_id: str, text: str, user: str) -> Reply:

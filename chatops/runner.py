@@ -1,8 +1,6 @@
-"""One request end to end: parse -> authorize (policy) -> preflight -> execute, or hand to approvals.
-
-Both adapters (Slack, console) call ``Runner.handle`` and only translate its ``Reply``. Every error
-becomes a specific reply here, in one place; an unexpected one gets a reference id matching the log.
-"""
+"""One request end to end: parse -> authorize (policy) -> preflight -> execute, or hand to
+approvals. Both adapters (Slack, console) call ``Runner.handle`` and only translate its
+``Reply``."""
 
 from __future__ import annotations
 
@@ -28,7 +26,7 @@ from commands.invocation import Invocation, tokenize
 from commands.parse import Parsed, parse_invocation
 from commands.ports import ApprovalsPort, ChainPort, IncidentsPort, Outcome, Plan, StepContext
 from commands.registry import Registry, Step
-from commands.reply import Check, Field, Reply, Severity
+from commands.reply import Check, Field, Reply, Tone
 
 __all__ = ["ApprovalGate", "Runner", "execute_plan"]
 
@@ -108,7 +106,7 @@ def execute_plan(
     return Reply(
         title=f"{step.path}: done",
         text=plan.summary,
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         checks=tuple(plan.checks),
         fields=(
             *(Field(label=o.call.function, value=o.tx_hash) for o in outcomes),
@@ -148,7 +146,11 @@ def _handoff(ctx: StepContext, step: Step, plan: Plan) -> Reply:
 
 
 class Runner:
-    """Runs invocations against the catalog, the policy and the chain."""
+    """Runs invocations against the catalog, the policy and the chain.
+
+    Every error becomes a specific reply here, in one place; an unexpected one gets a reference id
+    matching the log.
+    """
 
     def __init__(
         self,

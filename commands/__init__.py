@@ -1,8 +1,5 @@
-"""The runbook as a catalog of steps, one module per section; no Slack, no Redis.
-
-Each step is declared once (``@read`` / ``@action`` in ``commands/<section>.py``) and discovered by
-``build_registry``: help, the console, Slack and ``manifest.yml`` are generated from it.
-"""
+"""The runbook as a catalog of steps, one module per section; no Slack, no Redis. Each step is
+declared once (``@read``/``@write``/``@action``) and discovered by ``build_registry``."""
 
 from commands.invocation import Invocation
 from commands.ports import ChainPort, Plan, StepContext

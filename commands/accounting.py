@@ -1,12 +1,6 @@
 """The runbook's accounting control (Admin 8, ``accounting_check.sh compare``): paid against
-allocated after each batch, and ``accounting_snapshot`` against what the archived summary says or
-will say. ``/lottery finalize`` runs the same comparison in its preflight.
-
-Finalize and archive copy ``total_allocated``, ``total_prize_paid`` and ``total_operations_paid``
-into the ``LotterySummary`` (spec §12.8), and nothing can be paid after finalize: a summary written
-while money is unpaid records that for good. So before the summary exists the comparison is "will
-the summary say everything allocated was paid", and after it "does it match the accounting".
-"""
+allocated after each batch, and ``accounting_snapshot`` against what the archived summary says
+or will say."""
 
 from __future__ import annotations
 
@@ -25,7 +19,7 @@ from commands.reads import (
     status_name,
 )
 from commands.registry import read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 __all__ = ["accounting_invariant", "summary_checks", "unpaid_checks"]
@@ -96,7 +90,14 @@ def unpaid_checks(acc: dict[str, Any], lottery_id: int) -> list[Check]:
 
 
 def summary_checks(acc: dict[str, Any], summary: dict[str, Any]) -> list[Check]:
-    """``accounting_check.sh compare``: the three totals the summary copies equal the accounting's."""
+    """``accounting_check.sh compare``: the three totals the summary copies equal the accounting's.
+
+    Finalize and archive copy ``total_allocated``, ``total_prize_paid`` and
+    ``total_operations_paid`` into the ``LotterySummary`` (spec §12.8), and nothing can be paid
+    after finalize: a summary written while money is unpaid records that for good. So before the
+    summary exists the comparison is "will the summary say everything allocated was paid", and after
+    it "does it match the accounting".
+    """
     return [
         Check(
             name=f"summary {key} = accounting",
@@ -183,7 +184,7 @@ def compare(ctx: StepContext, args: IdArgs) -> Reply:
     return Reply(
         title=title,
         ok=not broken,
-        severity=Severity.SUCCESS if ok else (Severity.ERROR if broken else Severity.WARNING),
+        tone=Tone.SUCCESS if ok else (Tone.ERROR if broken else Tone.WARNING),
         checks=tuple(checks),
         fields=fields,
         data={

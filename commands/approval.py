@@ -1,9 +1,6 @@
-"""``/ops approve|deny|cancel|show|pending|reconcile``: the second person's side of privileged steps.
-
-The steps only translate; the rules (who may approve, once, bound to what they saw) live in
-``approvals`` and the execution in ``chatops.flow``. A clicked Approve or Deny is the same step,
-with the digest of the calls the button showed.
-"""
+"""``/ops approve|deny|cancel|show|pending|reconcile``: the second person's side of privileged
+steps. The steps only translate: the rules live in ``approvals``, the execution in
+``chatops.flow``."""
 
 from __future__ import annotations
 
@@ -61,6 +58,7 @@ def _id(text: str) -> str:
 )
 def approve(ctx: StepContext, args: ApproveArgs) -> Reply:
     # The execution the last approval starts reports to, and is cancelled with, this command.
+    """A clicked Approve or Deny is the same step, with the digest of the calls the button showed."""
     return _port(ctx).approve(
         _id(args.request_id),
         ctx.user,

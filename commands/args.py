@@ -1,8 +1,6 @@
-"""Arguments as people type them: amounts with separators, 0x addresses, durations, on/off, reasons.
-
-Each type is an ``Annotated`` pydantic type, so the argument models of the steps stay declarative and
-a bad value becomes one specific ``UsageError`` sentence.
-"""
+"""Arguments as people type them (amounts with separators, 0x addresses, durations, on/off,
+reasons), each an ``Annotated`` pydantic type: the steps' models stay declarative and a bad
+value is one ``UsageError`` sentence."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from commands.args import U64, Address, Duration, HexBytes
 from commands.ports import Plan, StepContext
 from commands.reads import numbers, option, u64
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 ACTION_NAMES = {
@@ -109,7 +109,7 @@ def list_(ctx: StepContext, args: BaseModel) -> Reply:
     return Reply(
         title=f"{len(bots)} automation bot(s)",
         text=f"{len(flagged)} expired or at the failure limit: /autobot rotate." if flagged else "",
-        severity=Severity.WARNING if flagged else Severity.INFO,
+        tone=Tone.WARNING if flagged else Tone.INFO,
         fields=tuple(
             RField(label=f"Bot {b['operator']}", value=_summary_line(b, now)) for b in bots
         ),
@@ -169,7 +169,7 @@ def show(ctx: StepContext, args: OperatorArgs) -> Reply:
     bad = now > bot["expires_at"] or _locked(bot)
     return Reply(
         title=f"Automation bot {args.operator}",
-        severity=Severity.WARNING if bad else Severity.INFO,
+        tone=Tone.WARNING if bad else Tone.INFO,
         fields=fields,
         data=bot,
     )
@@ -291,12 +291,12 @@ def check(ctx: StepContext, args: CheckArgs) -> Reply:
         return Reply(
             title=f"Bot {args.operator}: action {label} not allowed now ({failed[0].name})",
             ok=False,
-            severity=Severity.WARNING,
+            tone=Tone.WARNING,
             checks=tuple(checks),
         )
     return Reply(
         title=f"Bot {args.operator}: action {label} allowed now",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         checks=tuple(checks),
     )
 

@@ -1,8 +1,5 @@
-"""``/dualwrite``: runbook "Dual-write migration" 1-3 (legacy_bridge flags, expected hashes, the mirror).
-
-Every summary write runs the dual-write check (spec fact 13), so the steps here predict it from the
-archived summary's hash before sending; the mirror and its switches are silent no-ops when idle.
-"""
+"""``/dualwrite``: runbook "Dual-write migration" 1-3 (legacy_bridge flags, expected hashes, the
+mirror)."""
 
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ from commands.args import U64, Hash32, OnOff
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import option, u64
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 __all__ = [
@@ -83,7 +80,12 @@ def dual_write_status(ctx: StepContext, lottery_id: int) -> DualWrite:
 
 
 def dual_write_check(ctx: StepContext, lottery_id: int) -> Check:
-    """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash."""
+    """Spec fact 13: finalize and archive abort 0x1B05 while abort_on_missing is on without an expected hash.
+
+    Every summary write runs the dual-write check (spec fact 13), so the steps here predict it from
+    the archived summary's hash before sending; the mirror and its switches are silent no-ops when
+    idle.
+    """
     dw = dual_write_status(ctx, lottery_id)
     blocked = dw.enabled and dw.abort_on_missing and dw.expected is None
     return Check(
@@ -219,7 +221,7 @@ def _event_field(outcome: Outcome, suffix: str) -> RField:
 def _done(title: str, text: str, outcomes: list[Outcome], *events: str) -> Reply:
     fields = [RField(label="Tx", value=outcomes[-1].tx_hash)]
     fields += [_event_field(outcomes[-1], e) for e in events]
-    return Reply(title=title, text=text, severity=Severity.SUCCESS, fields=tuple(fields))
+    return Reply(title=title, text=text, tone=Tone.SUCCESS, fields=tuple(fields))
 
 
 class InitArgs(BaseModel):

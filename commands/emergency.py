@@ -16,7 +16,7 @@ from commands.args import Reason
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import u64
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 __all__ = ["draws_enabled_check", "feature_mode", "stop_state", "switch_initialized"]
@@ -140,20 +140,20 @@ def state(ctx: StepContext, args: BaseModel) -> Reply:
     if not switch_initialized(ctx):
         return Reply(
             title="Feature switch not initialised: purchases and draws are not gated",
-            severity=Severity.WARNING,
+            tone=Tone.WARNING,
         )
     modes = {f: feature_mode(ctx, f) for f in FEATURES}
     stopped = [f for f in (FEATURE_PURCHASE, FEATURE_DRAW) if not _is_running(modes[f])]
     if len(stopped) == 2:
-        title, severity = "Emergency stop ON: purchases and draws stopped", Severity.WARNING
+        title, tone = "Emergency stop ON: purchases and draws stopped", Tone.WARNING
     elif stopped:
         title = f"Partly stopped: {FEATURES[stopped[0]]} disabled"
-        severity = Severity.WARNING
+        tone = Tone.WARNING
     else:
-        title, severity = "Running: purchases and draws enabled", Severity.INFO
+        title, tone = "Running: purchases and draws enabled", Tone.INFO
     return Reply(
         title=title,
-        severity=severity,
+        tone=tone,
         fields=tuple(
             RField(label=f"{f} {FEATURES[f]}", value=_mode_name(m)) for f, m in modes.items()
         ),

@@ -1,8 +1,5 @@
-"""``/feed``: the price-feed section of the runbook (show, fallback on/off, clear the clamp, update).
-
-The runbook's ``<cap>`` argument is the admin signer (spec fact 17); a clamp is a successful no-op
-transaction on chain, so the bot refuses an update that would clamp before sending it.
-"""
+"""``/feed``: the price-feed section of the runbook (show, fallback on/off, clear the clamp,
+update)."""
 
 from __future__ import annotations
 
@@ -15,7 +12,7 @@ from commands.args import U8, U64, Amount, OnOff, Reason
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import numbers
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 
@@ -55,11 +52,11 @@ def show(ctx: StepContext, args: AssetArgs) -> Reply:
         )
         if on
     ]
-    severity = Severity.WARNING if flags else Severity.INFO
+    tone = Tone.WARNING if flags else Tone.INFO
     return Reply(
         title=f"Asset {args.asset_id}: {_fmt_price(view)}"
         + (f" [{', '.join(flags)}]" if flags else ""),
-        severity=severity,
+        tone=tone,
         fields=(
             RField(
                 label="Updated",
@@ -87,13 +84,13 @@ def _render_update(ctx: StepContext, args: UpdateArgs, outcomes: list[Outcome]) 
         return Reply(
             title=f"Asset {args.asset_id}: update CLAMPED, price unchanged",
             text="The chain kept the old price and set clamp_active. Confirm with the provider, then /feed clear-clamp.",
-            severity=Severity.WARNING,
+            tone=Tone.WARNING,
             fields=(RField(label="Tx", value=outcomes[-1].tx_hash),),
         )
     return Reply(
         title=f"Asset {args.asset_id}: price updated to {args.price}",
         text="Fallback is reset by a successful update.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(RField(label="Tx", value=outcomes[-1].tx_hash),),
     )
 
@@ -109,6 +106,9 @@ def _render_update(ctx: StepContext, args: UpdateArgs, outcomes: list[Outcome]) 
     render=_render_update,
 )
 def update(ctx: StepContext, args: UpdateArgs) -> Plan:
+    """The runbook's ``<cap>`` argument is the admin signer (spec fact 17); a clamp is a successful
+    no-op transaction on chain, so the bot refuses an update that would clamp before sending it.
+    """
     view = price_view(ctx, args.asset_id)
     old = int(view["price"])
     bps = int(view["clamp_threshold_bps"])

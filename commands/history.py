@@ -1,9 +1,5 @@
 """``/history``: runbook "Dual-write migration" 4 and Admin 11 (archived summaries, legacy import,
-rollback, reclassification, and the "summary written and dual-write passed" check).
-
-The import is checked locally first: the BCS is decoded as strictly as the contract does, hashed and
-compared with the dual-write expectation, so a refused import never reaches the chain.
-"""
+rollback, reclassification, and the "summary written and dual-write passed" check)."""
 
 from __future__ import annotations
 
@@ -22,7 +18,7 @@ from commands.dualwrite import (
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import VRF_STATUS_NAMES, status_name, u64
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 PRIMARY_TYPES = ("basic", "partner", "jackpot", "vip")
@@ -232,7 +228,7 @@ def _render_import(ctx: StepContext, args: ImportArgs, outcomes: list[Outcome]) 
         title=f"Lottery {args.lottery_id}: legacy summary imported",
         text=f"Archive hash 0x{args.expected_hash.hex()}. /history status {args.lottery_id} shows "
         "the legacy flag and the mirror copy.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=tuple(fields),
     )
 
@@ -255,6 +251,9 @@ def _render_import(ctx: StepContext, args: ImportArgs, outcomes: list[Outcome]) 
     "dual-write expectation when abort_on_missing/abort_on_mismatch are on.",
 )
 def import_(ctx: StepContext, args: ImportArgs) -> Plan:
+    """The import is checked locally first: the BCS is decoded as strictly as the contract does, hashed
+    and compared with the dual-write expectation, so a refused import never reaches the chain.
+    """
     checks, computed = _decode_checks(args)
     state, existing = archived_summary(ctx, args.lottery_id)
     if state == "no-archive":
@@ -313,7 +312,7 @@ def _render_rollback(ctx: StepContext, args: IdArgs, outcomes: list[Outcome]) ->
         title=f"Lottery {args.lottery_id}: legacy summary rolled back",
         text="The archive entry is deleted; the history_bridge copy and any dual-write expectation "
         "are untouched.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(
             RField(label="Tx", value=outcomes[-1].tx_hash),
             RField(
@@ -359,7 +358,7 @@ def _render_classify(ctx: StepContext, args: ClassifyArgs, outcomes: list[Outcom
         title=f"Lottery {args.lottery_id}: reclassified as {PRIMARY_TYPES[args.primary_type]} "
         f"/ {args.tags_mask:#x}",
         text="The archive hash changed and the summary was re-mirrored. Sync the badge frontend.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(
             RField(label="Tx", value=outcomes[-1].tx_hash),
             RField(
@@ -462,7 +461,7 @@ def check(ctx: StepContext, args: IdArgs) -> Reply:
     if exists.ok and passed.ok:
         return Reply(
             title=f"Lottery {args.lottery_id}: archived, dual-write passed",
-            severity=Severity.SUCCESS,
+            tone=Tone.SUCCESS,
             checks=checks,
         )
     return Reply.error(f"Lottery {args.lottery_id}: archive check failed", checks=checks)

@@ -1,9 +1,6 @@
-"""``/incident open|list|show|assign|mitigate|resolve|note|log``: incident threads and the ops journal.
-
-Slash commands cannot be sent inside a Slack thread, so every subcommand takes the incident id. The
-steps only translate; the store, threads and broadcasts live in ``chatops.notify`` behind
-``IncidentsPort``.
-"""
+"""``/incident open|list|show|assign|mitigate|resolve|note|log``: incident threads and the ops
+journal, behind ``IncidentsPort``. Slash commands cannot be sent in a thread, so every
+subcommand takes the incident id."""
 
 from __future__ import annotations
 
@@ -11,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from chatops.severity import Severity
 from commands.args import Reason
 from commands.errors import CommandError
 from commands.ports import IncidentsPort, StepContext
@@ -23,7 +21,7 @@ IncidentId = Field(pattern=r"^#?\d{1,12}$")
 
 class OpenArgs(BaseModel):
     subject: str = Field(pattern=r"^[a-z][a-z-]*(:[0-9A-Za-z_-]+)?$", max_length=100)
-    severity: Literal["info", "warning", "critical"]
+    severity: Severity
     title: Reason
 
 

@@ -32,7 +32,7 @@ from commands.reads import (
     winner_progress,
 )
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 from commands.vrf import retry_checks, retry_text
 from commands.winners import PrizeState, prize_state
@@ -211,7 +211,7 @@ def validate(ctx: StepContext, args: IdArgs) -> Reply:
     if check.ok:
         return Reply(
             title=f"Lottery {args.lottery_id}: configuration valid",
-            severity=Severity.SUCCESS,
+            tone=Tone.SUCCESS,
             checks=(check,),
         )
     return Reply.error(f"Lottery {args.lottery_id}: configuration invalid", checks=(check,))
@@ -426,7 +426,7 @@ def _wait_for_fulfilment(ctx: StepContext, args: DrawArgs, outcomes: list[Outcom
             return Reply(
                 title=f"Lottery {args.lottery_id}: VRF fulfilled",
                 text="Winners can be computed now: /payouts compute.",
-                severity=Severity.SUCCESS,
+                tone=Tone.SUCCESS,
                 fields=(RField(label="Request tx", value=outcomes[-1].tx_hash),),
             )
         if ctx.cancel.is_set():
@@ -436,7 +436,7 @@ def _wait_for_fulfilment(ctx: StepContext, args: DrawArgs, outcomes: list[Outcom
                 title=f"Lottery {args.lottery_id}: VRF requested, not yet fulfilled",
                 text=f"No VrfFulfilled within {args.wait} s. Check /lottery status later; a request never "
                 "fulfilled can only be cancelled with /refund start (spec fact 15).",
-                severity=Severity.WARNING,
+                tone=Tone.WARNING,
                 fields=(RField(label="Request tx", value=outcomes[-1].tx_hash),),
             )
         time.sleep(delay_s)

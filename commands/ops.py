@@ -12,7 +12,7 @@ from commands.errors import UsageError
 from commands.ports import StepContext
 from commands.reads import vrf_deposit
 from commands.registry import Registry, build_registry, read
-from commands.reply import Field, Reply, Severity
+from commands.reply import Field, Reply, Tone
 from commands.runbook_names import RUNBOOK_NAMES, find_name, names_for, steps_for
 from commands.vrf import paused_text
 
@@ -131,11 +131,11 @@ def status(ctx: StepContext, args: BaseModel) -> Reply:
     paused = bool(deposit["requests_paused"])
     if paused:
         attention.insert(0, f"VRF requests {paused_text(deposit)}: no draw can be requested")
-    severity = Severity.WARNING if breach or paused else Severity.INFO
+    tone = Tone.WARNING if breach or paused else Tone.INFO
     return Reply(
         title=f"{counts.get('total', 0)} lotteries",
         text=by_status,
-        severity=severity,
+        tone=tone,
         fields=tuple(Field(label="Attention", value=a) for a in attention)
         or (Field(label="Attention", value="nothing pending"),),
         data={**overview, "vrf_deposit": deposit},

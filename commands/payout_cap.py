@@ -1,10 +1,5 @@
-"""The global PayoutBatchCap as ``roles::consume_payout_batch`` checks it (spec §4.5, §4.6, fact 12).
-
-Prize batches and refund batches consume the same cap. Its nonce is global: every batch of every
-lottery advances ``last_nonce`` by ``nonce_stride``, while each lottery counts its own rounds from 1,
-and a batch must satisfy both. When they differ, the checks say which nonce and round would pass,
-and what a cap re-issue (the only reset) does to the operations budget guard.
-"""
+"""The global PayoutBatchCap as ``roles::consume_payout_batch`` checks it (spec §4.5, §4.6, fact
+12): prize and refund batches consume the same cap."""
 
 from __future__ import annotations
 
@@ -55,7 +50,13 @@ def reissue_effects(cap: dict[str, Any] | None, ops_budget: int) -> tuple[str, .
 def nonce_check(
     cap: dict[str, Any], round_: int, *, count: int = 1, round_name: str = "payout round"
 ) -> Check:
-    """``round_`` against the cap's next nonce (stride 0 turns the check off: always ok)."""
+    """``round_`` against the cap's next nonce (stride 0 turns the check off: always ok).
+
+    Prize batches and refund batches consume the same cap. Its nonce is global: every batch of every
+    lottery advances ``last_nonce`` by ``nonce_stride``, while each lottery counts its own rounds
+    from 1, and a batch must satisfy both. When they differ, the checks say which nonce and round
+    would pass, and what a cap re-issue (the only reset) does to the operations budget guard.
+    """
     stride = int(cap["nonce_stride"])
     expected = int(cap["last_nonce"]) + stride
     name = f"cap nonce = {round_name}"

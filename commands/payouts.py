@@ -1,9 +1,5 @@
-"""``/payouts``: runbook Admin 8-9. Winners, payout batches under the global PayoutBatchCap, the loop of
-batches, partner payouts, and the accounting invariant checked after every batch.
-
-The bot derives each batch's prize from the winners it pays (``commands.winners``) and refuses a
-different figure; the cap's nonce rule (spec fact 12) is checked and explained in ``payout_cap``.
-"""
+"""``/payouts``: runbook Admin 8-9. Winners, payout batches under the global PayoutBatchCap, the
+loop of batches, partner payouts, and the accounting invariant checked after every batch."""
 
 from __future__ import annotations
 
@@ -30,7 +26,7 @@ from commands.reads import (
     winner_progress,
 )
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 from commands.winners import PrizeState, ordinals, prize_state
 
@@ -361,6 +357,10 @@ class BatchArgs(BaseModel):
     "only operations.",
 )
 def batch(ctx: StepContext, args: BatchArgs) -> Plan:
+    """The bot derives each batch's prize from the winners it pays (``commands.winners``) and refuses a
+    different figure; the cap's nonce rule (spec fact 12) is checked and explained in
+    ``payout_cap``.
+    """
     now = ctx.chain.now_s()
     checks, round_, _cap, [prize] = batch_checks(
         ctx,
@@ -577,10 +577,10 @@ def caps(ctx: StepContext, args: BaseModel) -> Reply:
                 f"expires {p['expires_at'] or 'never'}",
             )
         )
-    severity = Severity.WARNING if cap is None else Severity.INFO
+    tone = Tone.WARNING if cap is None else Tone.INFO
     return Reply(
         title="Payout capabilities",
         fields=tuple(fields),
-        severity=severity,
+        tone=tone,
         data={"payout_batch_cap": cap, "partners": partners},
     )

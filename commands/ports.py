@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatops.chain.calls import ChainCall, Events, Outcome, TypedArg, find_event
+from chatops.severity import Severity
 from commands.reply import Reply
 
 __all__ = [
@@ -126,7 +127,7 @@ class IncidentsPort(Protocol):
     error replies, never exceptions.
     """
 
-    def open(self, subject: str, title: str, severity: str, user: str) -> Reply: ...
+    def open(self, subject: str, title: str, severity: Severity, user: str) -> Reply: ...
 
     def list(self, include_resolved: bool) -> Reply: ...
 

@@ -1,8 +1,5 @@
-"""Typed reads shared by several sections: one helper per view the preflight checks lean on.
-
-Each returns plain Python values (u64 strings parsed to int), so the checks compare numbers, not
-strings. Names follow the contracts (spec §6).
-"""
+"""Typed reads shared by several sections, one per view the preflight checks lean on: plain Python
+values (u64 strings parsed to int), names as in the contracts (spec §6)."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ from commands.reads import (
     utc,
 )
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 from commands.shares import RefundAmounts, refund_amounts
 
@@ -101,7 +101,7 @@ def _render_start(ctx: StepContext, args: StartArgs, outcomes: list[Outcome]) ->
         title=f"Lottery {args.lottery_id} canceled: refunds started",
         text=f"Next: {next_step}. First batch due by {utc(canceled_ts + REFUND_FIRST_BATCH_SLA_SECS)}, "
         f"full refund by {utc(canceled_ts + REFUND_FULL_SLA_SECS)}.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(
             RField(label="Reason", value=reason_text(int(record.get("reason_code", 0)))),
             RField(
@@ -214,7 +214,7 @@ def plan(ctx: StepContext, args: IdArgs) -> Reply:
         return Reply(
             title=f"Lottery {args.lottery_id}: every ticket is refunded",
             text=f"Next: /refund archive {args.lottery_id}.",
-            severity=Severity.SUCCESS,
+            tone=Tone.SUCCESS,
             data={"progress": progress, "tickets_left": 0},
         )
     cap = payout_cap(ctx)
@@ -300,7 +300,7 @@ def _render_batch(ctx: StepContext, args: BatchArgs, outcomes: list[Outcome]) ->
     return Reply(
         title=f"Lottery {args.lottery_id}: refund round {progress['refund_round']} recorded",
         text=f"Next: {follow}",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(
             RField(
                 label="Tickets",
@@ -425,7 +425,7 @@ def _render_archive(ctx: StepContext, args: IdArgs, outcomes: list[Outcome]) -> 
     return Reply(
         title=f"Lottery {args.lottery_id} archived (summary status {summary.get('status')})",
         text=f"Next: /refund resume <reason> if the stop is still on, then /refund report {args.lottery_id}.",
-        severity=Severity.SUCCESS,
+        tone=Tone.SUCCESS,
         fields=(
             RField(label="Payout round (= refund round)", value=str(summary.get("payout_round"))),
             RField(label="Tx", value=outcomes[-1].tx_hash),

@@ -23,7 +23,7 @@ from commands.reads import (
 from commands.refund import not_canceled, reason_text
 from commands.registry import read
 from commands.reply import Field as RField
-from commands.reply import Reply, Severity
+from commands.reply import Reply, Tone
 
 __all__ = ["sla_lines"]
 
@@ -158,7 +158,7 @@ def progress(ctx: StepContext, args: IdArgs) -> Reply:
         title=f"Lottery {args.lottery_id}: refund {'active' if view['active'] else 'inactive'}, "
         f"round {view['refund_round']}",
         text="\n".join(f"WARNING {line}" for line in breached),
-        severity=Severity.WARNING if breached else Severity.INFO,
+        tone=Tone.WARNING if breached else Tone.INFO,
         fields=tuple(fields),
         data={"progress": view, "cancellation": record, "sla_breached": bool(breached)},
     )
@@ -214,7 +214,7 @@ def report(ctx: StepContext, args: IdArgs) -> Reply:
     return Reply(
         title=f"Refund report: lottery {args.lottery_id}",
         text="\n".join(lines),
-        severity=Severity.WARNING if breached else Severity.INFO,
+        tone=Tone.WARNING if breached else Tone.INFO,
         data={
             "cancellation": record,
             "progress": view,

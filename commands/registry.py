@@ -1,10 +1,5 @@
-"""``Step``: one runbook step declared once; ``build_registry`` discovers every step of the package.
-
-A step is declared by what it does: ``@read`` changes nothing (viewer), ``@write`` changes the bot's
-own records (incidents, approval decisions; operator unless it says otherwise), ``@action`` sends
-transactions (operator; privileged unless it says otherwise). The decorators only return data (a
-frozen ``Step``); nothing is registered globally, and a duplicate slash path is an error at start-up.
-"""
+"""``Step``: one runbook step declared once; ``build_registry`` discovers every step of the package
+and refuses a duplicate slash path at start-up."""
 
 from __future__ import annotations
 
@@ -40,6 +35,12 @@ class Step:
     of whoever runs it; ``break_glass`` marks the few privileged steps one person may run alone in an
     emergency, when the policy enables it. ``reads`` and ``calls`` list the ``module::function`` names
     for ``chatops commands --json``.
+
+    A step is declared by what it does: ``@read`` changes nothing (viewer), ``@write`` changes the
+    bot's own records (incidents, approval decisions; operator unless it says otherwise),
+    ``@action`` sends transactions (operator; privileged unless it says otherwise). The decorators
+    only return data (a frozen ``Step``); nothing is registered globally, and a duplicate slash path
+    is an error at start-up.
     """
 
     command: str

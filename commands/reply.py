@@ -7,14 +7,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Check", "Field", "Reply", "Severity"]
+from chatops.severity import Severity
+
+__all__ = ["Check", "Field", "Reply", "Tone"]
 
 
-class Severity(StrEnum):
+class Tone(StrEnum):
+    """How a reply reads (its mark and colour): an answer, a success, a warning or an error."""
+
     INFO = "info"
     SUCCESS = "success"
     WARNING = "warning"
     ERROR = "error"
+
+    @classmethod
+    def of(cls, severity: Severity) -> Tone:
+        """The tone that shows something of ``severity``: a critical notice reads as an error."""
+        return {"info": cls.INFO, "warning": cls.WARNING, "critical": cls.ERROR}[severity]
 
 
 class Field(BaseModel):
@@ -50,7 +59,7 @@ class Reply(BaseModel):
     title: str
     text: str = ""
     ok: bool = True
-    severity: Severity = Severity.INFO
+    tone: Tone = Tone.INFO
     fields: tuple[Field, ...] = ()
     checks: tuple[Check, ...] = ()
     links: tuple[str, ...] = ()
@@ -64,9 +73,7 @@ class Reply(BaseModel):
 
     @classmethod
     def error(cls, title: str, text: str = "", **extra: Any) -> Reply:
-        return cls(
-            title=title, text=text, ok=False, severity=Severity.ERROR, ephemeral=True, **extra
-        )
+        return cls(title=title, text=text, ok=False, tone=Tone.ERROR, ephemeral=True, **extra)
 
     def as_json(self) -> dict[str, Any]:
         """One JSON object for scripting (``chatops console --json``)."""

@@ -15,7 +15,7 @@ from commands.payout_cap import reissue_effects
 from commands.ports import Outcome, Plan, StepContext
 from commands.reads import numbers, option, payout_cap, u64
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 
@@ -113,7 +113,7 @@ def partner_caps_(ctx: StepContext, args: BaseModel) -> Reply:
     return Reply(
         title=f"{len(caps)} partner payout cap(s)",
         text=text or ("none" if not caps else ""),
-        severity=Severity.WARNING if flagged else Severity.INFO,
+        tone=Tone.WARNING if flagged else Tone.INFO,
         fields=tuple(fields),
         data={"now": now, "partners": rows},
     )
@@ -156,7 +156,7 @@ def premium_caps_(ctx: StepContext, args: BaseModel) -> Reply:
         text=f"{expired_count} expired: /roles cleanup removes them."
         if expired_count
         else ("none" if not caps else ""),
-        severity=Severity.WARNING if expired_count else Severity.INFO,
+        tone=Tone.WARNING if expired_count else Tone.INFO,
         fields=tuple(fields),
         data={"now": now, "premium": rows},
     )
@@ -415,7 +415,7 @@ def _render_cleanup(ctx: StepContext, args: BaseModel, outcomes: list[Outcome]) 
     return Reply(
         title=f"/roles cleanup: {len(partners)} partner and {len(holders)} premium cap(s) removed",
         text="Record the result in the incident log (runbook Admin 10).",
-        severity=Severity.SUCCESS if removed else Severity.WARNING,
+        tone=Tone.SUCCESS if removed else Tone.WARNING,
         fields=tuple(fields),
         data={"partners_revoked": partners, "premium_revoked": holders},
     )

@@ -1,10 +1,5 @@
-"""Every name the runbook uses (``module::function``, scripts, steps in words) and where it leads: the
-real function(s) a command reads or calls for it, and why when the name cannot be called as written.
-
-The runbook predates the contracts in places (spec §5, §13): some names do not exist, some are not
-entry functions, some live in another module. ``/ops help <name>`` and ``chatops commands --json``
-answer from this table, so no runbook name leads nowhere.
-"""
+"""Every name the runbook uses (``module::function``, scripts, steps in words) and where it leads:
+the function(s) a command reads or calls for it, or why the name cannot be called as written."""
 
 from __future__ import annotations
 
@@ -19,7 +14,12 @@ _NOT_ENTRY = "a public function but not an entry function, so no transaction can
 
 @dataclass(frozen=True)
 class RunbookName:
-    """Where a runbook name leads: the functions the bot uses for it, and why if it differs."""
+    """Where a runbook name leads: the functions the bot uses for it, and why if it differs.
+
+    The runbook predates the contracts in places (spec §5, §13): some names do not exist, some are
+    not entry functions, some live in another module. ``/ops help <name>`` and ``chatops commands
+    --json`` answer from this table, so no runbook name leads nowhere.
+    """
 
     functions: tuple[str, ...]
     note: str = ""

@@ -1,9 +1,6 @@
-"""The amounts the bot derives instead of taking them on trust: each winner's prize, how much of the
-prize list is paid, and a refund batch's split. Pure arithmetic, no chain access.
-
-The contracts record amounts without checking them against tickets or winners (spec §4.5), so a
-wrong figure surfaces only at finalize or archive. These rules make every batch checkable up front.
-"""
+"""The amounts the bot derives instead of taking them on trust (each winner's prize, how much of
+the prize list is paid, a refund batch's split): the contracts do not check them (spec §4.5).
+Pure arithmetic."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """``/vrf``: the VRF deposit procedure (status, snapshot, resume) and a lottery's VRF request and
-retry state (request, retry).
-
-A snapshot's balances are the operator's own figures (spec §4.7) and a snapshot pauses or lifts the
-pause by itself, so a snapshot that would change the pause is privileged like ``/vrf resume``: the
-bot simulates it to see what it changes before anything is sent.
-"""
+retry state (request, retry)."""
 
 from __future__ import annotations
 
@@ -29,7 +24,7 @@ from commands.reads import (
     vrf_state,
 )
 from commands.registry import action, read
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 from commands.reply import Field as RField
 
 __all__ = ["paused_text", "retry_checks", "retry_text"]
@@ -61,7 +56,7 @@ def status(ctx: StepContext, args: BaseModel) -> Reply:
     low = view["effective_balance"] < view["required_minimum"]
     return Reply(
         title="VRF requests PAUSED" if paused else "VRF requests allowed",
-        severity=Severity.WARNING if paused or low else Severity.INFO,
+        tone=Tone.WARNING if paused or low else Tone.INFO,
         fields=(
             RField(label="Total balance", value=f"{view['total_balance']:,}"),
             RField(label="Minimum balance", value=f"{view['minimum_balance']:,}"),
@@ -285,6 +280,10 @@ def _snapshot_effects(before: dict[str, Any], events: Events) -> tuple[tuple[str
     "lifts the pause needs a second person (lifting it is what /vrf resume does).",
 )
 def snapshot(ctx: StepContext, args: SnapshotArgs) -> Plan:
+    """A snapshot's balances are the operator's own figures (spec §4.7) and a snapshot pauses or lifts
+    the pause by itself, so a snapshot that would change the pause is privileged like ``/vrf
+    resume``: the bot simulates it to see what it changes before anything is sent.
+    """
     before = vrf_deposit(ctx)
     checks = [
         Check(

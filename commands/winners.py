@@ -1,10 +1,5 @@
 """``/payouts winners``: who won, what each winner gets and whether it is paid; the prize state the
-payout checks share.
-
-Winners live only in ``WinnerState.winner_chunks`` (no function returns them, spec §1.6), 64 to a
-chunk: a page is a chunk. Amounts follow ``shares.winner_amounts``; winners are paid in ordinal
-order, so ``total_prize_paid`` says how far down the list the payouts reached.
-"""
+payout checks share."""
 
 from __future__ import annotations
 
@@ -19,7 +14,7 @@ from commands.ports import StepContext
 from commands.reads import accounting, numbers, option, u64, winner_progress
 from commands.registry import read
 from commands.reply import Field as RField
-from commands.reply import Reply, Severity
+from commands.reply import Reply, Tone
 from commands.shares import PaidWinners, paid_winners, winner_amounts
 
 __all__ = ["WINNER_CHUNKS", "PrizeState", "ordinals", "prize_state"]
@@ -69,7 +64,12 @@ def ordinals(first: int, last: int) -> str:
 
 
 def prize_state(ctx: StepContext, lottery_id: int) -> PrizeState:
-    """Winner progress, accounting (empty before the first sale), each prize and what is paid."""
+    """Winner progress, accounting (empty before the first sale), each prize and what is paid.
+
+    Winners live only in ``WinnerState.winner_chunks`` (no function returns them, spec §1.6), 64 to
+    a chunk: a page is a chunk. Amounts follow ``shares.winner_amounts``; winners are paid in
+    ordinal order, so ``total_prize_paid`` says how far down the list the payouts reached.
+    """
     progress = winner_progress(ctx, lottery_id)
     acc = accounting(ctx, lottery_id) or {}
     amounts = winner_amounts(int(acc.get("total_allocated", 0)), int(progress["total_required"]))
@@ -141,7 +141,7 @@ def winners(ctx: StepContext, args: WinnersArgs) -> Reply:
         f"{state.paid.count} paid",
         text=f"Prize paid {int(state.acc.get('total_prize_paid', 0)):,} of "
         f"{int(state.acc.get('total_allocated', 0)):,} allocated.",
-        severity=Severity.INFO,
+        tone=Tone.INFO,
         fields=tuple(fields),
         data={"page": args.page, "pages": pages, "winners": rows},
     )

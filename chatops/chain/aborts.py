@@ -1,8 +1,6 @@
-"""Move abort codes -> (NAME, meaning), from the committed table chatops/chain/abort_codes.json.
-
-The table is generated from shared/reference (contract_spec.md §8) by scripts/make_abort_codes.py and
-checked against it by a test. Nothing here does I/O beyond reading that package file once.
-"""
+"""Move abort codes -> (NAME, meaning), from chatops/chain/abort_codes.json (generated from
+contract_spec.md §8 by scripts/make_abort_codes.py, checked by a test). No I/O beyond reading
+that file once."""
 
 from __future__ import annotations
 

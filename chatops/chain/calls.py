@@ -1,9 +1,6 @@
 """A chain call as data (function id, typed arguments, one canonical encoding) and the ``Outcome``
-of a committed one.
-
-The same ``ChainCall`` is previewed to the approver, hashed into the approval request, simulated and
-finally submitted, so what executes is byte for byte what was approved.
-"""
+of a committed one: the same ``ChainCall`` is previewed, hashed into the approval, simulated and
+submitted."""
 
 from __future__ import annotations
 

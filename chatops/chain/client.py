@@ -1,9 +1,5 @@
-"""ChainClient: the one gateway to a Supra L1 node (RPC v3) over a single httpx.Client.
-
-Reads retry with bounded backoff (transport errors, 429/5xx, bodies that are not JSON); submit never
-retries (a timeout leaves the outcome unknown, so the caller reconciles by sender and sequence number).
-Every answer's x-supra-chain-id is checked. No Slack, no Redis, no approvals here.
-"""
+"""ChainClient: the one gateway to a Supra L1 node (RPC v3) over a single httpx.Client. No Slack,
+no Redis, no approvals here."""
 
 from __future__ import annotations
 
@@ -11,7 +7,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 from urllib.parse import quote
 
@@ -145,7 +140,12 @@ def _is_tuple_arg(arg: Any) -> bool:
 
 
 class ChainClient:
-    """Synchronous Supra RPC v3 client bound to one node and one expected chain id."""
+    """Synchronous Supra RPC v3 client bound to one node and one expected chain id.
+
+    Reads retry with bounded backoff (transport errors, 429/5xx, bodies that are not JSON); submit
+    never retries (a timeout leaves the outcome unknown, so the caller reconciles by sender and
+    sequence number). Every answer's x-supra-chain-id is checked.
+    """
 
     def __init__(
         self,
@@ -181,12 +181,7 @@ class ChainClient:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # --- transport ---------------------------------------------------------------------------

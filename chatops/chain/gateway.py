@@ -1,9 +1,5 @@
-"""The chain as the commands see it (``commands.ports.ChainPort``): reads, simulation and writes of the
-lottery_multi package through one ``ChainClient`` and the operator's signer.
-
-Reads take the view path where the node allows it and fall back to reading resources and table
-items (``StateReader``) for functions a real node refuses because they lack ``#[view]`` (spec fact 3).
-"""
+"""The chain as the commands see it (``commands.ports.ChainPort``): reads, simulation and writes of
+the lottery_multi package through one ``ChainClient`` and the operator's signer."""
 
 from __future__ import annotations
 
@@ -41,6 +37,10 @@ class Gateway:
 
     ``now_s`` is the clock the bot passes as the contracts' timestamps (spec fact 4): by default the
     latest block's time, so the devnet's clock and a real chain's time behave the same.
+
+    Reads take the view path where the node allows it and fall back to reading resources and table
+    items (``StateReader``) for functions a real node refuses because they lack ``#[view]`` (spec
+    fact 3).
     """
 
     def __init__(

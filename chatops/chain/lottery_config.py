@@ -1,8 +1,5 @@
-"""``lottery_registry::Config`` as the bot builds it: from view JSON, with overrides, to BCS (spec §12.2).
-
-``create_draft_admin`` takes the config as BCS bytes; operators start from an existing lottery's
-config (``views::get_lottery``) or the defaults here and change a few fields.
-"""
+"""``lottery_registry::Config`` as the bot builds it: from view JSON, with overrides, to BCS (spec
+§12.2)."""
 
 from __future__ import annotations
 
@@ -32,7 +29,11 @@ class PrizeSlot(BaseModel):
 
 
 class LotteryConfig(BaseModel):
-    """The fields of ``Config`` in BCS order (spec §6.4); u64 values as ints, byte strings as bytes."""
+    """The fields of ``Config`` in BCS order (spec §6.4); u64 values as ints, byte strings as bytes.
+
+    ``create_draft_admin`` takes the config as BCS bytes; operators start from an existing lottery's
+    config (``views::get_lottery``) or the defaults here and change a few fields.
+    """
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,8 +1,5 @@
-"""Lenient pydantic models of Supra RPC v3 responses (transactions, events, accounts, blocks).
-
-``extra="allow"`` because the node adds fields between versions; u64 strings are coerced to int.
-Timestamps arrive as a bare microsecond integer or as ``{microseconds_since_unix_epoch, utc_date_time}``.
-"""
+"""Lenient pydantic models of Supra RPC v3 responses (transactions, events, accounts, blocks):
+``extra="allow"`` because the node adds fields between versions; u64 strings are coerced to int."""
 
 from __future__ import annotations
 
@@ -48,7 +45,11 @@ class TxStatus(StrEnum):
 
 
 class Timestamp(_Lenient):
-    """A point in time in microseconds since the Unix epoch."""
+    """A point in time in microseconds since the Unix epoch.
+
+    It arrives as a bare microsecond integer or as ``{microseconds_since_unix_epoch,
+    utc_date_time}``.
+    """
 
     microseconds_since_unix_epoch: int
     utc_date_time: str | None = None

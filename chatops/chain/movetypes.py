@@ -1,10 +1,5 @@
-"""Move values by type string: BCS for transaction arguments, chain JSON for view arguments.
-
-Both the signer (encoding entry-function arguments) and the devnet (decoding them) use this module,
-so the two cannot drift. Python representation: integers for u8..u256, ``bool``, ``str`` addresses
-(``0x`` + 64 hex), ``bytes`` for ``vector<u8>``, ``list`` for other vectors, ``str`` for
-``0x1::string::String`` and ``None`` or the value for ``0x1::option::Option<T>``.
-"""
+"""Move values by type string: BCS for transaction arguments, chain JSON for view arguments. The
+signer (encoding) and the devnet (decoding) both use it, so the two cannot drift."""
 
 from __future__ import annotations
 
@@ -102,7 +97,12 @@ def _serialize(ser: Serializer, type_str: str, value: Any) -> None:
 
 
 def encode_bcs(type_str: str, value: Any) -> bytes:
-    """BCS bytes of one argument, as an entry function's ``args`` carry them."""
+    """BCS bytes of one argument, as an entry function's ``args`` carry them.
+
+    Python representation: integers for u8..u256, ``bool``, ``str`` addresses (``0x`` + 64 hex),
+    ``bytes`` for ``vector<u8>``, ``list`` for other vectors, ``str`` for ``0x1::string::String``
+    and ``None`` or the value for ``0x1::option::Option<T>``.
+    """
     ser = Serializer()
     _serialize(ser, type_str, value)
     return ser.output()

@@ -1,9 +1,6 @@
 """The Signer port (address, public key, sign bytes) and a local ed25519 key-file implementation.
-
-The private key never leaves this module: it is absent from repr/str, logs and exception messages.
-Production may plug in a remote signer, a KMS or Vault Transit behind the same Protocol (README,
-"What a KMS or Vault signer needs").
-"""
+The private key never leaves this module: not in repr/str, logs or exceptions; a KMS or Vault signer
+fits the same Protocol (README, "What a KMS or Vault signer needs")."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The package's read functions re-done from account resources and table items (spec §1.6, §6).
-
-A real node refuses every read but ``history::is_legacy_summary`` on ``POST /view`` (spec fact 3), so
-``ResourceStateReader`` answers them from ``GET /accounts/{addr}/resources/{type}`` and
-``POST /tables/{handle}/item``, returning the chain JSON the view would return and raising the same
-aborts (``ChainAbortError`` with the raising module and code). Reads only: no signer, no Slack.
-"""
+"""The package's read functions re-done from account resources and table items (spec §1.6, §6), for
+the reads a real node refuses on ``POST /view``. Reads only: no signer, no Slack."""
 
 from __future__ import annotations
 
@@ -533,7 +528,13 @@ STATE_ONLY: Final[dict[str, Callable[..., list[Any]]]] = {
 
 
 class ResourceStateReader:
-    """``chatops.chain.gateway.StateReader`` over resources and table items of one package account."""
+    """``chatops.chain.gateway.StateReader`` over resources and table items of one package account.
+
+    A real node refuses every read but ``history::is_legacy_summary`` on ``POST /view`` (spec fact
+    3), so this answers them from ``GET /accounts/{addr}/resources/{type}`` and ``POST
+    /tables/{handle}/item``, returning the chain JSON the view would return and raising the same
+    aborts (``ChainAbortError`` with the raising module and code).
+    """
 
     def __init__(self, client: ChainClient, package_address: str) -> None:
         self.client = client

@@ -1,8 +1,5 @@
-"""``history::LotterySummary`` off chain: from its view JSON or BCS bytes, to BCS and the archive hash.
-
-The archive hash (``sha3_256(bcs(LotterySummary))``, spec §12.8) is what dual-write compares, so the
-bot can tell before sending whether a summary write would pass. Decoding is as strict as the contract's.
-"""
+"""``history::LotterySummary`` off chain: from its view JSON or BCS bytes, to BCS and the archive
+hash, which dual-write compares (spec §12.8). Decoding is as strict as the contract's."""
 
 from __future__ import annotations
 
@@ -48,7 +45,11 @@ class SummaryDecodeError(ValueError):
 
 
 def archive_hash(summary_bytes: bytes) -> bytes:
-    """sha3-256 of the summary bytes, as the contracts compute it."""
+    """sha3-256 of the summary bytes, as the contracts compute it.
+
+    It is what dual-write compares, so the bot can tell before sending whether a summary write would
+    pass.
+    """
     return hashlib.sha3_256(summary_bytes).digest()
 
 

@@ -1,8 +1,5 @@
-"""Entry-function transactions in Supra's wire format, built on aptos-sdk 0.11's BCS types.
-
-The Supra adapter is two rules: the signing message is sha3_256(b"SUPRA::RawTransaction") + bcs(raw),
-and a body is uleb128(1) (SupraTransaction::Move) + bcs(SignedTransaction). No I/O here.
-"""
+"""Entry-function transactions in Supra's wire format, built on aptos-sdk 0.11's BCS types. No I/O
+here."""
 
 from __future__ import annotations
 
@@ -166,7 +163,12 @@ def raw_transaction_bytes(raw: RawTransaction) -> bytes:
 
 
 def signing_message(raw: RawTransaction) -> bytes:
-    """What the sender signs: the Supra salt hash followed by bcs(RawTransaction)."""
+    """What the sender signs: the Supra salt hash followed by bcs(RawTransaction).
+
+    The Supra adapter is two rules: the signing message is sha3_256(b"SUPRA::RawTransaction") +
+    bcs(raw), and a body (``signed_body``) is uleb128(1) (SupraTransaction::Move) +
+    bcs(SignedTransaction).
+    """
     return RAW_TRANSACTION_SALT + raw_transaction_bytes(raw)
 
 

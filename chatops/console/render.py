@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from commands.reply import Reply, Severity
+from commands.reply import Reply, Tone
 
 __all__ = ["render_text"]
 
 _STYLE = {
-    Severity.INFO: "bold",
-    Severity.SUCCESS: "bold green",
-    Severity.WARNING: "bold yellow",
-    Severity.ERROR: "bold red",
+    Tone.INFO: "bold",
+    Tone.SUCCESS: "bold green",
+    Tone.WARNING: "bold yellow",
+    Tone.ERROR: "bold red",
 }
 
 
@@ -23,7 +23,7 @@ def render_text(reply: Reply, *, markup: bool = True) -> str:
         return escape(text) if markup else text
 
     title = e(reply.title)
-    lines = [f"[{_STYLE[reply.severity]}]{title}[/]" if markup else title]
+    lines = [f"[{_STYLE[reply.tone]}]{title}[/]" if markup else title]
     if reply.text:
         lines.append(e(reply.text))
     for check in reply.checks:

@@ -1,9 +1,5 @@
-"""The contract-emulation kernel of the devnet: how a Move function is declared, called and aborted.
-
-The contract modules in ``chatops.devnet.contracts`` declare their functions with ``Specs`` and
-keep their state on the shared ``World``; the HTTP server decodes arguments, runs a call atomically
-(state and events are rolled back on abort) and encodes results. Nothing here knows HTTP or Redis.
-"""
+"""The contract-emulation kernel of the devnet: how a Move function is declared, called and
+aborted. Nothing here knows HTTP or Redis."""
 
 from __future__ import annotations
 
@@ -256,7 +252,12 @@ class FunctionSpec:
 
 
 class Specs:
-    """The functions one contract module declares (collected by ``contracts.all_specs``)."""
+    """The functions one contract module declares (collected by ``contracts.all_specs``).
+
+    The contract modules in ``chatops.devnet.contracts`` declare their functions with ``Specs`` and
+    keep their state on the shared ``World``; the HTTP server decodes arguments, runs a call
+    atomically (state and events are rolled back on abort) and encodes results.
+    """
 
     def __init__(self, module: str, *, address: str = PACKAGE_ADDRESS) -> None:
         self.module = module

@@ -1,9 +1,5 @@
-"""The devnet's chain: World state, clock, accounts, blocks, committed transactions and the event log.
-
-One ``Ledger`` is one emulated Supra chain hosting ``lottery_multi``. It executes entry functions
-atomically, records Success/Fail transactions in their own blocks, fulfils dVRF requests, and keeps
-a JSON journal from which the whole chain is rebuilt by replay (``--state FILE``). It knows no HTTP.
-"""
+"""The devnet's chain: World state, clock, accounts, blocks, committed transactions and the event
+log. It knows no HTTP."""
 
 from __future__ import annotations
 
@@ -78,6 +74,11 @@ class Ledger:
     If ``state_file`` exists the chain is rebuilt from it (``seed`` and ``start_time_s`` are then
     ignored: the journal's genesis and seeded transactions are replayed instead). ``features`` are
     the on-chain feature flags framework code reads (all the multisig ones on by default).
+
+    One ``Ledger`` is one emulated Supra chain hosting ``lottery_multi``. It executes entry
+    functions atomically, records Success/Fail transactions in their own blocks, fulfils dVRF
+    requests, and keeps a JSON journal from which the whole chain is rebuilt by replay (``--state
+    FILE``). It knows no HTTP.
     """
 
     def __init__(

@@ -1,10 +1,5 @@
-"""The read surface a real node offers without ``#[view]``: account resources and ``0x1::table`` items.
-
-Renders the contract modules' Python state as the Move resources of spec §1.6 (type names, field
-names, chain JSON), with ``0x1::table::Table`` fields as ``{"handle": ...}`` whose items are served
-by ``POST /tables/{handle}/item``, and event-handle fields with live counters. Handles are derived
-from the resource path, so they are stable across calls and restarts.
-"""
+"""The read surface a real node offers without ``#[view]``: account resources and ``0x1::table``
+items, rendered from the contract modules' Python state (spec §1.6)."""
 
 from __future__ import annotations
 
@@ -523,7 +518,13 @@ def _account_resource(value: Any) -> Any:
 
 
 def account_resources(ledger: ChainState, address: str) -> list[dict[str, Any]]:
-    """``GET /accounts/{addr}/resources``: every resource at ``address`` as ``{type, data}``."""
+    """``GET /accounts/{addr}/resources``: every resource at ``address`` as ``{type, data}``.
+
+    Renders the contract modules' Python state as the Move resources of spec §1.6 (type names, field
+    names, chain JSON), with ``0x1::table::Table`` fields as ``{"handle": ...}`` whose items are
+    served by ``POST /tables/{handle}/item``, and event-handle fields with live counters. Handles
+    are derived from the resource path, so they are stable across calls and restarts.
+    """
     return _Render(ledger).resources_of(addr(address))
 
 

@@ -1,9 +1,5 @@
-"""The devnet's demo state: every module initialised and one lottery in each interesting lifecycle stage.
-
-``seed`` drives the contracts only through their entry functions (via a ``SeedTarget``), so the
-seeded state is one the real package could reach. ``demo_config`` builds a valid ``Config`` for
-tests and for the bot's own tests.
-"""
+"""The devnet's demo state: every module initialised and one lottery in each interesting lifecycle
+stage."""
 
 from __future__ import annotations
 
@@ -151,7 +147,12 @@ def _drawn_with_winners(target: SeedTarget, lottery_id: int, start: int, end: in
 
 
 def seed(target: SeedTarget) -> None:
-    """Build the demo state (ids 1..6, see the module docstring of each step)."""
+    """Build the demo state (ids 1..6, see the module docstring of each step).
+
+    ``seed`` drives the contracts only through their entry functions (via a ``SeedTarget``), so the
+    seeded state is one the real package could reach. ``demo_config`` builds a valid ``Config`` for
+    tests and for the bot's own tests.
+    """
     now = target.now_s
     _init_modules(target, now)
 

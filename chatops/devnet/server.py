@@ -1,8 +1,4 @@
-"""The devnet's HTTP face: Supra RPC v3 shapes over a ``Ledger``, plus a few ``/devnet/*`` knobs.
-
-Real sockets, stdlib ``ThreadingHTTPServer`` on 127.0.0.1: the gateway talks to it exactly as to a
-Supra node (views, resources, tables, BCS submit/simulate, transactions, events by type, blocks).
-"""
+"""The devnet's HTTP face: Supra RPC v3 shapes over a ``Ledger``, plus a few ``/devnet/*`` knobs."""
 
 from __future__ import annotations
 
@@ -19,7 +15,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -519,7 +515,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class DevnetServer:
-    """A devnet node on ``host:port`` (port 0 = any free port); ``url`` is known once constructed."""
+    """A devnet node on ``host:port`` (port 0 = any free port); ``url`` is known once constructed.
+
+    Real sockets, stdlib ``ThreadingHTTPServer`` on 127.0.0.1: the gateway talks to it exactly as to
+    a Supra node (views, resources, tables, BCS submit/simulate, transactions, events by type,
+    blocks).
+    """
 
     def __init__(
         self,
@@ -600,12 +601,7 @@ class DevnetServer:
     def __enter__(self) -> DevnetServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 

@@ -1,9 +1,4 @@
-"""Decode and verify the BCS transactions a Supra client submits (``SupraTransaction::Move``).
-
-The devnet accepts exactly what ``POST /rpc/v3/transactions/{submit,simulate}`` accepts with
-``Content-Type: application/x.supra.signed_transaction+bcs``: ``uleb128(1)`` then an Aptos
-``SignedTransaction`` whose signatures cover ``sha3_256(b"SUPRA::RawTransaction") || bcs(raw)``.
-"""
+"""Decode and verify the BCS transactions a Supra client submits (``SupraTransaction::Move``)."""
 
 from __future__ import annotations
 
@@ -274,6 +269,10 @@ def decode_submission(body: bytes) -> DecodedTransaction:
 
     Entry-function and Multisig payloads with Ed25519 or MultiAgent(Ed25519...) authenticators are
     accepted: that is all the bot sends (scripts, module bundles and fee payers are out of scope).
+
+    The devnet accepts exactly what ``POST /rpc/v3/transactions/{submit,simulate}`` accepts with
+    ``Content-Type: application/x.supra.signed_transaction+bcs``: ``uleb128(1)`` then an Aptos
+    ``SignedTransaction`` whose signatures cover ``sha3_256(b"SUPRA::RawTransaction") || bcs(raw)``.
     """
     des = Deserializer(body)
     try:

@@ -3,10 +3,7 @@ reconciliation from the chain, and the pure renderer of a request."""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 from approvals.errors import ApprovalError, StaleRequestError
 from approvals.service import ApprovalService
@@ -17,9 +14,7 @@ from chatops.flow.reconcile import Reconciler
 from chatops.flow.render import describe, history_text, pending_reply, stale_reply
 from chatops.flow.request import Requests
 from commands.errors import CommandError
-from commands.invocation import Invocation
-from commands.ports import Plan
-from commands.registry import Registry, Step
+from commands.registry import Registry
 from commands.reply import Reply
 
 __all__ = ["ApprovalFlow", "FencedChain", "PlannedTimeChain"]
@@ -48,54 +43,12 @@ class ApprovalFlow:
         self._requests = Requests(service, gateway, self.execution, self.worker)
         self._decisions = Decisions(service, self.execution, self.worker)
         self._reconciler = Reconciler(service, gateway)
-
-    def request(
-        self,
-        inv: Invocation,
-        step: Step,
-        args: Any,
-        plan: Plan,
-        *,
-        reason: str,
-        break_glass: bool,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        return self._requests.request(
-            inv,
-            step,
-            args,
-            plan,
-            reason=reason,
-            break_glass=break_glass,
-            progress=progress,
-            cancel=cancel,
-        )
-
-    def approve(
-        self,
-        request_id: str,
-        user: str,
-        groups: tuple[str, ...],
-        *,
-        digest: str = "",
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        return self._decisions.approve(
-            request_id, user, groups, digest=digest, progress=progress, cancel=cancel
-        )
-
-    def deny(
-        self, request_id: str, user: str, reason: str, groups: tuple[str, ...], *, digest: str = ""
-    ) -> Reply:
-        return self._decisions.deny(request_id, user, reason, groups, digest=digest)
-
-    def cancel(self, request_id: str, user: str) -> Reply:
-        return self._decisions.cancel(request_id, user)
-
-    def reconcile(self, request_id: str, user: str) -> Reply:
-        return self._reconciler.reconcile(request_id, user)
+        # The flow's verbs are its parts' own (one signature each, no forwarding bodies).
+        self.request = self._requests.request
+        self.approve = self._decisions.approve
+        self.deny = self._decisions.deny
+        self.cancel = self._decisions.cancel
+        self.reconcile = self._reconciler.reconcile
 
     def show(self, request_id: str) -> Reply:
         """The request, its calls and its history. A read: it changes nothing."""

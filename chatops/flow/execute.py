@@ -21,7 +21,7 @@ from commands.invocation import Invocation
 from commands.parse import parse_invocation
 from commands.ports import ChainPort, Events, Outcome, Plan, StepContext
 from commands.registry import Registry
-from commands.reply import Check, Reply, Severity
+from commands.reply import Check, Reply, Tone
 
 __all__ = ["Execution", "FencedChain", "PlannedTimeChain"]
 
@@ -265,7 +265,7 @@ class Execution:
                 self.service.get(request.id),
                 title=f"Request {request.id}: outcome unknown ({exc}); it will be reconciled "
                 "from the chain, never resent",
-                severity=Severity.WARNING,
+                tone=Tone.WARNING,
                 ok=False,
             )
         except LeaseLostError:
@@ -275,7 +275,7 @@ class Execution:
                 title=f"Request {request.id}: this worker lost its lease, so it stopped before "
                 f"transaction {len(hashes) + 1} of {len(plan.calls)} was sent; "
                 f"/ops reconcile {request.id} settles it from the chain",
-                severity=Severity.WARNING,
+                tone=Tone.WARNING,
                 ok=False,
             )
         except (ChainError, CommandError, ApprovalError) as exc:
@@ -302,13 +302,13 @@ class Execution:
             return describe(
                 done,
                 title=f"Request {request.id} executed: {body.title if body else result}",
-                severity=Severity.SUCCESS,
+                tone=Tone.SUCCESS,
                 checks=checks or (body.checks if body else ()),
             )
         return describe(
             done,
             title=f"Request {request.id} failed: {result}",
-            severity=Severity.ERROR,
+            tone=Tone.ERROR,
             ok=False,
             checks=checks,
             follow_ups=(f"Told: {people}.",),

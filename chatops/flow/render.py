@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from approvals.ids import parse_request_id
 from approvals.models import ApprovalRequest, AuditEntry, Status
 from chatops.chain.calls import ChainCall, TypedArg
-from commands.reply import Check, Field, Reply, Severity
+from commands.reply import Check, Field, Reply, Tone
 
 __all__ = [
     "call_fields",
@@ -58,7 +58,7 @@ def describe(
     extra: Sequence[Field] = (),
     checks: tuple[Check, ...] = (),
     follow_ups: tuple[str, ...] = (),
-    severity: Severity = Severity.INFO,
+    tone: Tone = Tone.INFO,
     ok: bool = True,
     now_ms: int | None = None,
     text: str = "",
@@ -95,7 +95,7 @@ def describe(
         title=title or f"Request {request.id}: {request.summary}",
         text=body,
         ok=ok,
-        severity=severity,
+        tone=tone,
         fields=tuple(fields),
         checks=checks,
         follow_ups=follow_ups,
@@ -167,7 +167,7 @@ def stale_reply(typed: str, action: str, current: ApprovalRequest | None, now_ms
             "title": title,
             "text": f"{text}\n{card.text}",
             "ok": False,
-            "severity": Severity.ERROR,
+            "tone": Tone.ERROR,
             "ephemeral": True,
             "follow_ups": follow,
         }
@@ -188,7 +188,7 @@ def duplicate_reply(existing: ApprovalRequest | None, existing_id: str, now_ms: 
         update={
             "title": title,
             "ok": False,
-            "severity": Severity.ERROR,
+            "tone": Tone.ERROR,
             "ephemeral": True,
             "follow_ups": follow,
         }

@@ -19,7 +19,7 @@ from commands.errors import CommandError
 from commands.invocation import Invocation
 from commands.ports import Plan
 from commands.registry import Step
-from commands.reply import Field, Reply, Severity
+from commands.reply import Field, Reply, Tone
 
 __all__ = ["Requests"]
 
@@ -101,7 +101,7 @@ class Requests:
                     "title": f"BREAK-GLASS by {inv.user}: {reply.title}",
                     "text": f"{reply.text}\nA second person must sign off afterwards: "
                     f"/ops approve {request.id}".strip(),
-                    "severity": Severity.WARNING if reply.ok else reply.severity,
+                    "tone": Tone.WARNING if reply.ok else reply.tone,
                 }
             )
         because = (

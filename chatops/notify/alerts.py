@@ -1,9 +1,6 @@
-"""Alert state: an alert raises once (after its hold time), never repeats while unchanged, and resolves
-once when its condition clears. State lives in Redis so a restart neither repeats nor forgets an alert.
-
-Used by the monitors (view checks), the watcher (RPC outage, the sales 3-sigma rule). Hands notices to a
-``Sink``; knows nothing of Slack or the chain.
-"""
+"""Alert state in Redis: an alert raises once (after its hold time), never repeats while unchanged,
+and resolves once when its condition clears. Hands notices to a ``Sink``; knows nothing of Slack
+or the chain."""
 
 from __future__ import annotations
 
@@ -15,26 +12,15 @@ from typing import cast
 
 import redis
 
-from approvals import keys
-from chatops.notify.notice import Notice, Severity
+from chatops.notify import keys
+from chatops.notify.notice import Notice
 from chatops.notify.ports import Sink
+from chatops.notify.scripts import load_script
+from chatops.severity import Severity
 
 __all__ = ["ActiveAlert", "AlertBook", "AlertCondition", "AlertRouteFn"]
 
 logger = logging.getLogger(__name__)
-
-# KEYS[1] active hash, KEYS[2] raise counter, KEYS[3] pending hash; ARGV member, at_s, payload json.
-# Returns {n, created}: the raise number of the active alert (a new one if it was not active).
-_RAISE = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current then return {cjson.decode(current)['n'], 0} end
-local n = redis.call('INCR', KEYS[2])
-local payload = cjson.decode(ARGV[3])
-payload['n'] = n
-payload['emitted'] = false
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(payload))
-return {n, 1}
-"""
 
 
 @dataclass(frozen=True)
@@ -65,13 +51,17 @@ AlertRouteFn = Callable[[str, Severity], tuple[Severity, str, bool]]  # -> sever
 
 
 class AlertBook:
-    """Raise/resolve bookkeeping over Redis; ``route`` says where an alert goes."""
+    """Raise/resolve bookkeeping over Redis; ``route`` says where an alert goes.
+
+    Used by the monitors (view checks) and the watcher (RPC outage, the sales 3-sigma rule). State
+    lives in Redis so a restart neither repeats nor forgets an alert.
+    """
 
     def __init__(self, client: redis.Redis, sink: Sink, route: AlertRouteFn) -> None:
         self._r = client
         self._sink = sink
         self._route = route
-        self._raise = client.register_script(_RAISE)
+        self._raise = load_script(client, "alert_raise")
 
     def observe(self, cond: AlertCondition, *, at_s: int) -> str | None:
         """Feed one evaluation; returns ``"raised"``/``"resolved"`` when a notice went out, else None."""

@@ -1,24 +1,6 @@
-"""Coalescing: several queued notices for one place (a channel, or one incident's thread) posted as one
-chat message, so a flood drains at Slack's 1 message/s per channel instead of 1 notice/s.
-
-Not to be confused with the watcher's ``kind="digest"`` notice (one notice summing up a sales period):
-that is a single notice, and may itself be a line of a ``Digest``. Knows nothing of Slack; the outbox
-builds digests and a ``Poster`` renders them (``chatops/slack/digest_blocks.py`` for Slack).
-
-What may be folded, and how severity stays visible:
-
-- Only machine-made notices that come in floods fold: chain events and the watcher's digests
-  (``FOLDABLE_KINDS``). Alerts and their resolutions, incident notes and state changes, command
-  results and approvals are each posted alone, in their place in the queue: they are few by
-  construction, and each one asks a person for something.
-- A digest lists its critical notices first (by time, each marked), then the others by time; its
-  notification text leads with the critical count and the first critical title. A critical event in
-  a flood (an ``AutomationErrorEvent`` loop is critical *and* the flood) is therefore the first thing
-  the operator reads, never a line in the middle. Posting each critical event alone would bring the
-  1 notice/s drain back in exactly the storm this exists for.
-- A digest the chat refuses for good is not the end of its notices: nothing was posted, so each
-  goes again alone (marked so, never folded again), and only a notice refused alone is failed.
-"""
+"""Coalescing: several queued notices for one place (a channel, or one incident's thread) as one
+chat message, so a flood drains at 1 message/s per channel, not 1 notice/s. Knows nothing of
+Slack."""
 
 from __future__ import annotations
 
@@ -26,7 +8,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from chatops.notify.notice import Notice, NoticeKind, Severity
+from chatops.notify.notice import Notice, NoticeKind
+from chatops.severity import Severity
 
 __all__ = [
     "DEFAULT_DIGEST_ITEMS",
@@ -49,7 +32,15 @@ _RANK: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
 
 
 def is_foldable(notice: Notice) -> bool:
-    """May this notice share a message with others (see the module docstring for why not all)."""
+    """May this notice share a message with others.
+
+    Only machine-made notices that come in floods fold: chain events and the watcher's digests
+    (``FOLDABLE_KINDS``). Alerts and their resolutions, incident notes and state changes, command
+    results and approvals are each posted alone, in their place in the queue: they are few by
+    construction, and each one asks a person for something. A digest the chat refuses for good is
+    not the end of its notices: nothing was posted, so each goes again alone (marked so, never
+    folded again), and only a notice refused alone is failed.
+    """
     return notice.kind in FOLDABLE_KINDS
 
 
@@ -62,7 +53,18 @@ def digest_id(item_ids: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Digest:
-    """Notices posted as one message; ``notices`` in queue order (what the message metadata lists)."""
+    """Notices posted as one message; ``notices`` in queue order (what the message metadata lists).
+
+    Not to be confused with the watcher's ``kind="digest"`` notice (one notice summing up a sales
+    period), which may itself be a line of a ``Digest``. The outbox builds digests and a ``Poster``
+    renders them (``chatops/slack/digest_blocks.py`` for Slack).
+
+    A digest lists its critical notices first (by time, each marked), then the others by time; its
+    notification text leads with the critical count and the first critical title. A critical event
+    in a flood (an ``AutomationErrorEvent`` loop is critical *and* the flood) is therefore the first
+    thing the operator reads, never a line in the middle. Posting each critical event alone would
+    bring the 1 notice/s drain back in exactly the storm this exists for.
+    """
 
     id: str
     notices: tuple[Notice, ...]

@@ -1,340 +1,28 @@
-"""Incidents: one open incident per subject, its thread, state, owner and timeline, and the ``Sink`` that
-routes every notice into the right thread.
-
-The store is Redis made atomic with Lua; delivery goes through a ``Delivery`` port (the outbox). Nothing
-here knows Slack: a thread is "the incident's parent message", resolved to a ts by the outbox.
-``IncidentRouter`` is also a ``PageSink``: for a page of watcher events it reads the open incidents
-once and queues the timeline lines and outbox items on the watcher's transaction, up to the first
-notice that opens an incident (handed on alone, so opening stays one atomic script per subject).
-"""
+"""The incident tracker: files every notice into its subject's incident (opening one when needed), its
+thread and timeline, or its channel; delivery goes through the outbox. Knows nothing of Slack."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypedDict, cast
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypedDict
 
-import redis
 from redis.client import Pipeline
 
-from approvals import keys
+from chatops.notify.incident_store import Incident, IncidentState, IncidentStore
 from chatops.notify.journal import Journal, journal_notice
-from chatops.notify.notice import Notice, Severity
+from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, Send
+from chatops.severity import Severity
 
-__all__ = [
-    "Delivery",
-    "Incident",
-    "IncidentError",
-    "IncidentRouter",
-    "IncidentState",
-    "IncidentStore",
-    "OpensIncident",
-    "OutboxDelivery",
-    "TimelineEntry",
-]
+__all__ = ["Delivery", "IncidentTracker", "OpensIncident", "OutboxDelivery"]
 
 logger = logging.getLogger(__name__)
 
-IncidentState = Literal["open", "mitigated", "resolved"]
-_STATES: tuple[IncidentState, ...] = ("open", "mitigated", "resolved")
-
-
-class IncidentError(Exception):
-    """An incident operation that cannot be done (unknown id, already resolved); one plain sentence."""
-
-
-@dataclass(frozen=True)
-class Incident:
-    id: str
-    subject: str
-    state: IncidentState
-    owner: str
-    channel: str
-    title: str
-    severity: Severity
-    opened_at_s: int
-    opened_by: str
-    updated_at_s: int
-
-    @classmethod
-    def from_hash(cls, raw: dict[bytes, bytes]) -> Incident:
-        d = {k.decode(): v.decode() for k, v in raw.items()}
-        return cls(
-            id=d["id"],
-            subject=d["subject"],
-            state=cast("IncidentState", d["state"]),
-            owner=d.get("owner", ""),
-            channel=d["channel"],
-            title=d["title"],
-            severity=cast("Severity", d["severity"]),
-            opened_at_s=int(d["opened_at_s"]),
-            opened_by=d.get("opened_by", ""),
-            updated_at_s=int(d.get("updated_at_s", d["opened_at_s"])),
-        )
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One line of an incident's timeline: a notice, a note or a state change."""
-
-    at_s: int
-    kind: str
-    text: str
-    by: str
-    ref: str
-
-
-# KEYS[1] seq, KEYS[2] open hash, KEYS[3] all zset; ARGV subject, channel, title, severity, at_s,
-# opened_by, key prefix. Returns {id, created (1|0)}: the open incident of the subject, or a new one.
-_OPEN = """
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if existing then return {existing, 0} end
-local id = tostring(redis.call('INCR', KEYS[1]))
-local key = ARGV[7] .. id
-redis.call('HSET', key, 'id', id, 'subject', ARGV[1], 'state', 'open', 'owner', '',
-  'channel', ARGV[2], 'title', ARGV[3], 'severity', ARGV[4], 'opened_at_s', ARGV[5],
-  'opened_by', ARGV[6], 'updated_at_s', ARGV[5])
-redis.call('HSET', KEYS[2], ARGV[1], id)
-redis.call('ZADD', KEYS[3], ARGV[5], id)
-redis.call('XADD', key .. ':timeline', '*', 'at_s', ARGV[5], 'kind', 'state', 'text', 'opened: ' .. ARGV[3],
-  'by', ARGV[6], 'ref', 'state:open')
-return {id, 1}
-"""
-
-# KEYS[1] seen set, KEYS[2] timeline stream, KEYS[3] incident hash; ARGV ref, at_s, kind, text, by.
-# Returns 1 if appended, 0 if this ref is already on the timeline, -1 if the incident is unknown.
-_APPEND = """
-if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('XADD', KEYS[2], '*', 'at_s', ARGV[2], 'kind', ARGV[3], 'text', ARGV[4], 'by', ARGV[5],
-  'ref', ARGV[1])
-redis.call('HSET', KEYS[3], 'updated_at_s', ARGV[2])
-return 1
-"""
-
-# KEYS[1] incident hash, KEYS[2] open hash, KEYS[3] timeline; ARGV new state, at_s, by, note.
-# Returns the previous state, or "" if unknown, or "=" if unchanged. A resolved incident is final;
-# resolving frees the subject for a new incident.
-_SET_STATE = """
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return '' end
-if state == ARGV[1] then return '=' end
-if state == 'resolved' then return 'resolved' end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'updated_at_s', ARGV[2])
-local subject = redis.call('HGET', KEYS[1], 'subject')
-local id = redis.call('HGET', KEYS[1], 'id')
-if ARGV[1] == 'resolved' and redis.call('HGET', KEYS[2], subject) == id then
-  redis.call('HDEL', KEYS[2], subject)
-end
-redis.call('XADD', KEYS[3], '*', 'at_s', ARGV[2], 'kind', 'state', 'text', ARGV[1] .. ARGV[4],
-  'by', ARGV[3], 'ref', 'state:' .. ARGV[1])
-return state
-"""
-
-# KEYS[1] incident alerts set; ARGV op ("add"|"remove"), member. Returns the number left.
-_ALERTS = """
-if ARGV[1] == 'add' then redis.call('SADD', KEYS[1], ARGV[2]) else redis.call('SREM', KEYS[1], ARGV[2]) end
-return redis.call('SCARD', KEYS[1])
-"""
-
-
-class IncidentStore:
-    """Incidents on Redis; also the outbox's ``ThreadLookup`` (incident id -> parent message)."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self._r = client
-        self._open = client.register_script(_OPEN)
-        self._append = client.register_script(_APPEND)
-        self._set_state = client.register_script(_SET_STATE)
-        self._alerts = client.register_script(_ALERTS)
-
-    def open_or_join(
-        self, subject: str, *, channel: str, title: str, severity: Severity, at_s: int, by: str
-    ) -> tuple[Incident, bool]:
-        """The open incident of ``subject``, or a new one; ``True`` if it was created now."""
-        prefix = keys.incident_key("")
-        incident_id, created = self._open(
-            keys=[keys.INCIDENT_SEQUENCE, keys.INCIDENTS_OPEN, keys.INCIDENTS_ALL],
-            args=[subject, channel, title, severity, at_s, by, prefix],
-        )
-        return self.require(_s(incident_id)), bool(int(created))
-
-    def open_for(self, subject: str) -> Incident | None:
-        found = self._r.hget(keys.INCIDENTS_OPEN, subject)
-        return self.get(_s(found)) if found is not None else None
-
-    def open_for_many(self, subjects: Iterable[str]) -> dict[str, Incident]:
-        """The open incident of each of ``subjects`` that has one, in at most two round trips."""
-        wanted = sorted(set(subjects))
-        if not wanted:
-            return {}
-        ids = cast("list[bytes | None]", self._r.hmget(keys.INCIDENTS_OPEN, wanted))
-        found = [(subject, _s(raw)) for subject, raw in zip(wanted, ids, strict=True) if raw]
-        if not found:
-            return {}
-        pipe = self._r.pipeline(transaction=False)
-        for _subject, incident_id in found:
-            pipe.hgetall(keys.incident_key(incident_id))
-        rows = cast("list[dict[bytes, bytes]]", pipe.execute())
-        return {
-            subject: Incident.from_hash(raw)
-            for (subject, _id), raw in zip(found, rows, strict=True)
-            if raw
-        }
-
-    def get(self, incident_id: str) -> Incident | None:
-        raw = cast("dict[bytes, bytes]", self._r.hgetall(keys.incident_key(incident_id)))
-        return Incident.from_hash(raw) if raw else None
-
-    def require(self, incident_id: str) -> Incident:
-        """Raises: IncidentError: no such incident."""
-        found = self.get(incident_id)
-        if found is None:
-            raise IncidentError(f"There is no incident {incident_id}.")
-        return found
-
-    def recent(self, *, limit: int = 20, include_resolved: bool = False) -> list[Incident]:
-        """Newest first."""
-        ids = cast("list[bytes]", self._r.zrevrange(keys.INCIDENTS_ALL, 0, -1))
-        out: list[Incident] = []
-        for raw_id in ids:
-            incident = self.get(_s(raw_id))
-            if incident is None or (incident.state == "resolved" and not include_resolved):
-                continue
-            out.append(incident)
-            if len(out) >= limit:
-                break
-        return out
-
-    def append(
-        self, incident_id: str, *, ref: str, at_s: int, kind: str, text: str, by: str
-    ) -> bool:
-        """Add a timeline line once per ``ref``; ``False`` if it was already there.
-
-        Raises:
-            IncidentError: no such incident.
-        """
-        result = int(
-            self._append(
-                keys=[
-                    keys.incident_seen_key(incident_id),
-                    keys.incident_timeline_key(incident_id),
-                    keys.incident_key(incident_id),
-                ],
-                args=[ref, at_s, kind, text, by],
-            )
-        )
-        if result < 0:
-            raise IncidentError(f"There is no incident {incident_id}.")
-        return result == 1
-
-    def append_into(
-        self, tx: Pipeline, incident_id: str, *, ref: str, at_s: int, kind: str, text: str, by: str
-    ) -> None:
-        """``append`` queued on ``tx`` (the caller executes it; an unknown incident adds nothing)."""
-        self._append(
-            keys=[
-                keys.incident_seen_key(incident_id),
-                keys.incident_timeline_key(incident_id),
-                keys.incident_key(incident_id),
-            ],
-            args=[ref, at_s, kind, text, by],
-            client=tx,
-        )
-
-    def timeline(self, incident_id: str, *, limit: int = 200) -> list[TimelineEntry]:
-        rows = cast(
-            "list[tuple[bytes, dict[bytes, bytes]]]",
-            self._r.xrange(keys.incident_timeline_key(incident_id), count=limit),
-        )
-        out = []
-        for _id, fields in rows:
-            d = {k.decode(): v.decode() for k, v in fields.items()}
-            out.append(TimelineEntry(int(d["at_s"]), d["kind"], d["text"], d["by"], d["ref"]))
-        return out
-
-    def set_state(
-        self, incident_id: str, state: IncidentState, *, at_s: int, by: str, note: str = ""
-    ) -> bool:
-        """Move to ``state``; ``False`` if it already was there.
-
-        Raises:
-            IncidentError: unknown incident, or it is resolved (final).
-        """
-        previous = _s(
-            self._set_state(
-                keys=[
-                    keys.incident_key(incident_id),
-                    keys.INCIDENTS_OPEN,
-                    keys.incident_timeline_key(incident_id),
-                ],
-                args=[state, at_s, by, f": {note}" if note else ""],
-            )
-        )
-        if previous == "":
-            raise IncidentError(f"There is no incident {incident_id}.")
-        if previous == "=":
-            return False
-        if previous == "resolved":
-            raise IncidentError(f"Incident {incident_id} is resolved; open a new one instead.")
-        return True
-
-    def assign(self, incident_id: str, owner: str, *, at_s: int, by: str) -> None:
-        """Raises: IncidentError: no such incident."""
-        self.require(incident_id)
-        self._r.hset(keys.incident_key(incident_id), mapping={"owner": owner})
-        self.append(
-            incident_id,
-            ref=f"assign:{owner}:{at_s}",
-            at_s=at_s,
-            kind="assign",
-            text=f"owner: {owner}",
-            by=by,
-        )
-
-    def alert_raised(self, incident_id: str, member: str) -> int:
-        return int(self._alerts(keys=[keys.incident_alerts_key(incident_id)], args=["add", member]))
-
-    def alert_cleared(self, incident_id: str, member: str) -> int:
-        """How many alerts are still raised in the incident after removing ``member``."""
-        return int(
-            self._alerts(keys=[keys.incident_alerts_key(incident_id)], args=["remove", member])
-        )
-
-    def mark(self, incident_id: str, flag: str) -> bool:
-        """Set a one-time flag on the incident; ``True`` the first time (e.g. parent enqueued)."""
-        return bool(self._r.hsetnx(keys.incident_key(incident_id), f"flag:{flag}", "1"))
-
-    # --- ThreadLookup (read by the outbox) ---------------------------------------------------
-
-    def thread_ts(self, incident_id: str) -> tuple[str, str] | None:
-        """The (channel, ts) of the incident's parent message once the outbox posted it."""
-        raw = cast("dict[bytes, bytes]", self._r.hgetall(keys.incident_thread_key(incident_id)))
-        if not raw:
-            return None
-        return raw[b"channel"].decode(), raw[b"ts"].decode()
-
-    def set_thread(self, incident_id: str, channel: str, ts: str) -> None:
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(keys.incident_thread_key(incident_id), mapping={"channel": channel, "ts": ts})
-        pipe.set(keys.incident_by_thread_key(channel, ts), incident_id)
-        pipe.execute()
-
-    def incident_for_thread(self, channel: str, ts: str) -> str | None:
-        """The incident whose parent message is ``ts`` in ``channel`` (a mention in its thread)."""
-        raw = self._r.get(keys.incident_by_thread_key(channel, ts))
-        return _s(raw) if raw is not None else None
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
 
 class Delivery(Protocol):
-    """How the router hands messages to the outbox."""
+    """How the incident tracker hands messages to the outbox."""
 
     def post(self, notice: Notice, *, channel: str, thread_of: str | None) -> None:
         """Post once per notice id; ``thread_of`` (an incident id) puts it in that thread."""
@@ -390,7 +78,7 @@ class _Line(TypedDict):
     by: str
 
 
-class IncidentRouter:
+class IncidentTracker:
     """The ``Sink`` of the watcher, the monitors and the command results.
 
     A notice about a subject with an open incident goes into that incident's thread and timeline;
@@ -398,6 +86,10 @@ class IncidentRouter:
     rest go to the channel. ``alert-resolved`` notices clear their alert, and the incident resolves
     when no alert is left raised in it. Every step is idempotent per notice id, so a watcher that
     crashed after ``emit`` and emits again changes nothing.
+
+    Also a ``PageSink``: for a page of watcher events it reads the open incidents once and queues
+    the timeline lines and outbox items on the watcher's transaction, up to the first notice that
+    opens an incident (handed on alone, so opening stays one atomic script per subject).
     """
 
     def __init__(

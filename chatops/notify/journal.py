@@ -1,10 +1,6 @@
-"""The ops journal: the runbook's ``incident_log.md`` kept by the bot, in a Redis stream.
-
-Entries are appended (optionally once per dedupe key) to the journal stream; approval transitions
-are read from the approvals' audit stream, written atomically with each transition, and shown as
-entries (``approval_entry``). Read back newest first and exported as the exact ``incident_log.md``
-table (spec §11.3) or JSON. Knows nothing of Slack.
-"""
+"""The ops journal: the runbook's ``incident_log.md`` kept by the bot in a Redis stream, merged
+with the approvals' audit stream and exported as that table (spec §11.3) or JSON. Knows nothing
+of Slack."""
 
 from __future__ import annotations
 
@@ -12,15 +8,16 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from importlib import resources
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol, cast, get_args
 
 import redis
 from pydantic import BaseModel, ConfigDict
 
-from approvals import keys
+from approvals.keys import AUDIT
 from approvals.models import AuditEntry
+from chatops.notify import keys
 from chatops.notify.notice import Notice
+from chatops.notify.scripts import load_script
 
 __all__ = [
     "HEADER",
@@ -50,17 +47,7 @@ JournalType = Literal[
     "Command",
     "Alert",
 ]
-JOURNAL_TYPES: tuple[JournalType, ...] = (
-    "Релиз",
-    "Инцидент",
-    "Dry-run",
-    "Backfill",
-    "VRF-пополнение",
-    "Cancellation",
-    "Approval",
-    "Command",
-    "Alert",
-)
+JOURNAL_TYPES: tuple[JournalType, ...] = get_args(JournalType)
 
 HEADER = "| Дата/время (UTC) | Тип события | Описание | Ответственные | Ссылки |"
 SEPARATOR = "|------------------|-------------|----------|---------------|--------|"
@@ -88,12 +75,16 @@ class JournalEntry(BaseModel):
 
 
 class Journal:
-    """The journal stream on Redis (``approvals.keys.JOURNAL``), oldest entry first."""
+    """The journal stream on Redis (``chatops.notify.keys.JOURNAL``), oldest entry first.
+
+    Entries are appended (optionally once per dedupe key) to the journal stream; approval
+    transitions are read from the approvals' audit stream, written atomically with each transition,
+    and shown as entries (``approval_entry``). Read back newest first.
+    """
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        source = resources.files("chatops.notify").joinpath("lua", "journal_append.lua")
-        self._append = client.register_script(source.read_text(encoding="utf-8"))
+        self._append = load_script(client, "journal_append")
 
     def append(self, entry: JournalEntry, *, dedupe: str | None = None) -> bool:
         """Add ``entry``; with ``dedupe``, only the first append under that key counts.
@@ -111,10 +102,10 @@ class Journal:
         pipe = self.client.pipeline(transaction=False)
         pipe.xrevrange(keys.JOURNAL, count=n)
         # Approval entries the journal leaves out (submissions) are few: twice n is plenty.
-        pipe.xrevrange(keys.AUDIT, count=2 * n)
+        pipe.xrevrange(AUDIT, count=2 * n)
         own, audit = pipe.execute()
         merged = sorted(
-            [*_stream_entries(own, keys.JOURNAL), *_stream_entries(audit, keys.AUDIT)],
+            [*_stream_entries(own, keys.JOURNAL), *_stream_entries(audit, AUDIT)],
             key=lambda item: item[0],
             reverse=True,
         )
@@ -123,7 +114,7 @@ class Journal:
     def entries(self) -> list[JournalEntry]:
         """Every entry, oldest first."""
         found: list[tuple[tuple[int, int, int], JournalEntry]] = []
-        for stream in (keys.JOURNAL, keys.AUDIT):
+        for stream in (keys.JOURNAL, AUDIT):
             start = "-"
             while True:
                 raw = cast(
@@ -141,7 +132,7 @@ def _order(stream_id: bytes, stream: str) -> tuple[int, int, int]:
     """Where an item of either stream stands in the journal: both streams are on one Redis clock,
     so their ids order them; within one millisecond, the journal's own entries come first."""
     ms, _, seq = stream_id.decode().partition("-")
-    return int(ms), int(stream == keys.AUDIT), int(seq or 0)
+    return int(ms), int(stream == AUDIT), int(seq or 0)
 
 
 def _stream_entries(

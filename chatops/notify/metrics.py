@@ -1,8 +1,5 @@
-"""Prometheus metrics of the chain as monitoring.md names them, fed by the watcher and the monitors,
-and the outbox's own (messages posted, digests and notices per digest).
-
-One registry per instance (tests build many); the app exposes it next to its own metrics.
-"""
+"""Prometheus metrics of the chain as monitoring.md names them (fed by the watcher and the
+monitors) and the outbox's own. One registry per instance: tests build many."""
 
 from __future__ import annotations
 

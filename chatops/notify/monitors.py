@@ -1,8 +1,6 @@
-"""Periodic view checks for the alerts of monitoring.md; each evaluation goes through the ``AlertBook``,
-so an alert raises once, joins or opens the incident of its subject and resolves when the condition clears.
-
-Reads only through a ``ViewReader`` (``chatops.chain.gateway.Gateway`` satisfies it); knows nothing of Slack.
-"""
+"""Periodic view checks for the alerts of monitoring.md, each evaluation through the ``AlertBook``
+(raised once, joins or opens its subject's incident, resolves when clear). Reads only through a
+``ViewReader``; knows nothing of Slack."""
 
 from __future__ import annotations
 

@@ -9,12 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Notice", "NoticeKind", "Severity"]
+from chatops.severity import Severity
+
+__all__ = ["Notice", "NoticeKind"]
 
 NoticeKind = Literal[
     "event", "alert", "alert-resolved", "digest", "command", "approval", "incident"
 ]
-Severity = Literal["info", "warning", "critical"]
 
 
 class Notice(BaseModel):

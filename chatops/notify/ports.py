@@ -1,15 +1,6 @@
-"""Ports of the notify package: where notices go (``Sink``) and how they reach a chat (``Poster``).
-
-Implemented outside: ``Poster`` by ``chatops/slack/notice_poster.py`` (and test doubles), ``Sink`` by
-the incident router on top of the outbox; that router (and ``OutboxSink``) is also a ``PageSink``, which
-the watcher hands a page of events at a time inside its Redis transaction. Nothing here imports Slack.
-
-Errors (siblings on purpose: neither a rate limit nor an outage is a permanent failure)::
-
-    PosterError                 permanent (channel_not_found, invalid_auth, ...): do not retry
-    PosterRateLimitedError      429: retry after ``retry_after_s``; nothing was posted, keep the item
-    PosterUnavailableError      5xx, timeout, connection: unknown whether it was posted; retry later
-"""
+"""Ports of the notify package: where notices go (``Sink``, ``PageSink``), how they reach a chat
+(``Poster``, ``PostFinder``, ``ThreadLookup``) and the poster's errors. Implemented outside;
+nothing here imports Slack."""
 
 from __future__ import annotations
 
@@ -35,7 +26,12 @@ __all__ = [
 
 
 class PosterError(Exception):
-    """The chat refused the message for good (e.g. channel_not_found); ``error`` is its code."""
+    """The chat refused the message for good (e.g. channel_not_found); ``error`` is its code.
+
+    The errors are siblings on purpose: neither a rate limit (``PosterRateLimitedError``: nothing
+    was posted, retry after ``retry_after_s``) nor an outage (``PosterUnavailableError``: 5xx,
+    timeout, connection; unknown whether it was posted) is a permanent failure like this one.
+    """
 
     def __init__(self, message: str, *, error: str = "") -> None:
         super().__init__(message)
@@ -55,7 +51,10 @@ class PosterUnavailableError(Exception):
 
 
 class Poster(Protocol):
-    """Posts and edits messages in a chat: one notice per message, or a ``Digest`` of several."""
+    """Posts and edits messages in a chat: one notice per message, or a ``Digest`` of several.
+
+    Implemented by ``chatops/slack/notice_poster.py`` (and test doubles).
+    """
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
         """Post ``notice`` (in the thread of ``thread_ts`` if given); return the message ts.
@@ -85,7 +84,10 @@ class Poster(Protocol):
 
 
 class Sink(Protocol):
-    """Where the watcher and the monitors hand a notice on (the incident router, over the outbox)."""
+    """Where the watcher and the monitors hand a notice on (the incident tracker, over the outbox).
+
+    The incident tracker implements it (and ``PageSink``) on top of the outbox.
+    """
 
     def emit(self, notice: Notice, *, channel: str) -> None: ...
 

@@ -1,8 +1,6 @@
-"""Routing rules: a chain event -> severity, subject, channel, whether it opens an incident, and its Notice.
-
-Defaults follow monitoring.md and the runbooks (spec §7, §11); the policy file's ``routing`` section
-overrides them per event type or alert name. Pure: no Redis, no chain, no Slack.
-"""
+"""Routing rules: a chain event -> severity, subject, channel, whether it opens an incident, and
+its Notice; defaults from monitoring.md and the runbooks (spec §7, §11), overridden by the
+policy's ``routing``. Pure: no Redis, no chain, no Slack."""
 
 from __future__ import annotations
 
@@ -10,15 +8,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from chatops.notify.notice import Notice, Severity
+from chatops.notify.notice import Notice
 from chatops.notify.routing_policy import RouteOverride, Routing
+from chatops.severity import Severity
 
 __all__ = [
     "DEFAULT_CHANNEL",
     "DEFAULT_RULES",
     "AlertRoute",
+    "EventRouter",
     "Routed",
-    "Router",
     "Rule",
     "SubjectKind",
     "event_dedupe_key",
@@ -227,7 +226,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-class Router:
+class EventRouter:
     """Default rules plus the policy's overrides, by struct name."""
 
     def __init__(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from chatops.severity import Severity
 
 __all__ = ["RouteOverride", "Routing"]
 
@@ -14,7 +14,7 @@ class RouteOverride(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    severity: Literal["info", "warning", "critical"] | None = None
+    severity: Severity | None = None
     channel: str | None = None
     incident: bool | None = None
     muted: bool | None = None

@@ -1,23 +1,6 @@
-"""The event watcher: polls ``GET /rpc/v3/events/{type}`` over block-height windows, one cursor per type
-in Redis, and hands each event on to a ``Sink`` exactly once per dedupe key.
-
-One leader among replicas holds a Redis lease with a fencing token; every cursor write is a Lua script
-that refuses a stale fence. Ticket purchases are tallied (in the same script) into a per-lottery digest,
-and the 3-sigma rule of monitoring.md raises a ``SalesRate`` alert. Knows nothing of Slack.
-
-Windows adapt per type: one with no event widens to ``max_window_blocks`` (a quiet type catches up in
-one request), one that fit in a page doubles, one that took more pages halves back towards
-``window_blocks``. Work is done per page: one ``ZMSCORE`` finds the events already committed, and the
-rest are routed, handed on and committed together.
-
-Delivery contract: an event is handed to the sink, then committed (seen-key + cursor), never the other
-way round. A ``PageSink`` (the incident router, the outbox sink) queues its writes on a Redis
-transaction that also commits those events and runs under a ``WATCH`` of the fence: a page's hand-off
-and commit happen together, and not at all once another replica holds the lease. A notice that needs
-round trips of its own (one that opens an incident) and every notice of a plain ``Sink`` are handed
-on alone, then committed; a crash in between hands it on again after the restart with the same notice
-id, which the outbox dedupes. An event once committed is never handed on again.
-"""
+"""The event watcher: polls ``GET /rpc/v3/events/{type}`` over block-height windows, one cursor per
+type in Redis, and hands each event on to a ``Sink`` exactly once per dedupe key. Knows nothing
+of Slack."""
 
 from __future__ import annotations
 
@@ -34,84 +17,25 @@ from typing import Any, cast
 import redis
 from redis.client import Pipeline
 
-from approvals import keys
 from chatops.chain.client import ChainClient
 from chatops.chain.errors import ChainError
 from chatops.chain.models import EventRecord
 from chatops.chain.movetypes import as_int
+from chatops.notify import keys
 from chatops.notify.alerts import AlertBook, AlertCondition
+from chatops.notify.leader import LeaderLease, LeadershipLostError, check_fence
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PageSink, Sink
-from chatops.notify.router import Router, event_dedupe_key
+from chatops.notify.router import EventRouter, event_dedupe_key
+from chatops.notify.scripts import load_script
 
-__all__ = ["Lease", "LeaseLostError", "Watcher", "WatcherConfig"]
+__all__ = ["Watcher", "WatcherConfig"]
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] lease, KEYS[2] fence counter; ARGV owner, ttl_ms.
-# Returns the fence token held by ``owner`` (a new, higher one if the lease was free), or 0.
-_ACQUIRE = """
-local held = redis.call('GET', KEYS[1])
-if held then
-  local sep = string.find(held, '|', 1, true)
-  if string.sub(held, 1, sep - 1) == ARGV[1] then
-    redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    return tonumber(string.sub(held, sep + 1))
-  end
-  return 0
-end
-local fence = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. fence, 'PX', ARGV[2])
-return fence
-"""
-
-# KEYS[1] lease; ARGV owner|fence. Deletes the lease only if this holder still has it. Returns 1/0.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-# KEYS[1] fence counter, KEYS[2] seen zset, KEYS[3] cursor, KEYS[4] lotteries set, KEYS[5..] the tally
-# hashes named by the events below.
-# ARGV[1] fence, ARGV[2] new cursor ("" = keep), then six per event: member, height, index in KEYS of
-#      its tally hash (0 = no tally), tally field, quantity, lottery id.
-# Returns how many of the members it committed (one committed before counts 0), or -1 on a stale
-# fence (nothing written).
-_COMMIT = """
-if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
-local committed = 0
-for i = 3, #ARGV, 6 do
-  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
-    redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
-    committed = committed + 1
-    local tally = tonumber(ARGV[i + 2])
-    if tally > 0 then
-      redis.call('HINCRBY', KEYS[tally], ARGV[i + 3], ARGV[i + 4])
-      redis.call('SADD', KEYS[4], ARGV[i + 5])
-    end
-  end
-end
-if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])
-end
-return committed
-"""
-
-# KEYS[1] fence counter, KEYS[2] tally hash, KEYS[3] history list, KEYS[4] digested marker
-# ARGV fence, bucket, tickets, history length. Returns 1, or -1 on a stale fence.
-_DIGESTED = """
-if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return -1 end
-redis.call('HDEL', KEYS[2], ARGV[2])
-redis.call('RPUSH', KEYS[3], ARGV[3])
-redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
-redis.call('SET', KEYS[4], ARGV[2])
-return 1
-"""
-
 PURCHASE = "TicketPurchaseEvent"
-_FIRST_TALLY_KEY = 5  # KEYS[5] in _COMMIT
+_FIRST_TALLY_KEY = 5  # KEYS[5] in watcher_commit.lua
 
 
 @dataclass(frozen=True)
@@ -147,36 +71,6 @@ def _run_length(handoffs: list[_Handoff], queued: int) -> int:
     return len(handoffs)
 
 
-class LeaseLostError(Exception):
-    """Another replica took the lease (a newer fence); this one must stop writing."""
-
-
-class Lease:
-    """A Redis lease with a fencing token: at most one holder; a new holder gets a higher token."""
-
-    def __init__(self, client: redis.Redis, owner: str, ttl_ms: int) -> None:
-        self.owner = owner
-        self.ttl_ms = ttl_ms
-        self._r = client
-        self._acquire = client.register_script(_ACQUIRE)
-        self._release = client.register_script(_RELEASE)
-        self.fence = 0
-
-    def acquire(self) -> int:
-        """Take or renew the lease; the fence token, or 0 if another replica holds it."""
-        self.fence = int(
-            self._acquire(
-                keys=[keys.WATCHER_LEASE, keys.WATCHER_FENCE], args=[self.owner, self.ttl_ms]
-            )
-        )
-        return self.fence
-
-    def release(self) -> None:
-        if self.fence:
-            self._release(keys=[keys.WATCHER_LEASE], args=[f"{self.owner}|{self.fence}"])
-            self.fence = 0
-
-
 @dataclass(frozen=True)
 class WatcherConfig:
     """Polling knobs. ``lag_blocks`` keeps off the tip; ``start_height`` is where a type with no
@@ -201,13 +95,32 @@ class WatcherConfig:
 
 
 class Watcher:
-    """Polls every routed event type; call ``poll_once`` (tests) or ``run`` (a thread)."""
+    """Polls every routed event type; call ``poll_once`` (tests) or ``run`` (a thread).
+
+    One leader among replicas holds a Redis lease with a fencing token (``LeaderLease``); every
+    cursor write is a Lua script that refuses a stale fence. Ticket purchases are tallied (in the
+    same script) into a per-lottery digest, and the 3-sigma rule of monitoring.md raises a
+    ``SalesRate`` alert.
+
+    Windows adapt per type: one with no event widens to ``max_window_blocks`` (a quiet type catches
+    up in one request), one that fit in a page doubles, one that took more pages halves back towards
+    ``window_blocks``. Work is done per page: one ``ZMSCORE`` finds the events already committed,
+    and the rest are routed, handed on and committed together.
+
+    Delivery contract: an event is handed to the sink, then committed (seen-key + cursor), never the
+    other way round. A ``PageSink`` (the incident tracker) queues its writes on a Redis transaction
+    that also commits those events and runs under a ``WATCH`` of the fence: a page's hand-off and
+    commit happen together, and not at all once another replica holds the lease. A notice that needs
+    round trips of its own (one that opens an incident) and every notice of a plain ``Sink`` are
+    handed on alone, then committed; a crash in between hands it on again after the restart with the
+    same notice id, which the outbox dedupes. An event once committed is never handed on again.
+    """
 
     def __init__(
         self,
         client: ChainClient,
         redis_client: redis.Redis,
-        router: Router,
+        router: EventRouter,
         sink: Sink,
         alerts: AlertBook,
         *,
@@ -224,10 +137,12 @@ class Watcher:
         self.config = config or WatcherConfig()
         self.metrics = metrics
         self.event_types = event_types or router.event_types()
-        self.lease = Lease(redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms)
+        self.lease = LeaderLease(
+            redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms
+        )
         self._r = redis_client
-        self._commit_script = redis_client.register_script(_COMMIT)
-        self._digested = redis_client.register_script(_DIGESTED)
+        self._commit_script = load_script(redis_client, "watcher_commit")
+        self._digested = load_script(redis_client, "sales_digested")
         self._wall_s = wall_s
         self._widths: dict[str, int] = {}  # the next window of each type, in blocks
         self.handed_on = 0
@@ -239,7 +154,7 @@ class Watcher:
 
         Raises:
             ChainError: the node failed (``run`` backs off and alerts on a long outage).
-            LeaseLostError: another replica became leader mid-pass.
+            LeadershipLostError: another replica became leader mid-pass.
         """
         if not self.lease.acquire():
             return 0
@@ -384,7 +299,9 @@ class Watcher:
         with self._r.pipeline(transaction=True) as tx:
             tx.watch(keys.WATCHER_FENCE)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
             if int(cast("bytes", tx.get(keys.WATCHER_FENCE) or b"0")) != self.lease.fence:
-                raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
+                raise LeadershipLostError(
+                    "Another watcher holds the lease; this one stops writing."
+                )
             tx.multi()
             notices = [(h.notice, h.channel) for h in handoffs if h.notice is not None]
             run = _run_length(handoffs, sink.emit_page(notices, tx))
@@ -394,8 +311,8 @@ class Watcher:
             try:
                 results = tx.execute()
             except redis.WatchError as exc:
-                raise LeaseLostError("The lease changed hands during a hand-off.") from exc
-        return run, self._committed(results[-1])
+                raise LeadershipLostError("The lease changed hands during a hand-off.") from exc
+        return run, check_fence(results[-1])
 
     def _commit(
         self,
@@ -429,13 +346,7 @@ class Watcher:
         if client is not None:
             self._commit_script(keys=script_keys, args=args, client=client)
             return 0
-        return self._committed(self._commit_script(keys=script_keys, args=args))
-
-    @staticmethod
-    def _committed(result: Any) -> int:
-        if int(result) < 0:
-            raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
-        return int(result)
+        return check_fence(self._commit_script(keys=script_keys, args=args))
 
     # --- sales digest and the 3-sigma rule -------------------------------------------------
 
@@ -491,8 +402,7 @@ class Watcher:
             ],
             args=[self.lease.fence, bucket, tickets, self.config.sigma_history],
         )
-        if int(result) < 0:
-            raise LeaseLostError("Another watcher holds the lease; this one stops writing.")
+        check_fence(result)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -511,7 +421,7 @@ class Watcher:
                 self._outage(outage_since, active=True)
                 stop.wait(delay)
                 continue
-            except LeaseLostError:
+            except LeadershipLostError:
                 logger.warning("watcher lease lost; standing by")
                 self.lease.fence = 0
             if outage_since is not None:

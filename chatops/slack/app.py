@@ -26,12 +26,12 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from approvals import keys
 from approvals.errors import StoreUnavailableError
 from approvals.policy import Policy
 from chatops.flow import ApprovalFlow
-from chatops.notify.incidents import IncidentRouter
+from chatops.notify.incidents import IncidentTracker
 from chatops.runner import Runner
+from chatops.slack import keys
 from chatops.slack.blocks import deny_modal, parse_button_value
 from chatops.slack.directory import Directory
 from chatops.slack.executor import Admission, Executor
@@ -164,7 +164,7 @@ class SlackDeps:
     max_workers: int = 8
     max_queue: int = 64
     metrics: Metrics = field(default_factory=Metrics)
-    incidents: IncidentRouter | None = None
+    incidents: IncidentTracker | None = None
     executor: Executor = field(init=False)
 
     def __post_init__(self) -> None:

@@ -39,7 +39,7 @@ from chatops.slack.ids import (
     DENY_REASON_ACTION_ID,
     DENY_REASON_BLOCK_ID,
 )
-from commands.reply import Check, Field, Reply, Severity
+from commands.reply import Check, Field, Reply, Tone
 
 __all__ = [
     "BUTTON_TEXT_MAX",
@@ -97,10 +97,10 @@ _SAFE_URL = re.compile(r"https?://[^\s<>|`]+")
 _USER_ID = re.compile(r"[UW](?=[A-Z]*[0-9])[A-Z0-9]{6,20}")  # U0123ABCD; not a word like "WARNING"
 
 _MARKER = {
-    Severity.INFO: ":information_source:",
-    Severity.SUCCESS: ":white_check_mark:",
-    Severity.WARNING: ":warning:",
-    Severity.ERROR: ":x:",
+    Tone.INFO: ":information_source:",
+    Tone.SUCCESS: ":white_check_mark:",
+    Tone.WARNING: ":warning:",
+    Tone.ERROR: ":x:",
 }
 
 
@@ -191,7 +191,7 @@ class _Part:
 
 
 def _title_block(reply: Reply) -> SectionBlock:
-    marker = _MARKER[reply.severity]
+    marker = _MARKER[reply.tone]
     title = reply.title if reply.title.strip() else "(no title)"
     return SectionBlock(text=_mrkdwn(f"{marker} *{_fit(title, TEXT_MAX - len(marker) - 3)}*"))
 
@@ -525,8 +525,8 @@ def _progress_head(command: str, user: str, outcome: Reply | None) -> str:
         return f":hourglass_flowing_sand: {_person(user)} is running {shown}"
     title = _fit(outcome.title if outcome.title.strip() else "(no title)", TEXT_MAX // 2)
     if outcome.ok:
-        return f"{_MARKER[outcome.severity]} {shown} finished: *{title}*"
-    return f"{_MARKER[Severity.ERROR]} {shown} stopped: *{title}*"
+        return f"{_MARKER[outcome.tone]} {shown} finished: *{title}*"
+    return f"{_MARKER[Tone.ERROR]} {shown} stopped: *{title}*"
 
 
 def progress_blocks(
@@ -568,11 +568,6 @@ def progress_text(command: str, lines: Sequence[str], outcome: Reply | None = No
 
 # --- notices (chatops.notify): events, alerts, digests, incident messages --------------------------
 
-_NOTICE_SEVERITY = {
-    "info": Severity.INFO,
-    "warning": Severity.WARNING,
-    "critical": Severity.ERROR,
-}
 _NOTICE_KIND = {
     "event": "Event",
     "alert": "Alert",
@@ -585,13 +580,11 @@ _NOTICE_KIND = {
 
 
 def _notice_reply(notice: Notice) -> Reply:
-    severity = _NOTICE_SEVERITY[notice.severity]
-    if notice.kind == "alert-resolved":
-        severity = Severity.SUCCESS
+    tone = Tone.SUCCESS if notice.kind == "alert-resolved" else Tone.of(notice.severity)
     return Reply(
         title=notice.title,
         text=notice.text,
-        severity=severity,
+        tone=tone,
         fields=tuple(Field(label=label, value=value) for label, value in notice.fields),
         links=notice.links,
     )

@@ -17,7 +17,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from chatops.notify.digest import Digest
-from chatops.notify.notice import Notice, Severity
+from chatops.notify.notice import Notice
+from chatops.severity import Severity
 from chatops.slack.blocks import TEXT_MAX, fit_mrkdwn, limit_violations
 
 __all__ = ["DIGEST_TEXT_BUDGET", "LINE_MAX", "digest_blocks", "digest_text"]

@@ -13,7 +13,7 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from approvals import keys
+from chatops.slack import keys
 from chatops.slack.blocks import approval_blocks, reply_blocks, reply_text
 from chatops.slack.metrics import Metrics
 from commands.reply import Reply

@@ -24,25 +24,28 @@ from approvals.errors import (
 )
 from approvals.ids import parse_request_id
 from approvals.models import AuditEntry, Status, Submission
-from approvals.policy import BreakGlass, Policy, Role
+from approvals.policy import BreakGlass, Policy
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
+from tests.approvals.requests import USERS, fallback_request
 
 DIGEST = "d" * 64
 OTHER_DIGEST = "e" * 64
 TTL_S = 600
-USERS: dict[str, tuple[Role, ...]] = {
-    "alice": (Role.OPERATOR,),
-    "bob": (Role.OPERATOR, Role.APPROVER),
-    "carol": (Role.APPROVER,),
-    "erin": (Role.APPROVER,),
-    "dave": (Role.VIEWER,),
-}
 
 
 def _policy(**overrides: object) -> Policy:
     return Policy.model_validate({"users": USERS, "ttl_s": TTL_S, **overrides})
+
+
+def _break_glass_service(redis: redis_lib.Redis, clock: ManualClock) -> ApprovalService:
+    """A service whose policy lets ``refund.stop`` run under break-glass."""
+    return ApprovalService(
+        RedisApprovalStore(redis),
+        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
+        clock,
+    )
 
 
 _DIGESTS = itertools.count(1)
@@ -52,19 +55,7 @@ def _new(
     requester: str = "alice", policy_key: str = "feed.fallback", digest: str | None = None
 ) -> NewRequest:
     """A request for calls no other open request asks for (unless ``digest`` is given)."""
-    return NewRequest(
-        command="/feed",
-        text='fallback 1 on 3 "spike"',
-        policy_key=policy_key,
-        calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"], ["bool", True]]}],
-        digest=digest or f"{next(_DIGESTS):064x}",
-        summary="Fallback on for asset 1",
-        requester=requester,
-        reason="price spike",
-        channel="C-ops",
-        thread=None,
-        plan_time_s=1_800_000_000,
-    )
+    return fallback_request(requester, digest or f"{next(_DIGESTS):064x}", policy_key)
 
 
 @pytest.fixture
@@ -111,11 +102,7 @@ def test_what_create_and_approve_return_is_what_is_stored(
 ) -> None:
     """The scripts hand back the request without a second read (create only the fields it set,
     approve the whole hash from its cache): both must equal a fresh read, break-glass included."""
-    service = ApprovalService(
-        RedisApprovalStore(redis),
-        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
-        clock,
-    )
+    service = _break_glass_service(redis, clock)
     created = service.create(_new())
     assert created == service.get(created.id)
     assert (created.state, created.expires_ms) == (Status.PENDING, clock.ms + TTL_S * 1000)
@@ -521,11 +508,7 @@ def test_break_glass_is_refused_for_a_step_the_policy_does_not_list(
     redis: redis_lib.Redis, clock: ManualClock
 ) -> None:
     """Enabled break-glass covers only the steps the policy lists."""
-    service = ApprovalService(
-        RedisApprovalStore(redis),
-        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
-        clock,
-    )
+    service = _break_glass_service(redis, clock)
     with pytest.raises(BreakGlassNotAllowedError):
         service.create(_new(policy_key="feed.fallback"), break_glass=True)
     assert service.store.client.keys("chatops:*") == []
@@ -535,11 +518,7 @@ def test_break_glass_runs_alone_then_needs_a_second_persons_sign_off(
     redis: redis_lib.Redis, clock: ManualClock
 ) -> None:
     """A listed step runs at once under break-glass, and only someone else can sign it off."""
-    service = ApprovalService(
-        RedisApprovalStore(redis),
-        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
-        clock,
-    )
+    service = _break_glass_service(redis, clock)
     request = service.create(_new(requester="bob", policy_key="refund.stop"), break_glass=True)
     assert (request.state, request.break_glass, request.retro_approved_by) == (
         Status.APPROVED,

@@ -30,20 +30,14 @@ from approvals.errors import (
 )
 from approvals.ids import parse_request_id
 from approvals.models import FINAL_STATES, Status
-from approvals.policy import Policy, Role
-from approvals.service import ApprovalService, NewRequest
+from approvals.policy import Policy
+from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
+from tests.approvals.requests import USERS, fallback_request
 
 TTL_S = 300
 LEASE_MS = 240_000
-USERS: dict[str, tuple[Role, ...]] = {
-    "alice": (Role.OPERATOR,),
-    "bob": (Role.OPERATOR, Role.APPROVER),
-    "carol": (Role.APPROVER,),
-    "erin": (Role.APPROVER,),
-    "dave": (Role.VIEWER,),
-}
 PEOPLE = ("carol", "erin", "bob", "alice", "dave", "mallory")
 APPROVERS = ("carol", "erin", "bob")
 # Approvals lean towards eligible approvers and denials away from them, so that requests get
@@ -70,22 +64,6 @@ class Expected:
     lease_expires_ms: int = 0
     claims: int = 0
     settled_as: Status | None = None
-
-
-def _new(requester: str, digest: str) -> NewRequest:
-    return NewRequest(
-        command="/feed",
-        text='fallback 1 on 3 "spike"',
-        policy_key="feed.fallback",
-        calls=[{"function": "price_feed::set_fallback", "args": [["u64", "1"]]}],
-        digest=digest,
-        summary="Fallback on",
-        requester=requester,
-        reason="price spike",
-        channel="C-ops",
-        thread=None,
-        plan_time_s=1,
-    )
 
 
 def _number(request_id: str) -> int:
@@ -131,7 +109,7 @@ class ApprovalMachine(RuleBasedStateMachine):
     @rule(requester=st.sampled_from(PEOPLE))
     def create(self, requester: str) -> None:
         # Each request asks for calls of its own: identical open requests are refused.
-        request = self.service.create(_new(requester, f"{len(self.model) + 1:064x}"))
+        request = self.service.create(fallback_request(requester, f"{len(self.model) + 1:064x}"))
         assert request.state == Status.PENDING
         self.model[request.id] = Expected(
             requester=requester, expires_ms=self.clock() + TTL_S * 1000

@@ -1,18 +1,16 @@
 """A bot worker that claims an approved request, goes as far as ``stage`` and then hangs until the test
-kills it with SIGKILL, leaving the request executing exactly as a crashed replica would.
+kills it with SIGKILL, leaving the request executing exactly as a crashed replica would."""
 
-Run as ``python -m tests.commands.approval_worker REDIS_URL DEVNET_URL REQUEST_ID KEY_FILE STAGE LEASE_MS``;
-``STAGE`` is one of:
-
-- ``claimed``: nothing recorded, nothing sent;
-- ``recorded``: the first transaction is signed and recorded (sender, sequence number, expiration)
-  by the bot's own ``FencedChain``, and the worker dies just before sending it: from the chain's side
-  the same as a transaction still waiting in a slow node's mempool;
-- ``partial``: every call but the last is sent and committed, the last is recorded and not sent;
-- ``submitted``: every call is on chain, ``complete`` never runs.
-
-Prints ``READY`` and the hashes sent, never the key.
-"""
+# Run as ``python -m tests.commands.approval_worker REDIS_URL DEVNET_URL REQUEST_ID KEY_FILE STAGE
+# LEASE_MS``; ``STAGE`` is one of:
+# - ``claimed``: nothing recorded, nothing sent;
+# - ``recorded``: the first transaction is signed and recorded (sender, sequence number, expiration)
+#   by the bot's own ``FencedChain``, and the worker dies just before sending it: from the chain's
+#   side the same as a transaction still waiting in a slow node's mempool;
+# - ``partial``: every call but the last is sent and committed, the last is recorded and not sent;
+# - ``submitted``: every call is on chain, ``complete`` never runs.
+#
+# Prints ``READY`` and the hashes sent, never the key.
 
 from __future__ import annotations
 

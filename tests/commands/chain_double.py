@@ -13,7 +13,7 @@ from chatops.runner import Runner, execute_plan
 from commands.invocation import Invocation
 from commands.ports import ChainPort, Events, Outcome, StepContext
 from commands.reply import Check, Reply
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 
 Override = Callable[[Sequence[TypedArg]], list[Any]]
 
@@ -78,6 +78,23 @@ def failed_check(reply: Reply, name: str) -> Check:
             assert not check.ok, check
             return check
     raise AssertionError(f"no check {name!r} in {[c.name for c in reply.checks]}")
+
+
+def first_failed(reply: Reply) -> Check:
+    """The first failed check of a refused reply (fails the test if the reply passed)."""
+    assert not reply.ok, reply
+    return next(c for c in reply.checks if not c.ok)
+
+
+def assert_refused(ops: Harness, line: str, name: str, seen: str, required: str) -> None:
+    """``line`` is refused by its first failed check, ``name``, with what it saw and needed in its
+    text, and sends nothing."""
+    before = ops.tx_count
+    failed = first_failed(ops.run(line))
+    assert failed.name == name
+    assert seen in failed.seen
+    assert required in failed.required
+    assert ops.tx_count == before
 
 
 def passed(reply: Reply) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import redis as redis_lib
 
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 
 @pytest.fixture

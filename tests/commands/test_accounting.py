@@ -8,7 +8,7 @@ from typing import Any
 
 from chatops.chain.calls import TypedArg
 from tests.commands.chain_double import ScriptedChain, run_on
-from tests.commands.harness import Harness, paid_out
+from tests.fakes.bot import Harness, paid_out
 
 
 def _fields(ops: Harness, line: str) -> dict[str, str]:
@@ -43,7 +43,7 @@ def test_compare_before_finalize_names_what_is_unpaid(ops: Harness) -> None:
     """Before the summary exists, the comparison is with what finalize would write: unpaid named."""
     reply = ops.run("/lottery accounting 4")
     assert reply.ok
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
     failed = {c.name: c.seen for c in reply.checks if not c.ok}
     assert failed == {
         "prize paid = total_allocated": "0 paid of 1,050,000,000 (1,050,000,000 unpaid)",

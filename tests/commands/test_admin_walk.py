@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatops.devnet.seed import BUYERS, PARTNER
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 
 LOTTERY = 10
 WALK_EVENTS = (

@@ -19,7 +19,7 @@ from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, build_runner
 from commands.invocation import Invocation
 from commands.reply import Reply
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 APPROVERS = [f"approver{i:02d}" for i in range(50)]
 

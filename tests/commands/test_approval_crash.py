@@ -23,8 +23,8 @@ from chatops.chain.calls import ChainCall, TypedArg
 from chatops.chain.client import DEFAULT_EXPIRY_S
 from chatops.chain.signer import LocalKeySigner
 from chatops.flow import ApprovalFlow, FencedChain
-from tests.commands.harness import Harness
 from tests.conftest import REPO_ROOT, wait_until
+from tests.fakes.bot import Harness
 
 LEASE_MS = 300
 

@@ -17,7 +17,7 @@ from chatops.runner import Runner
 from chatops.wiring import build_runner
 from commands.invocation import Invocation
 from commands.reply import Reply
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 FALLBACK = '/feed fallback 1 on 3 "spike"'
 

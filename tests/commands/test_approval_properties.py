@@ -20,7 +20,7 @@ from chatops.runner import Runner
 from commands.invocation import Invocation
 from commands.registry import build_registry
 from tests.approvals.clock import ManualClock
-from tests.commands.harness import harness
+from tests.fakes.bot import harness
 
 TTL_S = 600
 PEOPLE = ("alice", "bob", "carol", "dave")

@@ -1,8 +1,7 @@
-"""Who may run which step: the role each step declares, applied by the runner before anything runs.
+"""Who may run which step: the role each step declares, applied by the runner before anything runs."""
 
-The whole catalog is walked, so a step added later is covered without touching this file, except a new
-read step, which must add its example arguments to ``READ_EXAMPLES``.
-"""
+# The whole catalog is walked, so a step added later is covered without touching this file, except a
+# new read step, which must add its example arguments to ``READ_EXAMPLES``.
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from approvals.policy import BreakGlass, Policy, Role, demo_policy
 from commands.ports import Plan, StepContext
 from commands.registry import NoArgs, action, build_registry, write
 from commands.reply import Reply
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 # A valid invocation of every read step on the seeded devnet, with incident 1 and request 1 present.
 READ_EXAMPLES = {

@@ -9,8 +9,9 @@ import pytest
 from chatops.chain.movetypes import from_json
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.seed import BOT_OPERATOR
-from commands.reply import Check, Reply
-from tests.commands.harness import Harness
+from commands.reply import Reply
+from tests.commands.chain_double import assert_refused, first_failed
+from tests.fakes.bot import Harness
 
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32
@@ -64,20 +65,6 @@ def _sign(ops: Harness, reply: Reply, signers: list[str]) -> None:
         ops.server.ledger.apply(payload["function"], values, signers=signers)
 
 
-def _failed(reply: Reply) -> Check:
-    assert not reply.ok, reply
-    return next(c for c in reply.checks if not c.ok)
-
-
-def _assert_refused(ops: Harness, line: str, name: str, seen: str, required: str) -> None:
-    before = ops.tx_count
-    failed = _failed(ops.run(line))
-    assert failed.name == name
-    assert seen in failed.seen
-    assert required in failed.required
-    assert ops.tx_count == before
-
-
 def test_list_shows_the_seeded_bot(ops: Harness) -> None:
     """list reads views::list_automation_bots: actions by name, timelock, failures, expiry."""
     reply = ops.run("/autobot list")
@@ -96,7 +83,7 @@ def test_list_flags_a_bot_at_its_failure_limit(ops: Harness) -> None:
     _lock(ops)
     reply = ops.run("/autobot list")
     assert "[FAILURE LIMIT]" in reply.fields[0].value
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_show_decodes_the_cron_spec_and_pending(ops: Harness) -> None:
@@ -169,7 +156,7 @@ def test_check_names_the_failing_condition(
         _announce(ops)
     before = ops.tx_count
     reply = ops.run(line)
-    failed = _failed(reply)
+    failed = first_failed(reply)
     assert (failed.name, seen in failed.seen, required in failed.required) == (name, True, True)
     assert ops.tx_count == before
 
@@ -250,7 +237,7 @@ def test_dry_run_refuses_what_the_contract_would_abort(
         _reconfigure(ops, timelock=0, max_failures=3)
     elif setup == "announce":
         _announce(ops)
-    _assert_refused(ops, line, name, seen, required)
+    assert_refused(ops, line, name, seen, required)
 
 
 def test_success_payload_commits_after_the_timelock(ops: Harness) -> None:
@@ -292,7 +279,7 @@ def test_reports_refuse_what_the_contract_would_abort(
     if setup == "lock":
         _lock(ops)
     code = " 42" if verb == "failure" else ""
-    _assert_refused(ops, f"/autobot {verb} 0xb07 1 {hash_}{code}", name, seen, required)
+    assert_refused(ops, f"/autobot {verb} 0xb07 1 {hash_}{code}", name, seen, required)
 
 
 def test_failure_payload_commits_and_counts_the_failure(ops: Harness) -> None:
@@ -374,7 +361,7 @@ def test_rotate_refuses_what_the_contract_would_abort(
 ) -> None:
     """rotate_bot's validations fail by name before anything is handed off."""
     line = "/autobot rotate " + args.format(future=_now(ops) + DAY, past=_now(ops) - 1)
-    _assert_refused(ops, line, name, seen, required)
+    assert_refused(ops, line, name, seen, required)
 
 
 def test_unknown_action_name_is_a_usage_error(ops: Harness) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from commands.registry import build_registry
 from commands.runbook_names import RUNBOOK_NAMES, steps_for
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 
 RUNBOOK_NAME = re.compile(r"`([a-z_]+::[a-z_]+)")
 

@@ -10,7 +10,7 @@ import redis as redis_lib
 
 from commands.errors import PreconditionError
 from commands.reply import Check
-from tests.commands.harness import Harness, apply, harness, nothing
+from tests.fakes.bot import Harness, apply, harness, nothing
 
 HASH = "ab" * 32
 # spec §12.8: canceled lottery 42, no sales, archived at 1732100000 (181 bytes of BCS).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.commands.chain_double import failed_check
-from tests.commands.harness import Harness, changed
+from tests.fakes.bot import Harness, changed
 
 PRICE_1 = 1_250_000  # asset 1 at 8 decimals, clamp threshold 2000 bps (20 %)
 
@@ -35,7 +35,7 @@ def test_show_flags_an_active_clamp(ops: Harness) -> None:
     clamp(ops)
     reply = ops.run("/feed show 1")
     assert "[CLAMP]" in reply.title
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_update_publishes_a_price_within_the_threshold(ops: Harness) -> None:

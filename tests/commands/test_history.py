@@ -9,7 +9,6 @@ import pytest
 import redis as redis_lib
 
 from chatops.chain.summary import LotterySummary, archive_hash
-from tests.commands.harness import Harness, apply, harness, nothing
 from tests.commands.test_dualwrite import (
     HASH,
     VECTOR_BCS,
@@ -18,6 +17,7 @@ from tests.commands.test_dualwrite import (
     finalized_hash,
     refused,
 )
+from tests.fakes.bot import Harness, apply, harness, nothing
 
 VECTOR_HEX = "0x" + VECTOR_BCS.hex()
 VECTOR_HASH_HEX = "0x" + VECTOR_HASH.hex()

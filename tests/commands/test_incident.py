@@ -1,8 +1,8 @@
-"""/incident through the runner on real Redis: a monitor alert's incident managed by hand, and the journal.
+"""/incident through the runner on real Redis: a monitor alert's incident managed by hand, and the journal."""
 
-The alert comes from the devnet (a price-feed fallback held 5 min), goes through the incident router
-and the outbox to a recording chat; people then drive it with ``/incident`` exactly as typed.
-"""
+# The alert comes from the devnet (a price-feed fallback held 5 min), goes through the incident
+# tracker and the outbox to a recording chat; people then drive it with ``/incident`` exactly as
+# typed.
 
 from __future__ import annotations
 
@@ -16,13 +16,15 @@ import redis as redis_lib
 
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.incident_store import IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.journal import HEADER, JOURNAL_TYPES, SEPARATOR, Journal, export_md
 from chatops.notify.monitors import Monitors
-from chatops.notify.outbox import Outbox, OutboxWorker
-from chatops.notify.router import DEFAULT_CHANNEL, Router
-from tests.commands.harness import Harness, harness
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
+from chatops.notify.router import DEFAULT_CHANNEL, EventRouter
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness, harness
 from tests.fakes.notify import RecordingPoster
 
 
@@ -40,14 +42,7 @@ class Desk:
         found = self.store.thread_ts(incident_id)
         if found is None:
             return []
-        channel, ts = found
-        # A digest is one message carrying several notices: count notices, not messages.
-        return [
-            n.title
-            for m in self.poster.messages.get(channel, [])
-            if m.thread_ts == ts
-            for n in m.notices
-        ]
+        return self.poster.thread_titles(*found)
 
 
 @pytest.fixture
@@ -60,9 +55,9 @@ def desk(redis: redis_lib.Redis) -> Iterator[Desk]:
     thread.start()
     try:
         with harness(redis_client=redis) as ops:
-            router = Router(PACKAGE_ADDRESS)
+            router = EventRouter(PACKAGE_ADDRESS)
             journal = Journal(redis)
-            incidents = IncidentRouter(
+            incidents = IncidentTracker(
                 store, OutboxDelivery(Outbox(redis)), router.opens_incident, journal=journal
             )
             book = AlertBook(redis, incidents, lambda name, sev: (sev, DEFAULT_CHANNEL, False))

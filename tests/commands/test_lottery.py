@@ -10,7 +10,7 @@ import pytest
 from chatops.chain.calls import TypedArg
 from chatops.chain.errors import ChainAbortError
 from tests.commands.chain_double import ScriptedChain, failed_check, run_on
-from tests.commands.harness import Harness, paid_out
+from tests.fakes.bot import Harness, paid_out
 
 
 def test_status_reads_the_seeded_active_lottery(ops: Harness) -> None:

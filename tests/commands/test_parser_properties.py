@@ -1,8 +1,7 @@
-"""Property tests of the parser: whatever people type, resolving yields a valid step or a UsageError.
+"""Property tests of the parser: whatever people type, resolving yields a valid step or a UsageError."""
 
-Deterministic (``derandomize``, no example database) and at most 200 examples per property, so CI is
-stable; a failure prints the minimal line to add as a regular test.
-"""
+# Deterministic (``derandomize``, no example database) and at most 200 examples per property, so CI
+# is stable; a failure prints the minimal line to add as a regular test.
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ accounting invariant, against the devnet."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -16,12 +16,10 @@ from commands.accounting import accounting_invariant
 from commands.errors import PreconditionError
 from commands.ports import StepContext
 from tests.commands.chain_double import ScriptedChain, execute_on, failed_check
-from tests.commands.harness import (
+from tests.fakes.bot import (
     Harness,
     apply,
     changed,
-    no_payout_cap,
-    nothing,
     payout_cap,
 )
 
@@ -171,54 +169,6 @@ def test_second_lottery_round_one_is_explained_and_the_reissue_states_the_reset(
     assert ops.execute("/payouts batch 20 1").ok
 
 
-def _paid_round_1(ts_offset: int = 0) -> Callable[[Harness], None]:
-    def setup(ops: Harness) -> None:
-        now = ops.gateway.now_s()
-        apply(ops, "payouts::record_payout_batch_admin", 4, 1, 1, 1, 0, now + ts_offset)
-
-    return setup
-
-
-def _cooldown(ops: Harness) -> None:
-    payout_cap(cooldown=HOUR)(ops)
-    _paid_round_1()(ops)
-
-
-BATCH_FAILURES = [
-    ("/payouts batch 3 1 1 0", nothing, "lottery status", "Closing"),
-    ("/payouts batch 4 1 1 0", no_payout_cap, "PayoutBatchCap present", "none"),
-    ("/payouts batch 4 101 1 0", nothing, "batch size within cap", "101"),
-    ("/payouts batch 4 1 1 0", _cooldown, "cap cooldown passed", None),
-    ("/payouts batch 4 1 1 0", payout_cap(stride=2), "cap nonce = payout round", None),
-    ("/payouts batch 4 1 1 0", nothing, "prize = the winners' prizes", "1 typed"),
-    ("/payouts batch 4 4", nothing, "winners left to pay", "4 to pay"),
-    ("/payouts batch 4 1 1 20", payout_cap(budget=10), "cap operations budget", "20 needed"),
-    ("/payouts batch 4 1 1 0", _paid_round_1(10 * HOUR), "timestamp >= last_payout_ts", None),
-    ("/payouts batch 4 1 1050000001 0", nothing, "prize within total_allocated", "1,050,000,001"),
-    (
-        "/payouts batch 4 1 0 140000001",
-        nothing,
-        "operations within total_operations_allocated",
-        "140,000,001",
-    ),
-    ("/payouts batch 2 1 1 0", nothing, "sales recorded", "no ticket sold"),
-]
-
-
-@pytest.mark.parametrize(("line", "setup", "name", "seen"), BATCH_FAILURES)
-def test_batch_check_failures_send_nothing(
-    ops: Harness, line: str, setup: Callable[[Harness], None], name: str, seen: str | None
-) -> None:
-    """Each payout batch check, when it fails, is named with what it saw; no transaction."""
-    setup(ops)
-    before = ops.tx_count
-    check = failed_check(ops.run(line), name)
-    if seen is not None:
-        assert check.seen == seen
-    assert check.required
-    assert ops.tx_count == before
-
-
 # --- run ---------------------------------------------------------------------------------------
 
 
@@ -349,64 +299,3 @@ def test_partner_payout_uses_the_partner_nonce(ops: Harness) -> None:
 def test_partner_is_privileged(ops: Harness) -> None:
     """A partner payout needs a second person."""
     ops.needs_approval(f"/payouts partner 4 {PARTNER} 1")
-
-
-def _partner(max_total: int = 10**12, cooldown: int = 0, expires_offset: int | None = None) -> Any:
-    def setup(ops: Harness) -> None:
-        expires = 0 if expires_offset is None else ops.gateway.now_s() + expires_offset
-        apply(
-            ops, "roles::upsert_partner_payout_cap_admin", PARTNER, max_total, cooldown, 1, expires
-        )
-
-    return setup
-
-
-def _partner_cooling(ops: Harness) -> None:
-    _partner(cooldown=HOUR)(ops)
-    apply(ops, "payouts::record_partner_payout_admin", 4, PARTNER, 1, 1, ops.gateway.now_s())
-
-
-def _two_rounds_paid(ops: Harness) -> None:
-    now = ops.gateway.now_s()
-    apply(ops, "payouts::record_payout_batch_admin", 4, 1, 1, 1, 0, now)
-    apply(ops, "payouts::record_payout_batch_admin", 4, 2, 1, 1, 0, now)
-
-
-PARTNER_FAILURES = [
-    (f"/payouts partner 3 {PARTNER} 1", nothing, "lottery status", "Closing"),
-    ("/payouts partner 4 0xdead 1", nothing, "PartnerPayoutCap present", "none"),
-    (
-        f"/payouts partner 4 {PARTNER} 20",
-        _partner(max_total=10),
-        "partner cap remaining budget",
-        "20",
-    ),
-    (
-        f"/payouts partner 4 {PARTNER} 1",
-        _partner(expires_offset=-1),
-        "partner cap not expired",
-        None,
-    ),
-    (f"/payouts partner 4 {PARTNER} 1", _partner_cooling, "partner cap cooldown passed", None),
-    (f"/payouts partner 4 {PARTNER} 1", _two_rounds_paid, "partner cap nonce >= payout round", "1"),
-    (
-        f"/payouts partner 4 {PARTNER} 140000001",
-        nothing,
-        "operations within total_operations_allocated",
-        "140,000,001",
-    ),
-]
-
-
-@pytest.mark.parametrize(("line", "setup", "name", "seen"), PARTNER_FAILURES)
-def test_partner_check_failures_send_nothing(
-    ops: Harness, line: str, setup: Callable[[Harness], None], name: str, seen: str | None
-) -> None:
-    """Each partner payout check, when it fails, is named with what it saw; no transaction."""
-    setup(ops)
-    before = ops.tx_count
-    check = failed_check(ops.run(line), name)
-    if seen is not None:
-        assert check.seen == seen
-    assert check.required
-    assert ops.tx_count == before

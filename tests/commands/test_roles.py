@@ -10,8 +10,8 @@ from chatops.devnet.framework import PACKAGE_ADDRESS, addr
 from chatops.devnet.seed import PARTNER, PREMIUM_BUYER
 from commands.invocation import Invocation
 from commands.ports import Plan, StepContext
-from commands.reply import Check, Reply
-from tests.commands.harness import Harness, changed
+from tests.commands.chain_double import assert_refused
+from tests.fakes.bot import Harness, changed
 
 NEW_PARTNER = addr("0xa22")
 SPENT_PARTNER = addr("0xa33")
@@ -27,20 +27,6 @@ def _now(ops: Harness) -> int:
 def _seed(ops: Harness, function: str, args: list[Any]) -> None:
     """Change state through the devnet's own transaction path, as the package account."""
     ops.server.ledger.apply(function, args)
-
-
-def _failed(reply: Reply) -> Check:
-    assert not reply.ok, reply
-    return next(c for c in reply.checks if not c.ok)
-
-
-def _assert_refused(ops: Harness, line: str, name: str, seen: str, required: str) -> None:
-    before = ops.tx_count
-    failed = _failed(ops.run(line))
-    assert failed.name == name
-    assert seen in failed.seen
-    assert required in failed.required
-    assert ops.tx_count == before
 
 
 def _plan(ops: Harness, line: str) -> Plan:
@@ -81,7 +67,7 @@ def test_partner_caps_flags_expired_and_exhausted(ops: Harness) -> None:
     )
     assert "[EXPIRED]" in fields[f"Partner {NEW_PARTNER}"]
     assert "[EXHAUSTED]" in fields[f"Partner {SPENT_PARTNER}"]
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_premium_caps_show_expiry_referrer_and_flag_expired(ops: Harness) -> None:
@@ -151,7 +137,7 @@ def test_revoke_payout_cap_removes_it(ops: Harness) -> None:
 def test_revoke_payout_cap_refuses_without_a_cap(ops: Harness) -> None:
     """Without a cap the check names it and nothing is sent."""
     _seed(ops, "roles::revoke_payout_batch_cap_admin", [])
-    _assert_refused(
+    assert_refused(
         ops, "/roles revoke-payout-cap", "PayoutBatchCap present", "none", "a cap to revoke"
     )
 
@@ -171,13 +157,13 @@ def test_partner_cap_creates_a_cap(ops: Harness) -> None:
 
 def test_partner_cap_refuses_a_zero_budget(ops: Harness) -> None:
     """A cap with nothing to pay is refused by name (cleanup would remove it at once)."""
-    _assert_refused(ops, "/roles partner-cap 0xa22 0 0 1 0", "max total payout > 0", "0", "> 0")
+    assert_refused(ops, "/roles partner-cap 0xa22 0 0 1 0", "max total payout > 0", "0", "> 0")
 
 
 def test_partner_cap_refuses_an_expiry_in_the_past(ops: Harness) -> None:
     """An expires_at already passed is refused; 0 (never) would be accepted."""
     past = _now(ops) - 1
-    _assert_refused(
+    assert_refused(
         ops,
         f"/roles partner-cap 0xa22 1000 0 1 {past}",
         "expires_at 0 or in the future",
@@ -196,7 +182,7 @@ def test_revoke_partner_removes_the_cap(ops: Harness) -> None:
 
 def test_revoke_partner_refuses_an_unknown_partner(ops: Harness) -> None:
     """A partner without a cap is named by the check; nothing is sent."""
-    _assert_refused(
+    assert_refused(
         ops,
         "/roles revoke-partner 0xa22",
         "PartnerPayoutCap present",
@@ -235,7 +221,7 @@ def test_premium_grant_without_a_referrer(ops: Harness) -> None:
 def test_premium_grant_refuses_an_expiry_in_the_past(ops: Harness) -> None:
     """An already expired grant is refused by name; nothing is sent."""
     past = _now(ops) - 5
-    _assert_refused(
+    assert_refused(
         ops,
         f"/roles premium-grant 0xc001 {past} on",
         "expires_at 0 or in the future",
@@ -254,7 +240,7 @@ def test_premium_revoke_removes_the_cap(ops: Harness) -> None:
 
 def test_premium_revoke_refuses_an_unknown_holder(ops: Harness) -> None:
     """A holder without premium access is named by the check; nothing is sent."""
-    _assert_refused(
+    assert_refused(
         ops,
         "/roles premium-revoke 0xc001",
         "PremiumAccessCap present",
@@ -296,6 +282,6 @@ def test_cleanup_preflight_names_the_caps_it_would_remove(ops: Harness) -> None:
 
 def test_cleanup_refuses_when_nothing_would_be_removed(ops: Harness) -> None:
     """With only valid caps (the seed) cleanup refuses by name and sends nothing."""
-    _assert_refused(
+    assert_refused(
         ops, "/roles cleanup", "caps to remove", "none", "at least one expired or spent cap"
     )

@@ -12,7 +12,7 @@ from chatops.chain.state_reader import READS
 from chatops.devnet.contracts import all_specs
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from commands.registry import build_registry
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 from chatops.devnet.seed import BUYERS, demo_config, encode_config
 from tests.commands.chain_double import failed_check
-from tests.commands.harness import Harness, changed
+from tests.fakes.bot import Harness, changed
 
 
 def deposit(ops: Harness) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def test_status_warns_when_paused(ops: Harness) -> None:
     pause(ops)
     reply = ops.run("/vrf status")
     assert reply.title == "VRF requests PAUSED"
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
 
 
 def test_request_reads_a_lottery_vrf_state(ops: Harness) -> None:
@@ -183,7 +183,7 @@ def test_ops_status_shows_the_pause_and_since_when(ops: Harness) -> None:
     """A paused deposit is the first thing /ops status asks attention for, with its start time."""
     pause(ops)
     reply = ops.run("/ops status")
-    assert reply.severity == "warning"
+    assert reply.tone == "warning"
     first = reply.fields[0].value
     assert first.startswith("VRF requests PAUSED since ")
     assert first.endswith("no draw can be requested")

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from commands.shares import paid_winners, refund_amounts, winner_amounts
 from tests.commands.chain_double import failed_check
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 
 def test_winners_lists_addresses_amounts_and_paid(ops: Harness) -> None:

@@ -1,14 +1,14 @@
-"""Regenerate tests/data/supra_signed_tx_vectors.json with Supra's own Python SDK (supra-sdk 0.1.1).
+"""Regenerate tests/data/supra_signed_tx_vectors.json with Supra's own Python SDK (supra-sdk 0.1.1)."""
 
-Not run by the test suite and not a project dependency (it needs Python >= 3.12 by metadata, but
-imports on 3.11). To regenerate:
-
-    .venv/bin/pip download supra-sdk==0.1.1 --no-deps --ignore-requires-python -d /tmp/supra
-    unzip -o -q /tmp/supra/supra_sdk-0.1.1-py3-none-any.whl -d /tmp/supra/unpacked
-    PYTHONPATH=/tmp/supra/unpacked .venv/bin/python tests/data/make_supra_vectors.py
-
-tests/chatops/chain/test_signer.py rebuilds every vector with chatops.chain.transactions and compares bytes.
-"""
+# Not run by the test suite and not a project dependency (it needs Python >= 3.12 by metadata, but
+# imports on 3.11). To regenerate:
+#
+#     .venv/bin/pip download supra-sdk==0.1.1 --no-deps --ignore-requires-python -d /tmp/supra
+#     unzip -o -q /tmp/supra/supra_sdk-0.1.1-py3-none-any.whl -d /tmp/supra/unpacked
+#     PYTHONPATH=/tmp/supra/unpacked .venv/bin/python tests/data/make_supra_vectors.py
+#
+# tests/chatops/chain/test_signer.py rebuilds every vector with chatops.chain.transactions and
+# compares bytes.
 
 from __future__ import annotations
 

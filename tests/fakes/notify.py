@@ -1,8 +1,5 @@
-"""In-process doubles of the notify ports: a recording ``Poster`` (with scripted failures) and ``Sink``.
-
-For tests of the watcher, the router and the outbox that need no HTTP; the Slack path is tested with
-``SlackWebApiDouble`` and the real ``SlackNoticePoster``.
-"""
+"""In-process doubles of the notify ports: a recording ``Poster`` (with scripted failures), a recording
+``Sink`` and an outbox ``Sink`` without incidents, for tests that need no HTTP."""
 
 from __future__ import annotations
 
@@ -10,10 +7,14 @@ import itertools
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from redis.client import Pipeline
 
 from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
+from chatops.notify.outbox import Outbox
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
 
 __all__ = ["Emitted", "Posted", "RecordingPoster", "RecordingSink"]
@@ -62,6 +63,13 @@ class RecordingPoster:
             raise ValueError(f"unknown failure {kind!r}")
         with self._lock:
             self._failures.extend([(kind, retry_after_s, posted)] * times)
+
+    def thread_titles(self, channel: str, ts: str) -> list[str]:
+        """Titles of the notices posted in the thread of ``ts``: a digest is one message carrying
+        several notices, so this counts notices, not messages."""
+        return [
+            n.title for m in self.messages.get(channel, []) if m.thread_ts == ts for n in m.notices
+        ]
 
     def _failure(self) -> tuple[str, float, bool] | None:
         with self._lock:
@@ -167,3 +175,19 @@ class RecordingSink:
     def notices(self) -> list[Notice]:
         with self._lock:
             return [e.notice for e in self.emitted]
+
+
+class OutboxSink:
+    """A ``Sink`` (and ``PageSink``) that queues every notice for the channel it is given, with no
+    incident threads: the watcher's hand-off tested without the incident tracker."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def emit(self, notice: Notice, *, channel: str) -> None:
+        self.outbox.enqueue(notice, channel=channel)
+
+    def emit_page(self, notices: Sequence[tuple[Notice, str]], tx: Pipeline) -> int:
+        """``PageSink``: every notice of the page is queued on ``tx``."""
+        self.outbox.enqueue_into(tx, [(notice, channel, None) for notice, channel in notices])
+        return len(notices)

@@ -1,11 +1,11 @@
-"""Requests as Slack sends them to the app: signed HTTP bodies and headers, and Socket Mode envelopes.
+"""Requests as Slack sends them to the app: signed HTTP bodies and headers, and Socket Mode envelopes."""
 
-HTTP: ``signed_*`` return a ``SignedRequest`` (body + headers) for ``BoltRequest(body=, headers=)``
-or a real POST, signed like Slack (``v0=`` HMAC-SHA256 over ``v0:{timestamp}:{body}``), with knobs to
-forge the signature, make it stale, or mark it as a retry. Socket Mode: the ``*_payload`` builders
-give the same three kinds as dicts (``BoltRequest(body=payload, mode="socket_mode")``), and
-``socket_mode_envelope`` wraps one the way the Socket Mode server does.
-"""
+# HTTP: ``signed_*`` return a ``SignedRequest`` (body + headers) for ``BoltRequest(body=,
+# headers=)`` or a real POST, signed like Slack (``v0=`` HMAC-SHA256 over
+# ``v0:{timestamp}:{body}``), with knobs to forge the signature, make it stale, or mark it as a
+# retry. Socket Mode: the ``*_payload`` builders give the same three kinds as dicts
+# (``BoltRequest(body=payload, mode="socket_mode")``), and ``socket_mode_envelope`` wraps one the
+# way the Socket Mode server does.
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""A Slack Web API double on 127.0.0.1:0 for the Slack adapter's tests (Slack's outer edge).
+"""A Slack Web API double on 127.0.0.1:0 for the Slack adapter's tests (Slack's outer edge)."""
 
-It answers the methods the bot uses the way Slack does (``ok:false`` + ``error``, 429 + ``Retry-After``,
-5xx), keeps posted messages so ``chat.update`` edits them, and records every call. Failures are
-scripted through an explicit queue (``fail_next``), never through magic tokens. It also serves
-``response_url`` webhooks (``response_url()``) so a Bolt ``respond()`` never leaves the machine.
-"""
+# It answers the methods the bot uses the way Slack does (``ok:false`` + ``error``, 429 +
+# ``Retry-After``, 5xx), keeps posted messages so ``chat.update`` edits them, and records every
+# call. Failures are scripted through an explicit queue (``fail_next``), never through magic tokens.
+# It also serves ``response_url`` webhooks (``response_url()``) so a Bolt ``respond()`` never leaves
+# the machine.
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -280,12 +279,7 @@ class SlackWebApiDouble:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- scripting -----------------------------------------------------------------------------

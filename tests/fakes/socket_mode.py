@@ -1,10 +1,10 @@
-"""A Slack Socket Mode server double on 127.0.0.1:0 (websockets' sync server), for slow tests.
+"""A Slack Socket Mode server double on 127.0.0.1:0 (websockets' sync server), for slow tests."""
 
-It speaks the protocol as slack_sdk's clients expect: ``hello`` on connect, envelopes the test sends,
-acks (``{"envelope_id", "payload"?}``) recorded with the time they took, and ``disconnect`` messages
-or dropped connections to drive reconnects. Pair it with ``SlackWebApiDouble(socket_mode_url=
-server.issue_url)`` so ``apps.connections.open`` hands out a fresh ticket each time, like Slack.
-"""
+# It speaks the protocol as slack_sdk's clients expect: ``hello`` on connect, envelopes the test
+# sends, acks (``{"envelope_id", "payload"?}``) recorded with the time they took, and ``disconnect``
+# messages or dropped connections to drive reconnects. Pair it with
+# ``SlackWebApiDouble(socket_mode_url=server.issue_url)`` so ``apps.connections.open`` hands out a
+# fresh ticket each time, like Slack.
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -120,12 +119,7 @@ class SocketModeServerDouble:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- reading -------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
-"""A scripted Supra RPC node on 127.0.0.1:0 for the gateway's error paths (the chain's outer edge).
+"""A scripted Supra RPC node on 127.0.0.1:0 for the gateway's error paths (the chain's outer edge)."""
 
-Answers are queued per (method, path) with ``reply()`` (used once each, in order) or set as the
-standing answer with ``always()``; anything else gets 404. Every request is recorded.
-"""
+# Answers are queued per (method, path) with ``reply()`` (used once each, in order) or set as the
+# standing answer with ``always()``; anything else gets 404. Every request is recorded.
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -156,10 +154,5 @@ class FakeSupraNode:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

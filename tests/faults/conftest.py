@@ -27,8 +27,8 @@ from chatops.redis_process import RedisServerError, start_redis_server, stop_red
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, build_notify, embedded_devnet
 from commands.registry import build_registry
-from tests.commands.harness import Harness
 from tests.conftest import free_port
+from tests.fakes.bot import Harness
 
 
 class DurableRedis:

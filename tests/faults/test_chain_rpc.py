@@ -1,10 +1,9 @@
 """Chain RPC faults through the runner: reads that time out, answer 5xx or answer a body that is not
 JSON are retried and end in a plain reply; a write whose submit is in doubt is never resent, waits for
-reconciliation, and /ops reconcile settles it from the chain.
+reconciliation, and /ops reconcile settles it from the chain."""
 
-The devnet's fault knob (``POST /devnet/faults``) injects the faults on the real node; the scripted
-node (tests/fakes/supra_node.py) serves broken bodies and counts requests.
-"""
+# The devnet's fault knob (``POST /devnet/faults``) injects the faults on the real node; the
+# scripted node (tests/fakes/supra_node.py) serves broken bodies and counts requests.
 
 from __future__ import annotations
 
@@ -32,8 +31,8 @@ from commands.invocation import Invocation
 from commands.registry import build_registry
 from commands.reply import Reply
 from tests.approvals.clock import ManualClock
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.supra_node import FakeSupraNode
 from tests.faults.conftest import bot, fallbacks_sent, fault, flow_of
 

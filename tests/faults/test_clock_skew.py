@@ -1,10 +1,10 @@
-"""Clock skew between replicas on approval expiry and execution leases.
+"""Clock skew between replicas on approval expiry and execution leases."""
 
-First what happens when each replica decides on its own clock (an explicit ``now_ms``, which is how
-the bot was wired before): a replica ahead expires requests early, one behind accepts approvals late
-and claims leases that a correct sweeper already sees as lost. Then the fix: with no local clock the
-scripts decide on the Redis server's TIME, which every replica shares, and the bot is wired that way.
-"""
+# First what happens when each replica decides on its own clock (an explicit ``now_ms``, which is
+# how the bot was wired before): a replica ahead expires requests early, one behind accepts
+# approvals late and claims leases that a correct sweeper already sees as lost. Then the fix: with
+# no local clock the scripts decide on the Redis server's TIME, which every replica shares, and the
+# bot is wired that way.
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from approvals.policy import demo_policy
 from approvals.service import DEFAULT_LEASE_MS, ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
-from tests.commands.harness import harness
+from tests.fakes.bot import harness
 from tests.faults.conftest import flow_of
 
 MINUTE_MS = 60_000

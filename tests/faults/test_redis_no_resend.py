@@ -11,7 +11,7 @@ from typing import cast
 import pytest
 import redis as redis_lib
 
-from chatops.wiring import embedded_redis, redis_client
+from chatops.redis_client import embedded_redis, redis_client
 
 # Counts its runs, then holds the server for ARGV[1] ms: longer than the client waits for a reply.
 SLOW_WRITE = (

@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 
 from approvals.models import Status
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 from tests.faults.conftest import DurableRedis, bot, fallbacks_sent, flow_of
 
 FALLBACK = '/feed fallback 1 on 3 "spike"'

@@ -1,9 +1,9 @@
 """Redis stopped under the Slack app: a click, a deny submission, a typed command and a mention are
 still acked with 200, the person is told (only them) that nothing was recorded and why, and once Redis
-is back nothing was recorded indeed.
+is back nothing was recorded indeed."""
 
-Signed requests through Bolt's real request path; Redis is a real redis-server, stopped and restarted.
-"""
+# Signed requests through Bolt's real request path; Redis is a real redis-server, stopped and
+# restarted.
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from approvals import keys
 from approvals.models import Status
 from chatops.incident_port import IncidentDesk
+from chatops.slack import keys
 from chatops.slack.app import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
@@ -36,8 +36,8 @@ from tests.chatops.slack.conftest import (
     mention_request,
     slack_policy,
 )
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_requests import signed_view_submission
 from tests.fakes.slack_web_api import SlackWebApiDouble
 from tests.faults.conftest import DurableRedis, bot, fallbacks_sent, flow_of

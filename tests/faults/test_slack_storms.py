@@ -1,9 +1,8 @@
 """Slack 429/5xx storms: replies and approval messages through the Bolt app's WebClient retry handlers,
-and notices (posts and in-place updates) through the outbox, each still arrive exactly once.
+and notices (posts and in-place updates) through the outbox, each still arrive exactly once."""
 
-Only Slack's edge is a double (tests/fakes/slack_web_api.py); the chain is the seeded devnet and Redis
-is real.
-"""
+# Only Slack's edge is a double (tests/fakes/slack_web_api.py); the chain is the seeded devnet and
+# Redis is real.
 
 from __future__ import annotations
 
@@ -16,9 +15,10 @@ import pytest
 import redis as redis_lib
 from slack_bolt import App
 
-from approvals import keys
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
+from chatops.slack import keys
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.ids import APPROVE_ACTION_ID
 from chatops.slack.notice_poster import (
@@ -29,8 +29,8 @@ from chatops.slack.notice_poster import (
 )
 from tests.chatops.slack import conftest as slack_fixtures
 from tests.chatops.slack.conftest import ALICE, BOB, CHANNEL, Slack, make_deps
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, ApiCall, SlackWebApiDouble
 
 FALLBACK = "/feed fallback 1 on 3 spike"

@@ -17,10 +17,11 @@ import httpx
 import pytest
 import redis as redis_lib
 
-from approvals import keys
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.server import DevnetServer
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify import keys
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.wiring import embedded_devnet
 from tests.chatops.notify.devnet_events import inject
 from tests.conftest import REPO_ROOT, wait_until

@@ -1,8 +1,7 @@
-"""A watcher replica for the failover test: ``python -m tests.faults.watcher_main``.
+"""A watcher replica for the failover test: ``python -m tests.faults.watcher_main``."""
 
-argv: REDIS_URL DEVNET_URL OWNER LEASE_TTL_MS. Polls the devnet's RefundBatchEvent into the outbox
-(as ``chatops serve`` does, through the real Watcher and Outbox) until killed.
-"""
+# argv: REDIS_URL DEVNET_URL OWNER LEASE_TTL_MS. Polls the devnet's RefundBatchEvent into the outbox
+# (as ``chatops serve`` does, through the real Watcher and Outbox) until killed.
 
 from __future__ import annotations
 
@@ -14,11 +13,12 @@ import redis
 from chatops.chain.client import ChainClient
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
-from chatops.notify.notice import Severity
-from chatops.notify.outbox import Outbox, OutboxSink
-from chatops.notify.router import Router
+from chatops.notify.outbox import Outbox
+from chatops.notify.router import EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
+from chatops.severity import Severity
 from chatops.wiring import DEVNET_CHAIN_ID
+from tests.fakes.notify import OutboxSink
 
 REFUND = f"{PACKAGE_ADDRESS}::history::RefundBatchEvent"
 
@@ -26,7 +26,7 @@ REFUND = f"{PACKAGE_ADDRESS}::history::RefundBatchEvent"
 def main(argv: list[str]) -> int:
     redis_url, devnet_url, owner, ttl_ms = argv
     client = redis.Redis.from_url(redis_url)
-    router = Router(PACKAGE_ADDRESS)
+    router = EventRouter(PACKAGE_ADDRESS)
     sink = OutboxSink(Outbox(client))
 
     def route(name: str, severity: Severity) -> tuple[Severity, str, bool]:

@@ -1,8 +1,5 @@
-"""Emulation of ``lottery_multi::draw``: VRF requests, the dVRF callback, and a stand-in for Supra dVRF.
-
-``fulfill`` plays the Supra dVRF node: it answers a pending request by running the callback with
-the stored payload, so the devnet can reach Drawn without a real oracle.
-"""
+"""Emulation of ``lottery_multi::draw``: VRF requests, the dVRF callback, and a stand-in for Supra
+dVRF (``fulfill``)."""
 
 from __future__ import annotations
 
@@ -374,7 +371,11 @@ def vrf_callback(
 
 
 def fulfill(world: World, call: Call, lottery_id: int) -> None:
-    """Play Supra dVRF: answer the lottery's pending request with its stored payload (deterministic)."""
+    """Play Supra dVRF: answer the lottery's pending request with its stored payload (deterministic).
+
+    ``fulfill`` plays the Supra dVRF node: it answers a pending request by running the callback with
+    the stored payload, so the devnet can reach Drawn without a real oracle.
+    """
     state = draw_state(world, lottery_id)
     if state is None or state.vrf_state.status != VRF_REQUESTED:
         raise MoveAbortError(MODULE, 0x1702)

@@ -1,8 +1,5 @@
-"""Emulation of ``lottery_multi::lottery_registry``: lottery configs, statuses and cancellation records.
-
-Also holds the ``Config`` value (strict BCS decode, spec §12.2) and the config rules of ``types``,
-``tags`` and ``economics`` (spec §4.1), which the real package spreads over those helper modules.
-"""
+"""Emulation of ``lottery_multi::lottery_registry``: lottery configs, statuses and cancellation
+records."""
 
 from __future__ import annotations
 
@@ -135,7 +132,12 @@ def _decode_error() -> MoveAbortError:
 
 @dataclass
 class Config:
-    """``lottery_registry::Config`` in BCS field order (spec §6.4)."""
+    """``lottery_registry::Config`` in BCS field order (spec §6.4).
+
+    Also holds the ``Config`` value (strict BCS decode, spec §12.2) and the config rules of
+    ``types``, ``tags`` and ``economics`` (spec §4.1), which the real package spreads over those
+    helper modules.
+    """
 
     event_slug: bytes
     series_code: bytes

@@ -9,17 +9,8 @@ import httpx
 import pytest
 from nacl.signing import VerifyKey
 
-from chatops.chain import transactions
+from chatops.chain import errors, transactions
 from chatops.chain.client import ChainClient, raise_for_status
-from chatops.chain.errors import (
-    ChainAbortError,
-    ChainIdMismatchError,
-    ChainResponseError,
-    ChainUnavailableError,
-    TransactionFailedError,
-    TransactionTimeoutError,
-    ViewNotAllowedError,
-)
 from chatops.chain.models import TransactionInfo
 from chatops.chain.signer import LocalKeySigner
 from tests.chatops.chain.conftest import CHAIN_ID, SleepLog
@@ -87,7 +78,7 @@ def test_view_refused_as_not_a_view_function(
     """A 400 saying the function is not #[view] becomes ViewNotAllowedError naming the function."""
     message = "Invalid view function: function x is not marked as a view function (INVALID_MAIN_FUNCTION_SIGNATURE)"
     supra_node.reply("POST", VIEW, status=400, body={"message": message})
-    with pytest.raises(ViewNotAllowedError) as caught:
+    with pytest.raises(errors.ViewNotAllowedError) as caught:
         client.view(f"{PACKAGE}::views::status_overview", [("u64", 1)])
     assert caught.value.function == f"{PACKAGE}::views::status_overview"
 
@@ -99,7 +90,7 @@ def test_view_abort_becomes_chain_abort_error(
     supra_node.always(
         "POST", VIEW, status=400, body={"message": "Move abort in 0x1::table: 0x6507"}
     )
-    with pytest.raises(ChainAbortError) as caught:
+    with pytest.raises(errors.ChainAbortError) as caught:
         client.view(f"{PACKAGE}::views::get_lottery", [("u64", 99)])
     assert caught.value.name == "ENOT_FOUND"
     assert caught.value.function == f"{PACKAGE}::views::get_lottery"
@@ -111,7 +102,7 @@ def test_view_with_unexpected_shape_is_a_response_error(
 ) -> None:
     """A 200 without a result list raises ChainResponseError."""
     supra_node.reply("POST", VIEW, body={"value": 1})
-    with pytest.raises(ChainResponseError, match="no result list"):
+    with pytest.raises(errors.ChainResponseError, match="no result list"):
         client.view(f"{PACKAGE}::views::f")
 
 
@@ -151,7 +142,7 @@ def test_persistent_429_gives_up_after_max_attempts(
         body={"message": "slow down"},
         headers={"Retry-After": "1"},
     )
-    with pytest.raises(ChainUnavailableError, match="429"):
+    with pytest.raises(errors.ChainUnavailableError, match="429"):
         client.latest_block()
     assert len(supra_node.requests_to("GET", "/rpc/v3/block")) == 3
     assert sleeps.delays_s == [1.0, 1.0]
@@ -183,7 +174,7 @@ def test_slow_node_times_out_as_unavailable(supra_node: FakeSupraNode, sleeps: S
             max_attempts=2,
             sleep=sleeps,
         ) as chain,
-        pytest.raises(ChainUnavailableError, match="timed out"),
+        pytest.raises(errors.ChainUnavailableError, match="timed out"),
     ):
         chain.latest_block()
     assert len(sleeps.delays_s) == 1
@@ -195,7 +186,7 @@ def test_connection_refused_is_unavailable(sleeps: SleepLog) -> None:
         ChainClient(
             f"http://127.0.0.1:{_free_port()}", chain_id=CHAIN_ID, max_attempts=2, sleep=sleeps
         ) as chain,
-        pytest.raises(ChainUnavailableError, match="could not connect"),
+        pytest.raises(errors.ChainUnavailableError, match="could not connect"),
     ):
         chain.account(PACKAGE)
 
@@ -207,7 +198,7 @@ def test_4xx_is_not_retried_and_carries_the_message(
     supra_node.always(
         "GET", f"/rpc/v3/accounts/{PACKAGE}", status=400, body={"message": "bad   address\nformat"}
     )
-    with pytest.raises(ChainResponseError) as caught:
+    with pytest.raises(errors.ChainResponseError) as caught:
         client.account(PACKAGE)
     assert caught.value.status_code == 400
     assert "bad address format" in str(caught.value)
@@ -225,7 +216,7 @@ def test_wrong_chain_id_header_is_refused(client: ChainClient, supra_node: FakeS
         body={"sequence_number": 1, "authentication_key": "0x1"},
         chain_id=8,
     )
-    with pytest.raises(ChainIdMismatchError) as caught:
+    with pytest.raises(errors.ChainIdMismatchError) as caught:
         client.account(PACKAGE)
     assert (caught.value.expected, caught.value.actual) == (CHAIN_ID, "8")
     assert "chain id 8" in str(caught.value)
@@ -241,7 +232,7 @@ def test_missing_chain_id_header_on_success_is_refused(
         body={"header": {"height": 1, "hash": "0x1", "timestamp": 0}},
         chain_id=None,
     )
-    with pytest.raises(ChainIdMismatchError):
+    with pytest.raises(errors.ChainIdMismatchError):
         client.latest_block()
 
 
@@ -345,7 +336,7 @@ def test_wait_times_out(supra_node: FakeSupraNode) -> None:
     supra_node.always("GET", f"/rpc/v3/transactions/{TX_HASH}", body=_tx("Pending"))
     with (
         ChainClient(supra_node.url, chain_id=CHAIN_ID) as chain,
-        pytest.raises(TransactionTimeoutError) as caught,
+        pytest.raises(errors.TransactionTimeoutError) as caught,
     ):
         chain.wait_for_transaction(TX_HASH, timeout_s=0.3, poll_s=0.05)
     assert caught.value.tx_hash == TX_HASH
@@ -374,7 +365,9 @@ def test_submit_timeout_is_not_retried_and_says_reconcile(
             max_attempts=4,
             sleep=sleeps,
         ) as chain,
-        pytest.raises(ChainUnavailableError, match="reconcile by sender and sequence number"),
+        pytest.raises(
+            errors.ChainUnavailableError, match="reconcile by sender and sequence number"
+        ),
     ):
         chain.submit(b"\x01body")
     assert len(supra_node.requests_to("POST", SUBMIT)) == 1
@@ -384,7 +377,7 @@ def test_submit_timeout_is_not_retried_and_says_reconcile(
 def test_submit_503_is_not_retried(client: ChainClient, supra_node: FakeSupraNode) -> None:
     """A 503 on submit is not retried blindly."""
     supra_node.always("POST", SUBMIT, status=503, body={"message": "busy"})
-    with pytest.raises(ChainUnavailableError, match="outcome is unknown"):
+    with pytest.raises(errors.ChainUnavailableError, match="outcome is unknown"):
         client.submit(b"\x01body")
     assert len(supra_node.requests_to("POST", SUBMIT)) == 1
 
@@ -394,7 +387,7 @@ def test_submit_without_hash_is_a_response_error(
 ) -> None:
     """A 200 submit answer that is not a hash raises ChainResponseError."""
     supra_node.reply("POST", SUBMIT, body={"ok": True})
-    with pytest.raises(ChainResponseError, match="no hash"):
+    with pytest.raises(errors.ChainResponseError, match="no hash"):
         client.submit(b"\x01body")
 
 
@@ -404,7 +397,7 @@ def test_submit_without_hash_is_a_response_error(
 def test_raise_for_status_turns_fail_abort_into_chain_abort_error() -> None:
     """A Fail with a Move abort vm_status raises ChainAbortError carrying module, code, name and function."""
     info = TransactionInfo.model_validate(_tx("Fail", f"Move abort in {PACKAGE}::roles: 0x1809"))
-    with pytest.raises(ChainAbortError) as caught:
+    with pytest.raises(errors.ChainAbortError) as caught:
         raise_for_status(info, f"{PACKAGE}::payouts::record_payout_batch_admin")
     error = caught.value
     assert (error.module, error.code, error.name) == ("roles", 0x1809, "E_PAYOUT_BATCH_COOLDOWN")
@@ -431,7 +424,7 @@ def test_raise_for_status_turns_fail_abort_into_chain_abort_error() -> None:
 def test_raise_for_status_non_abort_failures(status: str, vm_status: str, expected: str) -> None:
     """Failures without an abort raise TransactionFailedError with a readable reason."""
     info = TransactionInfo.model_validate(_tx(status, vm_status))
-    with pytest.raises(TransactionFailedError, match=expected) as caught:
+    with pytest.raises(errors.TransactionFailedError, match=expected) as caught:
         raise_for_status(info, SET_FALLBACK)
     assert caught.value.vm_status == vm_status
 
@@ -501,7 +494,7 @@ def test_submit_entry_stops_on_simulated_abort(
     supra_node.reply(
         "POST", SIMULATE, body=_tx("Fail", f"Move abort in {PACKAGE}::price_feed: 0x1202")
     )
-    with pytest.raises(ChainAbortError) as caught:
+    with pytest.raises(errors.ChainAbortError) as caught:
         client.submit_entry(_signer(), SET_FALLBACK, [("u64", 1), ("bool", True), ("u8", 3)])
     assert caught.value.name == "E_REGISTRY_MISSING"
     assert "signer is not the package account" in str(caught.value)
@@ -523,7 +516,7 @@ def test_submit_entry_raises_on_executed_failure(
         f"/rpc/v3/transactions/{TX_HASH}",
         body=_tx("Fail", f"Move abort in {PACKAGE}::price_feed: 0x1902"),
     )
-    with pytest.raises(ChainAbortError, match="E_PRICE_FEED_NOT_FOUND"):
+    with pytest.raises(errors.ChainAbortError, match="E_PRICE_FEED_NOT_FOUND"):
         client.submit_entry(
             _signer(), SET_FALLBACK, [("u64", 9), ("bool", True), ("u8", 3)], simulate_first=False
         )
@@ -533,6 +526,6 @@ def test_submit_to_a_closed_port_says_not_sent(sleeps: SleepLog) -> None:
     """A submit that cannot connect says the transaction was not sent (safe to retry)."""
     with (
         ChainClient(f"http://127.0.0.1:{_free_port()}", chain_id=CHAIN_ID, sleep=sleeps) as chain,
-        pytest.raises(ChainUnavailableError, match="was not sent"),
+        pytest.raises(errors.ChainUnavailableError, match="was not sent"),
     ):
         chain.submit(b"\x01body")

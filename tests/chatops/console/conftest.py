@@ -8,7 +8,7 @@ import pytest
 import redis as redis_lib
 
 from tests.chatops.console.operators import Desk
-from tests.commands.harness import harness
+from tests.fakes.bot import harness
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from approvals.models import Status
 from chatops.console.render import render_text
 from chatops.console.repl import Repl
 from commands.reply import Reply
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from chatops.console.repl import Repl
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 
 TIMEOUT_S = 50
 

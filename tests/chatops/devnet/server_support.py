@@ -1,8 +1,7 @@
-"""Helpers for the devnet HTTP tests: a client-side Supra transaction builder on aptos_sdk directly.
+"""Helpers for the devnet HTTP tests: a client-side Supra transaction builder on aptos_sdk directly."""
 
-Deliberately independent of ``chatops.devnet.transactions`` (the code under test): the salt,
-the SupraTransaction prefix and the signing are written out here the way a client does them.
-"""
+# Deliberately independent of ``chatops.devnet.transactions`` (the code under test): the salt, the
+# SupraTransaction prefix and the signing are written out here the way a client does them.
 
 from __future__ import annotations
 

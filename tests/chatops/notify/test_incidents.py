@@ -1,4 +1,4 @@
-"""Incident threads end to end: devnet events -> watcher -> incident router -> outbox -> the chat double."""
+"""Incident threads end to end: devnet events -> watcher -> incident tracker -> outbox -> the chat double."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import redis as redis_lib
 
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook, AlertCondition
-from chatops.notify.incidents import IncidentError, IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.incident_store import IncidentError, IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
 from chatops.notify.journal import Journal
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxWorker
-from chatops.notify.router import Router
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
+from chatops.notify.router import EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import inject
@@ -27,10 +29,10 @@ CHANNEL = "#lottery-ops"
 
 class Stack:
     def __init__(self, redis: redis_lib.Redis, poster: RecordingPoster) -> None:
-        self.router = Router(A)
+        self.router = EventRouter(A)
         self.store = IncidentStore(redis)
         self.journal = Journal(redis)
-        self.incidents = IncidentRouter(
+        self.incidents = IncidentTracker(
             self.store,
             OutboxDelivery(Outbox(redis)),
             self.router.opens_incident,
@@ -46,14 +48,7 @@ class Stack:
         found = self.store.thread_ts(incident_id)
         if found is None:
             return []
-        channel, ts = found
-        # A digest is one message carrying several notices: count notices, not messages.
-        return [
-            n.title
-            for m in self.poster.messages.get(channel, [])
-            if m.thread_ts == ts
-            for n in m.notices
-        ]
+        return self.poster.thread_titles(*found)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from chatops.devnet.seed import BOT_OPERATOR, BUYERS, PARTNER, PREMIUM_BUYER, de
 from chatops.notify.alerts import AlertBook
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.monitors import Monitors
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 from tests.fakes.notify import RecordingSink
 
 HOUR = 3600

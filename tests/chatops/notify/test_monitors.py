@@ -10,7 +10,7 @@ import redis as redis_lib
 from chatops.notify.alerts import AlertBook
 from chatops.notify.metrics import ChainMetrics
 from chatops.notify.monitors import Monitors
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 from tests.fakes.notify import RecordingSink
 
 

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 import pytest
 import redis as redis_lib
 
-from approvals import keys
+from chatops.notify import keys
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxSink, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Sink
 from tests.conftest import wait_until
-from tests.fakes.notify import RecordingPoster
+from tests.fakes.notify import OutboxSink, RecordingPoster
 
 
 def notice(n: int, *, subject: str = "lottery:4", title: str = "") -> Notice:

@@ -10,11 +10,13 @@ from typing import Any, cast
 import pytest
 import redis as redis_lib
 
-from approvals import keys
+from chatops.notify import keys
 from chatops.notify.digest import Digest
 from chatops.notify.metrics import OutboxMetrics
-from chatops.notify.notice import Notice, Severity
-from chatops.notify.outbox import GROUP, Outbox, OutboxWorker
+from chatops.notify.notice import Notice
+from chatops.notify.outbox import GROUP, Outbox
+from chatops.notify.outbox_worker import OutboxWorker
+from chatops.severity import Severity
 from chatops.slack.blocks import limit_violations, notice_blocks, notice_text
 from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,

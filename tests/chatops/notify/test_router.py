@@ -1,13 +1,13 @@
-"""Routing rules: defaults for the issue's event types, subjects from event fields, policy overrides."""
+"""Routing rules: defaults for the monitored event types, subjects from event fields, policy overrides."""
 
 from __future__ import annotations
 
-from chatops.notify.router import DEFAULT_CHANNEL, Router, short_name
+from chatops.notify.router import DEFAULT_CHANNEL, EventRouter, short_name
 from chatops.notify.routing_policy import Routing
 
 A = "0xa"
 
-REQUIRED = {
+REQUIRED = {  # the event types monitoring.md and the runbooks announce
     "VrfFulfilled",
     "VrfDepositAlert",
     "VrfRequestsPaused",
@@ -28,15 +28,15 @@ REQUIRED = {
 }
 
 
-def test_defaults_cover_the_issue_event_types() -> None:
-    """Every event type the issue names has a default rule."""
-    names = {short_name(r.struct) for r in Router(A).rules}
+def test_defaults_cover_the_monitored_event_types() -> None:
+    """Every event type monitoring.md asks to announce has a default rule."""
+    names = {short_name(r.struct) for r in EventRouter(A).rules}
     assert names >= REQUIRED
 
 
 def test_subjects_come_from_the_event_fields() -> None:
     """Lottery, asset, bot, partner, holder, dual-write and VRF-deposit subjects are derived."""
-    router = Router(A)
+    router = EventRouter(A)
     cases = {
         "history::VrfFulfilledEvent": ({"lottery_id": "4"}, "lottery:4"),
         "history::LotteryFinalizedEvent": ({"id": "7"}, "lottery:7"),
@@ -56,7 +56,7 @@ def test_subjects_come_from_the_event_fields() -> None:
 
 def test_critical_events_open_incidents_and_info_events_do_not() -> None:
     """A VRF deposit alert opens an incident; a fulfilled VRF request does not."""
-    router = Router(A)
+    router = EventRouter(A)
     alert = router.route(f"{A}::history::VrfDepositAlertEvent", {}, dedupe_key="k", at_s=1)
     fulfilled = router.route(
         f"{A}::history::VrfFulfilledEvent", {"lottery_id": "1"}, dedupe_key="k", at_s=1
@@ -71,7 +71,7 @@ def test_critical_events_open_incidents_and_info_events_do_not() -> None:
 
 def test_fallback_off_is_informational() -> None:
     """Switching a fallback off is info and opens nothing; switching it on is a warning."""
-    router = Router(A)
+    router = EventRouter(A)
     on = router.route(
         f"{A}::price_feed::PriceFeedFallbackEvent",
         {"asset_id": "1", "fallback_active": True},
@@ -102,7 +102,7 @@ def test_policy_overrides_channel_severity_and_incident() -> None:
             "alerts": {"VrfDepositLow": {"channel": "C0PAGER"}},
         }
     )
-    router = Router(A, routing)
+    router = EventRouter(A, routing)
     routed = router.route(
         f"{A}::history::VrfFulfilledEvent", {"lottery_id": "1"}, dedupe_key="k", at_s=1
     )
@@ -121,7 +121,7 @@ def test_policy_overrides_channel_severity_and_incident() -> None:
 
 def test_notice_ids_are_stable_dedupe_keys() -> None:
     """The same event routed twice yields the same notice id."""
-    router = Router(A)
+    router = EventRouter(A)
     one = router.route(
         f"{A}::history::RefundBatchEvent", {"lottery_id": "2"}, dedupe_key="9:0xa:3", at_s=1
     )

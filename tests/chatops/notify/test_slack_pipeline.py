@@ -12,9 +12,11 @@ import redis as redis_lib
 
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
-from chatops.notify.outbox import Outbox, OutboxWorker
-from chatops.notify.router import DEFAULT_CHANNEL, Router
+from chatops.notify.incident_store import IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
+from chatops.notify.router import DEFAULT_CHANNEL, EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,
@@ -53,10 +55,10 @@ def test_a_purchase_burst_and_a_429_storm_reach_the_thread_once_each(
 ) -> None:
     """1,000 purchases become one sales digest; with 429s mixed in every notice lands once, threaded
     (the thread's notices coalesced into one message)."""
-    router = Router(A)
+    router = EventRouter(A)
     store = IncidentStore(redis)
     outbox = Outbox(redis)
-    incidents = IncidentRouter(store, OutboxDelivery(outbox), router.opens_incident)
+    incidents = IncidentTracker(store, OutboxDelivery(outbox), router.opens_incident)
     book = AlertBook(redis, incidents, lambda name, sev: (sev, DEFAULT_CHANNEL, False))
     watcher = Watcher(
         chain.client,

@@ -11,19 +11,21 @@ import pytest
 import redis as redis_lib
 from redis.client import Pipeline
 
-from approvals import keys
 from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.notify import keys
 from chatops.notify.alerts import AlertBook
-from chatops.notify.incidents import IncidentRouter, IncidentStore, OutboxDelivery
+from chatops.notify.incident_store import IncidentStore
+from chatops.notify.incidents import IncidentTracker, OutboxDelivery
+from chatops.notify.leader import LeadershipLostError
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxSink
+from chatops.notify.outbox import Outbox
 from chatops.notify.ports import Sink
-from chatops.notify.router import Router
-from chatops.notify.watcher import LeaseLostError, Watcher, WatcherConfig
+from chatops.notify.router import EventRouter
+from chatops.notify.watcher import Watcher, WatcherConfig
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import advance, inject
 from tests.conftest import wait_until
-from tests.fakes.notify import RecordingSink
+from tests.fakes.notify import OutboxSink, RecordingSink
 
 A = PACKAGE_ADDRESS
 REFUND = f"{A}::history::RefundBatchEvent"
@@ -40,7 +42,7 @@ def make_watcher(
     owner: str = "w1",
     **config: int,
 ) -> Watcher:
-    router = Router(A)
+    router = EventRouter(A)
     book = AlertBook(redis, sink, lambda name, sev: (sev, router.default_channel, False))
     watcher = Watcher(
         chain.client,
@@ -182,7 +184,7 @@ def test_lease_takeover_fences_out_the_old_leader(chain: Chain, redis: redis_lib
     assert new.lease.fence > stale_fence
     inject(chain.http, "history::RefundBatchEvent", {"lottery_id": "2"})
     old.lease.acquire = lambda: stale_fence  # type: ignore[method-assign]  # a paused leader waking up
-    with pytest.raises(LeaseLostError):
+    with pytest.raises(LeadershipLostError):
         old.poll_once()
     assert new.poll_once() == 1
     assert [n.subject for n in new_sink.notices()] == ["lottery:2"]
@@ -192,7 +194,7 @@ def test_an_rpc_outage_backs_off_and_raises_one_alert(chain: Chain, redis: redis
     """A node that keeps failing raises WatcherOutage once, and recovery resolves it."""
     sink = RecordingSink()
     clock = [1000.0]
-    router = Router(A)
+    router = EventRouter(A)
     book = AlertBook(redis, sink, lambda name, sev: (sev, router.default_channel, False))
     watcher = Watcher(
         chain.client,
@@ -266,9 +268,9 @@ def test_a_page_hand_off_under_a_stale_fence_writes_nothing(
     cursor = watcher.cursor(REFUND)
     for n in range(3):
         inject(chain.http, "history::RefundBatchEvent", {"lottery_id": "1", "refund_round": str(n)})
-    with pytest.raises(LeaseLostError):
+    with pytest.raises(LeadershipLostError):
         watcher.poll_once()  # the fence moved during the page
-    with pytest.raises(LeaseLostError):
+    with pytest.raises(LeadershipLostError):
         watcher.poll_once()  # and this watcher's fence is now stale
     assert outbox.depth() == 0
     assert redis.zcard(keys.watcher_seen_key(REFUND)) == 0
@@ -285,9 +287,9 @@ def test_an_incident_opened_mid_page_takes_the_rest_of_the_page_into_its_thread(
 ) -> None:
     """In one page: the event before the opening one goes to the channel, the opening one opens one
     incident, the later ones of its subject join its thread, in chain order."""
-    router = Router(A)
+    router = EventRouter(A)
     store = IncidentStore(redis)
-    incidents = IncidentRouter(store, OutboxDelivery(Outbox(redis)), router.opens_incident)
+    incidents = IncidentTracker(store, OutboxDelivery(Outbox(redis)), router.opens_incident)
     fallback = f"{A}::price_feed::PriceFeedFallbackEvent"
     watcher = Watcher(
         chain.client,

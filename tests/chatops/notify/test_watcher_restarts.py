@@ -12,8 +12,8 @@ from typing import cast
 import pytest
 import redis as redis_lib
 
-from approvals import keys
 from chatops.devnet.framework import PACKAGE_ADDRESS
+from chatops.notify import keys
 from chatops.notify.router import DEFAULT_CHANNEL, event_dedupe_key
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.watcher_main import EMITTED_KEY

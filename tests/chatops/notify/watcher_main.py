@@ -1,10 +1,10 @@
-"""A watcher process for the restart tests: ``python -m tests.chatops.notify.watcher_main``.
+"""A watcher process for the restart tests: ``python -m tests.chatops.notify.watcher_main``."""
 
-argv: REDIS_URL DEVNET_URL START_HEIGHT EVENT_TYPES (comma-separated, fully qualified) OWNER. Polls the
-devnet as lease owner OWNER (a standby while another replica leads) and hands every notice to the real outbox until killed (the tests send
-SIGKILL at random points). Every hand-off is also appended to the test-only list ``EMITTED_KEY``, so
-the test can count re-emissions; that list is not a chatops key.
-"""
+# argv: REDIS_URL DEVNET_URL START_HEIGHT EVENT_TYPES (comma-separated, fully qualified) OWNER.
+# Polls the devnet as lease owner OWNER (a standby while another replica leads) and hands every
+# notice to the real outbox until killed (the tests send SIGKILL at random points). Every hand-off
+# is also appended to the test-only list ``EMITTED_KEY``, so the test can count re-emissions; that
+# list is not a chatops key.
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.notify.alerts import AlertBook
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox
-from chatops.notify.router import Router
+from chatops.notify.router import EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.wiring import DEVNET_CHAIN_ID
 
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     redis_url, devnet_url, start_height, event_types, owner = argv
     client = redis.Redis.from_url(redis_url)
     chain = ChainClient(devnet_url, chain_id=DEVNET_CHAIN_ID, max_attempts=1)
-    router = Router(PACKAGE_ADDRESS)
+    router = EventRouter(PACKAGE_ADDRESS)
     sink = CountingOutboxSink(client)
     watcher = Watcher(
         chain,

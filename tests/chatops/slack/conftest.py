@@ -21,8 +21,8 @@ from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi
 from commands.registry import Registry, build_registry
 from tests.chatops.slack.blockkit import texts
-from tests.commands.harness import Harness, harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness, harness
 from tests.fakes.slack_requests import (
     APP_ID,
     DEFAULT_SIGNING_SECRET,

@@ -11,7 +11,7 @@ import threading
 
 import redis
 
-from chatops.notify.outbox import OutboxWorker
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN
 

@@ -21,9 +21,9 @@ import pytest
 import redis as redis_lib
 from slack_bolt import BoltRequest
 
-from approvals import keys
 from approvals.models import AuditEntry
 from chatops.flow import ApprovalFlow
+from chatops.slack import keys
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
@@ -54,8 +54,8 @@ from tests.chatops.slack.conftest import (
     serve_variables,
     settle,
 )
-from tests.commands.harness import Harness
 from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_requests import (
     APP_ID,
     DEFAULT_SIGNING_SECRET,

@@ -37,8 +37,8 @@ from tests.chatops.slack.test_app import (
     flow_of,
     request_approval,
 )
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_requests import signed_view_submission
 from tests.fakes.slack_web_api import ApiCall, SlackWebApiDouble
 

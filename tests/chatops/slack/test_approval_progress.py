@@ -33,8 +33,8 @@ from tests.chatops.slack.conftest import (
     make_deps,
     slack_policy,
 )
-from tests.commands.harness import Harness, harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness, harness
 from tests.fakes.slack_web_api import ApiCall, SlackWebApiDouble
 
 DONE_TIMEOUT_S = 60.0

@@ -31,7 +31,7 @@ from chatops.slack.ids import (
     DENY_REASON_ACTION_ID,
     DENY_REASON_BLOCK_ID,
 )
-from commands.reply import Check, Field, Reply, Severity
+from commands.reply import Check, Field, Reply, Tone
 from tests.chatops.slack.blockkit import assert_valid, texts
 
 NOTE = re.compile(r"… \(truncated, (\d+) more characters\)$")
@@ -60,7 +60,7 @@ def _full_reply() -> Reply:
     return Reply(
         title="Request 7: switch asset 3 to the fallback price",
         text="State: pending\nSimulation succeeded.",
-        severity=Severity.WARNING,
+        tone=Tone.WARNING,
         fields=(
             Field(label="Requested by", value="U0REQ"),
             Field(label="Call 1", value="0x1::price_feed::set_fallback(u64 3, bool true)"),
@@ -84,15 +84,15 @@ def _full_reply() -> Reply:
 @pytest.mark.parametrize(
     ("severity", "marker"),
     [
-        (Severity.INFO, ":information_source:"),
-        (Severity.SUCCESS, ":white_check_mark:"),
-        (Severity.WARNING, ":warning:"),
-        (Severity.ERROR, ":x:"),
+        (Tone.INFO, ":information_source:"),
+        (Tone.SUCCESS, ":white_check_mark:"),
+        (Tone.WARNING, ":warning:"),
+        (Tone.ERROR, ":x:"),
     ],
 )
-def test_title_is_bold_with_the_severity_marker(severity: Severity, marker: str) -> None:
+def test_title_is_bold_with_the_severity_marker(severity: Tone, marker: str) -> None:
     """The first block is the title in bold, led by the marker of its severity."""
-    blocks = reply_blocks(Reply(title="Lottery 4 drawn", severity=severity))
+    blocks = reply_blocks(Reply(title="Lottery 4 drawn", tone=severity))
     assert blocks[0] == {
         "type": "section",
         "text": {"type": "mrkdwn", "text": f"{marker} *Lottery 4 drawn*"},
@@ -446,7 +446,7 @@ def _huge_reply() -> Reply:
     return Reply(
         title="T<&>" * 2000,
         text="line with <tags> & ampersands\n" * 2000,
-        severity=Severity.ERROR,
+        tone=Tone.ERROR,
         fields=tuple(Field(label=f"label {i} " * 50, value="v&<" * 1500) for i in range(700)),
         checks=tuple(
             Check(name=f"check {i} " * 40, ok=i % 3 != 0, seen="s&" * 400, required="r" * 300)

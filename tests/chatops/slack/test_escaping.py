@@ -19,7 +19,7 @@ from chatops.slack.blocks import (
     reply_blocks,
     reply_text,
 )
-from commands.reply import Check, Field, Reply, Severity
+from commands.reply import Check, Field, Reply, Tone
 from tests.chatops.slack.blockkit import BARE_AMPERSAND, assert_inert, assert_valid, mrkdwn_texts
 
 PROPERTY = settings(
@@ -120,7 +120,7 @@ def untrusted_replies(draw: st.DrawFn) -> Reply:
     return Reply(
         title=draw(UNTRUSTED),
         text=text,
-        severity=draw(st.sampled_from(list(Severity))),
+        tone=draw(st.sampled_from(list(Tone))),
         fields=tuple(
             Field(label=draw(UNTRUSTED), value=draw(UNTRUSTED))
             for _ in range(draw(st.integers(0, 12)))

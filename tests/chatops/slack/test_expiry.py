@@ -6,7 +6,7 @@ from approvals.models import Status
 from chatops.slack.app import SlackDeps, refresh_requests
 from tests.chatops.slack.conftest import ALICE, Slack, all_text
 from tests.chatops.slack.test_app import buttons, flow_of, request_approval
-from tests.commands.harness import Harness
+from tests.fakes.bot import Harness
 
 
 def test_an_expired_request_message_is_updated_without_buttons(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
-from chatops.notify.incidents import Incident, IncidentRouter
+from chatops.notify.incident_store import Incident
+from chatops.notify.incidents import IncidentTracker
 from chatops.slack.app import build_app
 from tests.chatops.slack.conftest import (
     ALICE,
@@ -17,8 +18,8 @@ from tests.chatops.slack.conftest import (
     make_deps,
     mention_request,
 )
-from tests.commands.harness import Harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness
 from tests.fakes.slack_web_api import SlackWebApiDouble
 
 PARENT_TS = "1700000000.000100"
@@ -33,7 +34,7 @@ def _mention(
 
 def _incident_thread(
     ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis
-) -> tuple[IncidentRouter, Incident, Slack]:
+) -> tuple[IncidentTracker, Incident, Slack]:
     """An open incident whose thread is PARENT_TS in the ops channel, and the app that knows it."""
     desk = ops.runner.incidents
     assert isinstance(desk, IncidentDesk)

@@ -17,7 +17,8 @@ import redis as redis_lib
 
 from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
-from chatops.notify.outbox import Outbox, OutboxWorker
+from chatops.notify.outbox import Outbox
+from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
 from chatops.slack.blocks import limit_violations
 from chatops.slack.notice_poster import (

@@ -29,8 +29,8 @@ from tests.chatops.slack.conftest import (
     procedures_registry,
     slack_policy,
 )
-from tests.commands.harness import Harness, harness
 from tests.conftest import wait_until
+from tests.fakes.bot import Harness, harness
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, ApiCall, SlackWebApiDouble
 
 BATCHES = 10

@@ -19,7 +19,7 @@ from tests.chatops.slack.conftest import (
     slack_policy,
 )
 from tests.chatops.slack.test_app import FALLBACK, flow_of
-from tests.commands.harness import Harness, harness
+from tests.fakes.bot import Harness, harness
 from tests.fakes.slack_web_api import SlackWebApiDouble
 
 OTHER_CHANNEL = "C0RANDOM01"

@@ -32,8 +32,8 @@ from tests.chatops.slack.conftest import (
     serve_variables,
     slack_policy,
 )
-from tests.commands.harness import Harness, harness
 from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.fakes.bot import Harness, harness
 from tests.fakes.slack_requests import signed_slash_command
 from tests.fakes.slack_web_api import ApiCall, SlackWebApiDouble
 

@@ -1,4 +1,4 @@
-"""A whole-bot harness for command tests: a seeded devnet over real HTTP, the real gateway and runner."""
+"""The whole bot for tests (any folder): a seeded devnet over real HTTP, the real gateway and runner."""
 
 from __future__ import annotations
 
