@@ -3,7 +3,7 @@ chat message, so a flood drains at Slack's 1 message/s per channel instead of 1 
 
 Not to be confused with the watcher's ``kind="digest"`` notice (one notice summing up a sales period):
 that is a single notice, and may itself be a line of a ``Digest``. Knows nothing of Slack; the outbox
-builds digests and a ``Poster`` renders them (``chatops/slack/digest_blocks.py`` for Slack).
+builds digests and a ``Poster`` renders them (``chatops/slack/blocks/digest.py`` for Slack).
 
 What may be folded, and how severity stays visible:
 

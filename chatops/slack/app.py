@@ -32,7 +32,7 @@ from approvals.policy import Policy
 from chatops.flow import ApprovalFlow
 from chatops.notify.incidents import IncidentRouter
 from chatops.runner import Runner
-from chatops.slack.blocks import deny_modal, parse_button_value
+from chatops.slack.blocks.approval import deny_modal, parse_button_value
 from chatops.slack.directory import Directory
 from chatops.slack.executor import Admission, Executor
 from chatops.slack.gate import keep_bodies_out_of_bolt_logs

@@ -11,7 +11,7 @@ import secrets
 
 from approvals.errors import ApprovalError
 from chatops.chain.errors import ChainError
-from chatops.slack.blocks import fit_mrkdwn
+from chatops.slack.blocks.mrkdwn import fit_mrkdwn
 from commands.errors import CommandError, PreconditionError, UsageError
 
 __all__ = ["DOMAIN_ERRORS", "error_text"]

@@ -1,5 +1,5 @@
 """``Poster`` for Slack: a notice becomes one Block Kit message (``chat.postMessage``/``chat.update``),
-and a digest of notices one compact message (``chatops/slack/digest_blocks.py``).
+and a digest of notices one compact message (``chatops/slack/blocks/digest.py``).
 
 Slack's answers become the notify errors: 429 -> ``PosterRateLimitedError`` (Retry-After), 5xx and
 transport failures -> ``PosterUnavailableError``, any other error -> ``PosterError``. The client must not
@@ -21,8 +21,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
-from chatops.slack.blocks import notice_blocks, notice_text
-from chatops.slack.digest_blocks import digest_blocks, digest_text
+from chatops.slack.blocks.digest import digest_blocks, digest_text
+from chatops.slack.blocks.notice import notice_blocks, notice_text
 
 __all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "SlackNoticePoster", "notice_web_client"]
 

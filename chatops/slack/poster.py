@@ -14,7 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from approvals import keys
-from chatops.slack.blocks import approval_blocks, reply_blocks, reply_text
+from chatops.slack.blocks.approval import approval_blocks
+from chatops.slack.blocks.reply import reply_blocks, reply_text
 from chatops.slack.metrics import Metrics
 from commands.reply import Reply
 

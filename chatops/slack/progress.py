@@ -18,7 +18,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from chatops.slack.blocks import progress_blocks, progress_text
+from chatops.slack.blocks.progress import progress_blocks, progress_text
 from chatops.slack.metrics import Metrics
 from commands.reply import Reply
 

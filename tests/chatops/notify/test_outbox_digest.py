@@ -15,7 +15,8 @@ from chatops.notify.digest import Digest
 from chatops.notify.metrics import OutboxMetrics
 from chatops.notify.notice import Notice, Severity
 from chatops.notify.outbox import GROUP, Outbox, OutboxWorker
-from chatops.slack.blocks import limit_violations, notice_blocks, notice_text
+from chatops.slack.blocks.limits import limit_violations
+from chatops.slack.blocks.notice import notice_blocks, notice_text
 from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,

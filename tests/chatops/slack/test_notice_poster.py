@@ -19,7 +19,7 @@ from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxWorker
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
-from chatops.slack.blocks import limit_violations
+from chatops.slack.blocks.limits import limit_violations
 from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,

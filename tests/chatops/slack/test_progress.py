@@ -17,7 +17,8 @@ import pytest
 import redis as redis_lib
 
 from chatops.slack.app import build_app, web_client
-from chatops.slack.blocks import limit_violations, progress_blocks
+from chatops.slack.blocks.limits import limit_violations
+from chatops.slack.blocks.progress import progress_blocks
 from chatops.slack.progress import ProgressMessage
 from commands.reply import Reply
 from tests.chatops.slack.blockkit import texts
