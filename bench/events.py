@@ -35,7 +35,8 @@ from chatops.notify.digest import DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, Digest
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import OutboxWorker
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
+from chatops.slack.notice_poster import SlackNoticePoster
+from chatops.slack.web.client import notice_web_client
 from chatops.wiring import Notify, build_notify
 
 ROUTING_TARGET_PER_S = 5000.0

@@ -326,11 +326,12 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     ``Executor.drain``), then Slack, the HTTP server, the background loops, Redis and the chain
     client close, in that order. A second Ctrl-C skips the wait.
     """
-    from chatops.slack.app import SlackDeps, refresh_requests, web_client
+    from chatops.slack.app import SlackDeps, refresh_requests
     from chatops.slack.app import build_app as build_slack_app
     from chatops.slack.metrics import Metrics
-    from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
+    from chatops.slack.notice_poster import SlackNoticePoster
     from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
+    from chatops.slack.web.client import notice_web_client, web_client
     from chatops.slack.workspace import learn_workspace
 
     socket_mode = settings.slack_app_token is not None and not force_http

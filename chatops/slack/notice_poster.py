@@ -3,7 +3,7 @@ and a digest of notices one compact message (``chatops/slack/blocks/digest.py``)
 
 Slack's answers become the notify errors: 429 -> ``PosterRateLimitedError`` (Retry-After), 5xx and
 transport failures -> ``PosterUnavailableError``, any other error -> ``PosterError``. The client must not
-retry on its own (``notice_web_client``): the outbox owns retries and rate, and a silent retry of a post
+retry on its own (``web.client.notice_web_client``): the outbox owns retries and rate, and a silent retry of a post
 could duplicate it. Each message carries the notice id in its metadata (a digest: its digest id and
 its notice ids), so ``find_posted``/``find_digest`` can tell, after a crash, whether a post went
 through.
@@ -24,7 +24,7 @@ from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnav
 from chatops.slack.blocks.digest import digest_blocks, digest_text
 from chatops.slack.blocks.notice import notice_blocks, notice_text
 
-__all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "SlackNoticePoster", "notice_web_client"]
+__all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "SlackNoticePoster"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +36,6 @@ _TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 )
 _LOOKBACK = 200  # messages searched by find_posted (the in-doubt window is one post)
-
-
-def notice_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
-    """A WebClient with no retry handlers (the outbox retries, once it knows nothing was posted)."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=[])
 
 
 def _translate(exc: SlackApiError | SlackClientError | OSError, what: str) -> Exception:

@@ -25,8 +25,8 @@ from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
     SlackNoticePoster,
-    notice_web_client,
 )
+from chatops.slack.web.client import notice_web_client
 from tests.chatops.slack import conftest as slack_fixtures
 from tests.chatops.slack.conftest import ALICE, BOB, CHANNEL, Slack, make_deps
 from tests.commands.harness import Harness

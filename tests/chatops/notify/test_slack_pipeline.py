@@ -20,8 +20,8 @@ from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
     SlackNoticePoster,
-    notice_web_client,
 )
+from chatops.slack.web.client import notice_web_client
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import advance
 from tests.conftest import wait_until

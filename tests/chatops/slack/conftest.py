@@ -16,9 +16,10 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from approvals.policy import Policy, Role
 from chatops.flow import ApprovalFlow
-from chatops.slack.app import SlackDeps, build_app, web_client
+from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi
+from chatops.slack.web.client import web_client
 from commands.registry import Registry, build_registry
 from tests.chatops.slack.blockkit import texts
 from tests.commands.harness import Harness, harness

@@ -12,7 +12,8 @@ import threading
 import redis
 
 from chatops.notify.outbox import OutboxWorker
-from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
+from chatops.slack.notice_poster import SlackNoticePoster
+from chatops.slack.web.client import notice_web_client
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN
 
 

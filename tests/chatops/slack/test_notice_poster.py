@@ -24,8 +24,8 @@ from chatops.slack.notice_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
     SlackNoticePoster,
-    notice_web_client,
 )
+from chatops.slack.web.client import notice_web_client
 from tests.conftest import REPO_ROOT, wait_until
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackWebApiDouble
 

@@ -16,10 +16,11 @@ import httpx
 import pytest
 import redis as redis_lib
 
-from chatops.slack.app import build_app, web_client
+from chatops.slack.app import build_app
 from chatops.slack.blocks.limits import limit_violations
 from chatops.slack.blocks.progress import progress_blocks
 from chatops.slack.progress import ProgressMessage
+from chatops.slack.web.client import web_client
 from commands.reply import Reply
 from tests.chatops.slack.blockkit import texts
 from tests.chatops.slack.conftest import (
