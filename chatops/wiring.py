@@ -329,9 +329,9 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     from chatops.slack.app import SlackDeps, refresh_requests
     from chatops.slack.app import build_app as build_slack_app
     from chatops.slack.metrics import Metrics
-    from chatops.slack.notice_poster import SlackNoticePoster
     from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
-    from chatops.slack.web.client import notice_web_client, web_client
+    from chatops.slack.web.client import outbox_web_client, web_client
+    from chatops.slack.web.outbox_poster import OutboxPoster
     from chatops.slack.workspace import learn_workspace
 
     socket_mode = settings.slack_app_token is not None and not force_http
@@ -395,7 +395,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         # One registry: the bot's own metrics and the chain metrics of monitoring.md on /metrics.
         loops = background_loops(
             app,
-            SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url))),
+            OutboxPoster(outbox_web_client(token, str(settings.slack_api_url))),
             ChainMetrics(metrics.registry),
             on_swept=lambda ids: refresh_requests(deps, ids),
             digest_items=settings.outbox_digest_items,

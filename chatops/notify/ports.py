@@ -1,6 +1,6 @@
 """Ports of the notify package: where notices go (``Sink``) and how they reach a chat (``Poster``).
 
-Implemented outside: ``Poster`` by ``chatops/slack/notice_poster.py`` (and test doubles), ``Sink`` by
+Implemented outside: ``Poster`` by ``chatops/slack/web/outbox_poster.py`` (and test doubles), ``Sink`` by
 the incident router on top of the outbox; that router (and ``OutboxSink``) is also a ``PageSink``, which
 the watcher hands a page of events at a time inside its Redis transaction. Nothing here imports Slack.
 

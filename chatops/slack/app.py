@@ -36,8 +36,8 @@ from chatops.slack.ids import (
     unwrap_text,
 )
 from chatops.slack.metrics import Metrics
-from chatops.slack.poster import SlackPoster
 from chatops.slack.progress import ProgressMessage
+from chatops.slack.web.reply_poster import ReplyPoster
 from commands.errors import CommandError, PermissionDeniedError
 from commands.invocation import Invocation, quote
 from commands.reply import Reply
@@ -129,7 +129,7 @@ def build_app(deps: SlackDeps) -> App:
         raise_error_for_unhandled_request=False,
     )
     executor = deps.executor
-    poster = SlackPoster(deps.client, deps.store, deps.metrics)
+    poster = ReplyPoster(deps.client, deps.store, deps.metrics)
     directory = Directory(deps.client, list(deps.policy.groups), team_id=deps.team_id)
     metrics = deps.metrics
 
@@ -449,7 +449,7 @@ def build_app(deps: SlackDeps) -> App:
 def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
     """Update the Slack messages of requests whose state changed off-line (expired by the sweeper,
     or flagged for reconciliation), so a request never looks approvable after it expired."""
-    poster = SlackPoster(deps.client, deps.store, deps.metrics)
+    poster = ReplyPoster(deps.client, deps.store, deps.metrics)
     for request_id in request_ids:
         channel = poster.channel_of(request_id)
         if channel is not None:

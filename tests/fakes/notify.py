@@ -1,7 +1,7 @@
 """In-process doubles of the notify ports: a recording ``Poster`` (with scripted failures) and ``Sink``.
 
 For tests of the watcher, the router and the outbox that need no HTTP; the Slack path is tested with
-``SlackWebApiDouble`` and the real ``SlackNoticePoster``.
+``SlackWebApiDouble`` and the real ``OutboxPoster``.
 """
 
 from __future__ import annotations

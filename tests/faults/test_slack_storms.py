@@ -21,12 +21,12 @@ from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxWorker
 from chatops.slack.app import SlackDeps, build_app
 from chatops.slack.ids import APPROVE_ACTION_ID
-from chatops.slack.notice_poster import (
+from chatops.slack.web.client import outbox_web_client
+from chatops.slack.web.outbox_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
-    SlackNoticePoster,
+    OutboxPoster,
 )
-from chatops.slack.web.client import notice_web_client
 from tests.chatops.slack import conftest as slack_fixtures
 from tests.chatops.slack.conftest import ALICE, BOB, CHANNEL, Slack, make_deps
 from tests.commands.harness import Harness
@@ -136,7 +136,7 @@ def test_the_approval_message_and_its_update_arrive_once_through_storms(
     assert len(ops.events("PriceFeedFallbackEvent")) == before + 1
 
 
-# -- the outbox: SlackNoticePoster has no retry handlers, the outbox owns retries ------------------
+# -- the outbox: OutboxPoster has no retry handlers, the outbox owns retries ------------------
 
 
 def _notice(n: int, title: str = "") -> Notice:
@@ -161,7 +161,7 @@ def api() -> Iterator[SlackWebApiDouble]:
 def _drain(redis: redis_lib.Redis, api: SlackWebApiDouble, outbox: Outbox) -> None:
     worker = OutboxWorker(
         redis,
-        SlackNoticePoster(notice_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5)),
+        OutboxPoster(outbox_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5)),
         interval_ms=20,
     )
     stop = threading.Event()

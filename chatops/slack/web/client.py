@@ -15,7 +15,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-__all__ = ["notice_web_client", "web_client"]
+__all__ = ["outbox_web_client", "web_client"]
 
 
 class _ServerErrors(ServerErrorRetryHandler):
@@ -92,7 +92,7 @@ def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
     )
 
 
-def notice_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
+def outbox_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
     """A WebClient with no retry handlers: the outbox retries, once it knows nothing was posted (a
     silent retry of a post could duplicate it)."""
     return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=[])

@@ -1,12 +1,6 @@
-"""``Poster`` for Slack: a notice becomes one Block Kit message (``chat.postMessage``/``chat.update``),
-and a digest of notices one compact message (``chatops/slack/blocks/digest.py``).
+"""The outbox's ``Poster`` for Slack: a notice (or a digest of notices) becomes one message.
 
-Slack's answers become the notify errors: 429 -> ``PosterRateLimitedError`` (Retry-After), 5xx and
-transport failures -> ``PosterUnavailableError``, any other error -> ``PosterError``. The client must not
-retry on its own (``web.client.notice_web_client``): the outbox owns retries and rate, and a silent retry of a post
-could duplicate it. Each message carries the notice id in its metadata (a digest: its digest id and
-its notice ids), so ``find_posted``/``find_digest`` can tell, after a crash, whether a post went
-through.
+It never retries: the outbox owns retries and rate, so Slack's answers become the notify errors.
 """
 
 from __future__ import annotations
@@ -24,7 +18,7 @@ from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnav
 from chatops.slack.blocks.digest import digest_blocks, digest_text
 from chatops.slack.blocks.notice import notice_blocks, notice_text
 
-__all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "SlackNoticePoster"]
+__all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "OutboxPoster"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +49,15 @@ def _translate(exc: SlackApiError | SlackClientError | OSError, what: str) -> Ex
     return PosterUnavailableError(f"Slack {what} failed: {type(exc).__name__}.")
 
 
-class SlackNoticePoster:
-    """``Poster`` and ``PostFinder`` over one ``WebClient`` (build it with ``notice_web_client``)."""
+class OutboxPoster:
+    """``Poster`` and ``PostFinder`` over one ``WebClient`` built by ``outbox_web_client``: a silent
+    retry of a post could duplicate it, so the client must not retry on its own.
+
+    Slack's answers become the notify errors: 429 -> ``PosterRateLimitedError`` (Retry-After), 5xx
+    and transport failures -> ``PosterUnavailableError``, any other error -> ``PosterError``. Each
+    message carries the notice id in its metadata (a digest: its digest id and its notice ids), so
+    ``find_posted``/``find_digest`` can tell, after a crash, whether a post went through.
+    """
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
