@@ -36,7 +36,7 @@ from chatops.slack.ids import (
     unwrap_text,
 )
 from chatops.slack.metrics import Metrics
-from chatops.slack.progress import ProgressMessage
+from chatops.slack.web.progress import ProgressMessage
 from chatops.slack.web.reply_poster import ReplyPoster
 from commands.errors import CommandError, PermissionDeniedError
 from commands.invocation import Invocation, quote

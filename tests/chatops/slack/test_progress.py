@@ -19,8 +19,8 @@ import redis as redis_lib
 from chatops.slack.app import build_app
 from chatops.slack.blocks.limits import limit_violations
 from chatops.slack.blocks.progress import progress_blocks
-from chatops.slack.progress import ProgressMessage
 from chatops.slack.web.client import web_client
+from chatops.slack.web.progress import ProgressMessage
 from commands.reply import Reply
 from tests.chatops.slack.blockkit import texts
 from tests.chatops.slack.conftest import (
@@ -126,7 +126,7 @@ def test_a_failed_edit_is_logged_and_the_run_goes_on(
 ) -> None:
     """chat.update answered ``ok:false`` once: the warning names Slack's error (no token), later
     edits still land, the final state shows, and the reply is complete."""
-    caplog.set_level(logging.WARNING, logger="chatops.slack.progress")
+    caplog.set_level(logging.WARNING, logger="chatops.slack.web.progress")
     slack.api.fail_next("chat.update", error="message_not_found")
     before = batches_sent(slack.ops)
     progress, reply, edits = run_to_the_end(slack)
