@@ -326,8 +326,9 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     ``Executor.drain``), then Slack, the HTTP server, the background loops, Redis and the chain
     client close, in that order. A second Ctrl-C skips the wait.
     """
-    from chatops.slack.app import SlackDeps, refresh_requests
     from chatops.slack.app import build_app as build_slack_app
+    from chatops.slack.app import refresh_requests
+    from chatops.slack.deps import SlackDeps
     from chatops.slack.metrics import Metrics
     from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
     from chatops.slack.web.client import outbox_web_client, web_client

@@ -19,7 +19,8 @@ from slack_bolt import App
 from approvals import keys
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxWorker
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import APPROVE_ACTION_ID
 from chatops.slack.web.client import outbox_web_client
 from chatops.slack.web.outbox_poster import (

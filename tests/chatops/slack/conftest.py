@@ -16,7 +16,8 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from approvals.policy import Policy, Role
 from chatops.flow import ApprovalFlow
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi
 from chatops.slack.web.client import web_client

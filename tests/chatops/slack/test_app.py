@@ -24,7 +24,8 @@ from slack_bolt import BoltRequest
 from approvals import keys
 from approvals.models import AuditEntry
 from chatops.flow import ApprovalFlow
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,

@@ -12,7 +12,8 @@ import httpx
 import redis as redis_lib
 
 from approvals.models import Status
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_MODAL_CALLBACK_ID,

@@ -21,7 +21,8 @@ import redis as redis_lib
 from approvals.models import Status
 from chatops.flow import ApprovalFlow
 from chatops.notify.journal import Journal
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.executor import Unfinished
 from chatops.slack.ids import APPROVE_ACTION_ID
 from tests.chatops.slack.blockkit import texts

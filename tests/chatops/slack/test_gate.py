@@ -16,7 +16,8 @@ import httpx
 import pytest
 from slack_bolt import App, BoltRequest
 
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.gate import MAX_BODY_BYTES, SlackRequestGate
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi

@@ -19,8 +19,10 @@ import httpx
 import pytest
 import redis as redis_lib
 
-from chatops.slack.app import RESTARTING_TEXT, SlackDeps, build_app
+from chatops.slack.app import build_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.executor import Unfinished
+from chatops.slack.invocations import RESTARTING_TEXT
 from tests.chatops.slack.blockkit import texts
 from tests.chatops.slack.conftest import (
     ALICE,
