@@ -326,8 +326,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     ``Executor.drain``), then Slack, the HTTP server, the background loops, Redis and the chain
     client close, in that order. A second Ctrl-C skips the wait.
     """
-    from chatops.slack.app import build_app as build_slack_app
-    from chatops.slack.app import refresh_requests
+    from chatops.slack.app import build_bolt_app, refresh_requests
     from chatops.slack.deps import SlackDeps
     from chatops.slack.metrics import Metrics
     from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
@@ -368,7 +367,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             metrics=metrics,
             incidents=app.notify.incidents,
         )
-        bolt = build_slack_app(deps)
+        bolt = build_bolt_app(deps)
         executor = deps.executor
         handler = None
         if socket_mode and settings.slack_app_token is not None:

@@ -1,4 +1,4 @@
-"""``build_app(deps)``: the one factory of the Bolt app, wiring the guard, the listeners and the
+"""``build_bolt_app(deps)``: the one factory of the Bolt app, wiring the guard, the listeners and the
 invocation path; nothing is built at import time.
 """
 
@@ -13,10 +13,10 @@ from chatops.slack.listeners import approvals, commands, events
 from chatops.slack.middleware.guard import make_guard
 from chatops.slack.web.reply_poster import ReplyPoster
 
-__all__ = ["build_app", "refresh_requests"]
+__all__ = ["build_bolt_app", "refresh_requests"]
 
 
-def build_app(deps: SlackDeps) -> App:
+def build_bolt_app(deps: SlackDeps) -> App:
     """The Bolt app; HTTP or Socket Mode is the caller's choice of adapter.
 
     Slack's 3-second rule: every listener acks first and hands the work to ``deps.executor``.

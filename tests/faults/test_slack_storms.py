@@ -19,7 +19,7 @@ from slack_bolt import App
 from approvals import keys
 from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox, OutboxWorker
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import APPROVE_ACTION_ID
 from chatops.slack.web.client import outbox_web_client
@@ -49,7 +49,7 @@ def deps(ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) -> 
 
 @pytest.fixture
 def app(deps: SlackDeps) -> App:
-    return build_app(deps)
+    return build_bolt_app(deps)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from approvals.policy import Policy, Role
 from chatops.flow import ApprovalFlow
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from chatops.slack.deps import SlackDeps
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi
@@ -136,7 +136,7 @@ def deps(ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) -> 
 @pytest.fixture
 def app(deps: SlackDeps) -> App:
     """The Bolt app under test."""
-    return build_app(deps)
+    return build_bolt_app(deps)
 
 
 @pytest.fixture

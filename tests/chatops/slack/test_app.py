@@ -24,7 +24,7 @@ from slack_bolt import BoltRequest
 from approvals import keys
 from approvals.models import AuditEntry
 from chatops.flow import ApprovalFlow
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
@@ -290,7 +290,7 @@ def test_socket_mode_handles_envelopes_across_a_reconnect(
     """Through SocketModeHandler, with no signing secret (as serve builds it for Socket Mode): hello,
     a slash command and a button click acked, Slack's disconnect followed by a reconnect on a new URL,
     and the next envelope still handled."""
-    app = build_app(make_deps(ops, slack_api, redis, signing_secret=None))
+    app = build_bolt_app(make_deps(ops, slack_api, redis, signing_secret=None))
     with SocketModeServerDouble() as sm:
         slack_api.socket_mode_url = sm.issue_url
         handler = start_socket_mode(app, DEFAULT_APP_TOKEN, ping_interval_s=0.5)
@@ -625,7 +625,7 @@ def test_requests_for_another_app_run_nothing(
 ) -> None:
     """With the app id configured, a request addressed to another app is acked and ignored."""
     deps = make_deps(ops, slack_api, redis, app_id=APP_ID)
-    slack = Slack(build_app(deps), slack_api, ops)
+    slack = Slack(build_bolt_app(deps), slack_api, ops)
     other = slack.command(FALLBACK, ALICE, api_app_id="A0OTHER001")
 
     assert other.status == 200
@@ -658,7 +658,7 @@ def test_logs_never_contain_the_bot_token_or_signing_secret(
     for name in (None, "slack_sdk", "slack_bolt", "chatops"):
         caplog.set_level(logging.DEBUG, logger=name)
     # Bolt's app logger copies the root level when the app is built, so build it now.
-    slack = Slack(build_app(make_deps(ops, slack_api, redis)), slack_api, ops)
+    slack = Slack(build_bolt_app(make_deps(ops, slack_api, redis)), slack_api, ops)
     _request_id, posted = request_approval(slack)
     slack.dispatch(signed_slash_command("/feed", "show 1", user_id=ALICE, forged=True))
     slack.click(APPROVE_ACTION_ID, button_value(posted), BOB, message_ts=posted.response["ts"])

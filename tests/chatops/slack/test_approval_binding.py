@@ -12,7 +12,7 @@ import httpx
 import redis as redis_lib
 
 from approvals.models import Status
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
@@ -146,7 +146,7 @@ def test_the_first_click_on_a_process_that_just_started_executes_once(
     try:
         fresh = build_runner(ops.gateway, slack_policy(), client)
         deps = make_deps(Harness(ops.server, ops.gateway, fresh), slack_api, client)
-        replica = Slack(build_app(deps), slack_api, ops)
+        replica = Slack(build_bolt_app(deps), slack_api, ops)
         sent_before = ops.tx_count
 
         assert (

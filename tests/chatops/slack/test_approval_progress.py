@@ -21,7 +21,7 @@ import redis as redis_lib
 from approvals.models import Status
 from chatops.flow import ApprovalFlow
 from chatops.notify.journal import Journal
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from chatops.slack.deps import SlackDeps
 from chatops.slack.executor import Unfinished
 from chatops.slack.ids import APPROVE_ACTION_ID
@@ -68,7 +68,7 @@ def deps(runs: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) ->
 
 @pytest.fixture
 def slack(deps: SlackDeps, slack_api: SlackWebApiDouble, runs: Harness) -> Slack:
-    return Slack(build_app(deps), slack_api, runs)
+    return Slack(build_bolt_app(deps), slack_api, runs)
 
 
 def text_of(call: ApiCall) -> str:

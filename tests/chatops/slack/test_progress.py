@@ -16,7 +16,7 @@ import httpx
 import pytest
 import redis as redis_lib
 
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from chatops.slack.blocks.limits import limit_violations
 from chatops.slack.blocks.progress import progress_blocks
 from chatops.slack.web.client import web_client
@@ -57,7 +57,7 @@ def runs(redis: redis_lib.Redis) -> Iterator[Harness]:
 
 @pytest.fixture
 def slack(runs: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) -> Slack:
-    return Slack(build_app(make_deps(runs, slack_api, redis)), slack_api, runs)
+    return Slack(build_bolt_app(make_deps(runs, slack_api, redis)), slack_api, runs)
 
 
 def text_of(call: ApiCall) -> str:
@@ -197,7 +197,7 @@ def test_a_procedure_that_stops_midway_says_so_in_its_progress_message(
     """A run cancelled after its second batch (as at shutdown) leaves the progress message showing
     "stopped" and why; the details, with what was sent, go to the asker only."""
     deps = make_deps(runs, slack_api, redis)
-    slack = Slack(build_app(deps), slack_api, runs)
+    slack = Slack(build_bolt_app(deps), slack_api, runs)
     before = batches_sent(runs)
     assert slack.command(RUN, ALICE).status == 200
     wait_until(lambda: batches_sent(runs) >= before + 2, timeout_s=DONE_TIMEOUT_S)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import redis as redis_lib
 
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from chatops.slack.deps import SlackDeps
 from chatops.slack.executor import Unfinished
 from chatops.slack.invocations import RESTARTING_TEXT
@@ -113,7 +113,7 @@ def test_grace_running_out_cancels_a_procedure_between_transactions(
     period runs out: in its last 2 s the run stops between two batches and tells its asker what was
     sent, and the queued command is never run and its asker is told the bot is restarting."""
     deps = make_deps(runs, slack_api, redis, max_workers=1)
-    slack = Slack(build_app(deps), slack_api, runs)
+    slack = Slack(build_bolt_app(deps), slack_api, runs)
     slow_chain(runs, delay_ms=60, count=100_000)  # a batch takes 0.4 s or more, the run 16 s
     before = sum(1 for e in runs.server.ledger.events if e.type.endswith("::PayoutBatchEvent"))
     assert slack.command("/payouts run 4 40 0 0 1000000", ALICE).status == 200
