@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from slack_bolt import Ack, App
 
+from chatops.runner import error_reply
 from chatops.slack.executor import Admission
 from chatops.slack.invocations import STORE_DOWN_TEXT, Invocations, refusal
 from commands.errors import CommandError
@@ -66,8 +67,8 @@ def register(app: App, invocations: Invocations) -> None:
                 groups = invocations.groups_of(user)
                 deps.runner.authorize(inv, deps.runner.find(inv), groups=groups)
                 incidents.note(incident_id, text, at_s=int(time.time()), by=user)
-            except CommandError as exc:
-                refuse(str(exc))
+            except CommandError as exc:  # rendered as the runner renders it, in the one renderer
+                refuse(error_reply(exc).title)
             except redis.RedisError:
                 refuse(STORE_DOWN_TEXT)
 
