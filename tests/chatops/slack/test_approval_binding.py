@@ -24,19 +24,17 @@ from chatops.wiring import build_runner
 from tests.chatops.slack.conftest import (
     ALICE,
     BOB,
+    FALLBACK,
     REPLY_TIMEOUT_S,
     Slack,
     all_text,
-    ephemeral_for,
-    make_deps,
-    slack_policy,
-)
-from tests.chatops.slack.test_app import (
-    FALLBACK,
     button_value,
+    ephemeral_for,
     fallback_active,
     flow_of,
+    make_deps,
     request_approval,
+    slack_policy,
 )
 from tests.commands.harness import Harness
 from tests.conftest import wait_until

@@ -11,14 +11,15 @@ from tests.chatops.slack.conftest import (
     ALICE,
     CHANNEL,
     DAVE,
+    FALLBACK,
     REPLY_TIMEOUT_S,
     Slack,
     all_text,
     ephemeral_for,
+    flow_of,
     make_deps,
     slack_policy,
 )
-from tests.chatops.slack.test_app import FALLBACK, flow_of
 from tests.commands.harness import Harness, harness
 from tests.fakes.slack_web_api import SlackWebApiDouble
 
