@@ -1,7 +1,5 @@
-"""The approval request message (the reply with Approve/Deny buttons, or its outcome) and the deny modal.
-
-A button's value carries the request's whole id and the digest of the calls shown, so a click
-acts on exactly what the approver saw.
+"""The approval request message (the reply, then Approve/Deny buttons or its outcome) and the deny
+modal; a button's value binds a click to the request's whole id and the digest of the calls shown.
 """
 
 from __future__ import annotations

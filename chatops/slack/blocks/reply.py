@@ -1,7 +1,5 @@
-"""A ``Reply`` as Block Kit: title, text, checks, fields, links and follow-ups, within Slack's limits.
-
-Over-long content is cut with a visible note, never dropped silently or raised. The console's twin
-is ``chatops/console/render.py``.
+"""A ``Reply`` as Block Kit within Slack's limits: over-long content is cut with a visible note, never
+dropped silently or raised. The console's twin is ``chatops/console/render.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The guard in front of every listener: only our workspace, organisation and app, and each delivery
-(Slack's retries, a duplicated event or click) handled once across replicas and restarts.
+handled once across replicas and restarts (``first_seen`` also drops the Approve button's duplicates).
 """
 
 from __future__ import annotations
