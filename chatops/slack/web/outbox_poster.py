@@ -63,19 +63,14 @@ class OutboxPoster:
         self.client = client
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
-        try:
-            response = self.client.chat_postMessage(
-                channel=channel,
-                text=notice_text(notice),
-                blocks=notice_blocks(notice),
-                thread_ts=thread_ts,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {"notice_id": notice.id}},
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except (SlackApiError, SlackClientError, URLError, OSError) as exc:
-            raise _translate(exc, "chat.postMessage") from exc
-        return str(response["ts"])
+        payload = {"notice_id": notice.id}
+        return self._post(
+            channel,
+            thread_ts,
+            notice_text(notice),
+            notice_blocks(notice),
+            {"event_type": METADATA_EVENT, "event_payload": payload},
+        )
 
     def update(self, channel: str, ts: str, notice: Notice) -> None:
         try:
@@ -91,13 +86,30 @@ class OutboxPoster:
             "count": len(digest.notices),
             "notices": [{"notice_id": notice.id} for notice in digest.notices],
         }
+        return self._post(
+            channel,
+            thread_ts,
+            digest_text(digest),
+            digest_blocks(digest),
+            {"event_type": DIGEST_METADATA_EVENT, "event_payload": payload},
+        )
+
+    def _post(
+        self,
+        channel: str,
+        thread_ts: str | None,
+        text: str,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any],
+    ) -> str:
+        """One message carrying ``metadata`` (what find_posted and find_digest look for), unfurling nothing."""
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
-                text=digest_text(digest),
-                blocks=digest_blocks(digest),
+                text=text,
+                blocks=blocks,
                 thread_ts=thread_ts,
-                metadata={"event_type": DIGEST_METADATA_EVENT, "event_payload": payload},
+                metadata=metadata,
                 unfurl_links=False,
                 unfurl_media=False,
             )
