@@ -85,6 +85,24 @@ def _clicked(
         _refuser(invocations, channel, user, refusal)(STORE_DOWN_TEXT)
 
 
+def _admit_click(
+    invocations: Invocations,
+    body: dict[str, Any],
+    words: str,
+    request_id: str,
+    channel: str,
+    refusal: str,
+) -> None:
+    """Queue a click as ``_clicked``; a full or closing executor is answered as ``refusal``."""
+    user = str(body["user"]["id"])
+    verb = words.split(maxsplit=1)[0]
+    invocations.admit(
+        lambda: _clicked(invocations, body, words, request_id, channel, refusal),
+        f"{verb} request {request_id} (by {user})",
+        _refuser(invocations, channel, user, refusal),
+    )
+
+
 def register(app: App, invocations: Invocations) -> None:
     """Listen to the Approve and Deny buttons and to the deny modal's submission."""
     deps = invocations.deps
@@ -107,18 +125,8 @@ def register(app: App, invocations: Invocations) -> None:
         except redis.RedisError:  # answered from the payload: no Redis record is needed to reply
             refuse(STORE_DOWN_TEXT)
             return
-        invocations.admit(
-            lambda: _clicked(
-                invocations,
-                body,
-                f"approve {request_id} digest={digest}",
-                request_id,
-                channel,
-                "Not approved",
-            ),
-            f"approve request {request_id} (by {user})",
-            refuse,
-        )
+        words = f"approve {request_id} digest={digest}"
+        _admit_click(invocations, body, words, request_id, channel, "Not approved")
 
     @app.action(DENY_ACTION_ID)
     def on_deny(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -156,16 +164,5 @@ def register(app: App, invocations: Invocations) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        user = str(body["user"]["id"])
-        invocations.admit(
-            lambda: _clicked(
-                invocations,
-                body,
-                f"deny {request_id} digest={digest} {quote(reason)}",
-                request_id,
-                channel,
-                "Not denied",
-            ),
-            f"deny request {request_id} (by {user})",
-            _refuser(invocations, channel, user, "Not denied"),
-        )
+        words = f"deny {request_id} digest={digest} {quote(reason)}"
+        _admit_click(invocations, body, words, request_id, channel, "Not denied")
