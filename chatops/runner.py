@@ -73,9 +73,8 @@ def error_reply(exc: Exception, *, command: str = "") -> Reply:
         )
     if isinstance(exc, ChainError):
         return Reply.error(f"Chain error: {exc}")
-    if isinstance(
-        exc, ApprovalError
-    ):  # e.g. the approvals store is unreachable: fail closed, say so
+    if isinstance(exc, ApprovalError):
+        # e.g. the approvals store is unreachable: fail closed, say so
         return Reply.error(str(exc))
     ref = uuid.uuid4().hex[:8]
     # The reference goes in the line itself: the log format shows no ``extra`` fields. exc_info is

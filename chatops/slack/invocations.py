@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from approvals.errors import StoreUnavailableError
+from chatops.runner import error_reply
 from chatops.slack.deps import SlackDeps
 from chatops.slack.directory import Directory
 from chatops.slack.executor import Admission
@@ -84,7 +85,7 @@ class Invocations:
         try:
             groups = self.groups_of(inv.user)
         except PermissionDeniedError as exc:
-            reply = Reply.error(str(exc))
+            reply = error_reply(exc)
         else:
             reply = self.deps.runner.handle(
                 inv,
