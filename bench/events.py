@@ -1,5 +1,5 @@
 """The event pipeline: chain events from the devnet to the local Slack double, through the real parts
-(``Watcher`` -> ``EventRouter`` -> ``IncidentTracker`` -> ``Outbox`` -> ``OutboxWorker`` -> ``SlackNoticePoster``).
+(``Watcher`` -> ``EventRouter`` -> ``IncidentTracker`` -> ``Outbox`` -> ``OutboxWorker`` -> ``OutboxPoster``).
 
 The devnet runs in its own process with a backlog of ``--events`` events (``PayoutBatchEvent``, one
 block each, six lotteries, routed as info notices to the default channel) plus its seed history. Three
@@ -35,7 +35,8 @@ from chatops.notify.digest import DEFAULT_DIGEST_ITEMS, MAX_DIGEST_ITEMS, Digest
 from chatops.notify.notice import Notice
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
+from chatops.slack.web.client import outbox_web_client
+from chatops.slack.web.outbox_poster import OutboxPoster
 from chatops.wiring import Notify, build_notify
 
 ROUTING_TARGET_PER_S = 5000.0
@@ -43,10 +44,10 @@ ROUTING_TARGET_PER_S = 5000.0
 
 @dataclass
 class CountingPoster:
-    """The real ``SlackNoticePoster``, counting what went through (and when), per channel: notices
+    """The real ``OutboxPoster``, counting what went through (and when), per channel: notices
     (``posted``) and the messages that carried them (``messages``; a digest is one message)."""
 
-    inner: SlackNoticePoster
+    inner: OutboxPoster
     posted: Counter[str] = field(default_factory=Counter)
     messages: Counter[str] = field(default_factory=Counter)
     last_at: float = 0.0
@@ -114,7 +115,7 @@ def _limited_run(
     world: Doubles, client: redis.Redis, notify: Notify, seconds: float, digest_items: int
 ) -> Limited:
     """The outbox worker at the default interval (1 s per channel) for ``seconds``."""
-    poster = CountingPoster(SlackNoticePoster(notice_web_client(BOT_TOKEN, world.slack_url)))
+    poster = CountingPoster(OutboxPoster(outbox_web_client(BOT_TOKEN, world.slack_url)))
     worker = OutboxWorker(client, poster, threads=notify.store, digest_items=digest_items)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
@@ -219,7 +220,7 @@ def main() -> int:
         # 2. End to end, rate limits off: a fresh Redis and watcher, the outbox worker at interval 0.
         client.flushdb()
         gateway, notify, watcher = _stack(world, client, args.window_blocks)
-        poster = CountingPoster(SlackNoticePoster(notice_web_client(BOT_TOKEN, world.slack_url)))
+        poster = CountingPoster(OutboxPoster(outbox_web_client(BOT_TOKEN, world.slack_url)))
         worker = OutboxWorker(client, poster, threads=notify.store, interval_ms=0)
         stop = threading.Event()
         loops = [

@@ -28,7 +28,7 @@ from commands.ports import ApprovalsPort, ChainPort, IncidentsPort, Outcome, Pla
 from commands.registry import Registry, Step
 from commands.reply import Check, Field, Reply, Tone
 
-__all__ = ["ApprovalGate", "Runner", "execute_plan"]
+__all__ = ["ApprovalGate", "Runner", "error_reply", "execute_plan"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,39 @@ class ApprovalGate(ApprovalsPort, Protocol):
         """Store the request; under break-glass it also executes at once, reporting to
         ``progress`` and stopping between two transactions once ``cancel`` is set."""
         ...
+
+
+def error_reply(exc: Exception, *, command: str = "") -> Reply:
+    """The one rendering of an error for whoever asked, on any transport: a domain error (command,
+    chain, approvals) becomes its own sentence and changes nothing; anything else becomes "Internal
+    error, reference <id>", and its traceback is logged under that id (``extra={"ref": id}``)."""
+    if isinstance(exc, UsageError):
+        return Reply.error(str(exc), f"Usage: {exc.usage}" if exc.usage else "")
+    if isinstance(exc, PreconditionError):
+        return Reply.error(str(exc), "Nothing was sent for the failed check.", checks=exc.checks)
+    if isinstance(exc, CommandError):
+        return Reply.error(str(exc))
+    if isinstance(exc, ChainAbortError):
+        where = f" in {exc.function}" if exc.function else f" in module {exc.module}"
+        return Reply.error(
+            f"The chain refused: {exc}", f"Move abort{where}. Nothing changed on chain."
+        )
+    if isinstance(exc, ChainError):
+        return Reply.error(f"Chain error: {exc}")
+    if isinstance(exc, ApprovalError):
+        # e.g. the approvals store is unreachable: fail closed, say so
+        return Reply.error(str(exc))
+    ref = uuid.uuid4().hex[:8]
+    # The reference goes in the line itself: the log format shows no ``extra`` fields. exc_info is
+    # passed, not taken from the interpreter, so this is safe outside an ``except`` block too.
+    logger.error(
+        "Internal error, reference %s (%s)",
+        ref,
+        type(exc).__name__,
+        exc_info=exc,
+        extra={"ref": ref, "command": command},
+    )
+    return Reply.error(f"Internal error, reference {ref}.", "The details are in the bot's log.")
 
 
 def _failed(checks: list[Check]) -> list[Check]:
@@ -223,30 +256,8 @@ class Runner:
         """Answer one invocation; never raises."""
         try:
             return self._handle(inv, progress, cancel, groups)
-        except UsageError as exc:
-            text = f"Usage: {exc.usage}" if exc.usage else ""
-            return Reply.error(str(exc), text)
-        except PreconditionError as exc:
-            return Reply.error(
-                str(exc), "Nothing was sent for the failed check.", checks=exc.checks
-            )
-        except CommandError as exc:
-            return Reply.error(str(exc))
-        except ChainAbortError as exc:
-            where = f" in {exc.function}" if exc.function else f" in module {exc.module}"
-            return Reply.error(
-                f"The chain refused: {exc}", f"Move abort{where}. Nothing changed on chain."
-            )
-        except ChainError as exc:
-            return Reply.error(f"Chain error: {exc}")
-        except ApprovalError as exc:  # e.g. the approvals store is unreachable: fail closed, say so
-            return Reply.error(str(exc))
-        except Exception:
-            ref = uuid.uuid4().hex[:8]
-            logger.exception("unexpected error", extra={"ref": ref, "command": inv.command})
-            return Reply.error(
-                f"Internal error, reference {ref}.", "The details are in the bot's log."
-            )
+        except Exception as exc:  # noqa: BLE001 - error_reply logs an unexpected one with its traceback
+            return error_reply(exc, command=inv.command)
 
     def _handle(
         self,

@@ -21,11 +21,12 @@ from chatops.notify.monitors import Monitors
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Poster
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.app import SlackDeps, refresh_requests, web_client
-from chatops.slack.app import build_app as build_slack_app
+from chatops.slack.app import build_bolt_app, refresh_requests
+from chatops.slack.deps import SlackDeps
 from chatops.slack.metrics import Metrics
-from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
 from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
+from chatops.slack.web.client import outbox_web_client, web_client
+from chatops.slack.web.outbox_poster import OutboxPoster
 from chatops.slack.workspace import learn_workspace
 from chatops.wiring import App, build_app
 
@@ -76,7 +77,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             metrics=metrics,
             incidents=app.notify.incidents,
         )
-        bolt = build_slack_app(deps)
+        bolt = build_bolt_app(deps)
         executor = deps.executor
         handler = None
         if socket_mode and settings.slack_app_token is not None:
@@ -104,7 +105,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         # One registry: the bot's own metrics and the chain metrics of monitoring.md on /metrics.
         loops = background_loops(
             app,
-            SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url))),
+            OutboxPoster(outbox_web_client(token, str(settings.slack_api_url))),
             ChainMetrics(metrics.registry),
             on_swept=lambda ids: refresh_requests(deps, ids),
             digest_items=settings.outbox_digest_items,

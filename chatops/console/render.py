@@ -1,4 +1,4 @@
-"""Reply -> terminal text (rich markup when colour is on, plain otherwise); the console's twin of blocks.py."""
+"""Reply -> terminal text (rich markup when colour is on, plain otherwise); the console's twin of slack/blocks/reply.py."""
 
 from __future__ import annotations
 

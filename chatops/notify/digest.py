@@ -57,7 +57,7 @@ class Digest:
 
     Not to be confused with the watcher's ``kind="digest"`` notice (one notice summing up a sales
     period), which may itself be a line of a ``Digest``. The outbox builds digests and a ``Poster``
-    renders them (``chatops/slack/digest_blocks.py`` for Slack).
+    renders them (``chatops/slack/blocks/digest.py`` for Slack).
 
     A digest lists its critical notices first (by time, each marked), then the others by time; its
     notification text leads with the critical count and the first critical title. A critical event

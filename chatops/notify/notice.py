@@ -1,6 +1,6 @@
 """The transport-neutral ``Notice``: one thing to tell a channel (event, alert, digest, command, approval).
 
-Knows nothing of Slack; ``chatops/slack/notice_poster.py`` renders it as Block Kit.
+Knows nothing of Slack; ``chatops/slack/blocks/notice.py`` renders it as Block Kit.
 """
 
 from __future__ import annotations

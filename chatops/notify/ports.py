@@ -53,7 +53,7 @@ class PosterUnavailableError(Exception):
 class Poster(Protocol):
     """Posts and edits messages in a chat: one notice per message, or a ``Digest`` of several.
 
-    Implemented by ``chatops/slack/notice_poster.py`` (and test doubles).
+    Implemented by ``chatops/slack/web/outbox_poster.py`` (and test doubles).
     """
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:

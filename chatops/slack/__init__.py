@@ -1,1 +1,2 @@
-"""Everything Slack-specific: the Bolt app, Block Kit rendering, posting and the manifest."""
+"""Everything Slack-specific: the Bolt app (middleware, listeners, the invocation path), Block Kit, the
+Web API and what is posted through it, serving, and the manifest."""

@@ -1,7 +1,5 @@
 """The Slack adapter's bounded executor: acks never wait for it, a full queue is refused ("busy"), and
-at shutdown it stops taking work and lets what it took finish within a grace period.
-
-It knows nothing of Slack: each caller says how to tell its asker when accepted work is dropped.
+at shutdown it finishes what it took within a grace period. It knows nothing of Slack.
 """
 
 from __future__ import annotations
@@ -88,7 +86,8 @@ class Executor:
         """Queue ``fn`` unless full or closing.
 
         ``label`` names the work in the shutdown log (a command and its asker, no typed text);
-        ``on_dropped`` runs instead of ``fn`` if the grace period runs out before ``fn`` started.
+        ``on_dropped`` runs instead of ``fn`` if the grace period runs out before ``fn`` started:
+        the caller says there how to tell its asker, since the executor knows nothing of Slack.
         """
         with self._lock:
             if self._is_closing:

@@ -17,7 +17,7 @@ import redis as redis_lib
 from approvals.models import Status
 from chatops.incident_port import IncidentDesk
 from chatops.slack import keys
-from chatops.slack.app import SlackDeps
+from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_MODAL_CALLBACK_ID,

@@ -19,13 +19,14 @@ from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.slack import keys
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_bolt_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import APPROVE_ACTION_ID
-from chatops.slack.notice_poster import (
+from chatops.slack.web.client import outbox_web_client
+from chatops.slack.web.outbox_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
-    SlackNoticePoster,
-    notice_web_client,
+    OutboxPoster,
 )
 from tests.chatops.slack import conftest as slack_fixtures
 from tests.chatops.slack.conftest import ALICE, BOB, CHANNEL, Slack, make_deps
@@ -48,7 +49,7 @@ def deps(ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) -> 
 
 @pytest.fixture
 def app(deps: SlackDeps) -> App:
-    return build_app(deps)
+    return build_bolt_app(deps)
 
 
 @pytest.fixture
@@ -136,7 +137,7 @@ def test_the_approval_message_and_its_update_arrive_once_through_storms(
     assert len(ops.events("PriceFeedFallbackEvent")) == before + 1
 
 
-# -- the outbox: SlackNoticePoster has no retry handlers, the outbox owns retries ------------------
+# -- the outbox: OutboxPoster has no retry handlers, the outbox owns retries ------------------
 
 
 def _notice(n: int, title: str = "") -> Notice:
@@ -161,7 +162,7 @@ def api() -> Iterator[SlackWebApiDouble]:
 def _drain(redis: redis_lib.Redis, api: SlackWebApiDouble, outbox: Outbox) -> None:
     worker = OutboxWorker(
         redis,
-        SlackNoticePoster(notice_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5)),
+        OutboxPoster(outbox_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5)),
         interval_ms=20,
     )
     stop = threading.Event()

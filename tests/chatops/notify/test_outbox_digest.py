@@ -17,12 +17,13 @@ from chatops.notify.notice import Notice
 from chatops.notify.outbox import GROUP, Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.severity import Severity
-from chatops.slack.blocks import limit_violations, notice_blocks, notice_text
-from chatops.slack.notice_poster import (
+from chatops.slack.blocks.limits import limit_violations
+from chatops.slack.blocks.notice import notice_blocks, notice_text
+from chatops.slack.web.client import outbox_web_client
+from chatops.slack.web.outbox_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
-    SlackNoticePoster,
-    notice_web_client,
+    OutboxPoster,
 )
 from tests.conftest import wait_until
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackWebApiDouble
@@ -87,15 +88,15 @@ def api() -> Iterator[SlackWebApiDouble]:
 
 
 @pytest.fixture
-def poster(api: SlackWebApiDouble) -> SlackNoticePoster:
-    return SlackNoticePoster(notice_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
+def poster(api: SlackWebApiDouble) -> OutboxPoster:
+    return OutboxPoster(outbox_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
 
 
 class _CrashAfterDigest:
     """Posts single notices normally; posts a digest for real, then dies before the outbox records
     it (the process-kill window)."""
 
-    def __init__(self, inner: SlackNoticePoster) -> None:
+    def __init__(self, inner: OutboxPoster) -> None:
         self.inner = inner
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
@@ -110,7 +111,7 @@ class _CrashAfterDigest:
 
 
 def test_a_backlog_of_45_is_posted_as_3_digests_in_order_each_notice_once(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """45 ready notices for one channel become 20 + 20 + 5 in three messages, in queue order; every
     item is recorded sent with its message's ts and digest id, XACKed and deleted; metrics count it."""
@@ -146,7 +147,7 @@ def test_a_backlog_of_45_is_posted_as_3_digests_in_order_each_notice_once(
 
 
 def test_a_single_ready_item_is_posted_as_today(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """One ready item per place is one plain notice message (same blocks, text and metadata as
     before coalescing existed), whether top level or threaded."""
@@ -176,7 +177,7 @@ def test_a_single_ready_item_is_posted_as_today(
 
 
 def test_items_of_two_threads_never_share_a_digest(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """Interleaved replies to two incidents and top-level events: each message holds one place's
     notices only, in that place's order, and the interleaving still coalesces."""
@@ -210,7 +211,7 @@ def test_items_of_two_threads_never_share_a_digest(
 
 @pytest.mark.parametrize("in_thread", [False, True])
 def test_a_crash_after_posting_a_digest_is_settled_by_the_lookup_without_duplicates(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster, in_thread: bool
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster, in_thread: bool
 ) -> None:
     """A worker dies between posting a digest and recording it: its items stay "posting" under one
     digest id; the next worker finds the message (history or thread replies), records all of them
@@ -251,7 +252,7 @@ def test_a_crash_after_posting_a_digest_is_settled_by_the_lookup_without_duplica
 
 
 def test_a_429_on_a_digest_defers_it_and_posts_it_once_later(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """Rate limited: nothing was posted, so the items go back to the queue (no digest kept), the
     channel waits for Retry-After, then one message carries them all."""
@@ -280,7 +281,7 @@ def test_a_429_on_a_digest_defers_it_and_posts_it_once_later(
 
 
 def test_a_5xx_on_a_digest_keeps_it_whole_and_reposts_the_same_digest_once(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """An outage leaves the digest in doubt: the retry looks for it first, finds nothing and posts
     the same digest (same id, same items) once; items that arrived meanwhile wait their turn."""
@@ -309,7 +310,7 @@ def test_a_5xx_on_a_digest_keeps_it_whole_and_reposts_the_same_digest_once(
 
 
 def test_a_refused_digest_is_posted_one_by_one_and_only_what_is_refused_alone_fails(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """A permanent refusal of a digest may be about its form (a block the chat rejects): nothing
     was posted, so each notice goes again alone, never folded again; only a notice refused alone
@@ -337,7 +338,7 @@ def test_a_refused_digest_is_posted_one_by_one_and_only_what_is_refused_alone_fa
 
 
 def test_a_digest_refused_for_its_channel_fails_each_item_once_alone(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """A channel the bot cannot post to refuses every message: each item is tried once alone, then
     recorded failed, and nothing is posted twice."""
@@ -360,7 +361,7 @@ def test_a_digest_refused_for_its_channel_fails_each_item_once_alone(
 
 
 def test_critical_notices_in_a_flood_are_listed_first_and_alerts_go_alone(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """The documented rule: a critical event folds but heads its digest (and its notification);
     an alert is never folded: the digest before it stops at it and it is posted alone, in order."""
@@ -401,7 +402,7 @@ def test_critical_notices_in_a_flood_are_listed_first_and_alerts_go_alone(
     settled_in_redis(redis)
 
 
-def test_digest_size_is_bounded(redis: redis_lib.Redis, poster: SlackNoticePoster) -> None:
+def test_digest_size_is_bounded(redis: redis_lib.Redis, poster: OutboxPoster) -> None:
     """A worker refuses a digest size outside 1..40 (Slack's limits); 1 turns coalescing off."""
     for bad in (0, 41):
         with pytest.raises(ValueError, match="digest_items"):
@@ -409,7 +410,7 @@ def test_digest_size_is_bounded(redis: redis_lib.Redis, poster: SlackNoticePoste
 
 
 def test_coalescing_off_posts_one_message_per_item(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """With ``digest_items=1`` a backlog is posted one notice per message, as before."""
     outbox = Outbox(redis)

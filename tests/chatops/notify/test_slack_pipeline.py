@@ -18,11 +18,11 @@ from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.router import DEFAULT_CHANNEL, EventRouter
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.notice_poster import (
+from chatops.slack.web.client import outbox_web_client
+from chatops.slack.web.outbox_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
-    SlackNoticePoster,
-    notice_web_client,
+    OutboxPoster,
 )
 from tests.chatops.notify.conftest import Chain
 from tests.chatops.notify.devnet_events import advance
@@ -87,7 +87,7 @@ def test_a_purchase_burst_and_a_429_storm_reach_the_thread_once_each(
     assert queued == 6  # parent, canceled, 3 refunds, one digest: not 1,000 messages
 
     api.fail_next("chat.postMessage", status=429, retry_after=1, times=3)
-    poster = SlackNoticePoster(notice_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
+    poster = OutboxPoster(outbox_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
     worker = OutboxWorker(redis, poster, threads=store, interval_ms=50)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), kwargs={"poll_s": 0.01})

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from chatops.slack.blocks import MAX_BLOCKS, limit_violations
+from chatops.slack.blocks.limits import MAX_BLOCKS, limit_violations
 
 # An "&" that does not start one of the three entities Slack decodes.
 BARE_AMPERSAND = re.compile(r"&(?!amp;|lt;|gt;)")

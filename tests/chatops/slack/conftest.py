@@ -1,27 +1,35 @@
 """Fixtures for the Slack app's end-to-end tests: the Web API double with a small workspace, the seeded
-devnet harness with the two-person flow on the test Redis, ``SlackDeps`` and the Bolt app built on them.
+devnet harness with the two-person flow on the test Redis, ``SlackDeps`` and the Bolt app built on them,
+and the helpers the test modules share (requests and their buttons, a slow devnet, ``chatops serve``).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis as redis_lib
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from approvals.policy import Policy, Role
 from chatops.flow import ApprovalFlow
-from chatops.slack.app import SlackDeps, build_app, web_client
+from chatops.slack.app import build_bolt_app
+from chatops.slack.deps import SlackDeps
+from chatops.slack.ids import APPROVE_ACTION_ID, DENY_ACTION_ID
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi
+from chatops.slack.web.client import web_client
 from commands.registry import Registry, build_registry
 from tests.chatops.slack.blockkit import texts
-from tests.conftest import wait_until
+from tests.conftest import REPO_ROOT, wait_until
 from tests.fakes.bot import Harness, harness
 from tests.fakes.slack_requests import (
     APP_ID,
@@ -50,6 +58,7 @@ BOT_USER = "U0BOTX0001"  # another app's bot user, named approver, still refused
 APPROVERS = "S0APPROVERS"
 CHANNEL = "C0OPS00001"
 OTHER_TEAM = "T0OTHER001"
+FALLBACK = "/feed fallback 1 on 3 spike"  # a privileged request alice may make
 
 
 def slack_policy() -> Policy:
@@ -107,15 +116,30 @@ def ops(redis: redis_lib.Redis) -> Iterator[Harness]:
         yield h
 
 
+def flow_of(ops: Harness) -> ApprovalFlow:
+    """The harness's approval flow (the runner holds it as its ``ApprovalGate``)."""
+    flow = ops.runner.approvals
+    assert isinstance(flow, ApprovalFlow)
+    return flow
+
+
+def slow_chain(ops: Harness, *, delay_ms: int, count: int) -> None:
+    """The next ``count`` RPCs of the devnet answer ``delay_ms`` late."""
+    response = httpx.post(
+        f"{ops.server.url}/devnet/faults",
+        json={"delay_ms": delay_ms, "count": count, "path_prefix": "/rpc/"},
+        timeout=5,
+    )
+    response.raise_for_status()
+
+
 def make_deps(
     ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis, **overrides: Any
 ) -> SlackDeps:
     """``SlackDeps`` as ``chatops.wiring.serve`` builds them, pointed at the doubles."""
-    flow = ops.runner.approvals
-    assert isinstance(flow, ApprovalFlow)
     options: dict[str, Any] = {
         "runner": ops.runner,
-        "flow": flow,
+        "flow": flow_of(ops),
         "policy": ops.runner.policy,
         "store": redis,
         "client": web_client(DEFAULT_BOT_TOKEN, slack_api.url, timeout_s=5),
@@ -134,7 +158,7 @@ def deps(ops: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) -> 
 @pytest.fixture
 def app(deps: SlackDeps) -> App:
     """The Bolt app under test."""
-    return build_app(deps)
+    return build_bolt_app(deps)
 
 
 @pytest.fixture
@@ -269,3 +293,93 @@ def mention_request(
         }
     )
     return signed_request(body, content_type="application/json")
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
+    """action_id -> value of every button in ``blocks``."""
+    return {
+        element["action_id"]: element["value"]
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("type") == "button"
+    }
+
+
+def button_value(posted: ApiCall) -> str:
+    """What the Approve button of a posted request message carries (Deny's is the same): the
+    request's whole id and the digest of the calls the message shows."""
+    values = buttons(posted.params["blocks"])
+    assert values[APPROVE_ACTION_ID] == values[DENY_ACTION_ID]
+    return values[APPROVE_ACTION_ID]
+
+
+def request_approval(slack: Slack) -> tuple[str, ApiCall]:
+    """alice asks for the fallback; returns the request id and the posted approval message."""
+    response = slack.command(FALLBACK, ALICE)
+    assert response.status == 200
+    (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+    return button_value(posted).split(":")[0], posted
+
+
+def fallback_active(ops: Harness) -> bool:
+    """Whether asset 1 is on its fallback price, as the devnet says."""
+    return bool(ops.view("price_feed::get_price_view", "1")[0]["fallback_active"])
+
+
+def serve_env(variables: dict[str, str]) -> dict[str, str]:
+    """A clean environment for ``chatops serve``: only what Python needs, plus ``variables``."""
+    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "LANG": "C.UTF-8", **variables}
+
+
+@dataclass
+class Served:
+    """A ``chatops serve`` subprocess, its base URL and its log."""
+
+    proc: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def post_command(self, line: str, user: str) -> int:
+        command, _, text = line.partition(" ")
+        signed = signed_slash_command(command, text, user_id=user, channel_id=CHANNEL)
+        return httpx.post(
+            f"{self.base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
+        ).status_code
+
+    def in_flight(self) -> float:
+        """``chatops_work_in_flight`` as ``/metrics`` shows it now."""
+        metrics = httpx.get(f"{self.base}/metrics", timeout=5).text
+        found = re.search(r"^chatops_work_in_flight (\S+)$", metrics, re.MULTILINE)
+        assert found is not None, metrics
+        return float(found.group(1))
+
+
+def start_serve(tmp_path: Path, env: dict[str, str], port: int, *flags: str) -> Served:
+    """``chatops serve`` with ``env`` on ``port``, its output in ``tmp_path/serve.log``, once it
+    answers /healthz; the caller stops it (it is killed here if it never gets healthy)."""
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chatops", "serve", *flags],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(proc, f"http://127.0.0.1:{port}", log)
+
+    def healthy() -> bool:
+        assert proc.poll() is None, log.read_text()
+        try:
+            return httpx.get(f"{served.base}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(healthy, timeout_s=30, interval_s=0.1)
+    except BaseException:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    return served

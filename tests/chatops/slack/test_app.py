@@ -22,9 +22,9 @@ import redis as redis_lib
 from slack_bolt import BoltRequest
 
 from approvals.models import AuditEntry
-from chatops.flow import ApprovalFlow
 from chatops.slack import keys
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_bolt_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,
@@ -43,18 +43,26 @@ from tests.chatops.slack.conftest import (
     CAROL,
     CHANNEL,
     EXTERNAL,
+    FALLBACK,
     GUEST,
     OTHER_TEAM,
     REPLY_TIMEOUT_S,
     Slack,
     all_text,
+    button_value,
+    buttons,
     commands_counted,
     ephemeral_for,
+    fallback_active,
+    flow_of,
     make_deps,
+    request_approval,
+    serve_env,
     serve_variables,
     settle,
+    start_serve,
 )
-from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.conftest import free_port, wait_until
 from tests.fakes.bot import Harness
 from tests.fakes.slack_requests import (
     APP_ID,
@@ -70,58 +78,17 @@ from tests.fakes.slack_requests import (
 from tests.fakes.slack_web_api import (
     DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
-    ApiCall,
     SlackWebApiDouble,
 )
 from tests.fakes.socket_mode import SocketModeServerDouble
 
-FALLBACK = "/feed fallback 1 on 3 spike"
-
-
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
-    """action_id -> value of every button in ``blocks``."""
-    return {
-        element["action_id"]: element["value"]
-        for block in blocks
-        if block.get("type") == "actions"
-        for element in block["elements"]
-        if element.get("type") == "button"
-    }
-
-
-def flow_of(ops: Harness) -> ApprovalFlow:
-    flow = ops.runner.approvals
-    assert isinstance(flow, ApprovalFlow)
-    return flow
 
 
 def history(ops: Harness, request_id: str) -> list[AuditEntry]:
     """The request's own history, oldest first."""
     service = flow_of(ops).service
     return service.history(service.get(request_id))
-
-
-def fallback_active(ops: Harness) -> bool:
-    return bool(ops.view("price_feed::get_price_view", "1")[0]["fallback_active"])
-
-
-def request_approval(slack: Slack) -> tuple[str, ApiCall]:
-    """alice asks for the fallback; returns the request id and the posted approval message."""
-    response = slack.command(FALLBACK, ALICE)
-    assert response.status == 200
-    (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
-    return button_value(posted).split(":")[0], posted
-
-
-def button_value(posted: ApiCall) -> str:
-    """What the Approve button of a posted request message carries (Deny's is the same): the
-    request's whole id and the digest of the calls the message shows."""
-    values = buttons(posted.params["blocks"])
-    assert values[APPROVE_ACTION_ID] == values[DENY_ACTION_ID]
-    return values[APPROVE_ACTION_ID]
 
 
 # -- Bolt's request path over HTTP ---------------------------------------------------------------
@@ -289,7 +256,7 @@ def test_socket_mode_handles_envelopes_across_a_reconnect(
     """Through SocketModeHandler, with no signing secret (as serve builds it for Socket Mode): hello,
     a slash command and a button click acked, Slack's disconnect followed by a reconnect on a new URL,
     and the next envelope still handled."""
-    app = build_app(make_deps(ops, slack_api, redis, signing_secret=None))
+    app = build_bolt_app(make_deps(ops, slack_api, redis, signing_secret=None))
     with SocketModeServerDouble() as sm:
         slack_api.socket_mode_url = sm.issue_url
         handler = start_socket_mode(app, DEFAULT_APP_TOKEN, ping_interval_s=0.5)
@@ -624,7 +591,7 @@ def test_requests_for_another_app_run_nothing(
 ) -> None:
     """With the app id configured, a request addressed to another app is acked and ignored."""
     deps = make_deps(ops, slack_api, redis, app_id=APP_ID)
-    slack = Slack(build_app(deps), slack_api, ops)
+    slack = Slack(build_bolt_app(deps), slack_api, ops)
     other = slack.command(FALLBACK, ALICE, api_app_id="A0OTHER001")
 
     assert other.status == 200
@@ -657,7 +624,7 @@ def test_logs_never_contain_the_bot_token_or_signing_secret(
     for name in (None, "slack_sdk", "slack_bolt", "chatops"):
         caplog.set_level(logging.DEBUG, logger=name)
     # Bolt's app logger copies the root level when the app is built, so build it now.
-    slack = Slack(build_app(make_deps(ops, slack_api, redis)), slack_api, ops)
+    slack = Slack(build_bolt_app(make_deps(ops, slack_api, redis)), slack_api, ops)
     _request_id, posted = request_approval(slack)
     slack.dispatch(signed_slash_command("/feed", "show 1", user_id=ALICE, forged=True))
     slack.click(APPROVE_ACTION_ID, button_value(posted), BOB, message_ts=posted.response["ts"])
@@ -677,19 +644,12 @@ def test_logs_never_contain_the_bot_token_or_signing_secret(
 # -- chatops serve -------------------------------------------------------------------------------
 
 
-def _serve_env(extra: dict[str, str]) -> dict[str, str]:
-    """A clean environment: only what Python needs, plus ``extra``."""
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "LANG": "C.UTF-8"}
-    env.update(extra)
-    return env
-
-
 def run_serve(tmp_path: Path, variables: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``chatops serve`` in a clean environment with ``variables``, expected to exit on its own."""
     return subprocess.run(
         [sys.executable, "-m", "chatops", "serve"],
         cwd=tmp_path,
-        env=_serve_env(variables),
+        env=serve_env(variables),
         capture_output=True,
         text=True,
         timeout=60,
@@ -760,27 +720,10 @@ def test_serve_starts_in_http_mode_and_answers_slack(
     slash command POSTed to it through the double, and refuses one from another workspace (no
     CHATOPS_SLACK_TEAM_ID is set: the workspace check is on anyway)."""
     port = free_port()
-    env = _serve_env(serve_variables(tmp_path, redis_server, slack_api, port))
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "chatops", "serve"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    env = serve_env(serve_variables(tmp_path, redis_server, slack_api, port))
+    served = start_serve(tmp_path, env, port)
+    proc, base, log = served.proc, served.base, served.log
     try:
-        base = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            assert proc.poll() is None, log.read_text()
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(healthy, timeout_s=30, interval_s=0.1)
         asked_at_start = len(slack_api.calls("auth.test"))
         ready = httpx.get(f"{base}/readyz", timeout=5)
         foreign = signed_slash_command(
@@ -789,10 +732,7 @@ def test_serve_starts_in_http_mode_and_answers_slack(
         refused = httpx.post(
             f"{base}/slack/events", content=foreign.body, headers=foreign.headers, timeout=5
         )
-        signed = signed_slash_command("/feed", "show 1", user_id=ALICE, channel_id=CHANNEL)
-        acked = httpx.post(
-            f"{base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
-        )
+        acked = served.post_command("/feed show 1", ALICE)
         (posted,) = slack_api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
         metrics = httpx.get(f"{base}/metrics", timeout=5).text
     finally:
@@ -812,7 +752,7 @@ def test_serve_starts_in_http_mode_and_answers_slack(
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": True, "chain": True, "accepting": True}
     assert asked_at_start == 1
-    assert acked.status_code == 200
+    assert acked == 200
     assert "Asset 1" in all_text(posted)
     assert refused.status_code == 200
     assert "not allowed" in refused.text

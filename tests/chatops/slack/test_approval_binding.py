@@ -12,7 +12,8 @@ import httpx
 import redis as redis_lib
 
 from approvals.models import Status
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_bolt_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_MODAL_CALLBACK_ID,
@@ -23,19 +24,17 @@ from chatops.wiring import build_runner
 from tests.chatops.slack.conftest import (
     ALICE,
     BOB,
+    FALLBACK,
     REPLY_TIMEOUT_S,
     Slack,
     all_text,
-    ephemeral_for,
-    make_deps,
-    slack_policy,
-)
-from tests.chatops.slack.test_app import (
-    FALLBACK,
     button_value,
+    ephemeral_for,
     fallback_active,
     flow_of,
+    make_deps,
     request_approval,
+    slack_policy,
 )
 from tests.conftest import wait_until
 from tests.fakes.bot import Harness
@@ -145,7 +144,7 @@ def test_the_first_click_on_a_process_that_just_started_executes_once(
     try:
         fresh = build_runner(ops.gateway, slack_policy(), client)
         deps = make_deps(Harness(ops.server, ops.gateway, fresh), slack_api, client)
-        replica = Slack(build_app(deps), slack_api, ops)
+        replica = Slack(build_bolt_app(deps), slack_api, ops)
         sent_before = ops.tx_count
 
         assert (

@@ -19,9 +19,9 @@ import pytest
 import redis as redis_lib
 
 from approvals.models import Status
-from chatops.flow import ApprovalFlow
 from chatops.notify.journal import Journal
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_bolt_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.executor import Unfinished
 from chatops.slack.ids import APPROVE_ACTION_ID
 from tests.chatops.slack.blockkit import texts
@@ -30,8 +30,12 @@ from tests.chatops.slack.conftest import (
     BOB,
     CHANNEL,
     Slack,
+    all_text,
+    button_value,
+    flow_of,
     make_deps,
     slack_policy,
+    slow_chain,
 )
 from tests.conftest import wait_until
 from tests.fakes.bot import Harness, harness
@@ -51,12 +55,7 @@ def run_line(batches: int) -> str:
 def runs(redis: redis_lib.Redis) -> Iterator[Harness]:
     """The seeded devnet, ``/payouts run`` privileged, every RPC answered 60 ms late."""
     with harness(slack_policy(), redis_client=redis) as h:
-        slow = httpx.post(
-            f"{h.server.url}/devnet/faults",
-            json={"delay_ms": 60, "count": 100_000, "path_prefix": "/rpc/"},
-            timeout=5,
-        )
-        slow.raise_for_status()
+        slow_chain(h, delay_ms=60, count=100_000)
         yield h
 
 
@@ -67,11 +66,7 @@ def deps(runs: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) ->
 
 @pytest.fixture
 def slack(deps: SlackDeps, slack_api: SlackWebApiDouble, runs: Harness) -> Slack:
-    return Slack(build_app(deps), slack_api, runs)
-
-
-def text_of(call: ApiCall) -> str:
-    return "\n".join([str(call.params.get("text", "")), *texts(call.params.get("blocks", []))])
+    return Slack(build_bolt_app(deps), slack_api, runs)
 
 
 def shown(api: SlackWebApiDouble, ts: str) -> str:
@@ -79,12 +74,6 @@ def shown(api: SlackWebApiDouble, ts: str) -> str:
     message = api.message(CHANNEL, ts)
     assert message is not None, ts
     return "\n".join([message["text"], *texts(message.get("blocks", []))])
-
-
-def flow_of(ops: Harness) -> ApprovalFlow:
-    flow = ops.runner.approvals
-    assert isinstance(flow, ApprovalFlow)
-    return flow
 
 
 def batches_sent(ops: Harness) -> int:
@@ -106,13 +95,7 @@ def request(slack: Slack, batches: int) -> tuple[str, str]:
     digest) and the ts of its approval message."""
     assert slack.command(run_line(batches), ALICE).status == 200
     (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=DONE_TIMEOUT_S)
-    value = next(
-        str(element["value"])
-        for block in posted.params["blocks"]
-        for element in block.get("elements", [])
-        if element.get("action_id") == APPROVE_ACTION_ID
-    )
-    return value, str(posted.response["ts"])
+    return button_value(posted), str(posted.response["ts"])
 
 
 def in_thread(api: SlackWebApiDouble, ts: str) -> list[ApiCall]:
@@ -133,7 +116,7 @@ def test_an_approved_multi_call_request_shows_its_progress_in_the_request_thread
     assert slack.click(APPROVE_ACTION_ID, value, BOB, message_ts=ts).status == 200
 
     def noted() -> bool:
-        return any("executed" in text_of(c) for c in in_thread(slack.api, ts))
+        return any("executed" in all_text(c) for c in in_thread(slack.api, ts))
 
     wait_until(noted, timeout_s=DONE_TIMEOUT_S)
     wait_until(lambda: deps.executor.in_flight() == [], timeout_s=DONE_TIMEOUT_S)
@@ -142,13 +125,13 @@ def test_an_approved_multi_call_request_shows_its_progress_in_the_request_thread
     edits = [c for c in slack.api.calls("chat.update") if c.params.get("ts") == progress_ts]
 
     assert progress.params["channel"] == CHANNEL
-    assert f"request {request_id}" in text_of(progress)
-    assert f"<@{BOB}> is running" in text_of(progress)
-    assert f"/{BATCHES}:" in text_of(progress)  # a step line such as "1/10: payouts::…"
+    assert f"request {request_id}" in all_text(progress)
+    assert f"<@{BOB}> is running" in all_text(progress)
+    assert f"/{BATCHES}:" in all_text(progress)  # a step line such as "1/10: payouts::…"
     assert edits, "the progress message was never updated"
     stamps = [progress.at_s, *(e.at_s for e in edits)]
     assert all(later - earlier >= 0.95 for earlier, later in pairwise(stamps))
-    assert any(f"/{BATCHES}:" in text_of(e) and "finished" not in text_of(e) for e in edits[:-1])
+    assert any(f"/{BATCHES}:" in all_text(e) and "finished" not in all_text(e) for e in edits[:-1])
     final = shown(slack.api, progress_ts)
     assert "finished" in final
     assert f"Request {request_id} executed" in final
@@ -203,9 +186,9 @@ def test_a_shutdown_cuts_an_approved_request_between_transactions_and_it_ends_fa
     assert "stopped" in final
     assert stopped in final
     assert "The details follow in this thread." in final
-    assert f"Request {request_id} failed: {stopped}" in text_of(note)
+    assert f"Request {request_id} failed: {stopped}" in all_text(note)
     assert "failed" in shown(slack.api, ts)
-    assert "Not approved" not in "".join(text_of(c) for c in slack.api.calls())
+    assert "Not approved" not in "".join(all_text(c) for c in slack.api.calls())
 
 
 def test_ops_approve_typed_as_a_command_reports_to_its_own_progress_message(
@@ -229,7 +212,7 @@ def test_ops_approve_typed_as_a_command_reports_to_its_own_progress_message(
     ]
     assert progress.params["channel"] == CHANNEL
     assert progress.params.get("thread_ts") is None
-    assert f"/{BATCHES}:" in text_of(progress)
+    assert f"/{BATCHES}:" in all_text(progress)
     final = shown(slack.api, str(progress.response["ts"]))
     assert "finished" in final
     assert f"Request {request_id} executed" in final
@@ -265,11 +248,11 @@ def test_a_request_that_fails_under_a_typed_approve_says_so_in_its_message_and_t
     assert "failed" in shown(slack.api, ts)
     assert APPROVE_ACTION_ID not in str(message.get("blocks"))
     (note,) = in_thread(slack.api, ts)
-    assert f"Request {request_id} failed" in text_of(note)
+    assert f"Request {request_id} failed" in all_text(note)
     told = [
         c
         for c in slack.api.calls("chat.postEphemeral")
-        if c.params.get("user") == BOB and f"Request {request_id} failed" in text_of(c)
+        if c.params.get("user") == BOB and f"Request {request_id} failed" in all_text(c)
     ]
     assert told
     assert batches_sent(runs) == before

@@ -10,20 +10,21 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import DividerBlock, MarkdownTextObject, SectionBlock
 
-from chatops.slack import blocks as blocks_module
-from chatops.slack.blocks import (
+from chatops.slack.blocks.approval import (
+    approval_blocks,
+    button_value,
+    deny_modal,
+    parse_button_value,
+)
+from chatops.slack.blocks.limits import (
     FIELD_TEXT_MAX,
     FIELDS_PER_SECTION,
     MAX_BLOCKS,
     TEXT_MAX,
-    approval_blocks,
-    button_value,
-    deny_modal,
-    fit_mrkdwn,
-    parse_button_value,
-    reply_blocks,
-    reply_text,
+    to_dicts,
 )
+from chatops.slack.blocks.mrkdwn import fit_mrkdwn
+from chatops.slack.blocks.reply import reply_blocks, reply_text
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,
@@ -370,7 +371,7 @@ def test_an_id_that_cannot_be_a_button_value_gets_no_buttons(
     request_id: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An empty id, or one over a button value's 2000 characters, falls back to the typed commands."""
-    with caplog.at_level(logging.WARNING, logger="chatops.slack.blocks"):
+    with caplog.at_level(logging.WARNING, logger="chatops.slack.blocks.approval"):
         blocks = approval_blocks(
             Reply(title="t"), request_id=request_id, state="pending", can_act=True
         )
@@ -383,8 +384,8 @@ def test_an_id_that_cannot_be_a_button_value_gets_no_buttons(
 def test_a_block_slack_sdk_refuses_becomes_a_visible_note(caplog: pytest.LogCaptureFixture) -> None:
     """The last line of defence: a block slack_sdk's validation refuses is replaced and logged."""
     too_many = SectionBlock(fields=[MarkdownTextObject(text=str(i)) for i in range(11)])
-    with caplog.at_level(logging.WARNING, logger="chatops.slack.blocks"):
-        out = blocks_module._to_dicts([DividerBlock(), too_many])
+    with caplog.at_level(logging.WARNING, logger="chatops.slack.blocks.limits"):
+        out = to_dicts([DividerBlock(), too_many])
     assert out == [
         {"type": "divider"},
         {

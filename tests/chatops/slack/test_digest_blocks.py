@@ -7,7 +7,7 @@ import pytest
 from chatops.notify.digest import MAX_DIGEST_ITEMS, Digest, digest_id
 from chatops.notify.notice import Notice
 from chatops.severity import Severity
-from chatops.slack.digest_blocks import DIGEST_TEXT_BUDGET, digest_blocks, digest_text
+from chatops.slack.blocks.digest import DIGEST_TEXT_BUDGET, digest_blocks, digest_text
 from tests.chatops.slack.blockkit import assert_inert, assert_valid, mrkdwn_texts, texts
 
 

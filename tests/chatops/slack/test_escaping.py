@@ -11,14 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatops.slack.blocks import (
-    TEXT_MAX,
-    approval_blocks,
-    escape_mrkdwn,
-    fit_mrkdwn,
-    reply_blocks,
-    reply_text,
-)
+from chatops.slack.blocks.approval import approval_blocks
+from chatops.slack.blocks.limits import TEXT_MAX
+from chatops.slack.blocks.mrkdwn import escape_mrkdwn, fit_mrkdwn
+from chatops.slack.blocks.reply import reply_blocks, reply_text
 from commands.reply import Check, Field, Reply, Tone
 from tests.chatops.slack.blockkit import BARE_AMPERSAND, assert_inert, assert_valid, mrkdwn_texts
 

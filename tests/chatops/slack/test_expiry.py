@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from approvals.models import Status
-from chatops.slack.app import SlackDeps, refresh_requests
-from tests.chatops.slack.conftest import ALICE, Slack, all_text
-from tests.chatops.slack.test_app import buttons, flow_of, request_approval
+from chatops.slack.app import refresh_requests
+from chatops.slack.deps import SlackDeps
+from tests.chatops.slack.conftest import (
+    ALICE,
+    Slack,
+    all_text,
+    buttons,
+    flow_of,
+    request_approval,
+)
 from tests.fakes.bot import Harness
 
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from slack_bolt import App, BoltRequest
 
-from chatops.slack.app import SlackDeps, build_app
+from chatops.slack.app import build_bolt_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.gate import MAX_BODY_BYTES, SlackRequestGate
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi
@@ -137,7 +138,7 @@ def test_no_unverified_body_reaches_any_log_line(
     its line without the body)."""
     for name in (None, "slack_sdk", "slack_bolt", "chatops", "waitress"):
         caplog.set_level(logging.DEBUG, logger=name)
-    app = build_app(deps)  # Bolt's loggers copy the root level when the app is built
+    app = build_bolt_app(deps)  # Bolt's loggers copy the root level when the app is built
     wsgi = make_wsgi(app, lambda: {"ok": True}, deps.metrics, signing_secret=deps.signing_secret)
     server = HealthServer(wsgi, "127.0.0.1", 0)
     server.start()

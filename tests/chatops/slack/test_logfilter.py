@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from chatops.logs import RedactingFilter
-from chatops.slack.errors import error_text
+from chatops.runner import error_reply
 
 TOKENS = [
     "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp",
@@ -32,11 +32,11 @@ def stream() -> Iterator[io.StringIO]:
     logger.addHandler(handler)
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
-    slack_errors = logging.getLogger("chatops.slack.errors")
-    slack_errors.addHandler(handler)
+    runner = logging.getLogger("chatops.runner")
+    runner.addHandler(handler)
     yield out
     logger.removeHandler(handler)
-    slack_errors.removeHandler(handler)
+    runner.removeHandler(handler)
 
 
 def _secret_part(token: str) -> str:
@@ -90,10 +90,10 @@ def test_tokens_in_stack_info_are_masked(stream: io.StringIO) -> None:
 
 
 def test_internal_error_reference_survives_redaction(stream: io.StringIO) -> None:
-    """error_text's record keeps its reference while the token in the exception is masked."""
-    _, ref = error_text(ValueError(f"bad token {TOKENS[0]}"))
+    """The internal error's log line keeps its reference while the token in the exception is masked."""
+    reply = error_reply(ValueError(f"bad token {TOKENS[0]}"))
+    ref = reply.title.removeprefix("Internal error, reference ").removesuffix(".")
     text = stream.getvalue()
-    assert ref is not None
-    assert ref in text
+    assert f"Internal error, reference {ref} (ValueError)" in text
     assert "ValueError: bad token xoxb-***" in text
     assert _secret_part(TOKENS[0]) not in text

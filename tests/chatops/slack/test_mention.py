@@ -7,7 +7,7 @@ import redis as redis_lib
 from chatops.incident_port import IncidentDesk
 from chatops.notify.incident_store import Incident
 from chatops.notify.incidents import IncidentTracker
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from tests.chatops.slack.conftest import (
     ALICE,
     CAROL,
@@ -43,7 +43,7 @@ def _incident_thread(
         "asset:1", channel=CHANNEL, title="price spike", severity="warning", at_s=1, by="test"
     )
     router.store.set_thread(incident.id, CHANNEL, PARENT_TS)
-    app = build_app(make_deps(ops, slack_api, redis, incidents=router))
+    app = build_bolt_app(make_deps(ops, slack_api, redis, incidents=router))
     return router, incident, Slack(app, slack_api, ops)
 
 
@@ -85,7 +85,7 @@ def test_a_mention_outside_an_incident_thread_changes_nothing(
         "asset:2", channel=CHANNEL, title="stale", severity="info", at_s=1, by="test"
     )
     before = len(router.store.timeline(incident.id))
-    app = build_app(make_deps(ops, slack_api, redis, incidents=router))
+    app = build_bolt_app(make_deps(ops, slack_api, redis, incidents=router))
     slack = Slack(app, slack_api, ops)
     assert _mention(slack, thread_ts=None, event_id="Ev0002", text="hello") == 200
     assert _mention(slack, thread_ts="1699999999.000001", event_id="Ev0003", text="hello") == 200

@@ -12,22 +12,25 @@ import logging
 from collections.abc import Iterator
 from itertools import pairwise
 
-import httpx
 import pytest
 import redis as redis_lib
 
-from chatops.slack.app import build_app, web_client
-from chatops.slack.blocks import limit_violations, progress_blocks
-from chatops.slack.progress import ProgressMessage
+from chatops.slack.app import build_bolt_app
+from chatops.slack.blocks.limits import limit_violations
+from chatops.slack.blocks.progress import progress_blocks
+from chatops.slack.web.client import web_client
+from chatops.slack.web.progress import ProgressMessage
 from commands.reply import Reply
 from tests.chatops.slack.blockkit import texts
 from tests.chatops.slack.conftest import (
     ALICE,
     CHANNEL,
     Slack,
+    all_text,
     make_deps,
     procedures_registry,
     slack_policy,
+    slow_chain,
 )
 from tests.conftest import wait_until
 from tests.fakes.bot import Harness, harness
@@ -44,22 +47,13 @@ DONE_TIMEOUT_S = 60.0
 def runs(redis: redis_lib.Redis) -> Iterator[Harness]:
     """The seeded devnet with every RPC answered 60 ms late: a ten-batch run takes seconds."""
     with harness(slack_policy(), redis_client=redis, registry=procedures_registry()) as h:
-        slow = httpx.post(
-            f"{h.server.url}/devnet/faults",
-            json={"delay_ms": 60, "count": 100_000, "path_prefix": "/rpc/"},
-            timeout=5,
-        )
-        slow.raise_for_status()
+        slow_chain(h, delay_ms=60, count=100_000)
         yield h
 
 
 @pytest.fixture
 def slack(runs: Harness, slack_api: SlackWebApiDouble, redis: redis_lib.Redis) -> Slack:
-    return Slack(build_app(make_deps(runs, slack_api, redis)), slack_api, runs)
-
-
-def text_of(call: ApiCall) -> str:
-    return "\n".join([str(call.params.get("text", "")), *texts(call.params.get("blocks", []))])
+    return Slack(build_bolt_app(make_deps(runs, slack_api, redis)), slack_api, runs)
 
 
 def batches_sent(ops: Harness) -> int:
@@ -72,11 +66,11 @@ def run_to_the_end(slack: Slack) -> tuple[ApiCall, ApiCall, list[ApiCall]]:
     assert slack.command(RUN, ALICE).status == 200
 
     def replied() -> bool:
-        return any("/payouts run: done" in text_of(c) for c in slack.api.calls("chat.postMessage"))
+        return any("/payouts run: done" in all_text(c) for c in slack.api.calls("chat.postMessage"))
 
     wait_until(replied, timeout_s=DONE_TIMEOUT_S)
     posts = slack.api.calls("chat.postMessage")
-    assert len(posts) == 2, [text_of(c)[:80] for c in posts]
+    assert len(posts) == 2, [all_text(c)[:80] for c in posts]
     progress, reply = posts
     ts = progress.response.get("ts")
     edits = [c for c in slack.api.calls("chat.update") if c.params.get("ts") == ts]
@@ -91,8 +85,8 @@ def test_a_long_procedure_posts_one_progress_message_and_edits_it_throttled(slac
     progress, reply, edits = run_to_the_end(slack)
 
     assert progress.params["channel"] == CHANNEL
-    assert "/payouts run 4 10" in text_of(progress)
-    assert f"/{BATCHES}:" in text_of(progress)  # a step line such as "1/10: payouts::…"
+    assert "/payouts run 4 10" in all_text(progress)
+    assert f"/{BATCHES}:" in all_text(progress)  # a step line such as "1/10: payouts::…"
     assert edits, "the progress message was never updated"
     assert all(e.status == 200 and e.response["ok"] for e in edits)
     # Throttled: one Slack call a second at most, against 20 progress reports (a step line and an
@@ -103,7 +97,7 @@ def test_a_long_procedure_posts_one_progress_message_and_edits_it_throttled(slac
     assert len(edits) <= (stamps[-1] - stamps[0]) + 1
     assert len(edits) < 2 * BATCHES
     # The intermediate edits show the run advancing; the last one, how it ended.
-    assert any(f"/{BATCHES}:" in text_of(e) and "finished" not in text_of(e) for e in edits[:-1])
+    assert any(f"/{BATCHES}:" in all_text(e) and "finished" not in all_text(e) for e in edits[:-1])
     final = slack.api.message(CHANNEL, str(progress.response["ts"]))
     assert final is not None
     shown = "\n".join([final["text"], *texts(final["blocks"])])
@@ -113,8 +107,8 @@ def test_a_long_procedure_posts_one_progress_message_and_edits_it_throttled(slac
     assert edits[-1].at_s <= reply.at_s  # the final state is shown before the reply arrives
     # The reply is the reply of old: in the channel, every transaction listed.
     assert reply.params["channel"] == CHANNEL
-    assert "/payouts run: done" in text_of(reply)
-    assert text_of(reply).count("payouts::record_payout_batch_admin") == BATCHES
+    assert "/payouts run: done" in all_text(reply)
+    assert all_text(reply).count("payouts::record_payout_batch_admin") == BATCHES
     assert batches_sent(slack.ops) == before + BATCHES
     assert slack.api.calls("chat.postEphemeral") == []
 
@@ -124,7 +118,7 @@ def test_a_failed_edit_is_logged_and_the_run_goes_on(
 ) -> None:
     """chat.update answered ``ok:false`` once: the warning names Slack's error (no token), later
     edits still land, the final state shows, and the reply is complete."""
-    caplog.set_level(logging.WARNING, logger="chatops.slack.progress")
+    caplog.set_level(logging.WARNING, logger="chatops.slack.web.progress")
     slack.api.fail_next("chat.update", error="message_not_found")
     before = batches_sent(slack.ops)
     progress, reply, edits = run_to_the_end(slack)
@@ -134,7 +128,7 @@ def test_a_failed_edit_is_logged_and_the_run_goes_on(
     final = slack.api.message(CHANNEL, str(progress.response["ts"]))
     assert final is not None
     assert "finished" in final["text"]
-    assert text_of(reply).count("payouts::record_payout_batch_admin") == BATCHES
+    assert all_text(reply).count("payouts::record_payout_batch_admin") == BATCHES
     assert batches_sent(slack.ops) == before + BATCHES
     assert "chat.update failed (message_not_found)" in caplog.text
     assert DEFAULT_BOT_TOKEN not in caplog.text
@@ -153,7 +147,7 @@ def test_a_rate_limited_edit_waits_for_retry_after_and_the_run_goes_on(slack: Sl
     final = slack.api.message(CHANNEL, str(progress.response["ts"]))
     assert final is not None
     assert "finished" in final["text"]
-    assert text_of(reply).count("payouts::record_payout_batch_admin") == BATCHES
+    assert all_text(reply).count("payouts::record_payout_batch_admin") == BATCHES
     assert batches_sent(slack.ops) == before + BATCHES
 
 
@@ -166,7 +160,7 @@ def test_edits_that_keep_failing_are_given_up_and_the_run_goes_on(slack: Slack) 
 
     assert len(edits) == 3
     assert all(e.response.get("error") == "message_not_found" for e in edits)
-    assert text_of(reply).count("payouts::record_payout_batch_admin") == BATCHES
+    assert all_text(reply).count("payouts::record_payout_batch_admin") == BATCHES
     assert batches_sent(slack.ops) == before + BATCHES
 
 
@@ -178,14 +172,14 @@ def test_a_refused_progress_post_leaves_the_run_and_its_reply_alone(slack: Slack
     assert slack.command(RUN, ALICE).status == 200
 
     def replied() -> bool:
-        return any("/payouts run: done" in text_of(c) for c in slack.api.calls("chat.postMessage"))
+        return any("/payouts run: done" in all_text(c) for c in slack.api.calls("chat.postMessage"))
 
     wait_until(replied, timeout_s=DONE_TIMEOUT_S)
     refused, reply = slack.api.calls("chat.postMessage")
     assert refused.response == {"ok": False, "error": "not_in_channel"}
-    assert "/payouts run 4 10" in text_of(refused)
+    assert "/payouts run 4 10" in all_text(refused)
     assert slack.api.calls("chat.update") == []
-    assert text_of(reply).count("payouts::record_payout_batch_admin") == BATCHES
+    assert all_text(reply).count("payouts::record_payout_batch_admin") == BATCHES
     assert batches_sent(slack.ops) == before + BATCHES
 
 
@@ -195,7 +189,7 @@ def test_a_procedure_that_stops_midway_says_so_in_its_progress_message(
     """A run cancelled after its second batch (as at shutdown) leaves the progress message showing
     "stopped" and why; the details, with what was sent, go to the asker only."""
     deps = make_deps(runs, slack_api, redis)
-    slack = Slack(build_app(deps), slack_api, runs)
+    slack = Slack(build_bolt_app(deps), slack_api, runs)
     before = batches_sent(runs)
     assert slack.command(RUN, ALICE).status == 200
     wait_until(lambda: batches_sent(runs) >= before + 2, timeout_s=DONE_TIMEOUT_S)
@@ -212,7 +206,7 @@ def test_a_procedure_that_stops_midway_says_so_in_its_progress_message(
     assert f"Cancelled after {sent} of {BATCHES} transactions" in shown
     assert f"The details were sent to <@{ALICE}>" in shown
     assert told.params["user"] == ALICE
-    assert f"Cancelled after {sent} of {BATCHES} transactions" in text_of(told)
+    assert f"Cancelled after {sent} of {BATCHES} transactions" in all_text(told)
 
 
 def test_a_command_done_before_show_after_posts_no_progress(slack_api: SlackWebApiDouble) -> None:

@@ -6,19 +6,20 @@ from __future__ import annotations
 import redis as redis_lib
 
 from chatops.incident_port import IncidentDesk
-from chatops.slack.app import build_app
+from chatops.slack.app import build_bolt_app
 from tests.chatops.slack.conftest import (
     ALICE,
     CHANNEL,
     DAVE,
+    FALLBACK,
     REPLY_TIMEOUT_S,
     Slack,
     all_text,
     ephemeral_for,
+    flow_of,
     make_deps,
     slack_policy,
 )
-from tests.chatops.slack.test_app import FALLBACK, flow_of
 from tests.fakes.bot import Harness, harness
 from tests.fakes.slack_web_api import SlackWebApiDouble
 
@@ -67,7 +68,7 @@ def test_privileged_requests_are_taken_only_in_the_operations_channels(
     approval, and a step needing no second person runs anywhere."""
     policy = slack_policy().model_copy(update={"privileged_channels": (CHANNEL,)})
     with harness(policy, redis_client=redis) as ops:
-        slack = Slack(build_app(make_deps(ops, slack_api, redis)), slack_api, ops)
+        slack = Slack(build_bolt_app(make_deps(ops, slack_api, redis)), slack_api, ops)
         slack.command(FALLBACK, ALICE, channel_id=OTHER_CHANNEL)
         (refused,) = ephemeral_for(slack_api, ALICE)
         assert flow_of(ops).service.pending() == (0, [])

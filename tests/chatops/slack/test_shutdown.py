@@ -5,57 +5,43 @@ between transactions. First on the Bolt app's executor, then on ``chatops serve`
 
 from __future__ import annotations
 
-import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import redis as redis_lib
 
-from chatops.slack.app import RESTARTING_TEXT, SlackDeps, build_app
+from chatops.slack.app import build_bolt_app
+from chatops.slack.deps import SlackDeps
 from chatops.slack.executor import Unfinished
-from tests.chatops.slack.blockkit import texts
+from chatops.slack.invocations import RESTARTING_TEXT
 from tests.chatops.slack.conftest import (
     ALICE,
     BOB,
-    CHANNEL,
+    Served,
     Slack,
+    all_text,
     make_deps,
     procedures_registry,
+    serve_env,
     serve_variables,
     slack_policy,
+    slow_chain,
+    start_serve,
 )
-from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.conftest import free_port, wait_until
 from tests.fakes.bot import Harness, harness
-from tests.fakes.slack_requests import signed_slash_command
 from tests.fakes.slack_web_api import ApiCall, SlackWebApiDouble
 
 TIMEOUT_S = 30.0
 
 
-def text_of(call: ApiCall) -> str:
-    return "\n".join([str(call.params.get("text", "")), *texts(call.params.get("blocks", []))])
-
-
 def ephemerals_to(api: SlackWebApiDouble, user: str) -> list[ApiCall]:
     return [c for c in api.calls("chat.postEphemeral") if c.params.get("user") == user]
-
-
-def slow_chain(ops: Harness, *, delay_ms: int, count: int) -> None:
-    """The next ``count`` RPCs of the devnet answer ``delay_ms`` late."""
-    response = httpx.post(
-        f"{ops.server.url}/devnet/faults",
-        json={"delay_ms": delay_ms, "count": count, "path_prefix": "/rpc/"},
-        timeout=5,
-    )
-    response.raise_for_status()
 
 
 def draining(deps: SlackDeps, grace_s: float) -> tuple[threading.Thread, list[Unfinished]]:
@@ -89,12 +75,12 @@ def test_a_slow_command_in_flight_finishes_and_a_new_one_is_told_to_retry(
     (answer,) = slack.api.calls("chat.postMessage")
     assert not drain.is_alive()
     assert left == []
-    assert RESTARTING_TEXT in text_of(refused)
-    assert "Asset 1" in text_of(answer)
-    assert "error" not in text_of(answer).lower()
+    assert RESTARTING_TEXT in all_text(refused)
+    assert "Asset 1" in all_text(answer)
+    assert "error" not in all_text(answer).lower()
     assert refused.at_s < answer.at_s  # refused while the first was still being worked on
     assert ephemerals_to(slack.api, ALICE) == []
-    assert "Asset 2" not in "".join(text_of(c) for c in slack.api.calls())
+    assert "Asset 2" not in "".join(all_text(c) for c in slack.api.calls())
 
 
 @pytest.fixture
@@ -111,7 +97,7 @@ def test_grace_running_out_cancels_a_procedure_between_transactions(
     period runs out: in its last 2 s the run stops between two batches and tells its asker what was
     sent, and the queued command is never run and its asker is told the bot is restarting."""
     deps = make_deps(runs, slack_api, redis, max_workers=1)
-    slack = Slack(build_app(deps), slack_api, runs)
+    slack = Slack(build_bolt_app(deps), slack_api, runs)
     slow_chain(runs, delay_ms=60, count=100_000)  # a batch takes 0.4 s or more, the run 16 s
     before = sum(1 for e in runs.server.ledger.events if e.type.endswith("::PayoutBatchEvent"))
     assert slack.command("/payouts run 4 40 0 0 1000000", ALICE).status == 200
@@ -126,40 +112,18 @@ def test_grace_running_out_cancels_a_procedure_between_transactions(
     slack_api.wait_for("chat.postEphemeral", count=2, timeout_s=TIMEOUT_S)
     sent = sum(1 for e in runs.server.ledger.events if e.type.endswith("::PayoutBatchEvent"))
     sent -= before
-    cancelled = [c for c in ephemerals_to(slack_api, ALICE) if "Cancelled after" in text_of(c)]
+    cancelled = [c for c in ephemerals_to(slack_api, ALICE) if "Cancelled after" in all_text(c)]
     assert left == []
     assert 8 <= elapsed < 10.5
     assert 0 < sent < 40
     assert len(cancelled) == 1
-    assert f"Cancelled after {sent} of 40 transactions; nothing more sent" in text_of(cancelled[0])
+    assert f"Cancelled after {sent} of 40 transactions; nothing more sent" in all_text(cancelled[0])
     (restarting,) = ephemerals_to(slack_api, BOB)
-    assert RESTARTING_TEXT in text_of(restarting)
-    assert not any("Asset 1" in text_of(c) for c in slack_api.calls())
+    assert RESTARTING_TEXT in all_text(restarting)
+    assert not any("Asset 1" in all_text(c) for c in slack_api.calls())
 
 
 # -- chatops serve and SIGTERM -------------------------------------------------------------------
-
-
-@dataclass
-class Served:
-    """A ``chatops serve --http`` subprocess and its log."""
-
-    proc: subprocess.Popen[bytes]
-    base: str
-    log: Path
-
-    def post_command(self, line: str, user: str) -> int:
-        command, _, text = line.partition(" ")
-        signed = signed_slash_command(command, text, user_id=user, channel_id=CHANNEL)
-        return httpx.post(
-            f"{self.base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
-        ).status_code
-
-    def in_flight(self) -> float:
-        metrics = httpx.get(f"{self.base}/metrics", timeout=5).text
-        found = re.search(r"^chatops_work_in_flight (\S+)$", metrics, re.MULTILINE)
-        assert found is not None, metrics
-        return float(found.group(1))
 
 
 @pytest.fixture
@@ -174,38 +138,15 @@ def served(
     ``CHATOPS_SHUTDOWN_GRACE_S`` is 20 unless the test passes another (indirect parametrize)."""
     grace_s = str(getattr(request, "param", 20))
     port = free_port()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(REPO_ROOT),
-        "LANG": "C.UTF-8",
-        **serve_variables(tmp_path, redis_server, slack_api, port),
-        "CHATOPS_SHUTDOWN_GRACE_S": grace_s,
-    }
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "chatops", "serve", "--http"],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    served = Served(proc, f"http://127.0.0.1:{port}", log)
+    variables = serve_variables(tmp_path, redis_server, slack_api, port)
+    env = serve_env({**variables, "CHATOPS_SHUTDOWN_GRACE_S": grace_s})
+    served = start_serve(tmp_path, env, port, "--http")
     try:
-
-        def healthy() -> bool:
-            assert proc.poll() is None, log.read_text()
-            try:
-                return httpx.get(f"{served.base}/healthz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(healthy, timeout_s=30, interval_s=0.1)
         yield served
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.wait(timeout=10)
 
 
 @pytest.mark.slow
@@ -234,9 +175,9 @@ def test_sigterm_lets_the_command_in_flight_answer_and_refuses_new_ones(
 
     output = served.log.read_text()
     assert returncode == 0, output
-    assert RESTARTING_TEXT in text_of(refused)
+    assert RESTARTING_TEXT in all_text(refused)
     assert refused.params["user"] == ALICE
-    assert "Asset 1" in text_of(answer)
+    assert "Asset 1" in all_text(answer)
     assert refused.at_s < answer.at_s
     assert len(slack_api.calls("chat.postMessage")) == 1
     assert "waiting up to 20 s for 1 in flight" in output

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chatops.config import ConfigError
-from chatops.slack.app import web_client
+from chatops.slack.web.client import web_client
 from chatops.slack.workspace import Workspace, learn_workspace
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackWebApiDouble
 

@@ -1,10 +1,6 @@
-"""Digest -> Block Kit: several notices as one compact message, one line per notice.
+"""A digest (several notices queued while a channel was busy) as one compact Block Kit message.
 
-Pure functions, no I/O. Every notice string is escaped (``escape_mrkdwn`` through ``fit_mrkdwn``)
-before our own markup is added, as in ``chatops/slack/blocks.py``, whose limits and checks this reuses.
-The order and the severity rule are the notify side's (``Digest.listed``: critical first); this
-module only draws them: critical lines under their own heading at the top, and a notification text
-that leads with them.
+Order and severity are the notify side's (``Digest.listed``: critical first); this only draws them.
 """
 
 from __future__ import annotations
@@ -19,7 +15,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.severity import Severity
-from chatops.slack.blocks import TEXT_MAX, fit_mrkdwn, limit_violations
+from chatops.slack.blocks.limits import TEXT_MAX, limit_violations
+from chatops.slack.blocks.mrkdwn import fit_mrkdwn
 
 __all__ = ["DIGEST_TEXT_BUDGET", "LINE_MAX", "digest_blocks", "digest_text"]
 
@@ -86,7 +83,7 @@ def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
     """The Block Kit of a digest: a head line (count, time span, critical count), the critical
     notices under their own heading, then the others by time, one line each, and a context line
     saying why they share a message. Always valid for ``chat.postMessage`` and within
-    ``DIGEST_TEXT_BUDGET``."""
+    ``DIGEST_TEXT_BUDGET``; every notice string is escaped before our own markup is added."""
     notices = digest.notices
     critical = digest.critical
     rest = digest.listed[len(critical) :]

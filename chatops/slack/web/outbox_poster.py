@@ -1,12 +1,6 @@
-"""``Poster`` for Slack: a notice becomes one Block Kit message (``chat.postMessage``/``chat.update``),
-and a digest of notices one compact message (``chatops/slack/digest_blocks.py``).
+"""The outbox's ``Poster`` for Slack: a notice (or a digest of notices) becomes one message.
 
-Slack's answers become the notify errors: 429 -> ``PosterRateLimitedError`` (Retry-After), 5xx and
-transport failures -> ``PosterUnavailableError``, any other error -> ``PosterError``. The client must not
-retry on its own (``notice_web_client``): the outbox owns retries and rate, and a silent retry of a post
-could duplicate it. Each message carries the notice id in its metadata (a digest: its digest id and
-its notice ids), so ``find_posted``/``find_digest`` can tell, after a crash, whether a post went
-through.
+It never retries: the outbox owns retries and rate, so Slack's answers become the notify errors.
 """
 
 from __future__ import annotations
@@ -21,10 +15,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
-from chatops.slack.blocks import notice_blocks, notice_text
-from chatops.slack.digest_blocks import digest_blocks, digest_text
+from chatops.slack.blocks.digest import digest_blocks, digest_text
+from chatops.slack.blocks.notice import notice_blocks, notice_text
 
-__all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "SlackNoticePoster", "notice_web_client"]
+__all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "OutboxPoster"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +30,6 @@ _TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 )
 _LOOKBACK = 200  # messages searched by find_posted (the in-doubt window is one post)
-
-
-def notice_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
-    """A WebClient with no retry handlers (the outbox retries, once it knows nothing was posted)."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=[])
 
 
 def _translate(exc: SlackApiError | SlackClientError | OSError, what: str) -> Exception:
@@ -60,26 +49,28 @@ def _translate(exc: SlackApiError | SlackClientError | OSError, what: str) -> Ex
     return PosterUnavailableError(f"Slack {what} failed: {type(exc).__name__}.")
 
 
-class SlackNoticePoster:
-    """``Poster`` and ``PostFinder`` over one ``WebClient`` (build it with ``notice_web_client``)."""
+class OutboxPoster:
+    """``Poster`` and ``PostFinder`` over one ``WebClient`` built by ``outbox_web_client``: a silent
+    retry of a post could duplicate it, so the client must not retry on its own.
+
+    Slack's answers become the notify errors: 429 -> ``PosterRateLimitedError`` (Retry-After), 5xx
+    and transport failures -> ``PosterUnavailableError``, any other error -> ``PosterError``. Each
+    message carries the notice id in its metadata (a digest: its digest id and its notice ids), so
+    ``find_posted``/``find_digest`` can tell, after a crash, whether a post went through.
+    """
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
-        try:
-            response = self.client.chat_postMessage(
-                channel=channel,
-                text=notice_text(notice),
-                blocks=notice_blocks(notice),
-                thread_ts=thread_ts,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {"notice_id": notice.id}},
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except (SlackApiError, SlackClientError, URLError, OSError) as exc:
-            raise _translate(exc, "chat.postMessage") from exc
-        return str(response["ts"])
+        payload = {"notice_id": notice.id}
+        return self._post(
+            channel,
+            thread_ts,
+            notice_text(notice),
+            notice_blocks(notice),
+            {"event_type": METADATA_EVENT, "event_payload": payload},
+        )
 
     def update(self, channel: str, ts: str, notice: Notice) -> None:
         try:
@@ -95,13 +86,30 @@ class SlackNoticePoster:
             "count": len(digest.notices),
             "notices": [{"notice_id": notice.id} for notice in digest.notices],
         }
+        return self._post(
+            channel,
+            thread_ts,
+            digest_text(digest),
+            digest_blocks(digest),
+            {"event_type": DIGEST_METADATA_EVENT, "event_payload": payload},
+        )
+
+    def _post(
+        self,
+        channel: str,
+        thread_ts: str | None,
+        text: str,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any],
+    ) -> str:
+        """One message carrying ``metadata`` (what find_posted and find_digest look for), unfurling nothing."""
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
-                text=digest_text(digest),
-                blocks=digest_blocks(digest),
+                text=text,
+                blocks=blocks,
                 thread_ts=thread_ts,
-                metadata={"event_type": DIGEST_METADATA_EVENT, "event_payload": payload},
+                metadata=metadata,
                 unfurl_links=False,
                 unfurl_media=False,
             )

@@ -1,10 +1,6 @@
-"""The live progress message of a long command: posted in the channel (or in a thread, e.g. the
-thread of an approval request whose execution it follows) once the command has run for
-``show_after_s``, edited in place (``chat.update``) as its steps advance, at most once every
-``interval_s``, and always left showing how the command ended.
+"""The live progress message of a long command, posted and edited on its own thread.
 
-Progress never breaks a command: ``report`` only hands a line to this message's own thread, and every
-Slack failure there is logged (Slack's error word, never a token or the text) and counted.
+Progress never breaks a command: every Slack failure here is logged and counted, never raised.
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from chatops.slack.blocks import progress_blocks, progress_text
+from chatops.slack.blocks.progress import progress_blocks, progress_text
 from chatops.slack.metrics import Metrics
 from commands.reply import Reply
 
@@ -40,6 +36,12 @@ TAIL_LINES = 3
 
 class ProgressMessage:
     """One command's progress message; ``report`` is the runner's ``progress`` callback.
+
+    Posted in the channel (or in a thread, e.g. the thread of an approval request whose execution it
+    follows) once the command has run for ``show_after_s``, edited in place (``chat.update``) as its
+    steps advance, at most once every ``interval_s``, and always left showing how the command ended.
+    ``report`` only hands a line to this message's own thread; a Slack failure there is logged with
+    Slack's error word (never a token or the text) and counted.
 
     With ``thread_ts`` the message is a reply in that thread, whose other replies give the details
     of how it ended (the approval flow's result note), so it points there instead of at ``user``.

@@ -1,7 +1,5 @@
-"""Posting to Slack: replies (ephemeral or in-channel) and approval messages updated in place.
-
-The message of each approval request is recorded in Redis, so any replica (or a restarted bot)
-updates that one message instead of posting a new one.
+"""Posts what commands and clicks answer: replies (ephemeral or in-channel), each request's message
+(posted once, then updated in place) and the notes in that message's thread.
 """
 
 from __future__ import annotations
@@ -14,17 +12,22 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatops.slack import keys
-from chatops.slack.blocks import approval_blocks, reply_blocks, reply_text
+from chatops.slack.blocks.approval import approval_blocks
+from chatops.slack.blocks.reply import reply_blocks, reply_text
 from chatops.slack.metrics import Metrics
 from commands.reply import Reply
 
-__all__ = ["SlackPoster"]
+__all__ = ["ReplyPoster"]
 
 logger = logging.getLogger(__name__)
 
 
-class SlackPoster:
-    """Sends replies through one WebClient (its retry handlers honour 429 Retry-After and 5xx)."""
+class ReplyPoster:
+    """Sends replies through one WebClient (its retry handlers honour 429 Retry-After and 5xx).
+
+    The message of each approval request is recorded in Redis, so any replica (or a restarted bot)
+    updates that one message instead of posting a new one.
+    """
 
     def __init__(
         self, client: WebClient, store: redis.Redis, metrics: Metrics | None = None

@@ -20,12 +20,12 @@ from chatops.notify.notice import Notice
 from chatops.notify.outbox import Outbox
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
-from chatops.slack.blocks import limit_violations
-from chatops.slack.notice_poster import (
+from chatops.slack.blocks.limits import limit_violations
+from chatops.slack.web.client import outbox_web_client
+from chatops.slack.web.outbox_poster import (
     DIGEST_METADATA_EVENT,
     METADATA_EVENT,
-    SlackNoticePoster,
-    notice_web_client,
+    OutboxPoster,
 )
 from tests.conftest import REPO_ROOT, wait_until
 from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackWebApiDouble
@@ -52,8 +52,8 @@ def api() -> Iterator[SlackWebApiDouble]:
 
 
 @pytest.fixture
-def poster(api: SlackWebApiDouble) -> SlackNoticePoster:
-    return SlackNoticePoster(notice_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
+def poster(api: SlackWebApiDouble) -> OutboxPoster:
+    return OutboxPoster(outbox_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
 
 
 def message_notice_ids(message: dict[str, Any]) -> list[str]:
@@ -73,7 +73,7 @@ def notice_ids(api: SlackWebApiDouble, channel: str) -> list[str]:
 
 
 def test_a_notice_is_posted_as_escaped_block_kit_with_its_id_in_metadata(
-    api: SlackWebApiDouble, poster: SlackNoticePoster
+    api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """The message has valid blocks, escaped text, no broadcast mention, and the notice id."""
     ts = poster.post("C1", notice(1, title="<!channel> @here clamp <b>"), None)
@@ -91,7 +91,7 @@ def test_a_notice_is_posted_as_escaped_block_kit_with_its_id_in_metadata(
 
 
 def test_update_replaces_the_message_and_find_posted_sees_threads(
-    api: SlackWebApiDouble, poster: SlackNoticePoster
+    api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """update edits in place; find_posted finds a top-level post and a threaded one, not others."""
     parent = poster.post("C1", notice(1), None)
@@ -105,7 +105,7 @@ def test_update_replaces_the_message_and_find_posted_sees_threads(
 
 
 def test_slack_errors_become_the_notify_errors(
-    api: SlackWebApiDouble, poster: SlackNoticePoster
+    api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """429 carries Retry-After, 5xx is an outage, channel_not_found is permanent."""
     api.fail_next("chat.postMessage", status=429, retry_after=7)
@@ -133,7 +133,7 @@ def post_times(api: SlackWebApiDouble, channel: str) -> list[float]:
 
 
 def test_outbox_posts_at_most_one_message_per_second_per_channel(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """Four notices to one channel take three seconds; a second channel is not held up by the first."""
     outbox = Outbox(redis)
@@ -156,7 +156,7 @@ def test_outbox_posts_at_most_one_message_per_second_per_channel(
 
 
 def test_a_429_storm_delays_but_loses_nothing(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """Five 429s in a row hold the channel for their Retry-After; then every notice lands once."""
     api.fail_next("chat.postMessage", status=429, retry_after=1, times=5)
@@ -186,7 +186,7 @@ def test_a_429_storm_delays_but_loses_nothing(
 class _CrashAfterPost:
     """Posts for real, then dies before the outbox records it (the process-kill window)."""
 
-    def __init__(self, inner: SlackNoticePoster) -> None:
+    def __init__(self, inner: OutboxPoster) -> None:
         self.inner = inner
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
@@ -202,7 +202,7 @@ class _CrashAfterPost:
 
 
 def test_a_post_made_just_before_a_crash_is_recorded_not_repeated(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: SlackNoticePoster
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
 ) -> None:
     """After a crash between post and record, the next worker finds the message and posts nothing."""
     outbox = Outbox(redis)

@@ -1,0 +1,1 @@
+"""Block Kit for chatops's messages and views: pure functions, no I/O, no client."""

@@ -1,0 +1,193 @@
+"""The approval request message (the reply, then Approve/Deny buttons or its outcome) and the deny
+modal; a button's value binds a click to the request's whole id and the digest of the calls shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    InputBlock,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from chatops.slack.blocks.limits import (
+    BUTTON_VALUE_MAX,
+    CONFIRM_TEXT_MAX,
+    CONFIRM_TITLE_MAX,
+    MODAL_TITLE_MAX,
+)
+from chatops.slack.blocks.mrkdwn import clip_plain, context, escape_mrkdwn, fit, mrkdwn, person
+from chatops.slack.blocks.reply import render_reply
+from chatops.slack.ids import (
+    APPROVE_ACTION_ID,
+    DENY_ACTION_ID,
+    DENY_MODAL_CALLBACK_ID,
+    DENY_REASON_ACTION_ID,
+    DENY_REASON_BLOCK_ID,
+)
+from commands.reply import Reply
+
+__all__ = ["approval_blocks", "button_value", "deny_modal", "parse_button_value"]
+
+logger = logging.getLogger(__name__)
+
+_DENY_REASON_MIN, _DENY_REASON_MAX = 3, 300  # commands.args.Reason
+
+_FINAL_LINES: dict[str, tuple[str, str]] = {
+    # state: (marker, sentence); {who} is the actor when one is known, {id} the request id.
+    "approved": (":white_check_mark:", "Approved{by}; executing now."),
+    "executing": (":gear:", "Executing{approved_by}."),
+    "succeeded": (":white_check_mark:", "Executed{approved_by}."),
+    "executed": (":white_check_mark:", "Executed{approved_by}."),
+    "failed": (":x:", "Failed{approved_by}; see the result above."),
+    "denied": (":no_entry:", "Denied{by}."),
+    "expired": (":hourglass:", "Expired: nobody approved it in time."),
+    "cancelled": (":heavy_multiplication_x:", "Cancelled{by}."),
+    "needs-reconciliation": (
+        ":warning:",
+        "Outcome unknown: /ops reconcile {id} settles it from the chain; nothing is resent.",
+    ),
+}
+
+
+def _state_line(request_id: str, state: str, actor: str | None) -> str:
+    who = person(actor) if actor else ""
+    known = _FINAL_LINES.get(state)
+    if known is None:
+        return f":grey_question: State: {fit(state, 200)}."
+    marker, sentence = known
+    text = sentence.format(
+        by=f" by {who}" if who else "",
+        approved_by=f" (approved by {who})" if who else "",
+        id=escape_mrkdwn(request_id),
+    )
+    return f"{marker} {text}"
+
+
+_BUTTON_VALUE = re.compile(r"^(#?\d{1,12}(?:-[0-9a-z]{1,16})?):([0-9a-f]{64})$")
+
+
+def button_value(request_id: str, digest: str) -> str:
+    """What the Approve and Deny buttons carry: the request's whole id and the digest of the calls
+    the message shows, so a click approves exactly what the approver saw."""
+    return f"{request_id}:{digest}"
+
+
+def parse_button_value(value: str) -> tuple[str, str]:
+    """(request id, digest) from a button's value (or the deny form's ``private_metadata``).
+
+    Raises:
+        ValueError: not a value chatops made.
+    """
+    found = _BUTTON_VALUE.match(value)
+    if found is None:
+        raise ValueError("not a chatops request button")
+    return found.group(1), found.group(2)
+
+
+def _approval_tail(
+    request_id: str, digest: str, state: str, can_act: bool, actor: str | None
+) -> list[Block]:
+    shown_id = fit(request_id, 100)
+    if state != "pending":
+        return [DividerBlock(), context(_state_line(request_id, state, actor))]
+    value = button_value(request_id, digest)
+    if not can_act or _BUTTON_VALUE.match(value) is None or len(value) > BUTTON_VALUE_MAX:
+        if can_act:
+            logger.warning("request id unusable as a button value; buttons left out")
+        waiting = (
+            f":hourglass_flowing_sand: Waiting for an approver: /ops approve {shown_id} "
+            f"or /ops deny {shown_id} &lt;reason&gt;."
+        )
+        return [DividerBlock(), context(waiting)]
+    plain_id = clip_plain(request_id, 40)
+    approve = ButtonElement(
+        text=PlainTextObject(text="Approve"),
+        action_id=APPROVE_ACTION_ID,
+        value=value,
+        style="primary",
+        confirm=ConfirmObject(
+            title=PlainTextObject(
+                text=clip_plain(f"Approve request {plain_id}?", CONFIRM_TITLE_MAX)
+            ),
+            text=PlainTextObject(
+                text=clip_plain(
+                    f"Approve request {plain_id}? It will execute immediately.", CONFIRM_TEXT_MAX
+                )
+            ),
+            confirm=PlainTextObject(text="Approve"),
+            deny=PlainTextObject(text="Cancel"),
+        ),
+    )
+    deny = ButtonElement(
+        text=PlainTextObject(text="Deny"),
+        action_id=DENY_ACTION_ID,
+        value=value,
+        style="danger",
+    )
+    return [DividerBlock(), ActionsBlock(elements=[approve, deny])]
+
+
+def approval_blocks(
+    reply: Reply, *, request_id: str, state: str, can_act: bool, actor: str | None = None
+) -> list[dict[str, Any]]:
+    """An approval request message: the reply, then while ``state`` is ``pending`` the Approve and
+    Deny buttons (their ``value`` is the request's whole id and its digest; Approve asks for
+    confirmation), or, when ``can_act`` is false or the request has no digest to carry, a line
+    saying how an approver acts.
+    In any other state a line with the outcome replaces the buttons; ``actor`` is who approved,
+    denied or cancelled (a Slack user id is shown as a mention).
+    """
+    tail = _approval_tail(request_id, reply.digest or "", state, can_act, actor)
+    return render_reply(reply, tail, show_request=False)
+
+
+def deny_modal(value: str) -> dict[str, Any]:
+    """The ``views.open`` payload asking for the reason of a denial; the Deny button's value (the
+    request's whole id and digest) travels in ``private_metadata`` and comes back with the
+    submission, so a denial too is bound to what the approver saw.
+
+    Raises:
+        ValueError: ``value`` is not a Deny button's value.
+    """
+    request_id, _digest = parse_button_value(value)
+    view = View(
+        type="modal",
+        callback_id=DENY_MODAL_CALLBACK_ID,
+        private_metadata=value,
+        title=PlainTextObject(text=clip_plain(f"Deny request {request_id}", MODAL_TITLE_MAX)),
+        submit=PlainTextObject(text="Deny"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            SectionBlock(
+                text=mrkdwn(
+                    f"Deny request *{fit(request_id, 300)}*? This is final; the requester sees your reason."
+                )
+            ),
+            InputBlock(
+                block_id=DENY_REASON_BLOCK_ID,
+                label=PlainTextObject(text="Reason"),
+                element=PlainTextInputElement(
+                    action_id=DENY_REASON_ACTION_ID,
+                    multiline=True,
+                    min_length=_DENY_REASON_MIN,
+                    max_length=_DENY_REASON_MAX,
+                    placeholder=PlainTextObject(text="Why this must not run"),
+                ),
+                optional=False,
+            ),
+        ],
+    )
+    payload: dict[str, Any] = view.to_dict()
+    return payload

@@ -1,0 +1,77 @@
+"""Events API listeners: approver-group changes, and ``@chatops`` mentions in incident threads."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import redis
+from slack_bolt import Ack, App
+
+from chatops.runner import error_reply
+from chatops.slack.executor import Admission
+from chatops.slack.invocations import STORE_DOWN_TEXT, Invocations, refusal
+from commands.errors import CommandError
+from commands.invocation import Invocation
+from commands.reply import Reply
+
+__all__ = ["register"]
+
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def register(app: App, invocations: Invocations) -> None:
+    """Listen to ``subteam_members_changed`` and ``app_mention``."""
+    deps = invocations.deps
+
+    @app.event("subteam_members_changed")
+    def on_group_change(ack: Ack, event: dict[str, Any]) -> None:
+        # In memory and instant: once Slack has its ack, no later request sees the old members.
+        invocations.directory.invalidate_group(str(event.get("subteam_id", "")))
+        ack()
+
+    @app.event("app_mention")
+    def on_mention(ack: Ack, event: dict[str, Any]) -> None:
+        """``@chatops ...`` inside an incident's thread becomes a note on its timeline (slash
+        commands cannot be used in threads)."""
+        ack()
+        incidents, thread = deps.incidents, event.get("thread_ts")
+        if incidents is None or not thread:
+            return
+        channel, user = str(event.get("channel", "")), str(event.get("user", ""))
+
+        def refuse(why: str) -> None:
+            reply = Reply.error(f"Not added to the incident: {why}")
+            invocations.poster.reply(reply, channel=channel, user=user, thread_ts=str(thread))
+
+        try:
+            incident_id = incidents.store.incident_for_thread(channel, str(thread))
+        except redis.RedisError:
+            refuse(STORE_DOWN_TEXT)
+            return
+        if incident_id is None:
+            return
+        text = _MENTION.sub("", str(event.get("text", ""))).strip() or "(mentioned)"
+
+        def note() -> None:
+            # The same role as /incident note typed: the runner's check, not one of our own.
+            inv = Invocation(
+                user=user,
+                command="/incident",
+                text=f"note {incident_id}",
+                channel=channel,
+                thread=str(thread),
+            )
+            try:
+                groups = invocations.groups_of(user)
+                deps.runner.authorize(inv, deps.runner.find(inv), groups=groups)
+                incidents.note(incident_id, text, at_s=int(time.time()), by=user)
+            except CommandError as exc:  # rendered as the runner renders it, in the one renderer
+                refuse(error_reply(exc).title)
+            except redis.RedisError:
+                refuse(STORE_DOWN_TEXT)
+
+        admission = deps.executor.submit(note, label=f"note on incident {incident_id} (by {user})")
+        if admission is not Admission.ACCEPTED:
+            refuse(refusal(admission))

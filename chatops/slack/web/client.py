@@ -1,0 +1,98 @@
+"""The two ``WebClient`` builds: one that retries on its own (commands, clicks, lookups) and one that
+never does (the outbox, which owns its retries and rate).
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+__all__ = ["outbox_web_client", "web_client"]
+
+
+class _ServerErrors(ServerErrorRetryHandler):
+    """5xx of every kind Slack answers in an incident (slack_sdk's own handler skips 502 and 504)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in (500, 502, 503, 504)
+
+
+class _OwnBudget(RetryHandler):
+    """Gives ``inner`` its own retry count within one call.
+
+    slack_sdk checks every handler's ``max_retry_count`` against the call's total retries, so after
+    two 429s a 503 was never retried and the reply was lost; here each kind of failure has its own
+    budget (the call still ends: at most the sum of the budgets).
+    """
+
+    def __init__(self, inner: RetryHandler) -> None:
+        super().__init__(inner.max_retry_count, inner.interval_calculator)
+        self._inner = inner
+        self._key = f"chatops-retries-{type(inner).__name__}"
+
+    def _own(self, state: RetryState) -> RetryState:
+        return RetryState(current_attempt=int((state.custom_values or {}).get(self._key, 0)))
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return self._inner.can_retry(
+            state=self._own(state), request=request, response=response, error=error
+        )
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        own = self._own(state)  # the inner handler waits (Retry-After, back-off) by its own count
+        self._inner.prepare_for_next_attempt(
+            state=own, request=request, response=response, error=error
+        )
+        state.custom_values = {**(state.custom_values or {}), self._key: own.current_attempt}
+        state.next_attempt_requested = True
+        state.increment_current_attempt()
+
+
+def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
+    """A WebClient that honours 429 Retry-After (5 times) and retries 5xx and connection errors
+    (twice each), each kind counted on its own within a call."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout_s,
+        retry_handlers=[
+            _OwnBudget(RateLimitErrorRetryHandler(max_retry_count=5)),
+            _OwnBudget(_ServerErrors(max_retry_count=2)),
+            _OwnBudget(ConnectionErrorRetryHandler(max_retry_count=2)),
+        ],
+    )
+
+
+def outbox_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
+    """A WebClient with no retry handlers: the outbox retries, once it knows nothing was posted (a
+    silent retry of a post could duplicate it)."""
+    return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=[])
