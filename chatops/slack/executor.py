@@ -1,5 +1,5 @@
-"""The Slack adapter's bounded executor: acks never wait for it, a full queue is refused ("busy"), and
-at shutdown it finishes what it took within a grace period. It knows nothing of Slack.
+"""The Slack adapter's bounded executor: acks never wait for it, a full queue is refused ("busy"), clicks
+pass floods, one person gets a share, and at shutdown it finishes what it took within a grace period.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -27,6 +27,7 @@ class Admission(Enum):
 
     ACCEPTED = "accepted"
     BUSY = "busy"  # the queue is full: refuse, the asker may retry at once
+    OWNER_BUSY = "owner-busy"  # the asker has as much queued or running as one person may
     CLOSING = "closing"  # shutting down: refuse, the asker retries once the bot is back
 
 
@@ -35,6 +36,8 @@ class _Work:
     label: str
     fn: Callable[[], object]
     on_dropped: Callable[[], None] | None
+    owner: str | None = None
+    is_urgent: bool = False
     started_s: float | None = None  # monotonic, once a worker picked it up
 
 
@@ -52,6 +55,11 @@ class Unfinished:
 class Executor:
     """At most ``limit`` pieces of work queued or running, on up to ``workers`` threads.
 
+    Urgent work (an approver's click) has a queue of its own, of ``urgent_limit``, taken before any
+    other; ordinary work never holds more than ``workers - reserved`` threads, so an urgent piece
+    waits for no flood, only for the urgent work before it. ``per_owner`` caps what one owner (a
+    person) has queued or running, so one person cannot take everyone's turn.
+
     ``cancel`` is set when the grace period is nearly over: work that takes it (the runner's
     ``cancel``) stops at its next safe point, e.g. between two transactions of a procedure.
     The workers are daemon threads, started as needed: once the grace period is over, work stuck
@@ -59,15 +67,32 @@ class Executor:
     workers at exit, however long they take).
     """
 
-    def __init__(self, workers: int = 8, limit: int = 64) -> None:
+    def __init__(
+        self,
+        workers: int = 8,
+        limit: int = 64,
+        *,
+        per_owner: int | None = None,
+        reserved: int = 0,
+        urgent_limit: int = 32,
+    ) -> None:
+        if not 0 <= reserved < workers:
+            raise ValueError("reserved workers must leave at least one for ordinary work")
         self._workers = workers
         self._limit = limit
+        self._per_owner = per_owner
+        self._ordinary_threads = workers - reserved
+        self._urgent_limit = urgent_limit
         self._lock = threading.Lock()
         self._finished = threading.Condition(self._lock)  # a piece of work ended
         self._queued = threading.Condition(self._lock)  # work to pick up, or stop
         self._work: dict[int, _Work] = {}
         self._queue: deque[int] = deque()
+        self._urgent: deque[int] = deque()
+        self._owners: Counter[str] = Counter()
         self._ids = itertools.count(1)
+        self._ordinary = 0  # ordinary work queued or running
+        self._ordinary_running = 0
         self._threads = 0
         self._idle = 0
         self._is_closing = False
@@ -81,40 +106,71 @@ class Executor:
             return self._is_closing
 
     def submit(
-        self, fn: Callable[[], object], *, label: str, on_dropped: Callable[[], None] | None = None
+        self,
+        fn: Callable[[], object],
+        *,
+        label: str,
+        on_dropped: Callable[[], None] | None = None,
+        owner: str | None = None,
+        urgent: bool = False,
     ) -> Admission:
-        """Queue ``fn`` unless full or closing.
+        """Queue ``fn`` unless full (for its kind, or for its ``owner``) or closing.
 
         ``label`` names the work in the shutdown log (a command and its asker, no typed text);
         ``on_dropped`` runs instead of ``fn`` if the grace period runs out before ``fn`` started:
         the caller says there how to tell its asker, since the executor knows nothing of Slack.
+        Constant work under one lock: an ack path may call it.
         """
         with self._lock:
             if self._is_closing:
                 return Admission.CLOSING
-            if len(self._work) >= self._limit:
+            queue = self._urgent if urgent else self._queue
+            if urgent and len(self._urgent) >= self._urgent_limit:
                 return Admission.BUSY
+            if not urgent and self._ordinary >= self._limit:
+                return Admission.BUSY
+            if owner is not None and self._per_owner is not None:
+                if self._owners[owner] >= self._per_owner:
+                    return Admission.OWNER_BUSY
+                self._owners[owner] += 1
             work_id = next(self._ids)
-            self._work[work_id] = _Work(label, fn, on_dropped)
-            self._queue.append(work_id)
+            self._work[work_id] = _Work(label, fn, on_dropped, owner, urgent)
+            queue.append(work_id)
+            if not urgent:
+                self._ordinary += 1
             self._queued.notify()
             # Each idle worker takes one piece of work: a new thread only for what is left over.
-            if len(self._queue) > self._idle and self._threads < self._workers:
+            if self._startable() > self._idle and self._threads < self._workers:
                 self._threads += 1
                 threading.Thread(target=self._serve, name="chatops-work", daemon=True).start()
         return Admission.ACCEPTED
+
+    def _startable(self) -> int:
+        """How many queued pieces a free worker may start now (lock held)."""
+        room = max(0, self._ordinary_threads - self._ordinary_running)
+        return len(self._urgent) + min(len(self._queue), room)
+
+    def _pick(self) -> int | None:
+        """The next piece a worker may start, urgent first (lock held)."""
+        if self._urgent:
+            return self._urgent.popleft()
+        if self._queue and self._ordinary_running < self._ordinary_threads:
+            self._ordinary_running += 1
+            return self._queue.popleft()
+        return None
 
     def _serve(self) -> None:
         while True:
             with self._lock:
                 self._idle += 1
-                while not self._queue and not self._is_stopped:
+                work_id = self._pick()
+                while work_id is None and not self._is_stopped:
                     self._queued.wait()
+                    work_id = self._pick()
                 self._idle -= 1
-                if not self._queue:
+                if work_id is None:
                     self._threads -= 1
                     return
-                work_id = self._queue.popleft()
                 work = self._work[work_id]
                 work.started_s = time.monotonic()
             try:
@@ -126,8 +182,22 @@ class Executor:
                 logger.exception("background work failed", extra={"work": work.label})
             finally:
                 with self._lock:
-                    del self._work[work_id]
+                    self._forget(work_id)
+                    if not work.is_urgent:
+                        self._ordinary_running -= 1
+                        self._queued.notify()  # ordinary work may wait for this thread's room
                     self._finished.notify_all()
+
+    def _forget(self, work_id: int) -> _Work:
+        """Remove a piece of work from the counts (lock held)."""
+        work = self._work.pop(work_id)
+        if not work.is_urgent:
+            self._ordinary -= 1
+        if work.owner is not None and self._per_owner is not None:
+            self._owners[work.owner] -= 1
+            if self._owners[work.owner] <= 0:
+                del self._owners[work.owner]
+        return work
 
     def close(self) -> None:
         """Stop taking work: from now on ``submit`` answers ``CLOSING``."""
@@ -183,7 +253,8 @@ class Executor:
     def _drop_queued(self) -> None:
         """Take back the work no worker has started, and tell each asker it was not run."""
         with self._lock:
-            dropped = [self._work.pop(work_id) for work_id in self._queue]
+            dropped = [self._forget(work_id) for work_id in (*self._urgent, *self._queue)]
+            self._urgent.clear()
             self._queue.clear()
             self._finished.notify_all()
         for work in dropped:

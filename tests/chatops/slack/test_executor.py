@@ -3,6 +3,7 @@ cancellation at its end, and the work that never started being handed back to it
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -107,3 +108,62 @@ def test_work_that_heeds_cancel_stops_inside_the_grace_period() -> None:
     assert left == []
     assert executor.cancel.is_set()
     assert 0 < len(steps) < 1000
+
+
+def test_one_owner_gets_at_most_its_share() -> None:
+    """Past ``per_owner`` pieces queued or running, an owner is refused OWNER_BUSY while others are
+    still accepted; once one of its pieces ends, it is accepted again."""
+    executor = Executor(workers=2, limit=8, per_owner=2)
+    release = threading.Event()
+    first_done = threading.Event()
+    assert executor.submit(first_done.wait, label="a1", owner="A") is Admission.ACCEPTED
+    assert executor.submit(release.wait, label="a2", owner="A") is Admission.ACCEPTED
+    assert executor.submit(release.wait, label="a3", owner="A") is Admission.OWNER_BUSY
+    assert executor.submit(release.wait, label="b1", owner="B") is Admission.ACCEPTED
+    first_done.set()
+    wait_until(lambda: "a1" not in executor.in_flight())
+    assert executor.submit(release.wait, label="a4", owner="A") is Admission.ACCEPTED
+    release.set()
+    assert executor.drain(5) == []
+
+
+def test_urgent_work_passes_a_full_queue_and_busy_workers() -> None:
+    """With every ordinary thread busy and the queue full, urgent work is still accepted and runs
+    at once on the reserved worker, before the ordinary work queued ahead of it."""
+    executor = Executor(workers=3, limit=4, reserved=1)
+    release = threading.Event()
+    order: list[str] = []
+    for index in range(2):
+        executor.submit(release.wait, label=f"running {index}")
+    for name in ("queued 0", "queued 1"):
+        executor.submit(functools.partial(order.append, name), label=name)
+    assert executor.submit(lambda: None, label="one too many") is Admission.BUSY
+
+    clicked = threading.Event()
+    assert executor.submit(clicked.set, label="approve", urgent=True) is Admission.ACCEPTED
+    assert clicked.wait(5)
+    assert order == []  # the two ordinary threads are still busy: nothing queued has started
+    release.set()
+    assert executor.drain(5) == []
+    assert order == ["queued 0", "queued 1"]
+
+
+def test_urgent_work_has_its_own_limit() -> None:
+    """Urgent work is refused BUSY past ``urgent_limit`` queued, whatever the ordinary queue holds."""
+    executor = Executor(workers=1, limit=8, urgent_limit=1)
+    release = threading.Event()
+    running = threading.Event()
+
+    def run() -> None:
+        running.set()
+        release.wait()
+
+    executor.submit(run, label="running", urgent=True)
+    assert running.wait(5)
+    started = threading.Event()
+    assert executor.submit(started.set, label="queued", urgent=True) is Admission.ACCEPTED
+    assert executor.submit(lambda: None, label="over", urgent=True) is Admission.BUSY
+    assert executor.submit(lambda: None, label="ordinary") is Admission.ACCEPTED
+    release.set()
+    assert executor.drain(5) == []
+    assert started.is_set()
