@@ -3,13 +3,18 @@
 # It answers the methods the bot uses the way Slack does (``ok:false`` + ``error``, 429 +
 # ``Retry-After``, 5xx), keeps posted messages so ``chat.update`` edits them, and records every
 # call. Failures are scripted through an explicit queue (``fail_next``), never through magic tokens.
-# It also serves ``response_url`` webhooks (``response_url()``) so a Bolt ``respond()`` never leaves
-# the machine.
+# Like Slack it can also take its time (``latency_s``), rate-limit each method by its tier
+# (``rate_limits``), fail now and then (``server_error_rate``), refuse a method whose scope the app
+# was not granted (``scopes``), and refuse a message over Slack's size limits. It serves
+# ``response_url`` webhooks (``response_url()``), five posts each, so a reply sent there never
+# leaves the machine.
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
+import random
 import threading
 import time
 from collections import deque
@@ -20,8 +25,11 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "BLOCK_TEXT_MAX",
     "DEFAULT_APP_TOKEN",
     "DEFAULT_BOT_TOKEN",
+    "METHOD_SCOPES",
+    "RESPONSE_URL_USES",
     "ApiCall",
     "SlackChannel",
     "SlackUser",
@@ -33,6 +41,64 @@ DEFAULT_APP_TOKEN = "xapp-1-test-app-token"
 
 # Parameters Slack accepts either as JSON values or as JSON strings inside a form body.
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+# The bot scopes each method needs on public and private channels (Slack's method reference);
+# conversations.* also need the im:/mpim: ones in direct messages, which the bot never reads.
+METHOD_SCOPES: dict[str, frozenset[str]] = {
+    "auth.test": frozenset(),
+    "chat.postMessage": frozenset({"chat:write"}),
+    "chat.postEphemeral": frozenset({"chat:write"}),
+    "chat.update": frozenset({"chat:write"}),
+    "chat.getPermalink": frozenset(),
+    "users.info": frozenset({"users:read"}),
+    "usergroups.users.list": frozenset({"usergroups:read"}),
+    "views.open": frozenset(),
+    "views.update": frozenset(),
+    "views.publish": frozenset(),
+    "conversations.info": frozenset({"channels:read", "groups:read"}),
+    "conversations.history": frozenset({"channels:history", "groups:history"}),
+    "conversations.replies": frozenset({"channels:history", "groups:history"}),
+    "conversations.open": frozenset({"im:write"}),
+}
+# Which of a method's scopes one channel needs: by its kind (public, private, DM).
+_SCOPE_BY_KIND = {
+    "conversations.info": {"public": "channels:read", "private": "groups:read", "im": "im:read"},
+    "conversations.history": {
+        "public": "channels:history",
+        "private": "groups:history",
+        "im": "im:history",
+    },
+    "conversations.replies": {
+        "public": "channels:history",
+        "private": "groups:history",
+        "im": "im:history",
+    },
+}
+# Slack's rate-limit tiers, calls per minute per method and workspace (Tier 2: 20, Tier 3: 50,
+# Tier 4: 100); chat.postMessage is special: about one message a second per channel, short bursts.
+_PER_MINUTE = {
+    "auth.test": 100,
+    "chat.postEphemeral": 100,
+    "chat.update": 50,
+    "chat.getPermalink": 100,
+    "users.info": 100,
+    "usergroups.users.list": 20,
+    "views.open": 100,
+    "views.update": 100,
+    "views.publish": 100,
+    "conversations.info": 100,
+    "conversations.history": 50,
+    "conversations.replies": 50,
+    "conversations.open": 100,
+}
+_POSTS_PER_S, _POST_BURST = 1.0, 3
+# A message Slack refuses: its text (msg_too_long), more than 50 blocks (invalid_blocks), or
+# more block text than about 12,000 characters in all (msg_blocks_too_long).
+TEXT_MAX = 40_000
+BLOCKS_MAX = 50
+BLOCK_TEXT_MAX = 12_000
+BLOCK_TEXT_OBJECT_MAX = 3000
+# A response_url takes five posts within thirty minutes.
+RESPONSE_URL_USES = 5
 # ts of the first posted message; each later one is 100 µs further on, like Slack's own.
 _FIRST_TS_US = 1_700_000_000_000_100
 _TS_STEP_US = 100
@@ -127,6 +193,57 @@ class _Answer:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    content_type: str = "application/json; charset=utf-8"
+
+
+class _Bucket:
+    """A token bucket: ``capacity`` calls at once, refilled at ``per_s`` a second."""
+
+    def __init__(self, capacity: float, per_s: float) -> None:
+        self.capacity = capacity
+        self.per_s = per_s
+        self.tokens = capacity
+        self.at_s = time.monotonic()
+
+    def take(self) -> float:
+        """0 when a call may go now (and counts it), else the seconds until one may."""
+        now_s = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now_s - self.at_s) * self.per_s)
+        self.at_s = now_s
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.per_s
+
+
+def _block_texts(node: Any) -> list[str]:
+    """Every ``text`` string in a block payload."""
+    if isinstance(node, dict):
+        out: list[str] = []
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                out.append(value)
+            else:
+                out.extend(_block_texts(value))
+        return out
+    if isinstance(node, list):
+        return [text for item in node for text in _block_texts(item)]
+    return []
+
+
+def _size_error(params: Mapping[str, Any]) -> str | None:
+    """Slack's refusal of a message too big for it, or None."""
+    if len(str(params.get("text") or "")) > TEXT_MAX:
+        return "msg_too_long"
+    blocks = params.get("blocks")
+    if not isinstance(blocks, list):
+        return None
+    texts = _block_texts(blocks)
+    if len(blocks) > BLOCKS_MAX or any(len(t) > BLOCK_TEXT_OBJECT_MAX for t in texts):
+        return "invalid_blocks"
+    if sum(len(t) for t in texts) > BLOCK_TEXT_MAX:
+        return "msg_blocks_too_long"
+    return None
 
 
 class _Server(ThreadingHTTPServer):
@@ -155,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
         payload = answer.raw if answer.raw is not None else json.dumps(answer.body).encode()
         try:
             self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(payload)))
             for name, value in answer.headers.items():
                 self.send_header(name, value)
@@ -190,6 +307,12 @@ class SlackWebApiDouble:
     the others get ``channel_not_found``. ``socket_mode_url``: what ``apps.connections.open`` returns,
     a string or a callable (e.g. ``SocketModeServerDouble.issue_url``) asked once per call.
     ``enterprise_id``: the Enterprise Grid organisation of the workspace (``None``: not in one).
+
+    Slack's behaviour, off unless asked for: ``latency_s`` delays every answer (a pair is a uniform
+    range, e.g. ``(0.03, 0.3)``); ``rate_limits`` answers 429 + ``Retry-After`` past each method's
+    tier (chat.postMessage: about one a second per channel); ``server_error_rate`` answers that
+    share of calls 503; ``scopes`` (the app's bot scopes) answers ``missing_scope`` to a method
+    needing another. ``seed`` makes the random parts repeatable.
     """
 
     def __init__(
@@ -206,6 +329,11 @@ class SlackWebApiDouble:
         bot_id: str = "B0BOT00001",
         app_id: str = "A0TEST0001",
         enterprise_id: str | None = None,
+        latency_s: float | tuple[float, float] = 0.0,
+        rate_limits: bool = False,
+        server_error_rate: float = 0.0,
+        scopes: Iterable[str] | None = None,
+        seed: int = 0,
     ) -> None:
         self.team_id = team_id
         self.enterprise_id = enterprise_id
@@ -230,6 +358,14 @@ class SlackWebApiDouble:
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._ephemerals: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
+        self._home: dict[str, dict[str, Any]] = {}
+        self._response_uses: dict[str, int] = {}
+        self._latency = latency_s
+        self._rate_limits = rate_limits
+        self._buckets: dict[str, _Bucket] = {}
+        self._server_error_rate = server_error_rate
+        self._scopes = None if scopes is None else frozenset(scopes)
+        self._random = random.Random(seed)  # noqa: S311 - latency and failures, not secrets
         self._ts_counter = itertools.count()
         self._id_counter = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -247,6 +383,7 @@ class SlackWebApiDouble:
             "usergroups.users.list": self._usergroups_users_list,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "apps.connections.open": self._apps_connections_open,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
@@ -367,6 +504,13 @@ class SlackWebApiDouble:
         with self._lock:
             return json.loads(json.dumps(self._views))  # type: ignore[no-any-return]
 
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        """The App Home view last published for ``user``, if any."""
+        with self._lock:
+            view = self._home.get(user)
+            copied: dict[str, Any] | None = None if view is None else json.loads(json.dumps(view))
+            return copied
+
     # -- request handling (server threads) ----------------------------------------------------
 
     def handle(self, path: str, query: str, headers: dict[str, str], body: bytes) -> _Answer:
@@ -384,7 +528,7 @@ class SlackWebApiDouble:
             answer = _Answer(200, {"ok": False, "error": "invalid_json"})
         else:
             if method == "response_url":
-                answer = _Answer(200, {"ok": True})
+                answer = self._answer_response_url(path, params)
             elif path.startswith("/api/"):
                 answer = self._answer_api(method, params, headers)
             else:
@@ -395,11 +539,35 @@ class SlackWebApiDouble:
             )
         return answer
 
-    def _answer_api(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> _Answer:
+    def _wait(self, method: str) -> None:
+        """Take Slack's time over an answer: the method's own latency, else the double's."""
         with self._lock:
-            latency_s = self._latency_s.get(method, 0.0)
-        if latency_s:
-            time.sleep(latency_s)
+            latency: float | tuple[float, float] = self._latency_s.get(method, self._latency)
+            delay_s = self._random.uniform(*latency) if isinstance(latency, tuple) else latency
+        if delay_s > 0:
+            time.sleep(delay_s)
+
+    def _answer_response_url(self, path: str, params: dict[str, Any]) -> _Answer:
+        """Slack's answers to a response_url post: a plain ``ok``, or a plain error word."""
+        self._wait("response_url")
+        with self._lock:
+            uses = self._response_uses.get(path, 0) + 1
+            self._response_uses[path] = uses
+        error = _size_error(params)
+        if uses > RESPONSE_URL_USES:
+            status, error = 404, "used_url"
+        elif error is not None:
+            status = 400
+        elif not (params.get("text") or params.get("blocks")):
+            status, error = 400, "no_text"
+        else:
+            status = 200
+        word = error or "ok"
+        body: dict[str, Any] = {"ok": error is None} | ({"error": error} if error else {})
+        return _Answer(status, body, raw=word.encode(), content_type="text/plain; charset=utf-8")
+
+    def _answer_api(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> _Answer:
+        self._wait(method)
         handler = self._methods.get(method)
         if handler is None:
             return _Answer(200, {"ok": False, "error": "unknown_method", "req_method": method})
@@ -409,11 +577,59 @@ class SlackWebApiDouble:
         with self._lock:
             queue = self._failures.get(method)
             failure = queue.popleft() if queue else None
+            if failure is None:
+                failure = self._unscripted_failure(method, params)
         if failure is not None:
             return self._failure_answer(failure)
         with self._lock:
+            scope_error = self._scope_error(method, params)
+            if scope_error is not None:
+                return _Answer(200, scope_error)
             body = handler(params)
         return _Answer(200, body)
+
+    def _unscripted_failure(self, method: str, params: dict[str, Any]) -> _Failure | None:
+        """A 429 past the method's tier, or now and then a 503 (lock held)."""
+        if self._server_error_rate and self._random.random() < self._server_error_rate:
+            return _Failure(503, None, None, None)
+        if not self._rate_limits or method not in (*_PER_MINUTE, "chat.postMessage"):
+            return None
+        if method == "chat.postMessage":
+            key = f"{method}:{params.get('channel')}"
+            bucket = self._buckets.setdefault(key, _Bucket(_POST_BURST, _POSTS_PER_S))
+        else:
+            per_minute = _PER_MINUTE[method]
+            bucket = self._buckets.setdefault(method, _Bucket(per_minute, per_minute / 60))
+        wait_s = bucket.take()
+        if wait_s <= 0:
+            return None
+        retry_after = max(1, math.ceil(wait_s))
+        return _Failure(429, None, retry_after, None, {"Retry-After": str(retry_after)})
+
+    def _channel_kind(self, channel: Any) -> str:
+        known = self._channels.get(str(channel))
+        if str(channel)[:1] == "D":
+            return "im"
+        return "private" if known is not None and known.is_private else "public"
+
+    def _scope_error(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's ``missing_scope`` when the app lacks the scope this call needs (lock held)."""
+        if self._scopes is None:
+            return None
+        by_kind = _SCOPE_BY_KIND.get(method)
+        if by_kind is not None:
+            needed = {by_kind[self._channel_kind(params.get("channel"))]}
+        else:
+            needed = set(METHOD_SCOPES.get(method, frozenset()))
+        missing = sorted(needed - self._scopes)
+        if not missing:
+            return None
+        return {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": ",".join(missing),
+            "provided": ",".join(sorted(self._scopes)),
+        }
 
     def _check_auth(self, method: str, headers: Mapping[str, str]) -> str | None:
         value = headers.get("authorization", "")
@@ -493,6 +709,9 @@ class SlackWebApiDouble:
             return {"ok": False, "error": error}
         if not (params.get("text") or params.get("blocks") or params.get("attachments")):
             return {"ok": False, "error": "no_text"}
+        too_big = _size_error(params)
+        if too_big:
+            return {"ok": False, "error": too_big}
         channel = self._resolve_channel(str(raw_channel))
         ts = self._next_ts()
         message: dict[str, Any] = {
@@ -519,6 +738,9 @@ class SlackWebApiDouble:
             return {"ok": False, "error": "user_not_found"}
         if not (params.get("text") or params.get("blocks") or params.get("attachments")):
             return {"ok": False, "error": "no_text"}
+        too_big = _size_error(params)
+        if too_big:
+            return {"ok": False, "error": too_big}
         ts = self._next_ts()
         entry: dict[str, Any] = {
             "type": "message",
@@ -547,6 +769,9 @@ class SlackWebApiDouble:
             return {"ok": False, "error": "message_not_found"}
         if "text" not in params and "blocks" not in params and "attachments" not in params:
             return {"ok": False, "error": "no_text"}
+        too_big = _size_error(params)
+        if too_big:
+            return {"ok": False, "error": too_big}
         # Slack keeps the fields a call leaves out; an empty blocks list removes the blocks.
         if "text" in params:
             message["text"] = params["text"]
@@ -640,6 +865,19 @@ class SlackWebApiDouble:
         view = self._build_view(params["view"], current["id"], current)
         self._views[view["id"]] = view
         return {"ok": True, "view": view}
+
+    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A user's App Home tab: replaced whole by each publish."""
+        user, view = params.get("user_id"), params.get("view")
+        if not isinstance(user, str) or not user or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(view.get("blocks") or []) > 100:
+            return {"ok": False, "error": "invalid_blocks"}
+        published = self._build_view(view, self._next_id("V"), None)
+        self._home[user] = published
+        return {"ok": True, "view": published}
 
     def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         source = self.socket_mode_url

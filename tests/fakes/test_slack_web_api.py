@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -304,3 +305,135 @@ def test_response_url_posts_are_recorded(api: SlackWebApiDouble) -> None:
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback only)
         assert response.status == 200
     assert api.wait_for("response_url")[0].params == {"text": "done", "response_type": "ephemeral"}
+
+
+def test_latency_applies_to_every_method_within_its_range() -> None:
+    """A double built with a latency range answers every method no sooner than its lower bound."""
+    with SlackWebApiDouble(latency_s=(0.1, 0.15)) as slow:
+        client = client_for(slow)
+        for method, params in (
+            ("auth.test", {}),
+            ("chat.postMessage", {"channel": "C1", "text": "x"}),
+        ):
+            started = time.monotonic()
+            client.api_call(method, params=params)
+            assert time.monotonic() - started >= 0.1
+
+
+def test_rate_limits_follow_each_methods_tier() -> None:
+    """Past Tier 2's 20 calls usergroups.users.list gets 429 with Retry-After; chat.postMessage
+    is limited per channel, so another channel still posts."""
+    with SlackWebApiDouble(rate_limits=True, usergroups={"S1": ["U1"]}) as limited:
+        client = client_for(limited)  # no retry handlers: the 429 surfaces
+        for _ in range(20):
+            client.usergroups_users_list(usergroup="S1")
+        with pytest.raises(SlackApiError) as tier:
+            client.usergroups_users_list(usergroup="S1")
+        assert tier.value.response.status_code == 429
+        assert int(tier.value.response.headers["Retry-After"]) >= 1
+        for _ in range(3):
+            client.chat_postMessage(channel="C1", text="burst")
+        with pytest.raises(SlackApiError) as per_channel:
+            client.chat_postMessage(channel="C1", text="one too many")
+        assert per_channel.value.response.status_code == 429
+        assert client.chat_postMessage(channel="C2", text="elsewhere")["ok"] is True
+
+
+def test_server_errors_come_at_the_configured_rate() -> None:
+    """With server_error_rate=1 every call is a 503; scripted answers are unaffected by the seed."""
+    with SlackWebApiDouble(server_error_rate=1.0) as failing:
+        with pytest.raises(SlackApiError) as error:
+            client_for(failing).auth_test()
+        assert error.value.response.status_code == 503
+
+
+def test_a_method_outside_the_granted_scopes_is_missing_scope() -> None:
+    """conversations.history needs channels:history in a public channel and groups:history in a
+    private one; Slack names what was needed and what the app has."""
+    private = SlackChannel("C0PRIV0001", is_private=True)
+    granted = ["chat:write", "channels:history"]
+    with SlackWebApiDouble(scopes=granted, channels=["C0PUB00001", private]) as scoped:
+        client = client_for(scoped)
+        assert client.conversations_history(channel="C0PUB00001")["ok"] is True
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_history(channel="C0PRIV0001")
+        assert refused.value.response["error"] == "missing_scope"
+        assert refused.value.response["needed"] == "groups:history"
+        assert refused.value.response["provided"] == "channels:history,chat:write"
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            client.users_info(user="U1")
+
+
+def _section(text: str) -> dict[str, object]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"text": "x" * 40_001}, "msg_too_long"),
+        ({"blocks": [{"type": "divider"}] * 51}, "invalid_blocks"),
+        (
+            {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]},
+            "invalid_blocks",
+        ),
+        (
+            {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2500}}] * 5},
+            "msg_blocks_too_long",
+        ),
+    ],
+)
+def test_messages_over_slacks_limits_are_refused(
+    api: SlackWebApiDouble, params: dict[str, object], error: str
+) -> None:
+    """Posting, posting ephemerally and updating all refuse a message too big for Slack."""
+    client = client_for(api)
+    posted = client.chat_postMessage(channel="C0OPS00001", text="small")
+    for method, where in (
+        ("chat.postMessage", {}),
+        ("chat.postEphemeral", {"user": "U1"}),
+        ("chat.update", {"ts": posted["ts"]}),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            client.api_call(method, json={"channel": "C0OPS00001", **where, **params})
+        assert refused.value.response["error"] == error
+
+
+def _post_response_url(url: str, payload: dict[str, object]) -> tuple[int, str]:
+    request = urllib.request.Request(  # noqa: S310 (loopback only)
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback only)
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_a_response_url_answers_in_plain_words_and_takes_five_posts(
+    api: SlackWebApiDouble,
+) -> None:
+    """Like Slack's: "ok" five times, then 404 used_url; an empty or too big message is a 400."""
+    url = api.response_url("five")
+    assert _post_response_url(api.response_url("other"), {}) == (400, "no_text")
+    too_big: dict[str, object] = {"blocks": [_section("x" * 2900)] * 5}
+    assert _post_response_url(api.response_url("big"), too_big) == (400, "msg_blocks_too_long")
+    answers = [_post_response_url(url, {"text": str(i)}) for i in range(6)]
+    assert answers == [(200, "ok")] * 5 + [(404, "used_url")]
+
+
+def test_views_publish_replaces_a_users_home_tab(api: SlackWebApiDouble) -> None:
+    """views.publish keeps the last home view per user and refuses anything but a home view."""
+    client = client_for(api)
+    for text in ("first", "second"):
+        view = {
+            "type": "home",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        }
+        client.views_publish(user_id="U0ALICE001", view=view)
+    home = api.home_view("U0ALICE001")
+    assert home is not None
+    assert home["blocks"][0]["text"]["text"] == "second"
+    assert api.home_view("U0BOB00001") is None
+    with pytest.raises(SlackApiError, match="invalid_arguments"):
+        client.views_publish(user_id="U0ALICE001", view={"type": "modal", "blocks": []})
