@@ -28,7 +28,7 @@ from chatops.slack.blocks.limits import (
     MODAL_TITLE_MAX,
 )
 from chatops.slack.blocks.mrkdwn import clip_plain, context, escape_mrkdwn, fit, mrkdwn, person
-from chatops.slack.blocks.reply import render_reply
+from chatops.slack.blocks.reply import Message, render_messages
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
     DENY_ACTION_ID,
@@ -38,7 +38,13 @@ from chatops.slack.ids import (
 )
 from commands.reply import Reply
 
-__all__ = ["approval_blocks", "button_value", "deny_modal", "parse_button_value"]
+__all__ = [
+    "approval_blocks",
+    "approval_messages",
+    "button_value",
+    "deny_modal",
+    "parse_button_value",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -139,18 +145,29 @@ def _approval_tail(
     return [DividerBlock(), ActionsBlock(elements=[approve, deny])]
 
 
+def approval_messages(
+    reply: Reply, *, request_id: str, state: str, can_act: bool, actor: str | None = None
+) -> list[Message]:
+    """An approval request as messages: the card (the reply, then while ``state`` is ``pending``
+    the Approve and Deny buttons, whose ``value`` is the request's whole id and its digest; Approve
+    asks for confirmation), and, when the request is too long for one message, the rest, for the
+    card's thread (the card says so). When ``can_act`` is false or the request has no digest to
+    carry, a line saying how an approver acts replaces the buttons. In any other state a line with
+    the outcome replaces them; ``actor`` is who approved, denied or cancelled (a Slack user id is
+    shown as a mention).
+    """
+    tail = _approval_tail(request_id, reply.digest or "", state, can_act, actor)
+    return render_messages(reply, tail, show_request=False, continued="in the thread")
+
+
 def approval_blocks(
     reply: Reply, *, request_id: str, state: str, can_act: bool, actor: str | None = None
 ) -> list[dict[str, Any]]:
-    """An approval request message: the reply, then while ``state`` is ``pending`` the Approve and
-    Deny buttons (their ``value`` is the request's whole id and its digest; Approve asks for
-    confirmation), or, when ``can_act`` is false or the request has no digest to carry, a line
-    saying how an approver acts.
-    In any other state a line with the outcome replaces the buttons; ``actor`` is who approved,
-    denied or cancelled (a Slack user id is shown as a mention).
-    """
-    tail = _approval_tail(request_id, reply.digest or "", state, can_act, actor)
-    return render_reply(reply, tail, show_request=False)
+    """The card of ``approval_messages``: what is posted first and updated in place."""
+    messages = approval_messages(
+        reply, request_id=request_id, state=state, can_act=can_act, actor=actor
+    )
+    return messages[0].blocks
 
 
 def deny_modal(value: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.severity import Severity
-from chatops.slack.blocks.limits import TEXT_MAX, limit_violations
+from chatops.slack.blocks.limits import TEXT_MAX, block_text_size, limit_violations
 from chatops.slack.blocks.mrkdwn import fit_mrkdwn
 
 __all__ = ["DIGEST_TEXT_BUDGET", "LINE_MAX", "digest_blocks", "digest_text"]
@@ -23,8 +23,7 @@ __all__ = ["DIGEST_TEXT_BUDGET", "LINE_MAX", "digest_blocks", "digest_text"]
 logger = logging.getLogger(__name__)
 
 LINE_MAX = 180  # one notice's line, escaped (a title is usually well under 100 characters)
-# All the text of a digest's blocks stays under this: Slack answers msg_blocks_too_long somewhere
-# around 13,000 characters of blocks, well before its documented 40,000 characters of text.
+# All the text of a digest's blocks stays under this, below a message's MESSAGE_TEXT_MAX.
 DIGEST_TEXT_BUDGET = 10_000
 _NOTIFICATION_MAX = 300
 
@@ -108,7 +107,7 @@ def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     rendered = [block.to_dict() for block in blocks]
     problems = limit_violations(rendered)
-    size = sum(len(str(part.get("text", ""))) for part in _texts(rendered))
+    size = block_text_size(rendered)
     if problems or size > DIGEST_TEXT_BUDGET:
         # A bug in this module, not in the content (every line is cut to LINE_MAX): show the head
         # rather than nothing; the notification text and the metadata still list the notices.
@@ -120,15 +119,6 @@ def digest_blocks(digest: Digest) -> list[dict[str, Any]]:
             ).to_dict(),
         ]
     return rendered
-
-
-def _texts(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for block in blocks:
-        if isinstance(block.get("text"), dict):
-            out.append(block["text"])
-        out += [e for e in block.get("elements", []) if isinstance(e, dict)]
-    return out
 
 
 def digest_text(digest: Digest) -> str:

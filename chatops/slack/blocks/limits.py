@@ -23,8 +23,11 @@ __all__ = [
     "FIELD_TEXT_MAX",
     "HEADER_TEXT_MAX",
     "MAX_BLOCKS",
+    "MESSAGE_TEXT_BUDGET",
+    "MESSAGE_TEXT_MAX",
     "MODAL_TITLE_MAX",
     "TEXT_MAX",
+    "block_text_size",
     "limit_violations",
     "to_dicts",
 ]
@@ -44,6 +47,10 @@ BUTTON_VALUE_MAX = 2000
 CONFIRM_TITLE_MAX = 100
 CONFIRM_TEXT_MAX = 300
 MODAL_TITLE_MAX = 24
+# A whole message: Slack answers msg_blocks_too_long past about 12,000 characters of text in all
+# its blocks, far below its documented 40,000 for the top-level text. We budget a little under it.
+MESSAGE_TEXT_MAX = 12_000
+MESSAGE_TEXT_BUDGET = 11_000
 
 
 def to_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
@@ -61,6 +68,19 @@ def to_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
     return out
 
 
+def block_text_size(node: Any) -> int:
+    """Characters of text in a block payload: every ``text`` string in it, as Slack counts toward
+    ``MESSAGE_TEXT_MAX`` (sections, fields, context, buttons and their confirmations)."""
+    if isinstance(node, dict):
+        return sum(
+            len(value) if key == "text" and isinstance(value, str) else block_text_size(value)
+            for key, value in node.items()
+        )
+    if isinstance(node, list):
+        return sum(block_text_size(item) for item in node)
+    return 0
+
+
 def _text_of(obj: Any) -> str | None:
     if isinstance(obj, dict) and isinstance(obj.get("text"), str):
         return str(obj["text"])
@@ -68,11 +88,14 @@ def _text_of(obj: Any) -> str | None:
 
 
 def limit_violations(blocks: Sequence[dict[str, Any]]) -> list[str]:
-    """Every way ``blocks`` break Slack's documented limits (empty when they do not), including the
-    ones slack_sdk does not check (field length, empty text, button value)."""
+    """Every way ``blocks`` (one message) break Slack's limits (empty when they do not), including
+    the ones slack_sdk does not check (field length, empty text, button value, the whole message)."""
     problems: list[str] = []
     if len(blocks) > MAX_BLOCKS:
         problems.append(f"{len(blocks)} blocks (max {MAX_BLOCKS})")
+    size = block_text_size(list(blocks))
+    if size > MESSAGE_TEXT_MAX:
+        problems.append(f"{size} characters of text in all (max {MESSAGE_TEXT_MAX})")
 
     def text_ok(where: str, obj: Any, limit: int) -> None:
         text = _text_of(obj)
