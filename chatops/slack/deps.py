@@ -14,7 +14,11 @@ from chatops.runner import Runner
 from chatops.slack.executor import Executor
 from chatops.slack.metrics import Metrics
 
-__all__ = ["SlackDeps"]
+__all__ = ["COURIER_QUEUE", "COURIER_WORKERS", "SlackDeps"]
+
+# The courier's size: a refusal or a form is one short call, and a flood's refusals go in acks.
+COURIER_WORKERS = 2
+COURIER_QUEUE = 256
 
 
 @dataclass
@@ -22,7 +26,10 @@ class SlackDeps:
     """What the Slack adapter needs; built by ``chatops.wiring``.
 
     ``executor`` (built from ``max_workers`` and ``max_queue``) runs every command and click; the
-    owner drains it at shutdown (``Executor.drain``) before closing what the work uses.
+    owner drains it at shutdown (``Executor.drain``) before closing what the work uses. Clicks
+    have a lane of their own and ``reserved_workers`` no command may hold; one person has at most
+    ``per_user_limit`` commands queued or running. ``courier``, a small pool of its own, posts
+    what a listener must say but may not wait for (refusals of clicks, the deny form).
     ``team_id`` is the bot's own workspace (from ``auth.test``): requests from any other, or naming
     none, are refused. ``signing_secret`` is None in Socket Mode only.
     """
@@ -38,9 +45,18 @@ class SlackDeps:
     app_id: str | None = None
     max_workers: int = 8
     max_queue: int = 64
+    reserved_workers: int = 1
+    per_user_limit: int = 3
     metrics: Metrics = field(default_factory=Metrics)
     incidents: IncidentTracker | None = None
     executor: Executor = field(init=False)
+    courier: Executor = field(init=False)
 
     def __post_init__(self) -> None:
-        self.executor = Executor(self.max_workers, self.max_queue)
+        self.executor = Executor(
+            self.max_workers,
+            self.max_queue,
+            per_owner=self.per_user_limit,
+            reserved=min(self.reserved_workers, self.max_workers - 1),
+        )
+        self.courier = Executor(COURIER_WORKERS, COURIER_QUEUE)

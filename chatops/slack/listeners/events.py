@@ -10,11 +10,10 @@ import redis
 from slack_bolt import Ack, App
 
 from chatops.runner import error_reply
-from chatops.slack.executor import Admission
-from chatops.slack.invocations import STORE_DOWN_TEXT, Invocations, refusal
+from chatops.slack.invocations import RESTARTING_TEXT, STORE_DOWN_TEXT, Invocations
+from chatops.slack.web.reply_poster import Asker
 from commands.errors import CommandError
 from commands.invocation import Invocation
-from commands.reply import Reply
 
 __all__ = ["register"]
 
@@ -40,15 +39,12 @@ def register(app: App, invocations: Invocations) -> None:
         if incidents is None or not thread:
             return
         channel, user = str(event.get("channel", "")), str(event.get("user", ""))
-
-        def refuse(why: str) -> None:
-            reply = Reply.error(f"Not added to the incident: {why}")
-            invocations.poster.reply(reply, channel=channel, user=user, thread_ts=str(thread))
-
+        to = Asker(user=user, channel=channel, command="a mention", thread_ts=str(thread))
+        refusal = "Not added to the incident"
         try:
             incident_id = incidents.store.incident_for_thread(channel, str(thread))
         except redis.RedisError:
-            refuse(STORE_DOWN_TEXT)
+            invocations.tell(to, f"{refusal}: {STORE_DOWN_TEXT}")
             return
         if incident_id is None:
             return
@@ -68,10 +64,15 @@ def register(app: App, invocations: Invocations) -> None:
                 deps.runner.authorize(inv, deps.runner.find(inv), groups=groups)
                 incidents.note(incident_id, text, at_s=int(time.time()), by=user)
             except CommandError as exc:  # rendered as the runner renders it, in the one renderer
-                refuse(error_reply(exc).title)
+                invocations.poster.reply_error(f"{refusal}: {error_reply(exc).title}", to)
             except redis.RedisError:
-                refuse(STORE_DOWN_TEXT)
+                invocations.poster.reply_error(f"{refusal}: {STORE_DOWN_TEXT}", to)
 
-        admission = deps.executor.submit(note, label=f"note on incident {incident_id} (by {user})")
-        if admission is not Admission.ACCEPTED:
-            refuse(refusal(admission))
+        refused = invocations.admit(
+            note,
+            f"note on incident {incident_id} (by {user})",
+            owner=user,
+            on_dropped=lambda: invocations.poster.reply_error(f"{refusal}: {RESTARTING_TEXT}", to),
+        )
+        if refused is not None:
+            invocations.tell(to, f"{refusal}: {refused}")

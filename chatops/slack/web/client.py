@@ -1,5 +1,5 @@
-"""The two ``WebClient`` builds: one that retries on its own (commands, clicks, lookups) and one that
-never does (the outbox, which owns its retries and rate).
+"""The ``WebClient`` builds, one that retries on its own (commands, clicks, lookups) and one that never
+does (the outbox, which owns its retries and rate), and the client of a command's ``response_url``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.webhook import WebhookClient
 
-__all__ = ["outbox_web_client", "web_client"]
+__all__ = ["outbox_web_client", "response_url_client", "web_client"]
 
 
 class _ServerErrors(ServerErrorRetryHandler):
@@ -77,19 +78,29 @@ class _OwnBudget(RetryHandler):
         state.increment_current_attempt()
 
 
+def _retries() -> list[RetryHandler]:
+    """429 Retry-After honoured 5 times, 5xx and connection errors retried twice each, each kind
+    counted on its own within a call."""
+    return [
+        _OwnBudget(RateLimitErrorRetryHandler(max_retry_count=5)),
+        _OwnBudget(_ServerErrors(max_retry_count=2)),
+        _OwnBudget(ConnectionErrorRetryHandler(max_retry_count=2)),
+    ]
+
+
 def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
     """A WebClient that honours 429 Retry-After (5 times) and retries 5xx and connection errors
     (twice each), each kind counted on its own within a call."""
-    return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout_s,
-        retry_handlers=[
-            _OwnBudget(RateLimitErrorRetryHandler(max_retry_count=5)),
-            _OwnBudget(_ServerErrors(max_retry_count=2)),
-            _OwnBudget(ConnectionErrorRetryHandler(max_retry_count=2)),
-        ],
-    )
+    return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=_retries())
+
+
+def response_url_client(url: str, *, timeout_s: int = 10) -> WebhookClient:
+    """The client of one ``response_url`` (a command's or a click's), retrying as ``web_client``.
+
+    A response_url needs no token and no membership of the channel: Slack gave it to answer the
+    person, wherever they typed. It takes five posts in thirty minutes.
+    """
+    return WebhookClient(url, timeout=timeout_s, retry_handlers=_retries())
 
 
 def outbox_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:

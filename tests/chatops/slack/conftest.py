@@ -216,6 +216,14 @@ def all_text(call: ApiCall) -> str:
     return "\n".join([str(call.params.get("text", "")), *texts(call.params.get("blocks", []))])
 
 
+def ack_text(response: BoltResponse) -> str:
+    """What an ack showed the asker (its text and its blocks' texts); empty for a bare ack."""
+    if not response.body:
+        return ""
+    body = json.loads(response.body)
+    return "\n".join([str(body.get("text", "")), *texts(body.get("blocks", []))])
+
+
 def commands_counted(metrics: Metrics) -> float:
     """How many slash commands ran to a reply (any command, any outcome)."""
     total = 0.0
@@ -340,12 +348,16 @@ class Served:
     base: str
     log: Path
 
-    def post_command(self, line: str, user: str) -> int:
+    def command(self, line: str, user: str) -> httpx.Response:
+        """``line`` typed by ``user`` in the ops channel, signed and posted as Slack would."""
         command, _, text = line.partition(" ")
         signed = signed_slash_command(command, text, user_id=user, channel_id=CHANNEL)
         return httpx.post(
             f"{self.base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
-        ).status_code
+        )
+
+    def post_command(self, line: str, user: str) -> int:
+        return self.command(line, user).status_code
 
     def in_flight(self) -> float:
         """``chatops_work_in_flight`` as ``/metrics`` shows it now."""

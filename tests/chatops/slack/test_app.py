@@ -42,12 +42,14 @@ from tests.chatops.slack.conftest import (
     BOT_USER,
     CAROL,
     CHANNEL,
+    DAVE,
     EXTERNAL,
     FALLBACK,
     GUEST,
     OTHER_TEAM,
     REPLY_TIMEOUT_S,
     Slack,
+    ack_text,
     all_text,
     button_value,
     buttons,
@@ -307,7 +309,9 @@ def test_socket_mode_handles_envelopes_across_a_reconnect(
 def test_acks_never_wait_for_a_slow_chain(slack: Slack, ops: Harness) -> None:
     """With every chain read taking five seconds, each command is still acked in under a second and
     its reply arrives afterwards."""
-    lines = ["/feed show 1", "/feed show 2", "/lottery list", FALLBACK]
+    # Four commands by two people: one person may have three queued or running.
+    lines = [("/feed show 1", ALICE), ("/feed show 2", DAVE), ("/lottery list", ALICE)]
+    lines.append((FALLBACK, ALICE))
     fault = httpx.post(
         f"{ops.server.url}/devnet/faults",
         json={"delay_ms": 5000, "count": len(lines), "path_prefix": "/rpc/"},
@@ -316,9 +320,9 @@ def test_acks_never_wait_for_a_slow_chain(slack: Slack, ops: Harness) -> None:
     fault.raise_for_status()
 
     elapsed: list[float] = []
-    for line in lines:
+    for line, user in lines:
         started = time.monotonic()
-        response = slack.command(line, ALICE)
+        response = slack.command(line, user)
         elapsed.append(time.monotonic() - started)
         assert response.status == 200
     posted_while_slow = len(slack.api.calls("chat.postMessage")) + len(
@@ -340,20 +344,23 @@ def test_acks_never_wait_for_a_slow_chain(slack: Slack, ops: Harness) -> None:
 
 
 def test_errors_and_help_are_ephemeral_results_in_channel(slack: Slack) -> None:
-    """A usage error, a refusal and /ops help go only to the asker; a result goes to the channel."""
-    slack.command("/feed nonsense", ALICE)
-    (error,) = ephemeral_for(slack.api, ALICE)
+    """A usage error and a refusal are answered in the ack (the asker alone sees it), /ops help
+    goes to the asker alone, and a result goes to the channel."""
+    unknown = slack.command("/feed nonsense", ALICE)
     slack.command("/ops help", ALICE)
-    help_reply = ephemeral_for(slack.api, ALICE, count=2)[1]
-    slack.command("/feed show 1", CAROL)  # no role at all
+    help_parts = ephemeral_for(slack.api, ALICE, count=2)  # the catalog takes two messages
+    first = slack.command("/feed show 1", CAROL)  # no role at all; Slack not yet asked who she is
     (refused,) = ephemeral_for(slack.api, CAROL)
+    again = slack.command("/feed show 1", CAROL)  # now known: refused before it is queued
     slack.command("/feed show 1", ALICE)
     (result,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
 
-    assert "Unknown subcommand" in all_text(error)
-    assert error.params["channel"] == CHANNEL
-    assert "/feed fallback" in all_text(help_reply)
+    assert "Unknown subcommand" in ack_text(unknown)
+    assert ack_text(first) == ""
+    assert "/feed fallback" in "\n".join(all_text(c) for c in help_parts)
+    assert all(c.params["channel"] == CHANNEL for c in help_parts)
     assert "viewer role" in all_text(refused)
+    assert "viewer role" in ack_text(again)
     assert "Asset 1" in all_text(result)
     assert len(slack.api.calls("chat.postEphemeral")) == 3
     assert len(slack.api.calls("chat.postMessage")) == 1
@@ -364,13 +371,11 @@ def test_untrusted_text_is_escaped_in_posted_blocks(slack: Slack) -> None:
     and not in the in-channel approval message quoting the reason."""
     # Slack's escaped form of what was typed: a real @channel, a mention, and the literal text <@U123>.
     typed = "<!channel> <@U0CAROL001|carol> &lt;@U123&gt; &lt;!here&gt;"
-    slack.command(f"/feed {typed}", ALICE)
-    (error,) = ephemeral_for(slack.api, ALICE)
+    error = ack_text(slack.command(f"/feed {typed}", ALICE))
     slack.command(f"/feed fallback 1 on 3 spike {typed}", ALICE)
     (request,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
 
-    for call in (error, request):
-        shown = all_text(call)
+    for shown in (error, all_text(request)):
         for live in ("<!channel>", "<!here>", "<@U123>", "<@U0CAROL001"):
             assert live not in shown, (live, shown)
         assert "&lt;!channel&gt;" in shown  # the error quotes only the unknown word

@@ -67,7 +67,8 @@ def test_a_message_from_before_redis_lost_its_data_approves_nothing(
     """alice's fallback request is on screen; Redis loses everything; alice asks for the emergency
     stop, which gets the same number. bob's click on the old message, his typed approve of the old
     id and his old deny form all do nothing: each tells him the message is stale and shows the
-    request that has the number now, and the emergency stop is neither run nor denied."""
+    request that has the number now (the form's answer in his direct messages), and the emergency
+    stop is neither run nor denied."""
     old_id, old_message = request_approval(slack)
     old_value = button_value(old_message)
     redis.flushall()
@@ -83,7 +84,11 @@ def test_a_message_from_before_redis_lost_its_data_approves_nothing(
     (clicked,) = ephemeral_for(slack.api, BOB)
     assert slack.command(f"/ops approve {old_id}", BOB).status == 200
     assert _deny_form(slack, old_value, BOB, "wrong request").status == 200
-    told = ephemeral_for(slack.api, BOB, count=3)
+    # The form names no channel and the old request's message is gone with Redis: the answer
+    # goes to bob's direct messages with the bot.
+    (in_dm,) = slack.api.wait_for("chat.postMessage", count=3, timeout_s=REPLY_TIMEOUT_S)[2:]
+    told = [*ephemeral_for(slack.api, BOB, count=2), in_dm]
+    assert in_dm.params["channel"] == BOB
 
     for call in told:
         text = all_text(call)

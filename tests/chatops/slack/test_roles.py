@@ -14,6 +14,7 @@ from tests.chatops.slack.conftest import (
     FALLBACK,
     REPLY_TIMEOUT_S,
     Slack,
+    ack_text,
     all_text,
     ephemeral_for,
     flow_of,
@@ -36,7 +37,8 @@ def test_a_viewer_cannot_open_or_resolve_an_incident_or_reconcile_a_request(
     slack: Slack, ops: Harness
 ) -> None:
     """dave (viewer) types /incident open, /incident resolve and /ops reconcile: each is refused to
-    him alone for want of its role, and the incidents stay as they were."""
+    him alone for want of its role (once Slack has said who he is, in the ack), and the incidents
+    stay as they were."""
     store = _desk(ops).router.store
     slack.command('/incident open asset:1 warning "price spike"', DAVE)
     (refused_open,) = ephemeral_for(slack.api, DAVE)
@@ -46,14 +48,15 @@ def test_a_viewer_cannot_open_or_resolve_an_incident_or_reconcile_a_request(
     (opened,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
     incident = store.open_for("asset:1")
     assert incident is not None
-    slack.command(f"/incident resolve {incident.id} fixed", DAVE)
-    slack.command("/ops reconcile 1", DAVE)
-    _, refused_resolve, refused_reconcile = ephemeral_for(slack.api, DAVE, count=3)
+    # Slack has now said who dave is: these are refused in their acks, before they are queued.
+    refused_resolve = ack_text(slack.command(f"/incident resolve {incident.id} fixed", DAVE))
+    refused_reconcile = ack_text(slack.command("/ops reconcile 1", DAVE))
 
     assert "/incident open needs the operator role" in all_text(refused_open)
     assert f"Incident #{incident.id} opened" in all_text(opened)
-    assert "/incident resolve needs the operator role" in all_text(refused_resolve)
-    assert "/ops reconcile needs the approver role" in all_text(refused_reconcile)
+    assert "/incident resolve needs the operator role" in refused_resolve
+    assert "/ops reconcile needs the approver role" in refused_reconcile
+    assert len(ephemeral_for(slack.api, DAVE)) == 1
     after = store.get(incident.id)
     assert after is not None
     assert after.state == "open"
