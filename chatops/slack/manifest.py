@@ -13,10 +13,20 @@ from commands.registry import Registry
 
 __all__ = ["BOT_EVENTS", "BOT_SCOPES", "build_manifest", "manifest_yaml"]
 
-# commands: slash commands; chat:write: replies and approval messages; users:read: guests, bots and
-# Slack Connect users are refused; usergroups:read: approver groups; app_mentions:read: @chatops in
-# incident threads.
-BOT_SCOPES = ("commands", "chat:write", "users:read", "usergroups:read", "app_mentions:read")
+# commands: slash commands; chat:write: replies, approval messages and direct messages; users:read:
+# guests, bots and Slack Connect users are refused; usergroups:read: approver groups;
+# app_mentions:read: @chatops in incident threads; channels:history and groups:history: the outbox
+# looks for a notice it may already have posted (conversations.history and .replies) in public
+# and private channels. tests/test_manifest.py maps every Web API method the code calls to these.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "users:read",
+    "usergroups:read",
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+)
 BOT_EVENTS = ("app_mention", "subteam_members_changed")
 
 _SECTION_TITLES = {

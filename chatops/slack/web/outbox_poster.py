@@ -6,6 +6,7 @@ It never retries: the outbox owns retries and rate, so Slack's answers become th
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 from urllib.error import URLError
 
@@ -16,9 +17,17 @@ from chatops.notify.digest import Digest
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
 from chatops.slack.blocks.digest import digest_blocks, digest_text
+from chatops.slack.blocks.limits import MAX_BLOCKS
+from chatops.slack.blocks.mrkdwn import context
 from chatops.slack.blocks.notice import notice_blocks, notice_text
 
-__all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "OutboxPoster"]
+__all__ = [
+    "DIGEST_METADATA_EVENT",
+    "DOUBT_NOTE",
+    "LOOKUP_ATTEMPTS",
+    "METADATA_EVENT",
+    "OutboxPoster",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +39,13 @@ _TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 )
 _LOOKBACK = 200  # messages searched by find_posted (the in-doubt window is one post)
+# Failed looks for an earlier post of one notice (or digest) before it is posted anyway: a lookup
+# that cannot work (a missing scope, a channel the bot left) must not stall the channel for good.
+LOOKUP_ATTEMPTS = 3
+DOUBT_NOTE = (
+    ":grey_question: This may repeat an earlier message: Slack could not say whether an "
+    "earlier attempt to post it went through."
+)
 
 
 def _translate(exc: SlackApiError | SlackClientError | OSError, what: str) -> Exception:
@@ -59,8 +75,12 @@ class OutboxPoster:
     ``find_posted``/``find_digest`` can tell, after a crash, whether a post went through.
     """
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, lookup_attempts: int = LOOKUP_ATTEMPTS) -> None:
         self.client = client
+        self._lookup_attempts = lookup_attempts
+        self._lock = threading.Lock()
+        self._lookup_failures: dict[str, int] = {}  # notice or digest id -> failed lookups
+        self._in_doubt: set[str] = set()  # ids posted without knowing whether they already were
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
         payload = {"notice_id": notice.id}
@@ -70,6 +90,7 @@ class OutboxPoster:
             notice_text(notice),
             notice_blocks(notice),
             {"event_type": METADATA_EVENT, "event_payload": payload},
+            notice.id,
         )
 
     def update(self, channel: str, ts: str, notice: Notice) -> None:
@@ -92,6 +113,7 @@ class OutboxPoster:
             digest_text(digest),
             digest_blocks(digest),
             {"event_type": DIGEST_METADATA_EVENT, "event_payload": payload},
+            digest.id,
         )
 
     def _post(
@@ -101,8 +123,14 @@ class OutboxPoster:
         text: str,
         blocks: list[dict[str, Any]],
         metadata: dict[str, Any],
+        key: str,
     ) -> str:
-        """One message carrying ``metadata`` (what find_posted and find_digest look for), unfurling nothing."""
+        """One message carrying ``metadata`` (what find_posted and find_digest look for), unfurling
+        nothing; a post whose earlier attempt could not be looked for says it may repeat one."""
+        with self._lock:
+            in_doubt = key in self._in_doubt
+        if in_doubt and len(blocks) < MAX_BLOCKS:
+            blocks = [*blocks, context(DOUBT_NOTE).to_dict()]
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
@@ -115,6 +143,8 @@ class OutboxPoster:
             )
         except (SlackApiError, SlackClientError, URLError, OSError) as exc:
             raise _translate(exc, "chat.postMessage") from exc
+        with self._lock:
+            self._in_doubt.discard(key)
         return str(response["ts"])
 
     def find_posted(self, channel: str, notice: Notice, thread_ts: str | None) -> str | None:
@@ -128,6 +158,15 @@ class OutboxPoster:
     def _find(
         self, channel: str, thread_ts: str | None, event_type: str, key: str, value: str
     ) -> str | None:
+        """Our message carrying ``value`` among the latest ones, or None.
+
+        After ``lookup_attempts`` failed lookups for ``value`` (a 429 is a wait, not a failure)
+        it is None too: the post goes ahead, saying it may repeat an earlier one, rather than
+        stall the channel behind a lookup that may never work.
+
+        Raises:
+            PosterRateLimitedError, PosterUnavailableError, PosterError: the lookup failed.
+        """
         try:
             if thread_ts:
                 response = self.client.conversations_replies(
@@ -138,7 +177,12 @@ class OutboxPoster:
                     channel=channel, limit=_LOOKBACK, include_all_metadata=True
                 )
         except (SlackApiError, SlackClientError, URLError, OSError) as exc:
-            raise _translate(exc, "conversations lookup") from exc
+            error = _translate(exc, "conversations lookup")
+            if isinstance(error, PosterRateLimitedError) or not self._given_up(value, error):
+                raise error from exc
+            return None
+        with self._lock:
+            self._lookup_failures.pop(value, None)
         messages: list[dict[str, Any]] = list(response.get("messages") or [])
         for message in messages:
             metadata = message.get("metadata") or {}
@@ -146,3 +190,21 @@ class OutboxPoster:
             if metadata.get("event_type") == event_type and payload.get(key) == value:
                 return str(message["ts"])
         return None
+
+    def _given_up(self, value: str, error: Exception) -> bool:
+        """Count a failed lookup for ``value``; True (and ``value`` marked in doubt) at the last."""
+        with self._lock:
+            failures = self._lookup_failures.get(value, 0) + 1
+            if failures < self._lookup_attempts:
+                self._lookup_failures[value] = failures
+                return False
+            self._lookup_failures.pop(value, None)
+            self._in_doubt.add(value)
+        logger.warning(
+            "outbox: could not look for an earlier post of %s %d times (%s); posting it, "
+            "marked as a possible repeat",
+            value,
+            failures,
+            error,
+        )
+        return True

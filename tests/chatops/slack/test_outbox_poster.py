@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from chatops.slack.blocks.limits import limit_violations
 from chatops.slack.web.client import outbox_web_client
 from chatops.slack.web.outbox_poster import (
     DIGEST_METADATA_EVENT,
+    DOUBT_NOTE,
+    LOOKUP_ATTEMPTS,
     METADATA_EVENT,
     OutboxPoster,
 )
@@ -67,9 +70,13 @@ def message_notice_ids(message: dict[str, Any]) -> list[str]:
     return []
 
 
+def notice_ids_of(messages: list[dict[str, Any]]) -> list[str]:
+    return [i for m in messages for i in message_notice_ids(m)]
+
+
 def notice_ids(api: SlackWebApiDouble, channel: str) -> list[str]:
     """Every notice posted in ``channel`` (threads included), in message order."""
-    return [i for m in api.messages(channel) for i in message_notice_ids(m)]
+    return notice_ids_of(api.messages(channel))
 
 
 def test_a_notice_is_posted_as_escaped_block_kit_with_its_id_in_metadata(
@@ -218,6 +225,32 @@ def test_a_post_made_just_before_a_crash_is_recorded_not_repeated(
     wait_until(lambda: bool(survivor.run_once() or True) and outbox.depth() == 0, timeout_s=5)
     assert notice_ids(api, "C1") == [notice(1).id, notice(2).id]
     assert len(api.calls("conversations.history")) >= 1
+
+
+def test_a_lookup_that_cannot_work_is_bounded_and_the_post_says_it_may_repeat(
+    redis: redis_lib.Redis,
+) -> None:
+    """Without the history scope (the manifest before it was added), a notice in doubt after a
+    crash is looked for three times, each answered missing_scope; then it is posted with a note
+    that it may repeat an earlier message, and the channel's next notice follows: nothing stalls."""
+    with SlackWebApiDouble(scopes=["chat:write"]) as api:
+        poster = OutboxPoster(outbox_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
+        outbox = Outbox(redis)
+        outbox.enqueue(notice(1), channel="C1")
+        outbox.enqueue(notice(2), channel="C1")
+        dying = OutboxWorker(redis, _CrashAfterPost(poster), interval_ms=10, digest_items=1)
+        with pytest.raises(SystemExit):
+            dying.run_once()
+        survivor = OutboxWorker(redis, poster, interval_ms=10, digest_items=1)
+        wait_until(lambda: bool(survivor.run_once() or True) and outbox.depth() == 0, timeout_s=15)
+
+        lookups = api.calls("conversations.history")
+        messages = api.messages("C1")
+    assert [c.response["error"] for c in lookups] == ["missing_scope"] * LOOKUP_ATTEMPTS
+    assert lookups[0].response["needed"] == "channels:history"
+    assert notice_ids_of(messages) == [notice(1).id, notice(1).id, notice(2).id]
+    marked = [DOUBT_NOTE in json.dumps(m["blocks"]) for m in messages]
+    assert marked == [False, True, False]
 
 
 @pytest.mark.slow
