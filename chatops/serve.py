@@ -24,7 +24,7 @@ from chatops.notify.watcher import Watcher, WatcherConfig
 from chatops.slack.app import build_bolt_app, refresh_requests
 from chatops.slack.deps import SlackDeps
 from chatops.slack.metrics import Metrics
-from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
+from chatops.slack.server import BackgroundChecks, HealthServer, make_wsgi, start_socket_mode
 from chatops.slack.web.client import outbox_web_client, web_client
 from chatops.slack.web.outbox_poster import OutboxPoster
 from chatops.slack.workspace import learn_workspace
@@ -83,13 +83,15 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         if socket_mode and settings.slack_app_token is not None:
             handler = start_socket_mode(bolt, settings.slack_app_token.get_secret_value())
 
+        # Redis and the chain are checked in the background: /readyz never waits on a slow chain.
+        health = BackgroundChecks(
+            {"redis": lambda: _ping(app.redis), "chain": lambda: _chain_up(app.gateway)}
+        )
+        health.start()
+
         def readiness() -> dict[str, bool]:
             # Not ready while shutting down, so a load balancer sends new work elsewhere.
-            checks = {
-                "redis": _ping(app.redis),
-                "chain": _chain_up(app.gateway),
-                "accepting": not executor.is_closing,
-            }
+            checks = {**health.results(), "accepting": not executor.is_closing}
             if handler is not None:
                 checks["slack"] = bool(handler.client.is_connected())
             return checks
@@ -149,6 +151,8 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             if handler is not None:
                 handler.close()
             server.stop()
+            health.stop()
+            deps.courier.drain(1.0)  # refusals already queued: a second to post them
             deadline_s = time.monotonic() + 2
             for thread in threads:
                 thread.join(timeout=max(0.0, deadline_s - time.monotonic()))

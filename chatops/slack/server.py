@@ -8,7 +8,8 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from slack_bolt import App
@@ -20,7 +21,7 @@ from waitress.server import create_server
 from chatops.slack.gate import MAX_BODY_BYTES, SlackRequestGate
 from chatops.slack.metrics import Metrics
 
-__all__ = ["HealthServer", "make_wsgi", "start_socket_mode"]
+__all__ = ["BackgroundChecks", "HealthServer", "make_wsgi", "start_socket_mode"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,60 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 Readiness = Callable[[], dict[str, bool]]
+
+
+class BackgroundChecks:
+    """Readiness checks that may be slow (a chain that answers in seconds), each run again and
+    again on a thread of its own; ``results`` answers at once from the last results.
+
+    A check counts as failed until it first succeeds, and again once its last answer is older
+    than ``stale_after_s``: a check stuck in a slow call turns not-ready, without /readyz waiting
+    for it. A check that raises counts as failed.
+    """
+
+    def __init__(
+        self,
+        checks: Mapping[str, Callable[[], bool]],
+        *,
+        interval_s: float = 1.0,
+        stale_after_s: float = 5.0,
+    ) -> None:
+        self._checks = dict(checks)
+        self._interval_s = interval_s
+        self._stale_after_s = stale_after_s
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[bool, float]] = {}
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        for name, check in self._checks.items():
+            threading.Thread(
+                target=self._run, args=(name, check), name=f"chatops-check-{name}", daemon=True
+            ).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self, name: str, check: Callable[[], bool]) -> None:
+        while not self._stop.is_set():
+            try:
+                ok = bool(check())
+            except Exception:  # a check's own bug is a failed check, never a dead thread
+                logger.exception("readiness check %s failed", name)
+                ok = False
+            with self._lock:
+                self._last[name] = (ok, time.monotonic())
+            self._stop.wait(self._interval_s)
+
+    def results(self) -> dict[str, bool]:
+        """Each check's last answer, if it is recent enough; constant work, never a check itself."""
+        now_s = time.monotonic()
+        with self._lock:
+            last = dict(self._last)
+        return {
+            name: name in last and last[name][0] and now_s - last[name][1] <= self._stale_after_s
+            for name in self._checks
+        }
 
 
 def make_wsgi(

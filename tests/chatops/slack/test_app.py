@@ -7,10 +7,12 @@ Only Slack's edge is a double (tests/fakes); the chain is the seeded devnet over
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,12 @@ from chatops.slack.ids import (
     DENY_REASON_BLOCK_ID,
 )
 from chatops.slack.metrics import Metrics
-from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
+from chatops.slack.server import (
+    BackgroundChecks,
+    HealthServer,
+    make_wsgi,
+    start_socket_mode,
+)
 from tests.chatops.slack.blockkit import texts
 from tests.chatops.slack.conftest import (
     ALICE,
@@ -234,6 +241,40 @@ def test_readyz_answers_503_naming_the_failed_check() -> None:
     assert ready.status_code == 503
     assert ready.json() == {"ready": False, "checks": {"redis": True, "chain": False}}
     assert events.status_code == 404  # Socket Mode serves no /slack/events
+
+
+def test_readyz_answers_at_once_while_a_check_hangs() -> None:
+    """A chain check stuck in a slow call never holds /readyz: every answer comes within a second,
+    from the last results, and the stuck check turns not-ready once its answer is stale."""
+    release = threading.Event()
+    answers = itertools.count()
+
+    def chain() -> bool:
+        if next(answers) > 0:  # the first answer is quick; then the chain hangs
+            release.wait(30)
+        return True
+
+    checks = BackgroundChecks(
+        {"chain": chain, "redis": lambda: True}, interval_s=0.05, stale_after_s=0.5
+    )
+    checks.start()
+    server = HealthServer(make_wsgi(None, checks.results, Metrics()), "127.0.0.1", 0)
+    server.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=1) as http:
+            wait_until(lambda: http.get("/readyz").status_code == 200, timeout_s=5)
+
+            def stale() -> bool:
+                checks: dict[str, bool] = http.get("/readyz").json()["checks"]
+                return checks == {"chain": False, "redis": True}
+
+            wait_until(stale, timeout_s=5)
+            assert http.get("/readyz").status_code == 503
+        assert not release.is_set()  # the check is still stuck: nobody waited for it
+    finally:
+        release.set()
+        checks.stop()
+        server.stop()
 
 
 def test_health_server_stops_cleanly_while_serving() -> None:
