@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from approvals.policy import BreakGlass, Policy, PolicyError
+from approvals.policy import BreakGlass, Policy, PolicyError, Role
 from chatops.notify.monitors import ALERT_NAMES
 from chatops.notify.router import DEFAULT_RULES, short_name
 from chatops.notify.routing_policy import RouteOverride, Routing
@@ -22,6 +22,7 @@ from commands.registry import Registry, Step
 
 __all__ = [
     "CONSOLE_CHANNEL",
+    "DirectMessages",
     "PolicyFile",
     "PolicyFileError",
     "load_policy_file",
@@ -32,7 +33,21 @@ CONSOLE_CHANNEL = "console"  # the channel of every console invocation
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
 _NOTIFY_KEYS = ("routing", "incident_channel")
+_DM_KEY = "direct_messages"
 _WAIVER_KEY = "unprivileged"
+
+
+class DirectMessages(BaseModel):
+    """Which direct messages the Slack bot sends about requests (none unless the policy says so):
+    ``approvers``, each eligible approver gets a new request's card; ``requester``, the requester
+    hears when it is approved, denied, expired or has run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    approvers: bool = False
+    requester: bool = False
+
+
 # Every key a policy file may hold, for "did you mean" on an unknown one.
 _KNOWN_KEYS = sorted(
     {
@@ -40,7 +55,9 @@ _KNOWN_KEYS = sorted(
         *BreakGlass.model_fields,
         *Routing.model_fields,
         *RouteOverride.model_fields,
+        *DirectMessages.model_fields,
         *_NOTIFY_KEYS,
+        _DM_KEY,
     }
 )
 
@@ -65,6 +82,7 @@ class PolicyFile:
     policy: Policy
     routing: Routing = field(default_factory=Routing)
     incident_channel: str | None = None
+    direct_messages: DirectMessages = field(default_factory=DirectMessages)
 
 
 class _Loader(yaml.SafeLoader):
@@ -190,9 +208,10 @@ def parse_policy_file(text: str, registry: Registry, *, source: str = "policy") 
         problems.add((), "the file must be a mapping of keys (users:, groups:, privileged:, ...)")
         raise problems.error()
     data = _blank_is_missing(data)
-    rules = {k: v for k, v in data.items() if k not in (*_NOTIFY_KEYS, _WAIVER_KEY)}
+    rules = {k: v for k, v in data.items() if k not in (*_NOTIFY_KEYS, _DM_KEY, _WAIVER_KEY)}
     policy = _validated(Policy, rules, (), problems)
     routing = _validated(Routing, data.get("routing") or {}, ("routing",), problems)
+    direct = _validated(DirectMessages, data.get(_DM_KEY) or {}, (_DM_KEY,), problems)
     incident_channel = data.get("incident_channel")
     if incident_channel is not None and not isinstance(incident_channel, str):
         problems.add(("incident_channel",), "must be a Slack channel id")
@@ -201,9 +220,26 @@ def parse_policy_file(text: str, registry: Registry, *, source: str = "policy") 
     _check_channels(data, problems)
     _check_steps(data, registry, problems)
     _check_routes(data, problems)
-    if problems or policy is None or routing is None:  # a model that did not validate said why
-        raise problems.error()
-    return PolicyFile(policy, routing, incident_channel)
+    if (
+        policy is not None
+        and direct is not None
+        and direct.approvers
+        and not _has_approvers(policy)
+    ):
+        problems.add(
+            (_DM_KEY, "approvers"),
+            "no one may approve (no approver by name or group), so no one would get these "
+            "messages; name an approver or turn it off",
+        )
+    if problems or policy is None or routing is None or direct is None:
+        raise problems.error()  # a model that did not validate said why
+    return PolicyFile(policy, routing, incident_channel, direct)
+
+
+def _has_approvers(policy: Policy) -> bool:
+    return any(policy.may_approve(u) for u in policy.users) or Role.APPROVER in set(
+        policy.groups.values()
+    )
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -33,6 +33,17 @@ def _roles(roles: set[Role]) -> str:
     return ", ".join(r for r in Role if r in roles)
 
 
+def _direct(checked: PolicyFile) -> str:
+    """The direct messages the Slack bot sends about requests, in one line."""
+    direct = checked.direct_messages
+    parts = []
+    if direct.approvers:
+        parts.append("each eligible approver gets a new request's card")
+    if direct.requester:
+        parts.append("the requester hears when it is approved, denied, expired or has run")
+    return "; ".join(parts) or "off"
+
+
 def describe_policy(checked: PolicyFile, registry: Registry, *, source: str) -> str:
     """The policy of ``source`` as the bot will apply it, with the catalog's steps resolved."""
     policy = checked.policy
@@ -84,5 +95,6 @@ def describe_policy(checked: PolicyFile, registry: Registry, *, source: str) -> 
         + (checked.incident_channel or "the channel of the event or alert that opens them"),
         f"Events and alerts in: {routing.channel or DEFAULT_CHANNEL}"
         f" ({len(routing.events)} event and {len(routing.alerts)} alert override(s))",
+        "Direct messages: " + _direct(checked),
     ]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from chatops.notify.monitors import Monitors
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Poster
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.app import build_bolt_app, refresh_requests
+from chatops.slack.app import build_bolt_app, home_refresher, refresh_requests
 from chatops.slack.deps import SlackDeps
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import BackgroundChecks, HealthServer, make_wsgi, start_socket_mode
@@ -76,6 +76,8 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             app_id=workspace.app_id,
             metrics=metrics,
             incidents=app.notify.incidents,
+            dm_approvers=app.direct_messages.approvers,
+            dm_requester=app.direct_messages.requester,
         )
         bolt = build_bolt_app(deps)
         executor = deps.executor
@@ -107,7 +109,10 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
         # One registry: the bot's own metrics and the chain metrics of monitoring.md on /metrics.
         loops = background_loops(
             app,
-            OutboxPoster(outbox_web_client(token, str(settings.slack_api_url))),
+            OutboxPoster(
+                outbox_web_client(token, str(settings.slack_api_url)),
+                on_incident=home_refresher(deps),  # App Home lists the open incidents
+            ),
             ChainMetrics(metrics.registry),
             on_swept=lambda ids: refresh_requests(deps, ids),
             digest_items=settings.outbox_digest_items,

@@ -7,7 +7,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
@@ -30,7 +30,7 @@ from chatops.notify.journal import Journal
 from chatops.notify.outbox import Outbox
 from chatops.notify.router import EventRouter
 from chatops.notify.routing_policy import Routing
-from chatops.policy_file import PolicyFile, load_policy_file
+from chatops.policy_file import DirectMessages, PolicyFile, load_policy_file
 from chatops.redis_client import embedded_redis, redis_client
 from chatops.runner import Runner
 from chatops.severity import Severity
@@ -60,6 +60,7 @@ class App:
     embedded: bool
     redis: redis.Redis
     notify: Notify
+    direct_messages: DirectMessages = field(default_factory=DirectMessages)
 
 
 @dataclass
@@ -221,4 +222,5 @@ def build_app(
             embedded=settings.is_embedded,
             redis=client,
             notify=notify,
+            direct_messages=checked.direct_messages,
         )

@@ -4,6 +4,8 @@ invocation path; nothing is built at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import App
 
 from chatops.slack.deps import SlackDeps
@@ -11,9 +13,10 @@ from chatops.slack.gate import keep_bodies_out_of_bolt_logs
 from chatops.slack.invocations import Invocations
 from chatops.slack.listeners import approvals, commands, events
 from chatops.slack.middleware.guard import make_guard
+from chatops.slack.request_news import RequestNews
 from chatops.slack.web.reply_poster import ReplyPoster
 
-__all__ = ["build_bolt_app", "refresh_requests"]
+__all__ = ["build_bolt_app", "home_refresher", "refresh_requests"]
 
 
 def build_bolt_app(deps: SlackDeps) -> App:
@@ -43,10 +46,16 @@ def build_bolt_app(deps: SlackDeps) -> App:
 
 
 def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
-    """Update the Slack messages of requests whose state changed off-line (expired by the sweeper,
-    or flagged for reconciliation), so a request never looks approvable after it expired."""
-    poster = ReplyPoster(deps.client, deps.store, deps.metrics)
+    """Update everywhere Slack shows requests whose state changed off-line (expired by the
+    sweeper, or flagged for reconciliation), so a request never looks approvable after it
+    expired, and its requester hears of it."""
+    news = RequestNews(deps, ReplyPoster(deps.client, deps.store, deps.metrics))
     for request_id in request_ids:
-        channel = poster.channel_of(request_id)
+        channel = news.poster.channel_of(request_id)
         if channel is not None:
-            poster.approval(deps.flow.show(request_id), channel=channel)
+            news.changed(request_id, actor=None, channel=channel)
+
+
+def home_refresher(deps: SlackDeps) -> Callable[[], None]:
+    """What to call when an incident changes: every open App Home tab is published again."""
+    return RequestNews(deps, ReplyPoster(deps.client, deps.store, deps.metrics)).home.refresh_later

@@ -11,6 +11,7 @@ from approvals.policy import Policy
 from chatops.flow import ApprovalFlow
 from chatops.notify.incidents import IncidentTracker
 from chatops.runner import Runner
+from chatops.slack.directory import Directory
 from chatops.slack.executor import Executor
 from chatops.slack.metrics import Metrics
 
@@ -29,7 +30,9 @@ class SlackDeps:
     owner drains it at shutdown (``Executor.drain``) before closing what the work uses. Clicks
     have a lane of their own and ``reserved_workers`` no command may hold; one person has at most
     ``per_user_limit`` commands queued or running. ``courier``, a small pool of its own, posts
-    what a listener must say but may not wait for (refusals of clicks, the deny form).
+    what a listener must say but may not wait for (refusals of clicks, the deny form), and the
+    App Home tabs and direct messages (``dm_approvers``, ``dm_requester``: the policy's switches).
+    ``directory`` (who a Slack user is) is shared by everything the adapter runs.
     ``team_id`` is the bot's own workspace (from ``auth.test``): requests from any other, or naming
     none, are refused. ``signing_secret`` is None in Socket Mode only.
     """
@@ -47,10 +50,13 @@ class SlackDeps:
     max_queue: int = 64
     reserved_workers: int = 1
     per_user_limit: int = 3
+    dm_approvers: bool = False
+    dm_requester: bool = False
     metrics: Metrics = field(default_factory=Metrics)
     incidents: IncidentTracker | None = None
     executor: Executor = field(init=False)
     courier: Executor = field(init=False)
+    directory: Directory = field(init=False)
 
     def __post_init__(self) -> None:
         self.executor = Executor(
@@ -60,3 +66,4 @@ class SlackDeps:
             reserved=min(self.reserved_workers, self.max_workers - 1),
         )
         self.courier = Executor(COURIER_WORKERS, COURIER_QUEUE)
+        self.directory = Directory(self.client, list(self.policy.groups), team_id=self.team_id)

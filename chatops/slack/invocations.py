@@ -10,8 +10,8 @@ from collections.abc import Callable
 from approvals.errors import StoreUnavailableError
 from chatops.runner import error_reply
 from chatops.slack.deps import SlackDeps
-from chatops.slack.directory import Directory
 from chatops.slack.executor import Admission
+from chatops.slack.request_news import RequestNews
 from chatops.slack.web.progress import ProgressMessage
 from chatops.slack.web.reply_poster import Asker, ReplyPoster
 from commands.errors import CommandError, PermissionDeniedError
@@ -35,7 +35,8 @@ class Invocations:
     def __init__(self, deps: SlackDeps) -> None:
         self.deps = deps
         self.poster = ReplyPoster(deps.client, deps.store, deps.metrics)
-        self.directory = Directory(deps.client, list(deps.policy.groups), team_id=deps.team_id)
+        self.directory = deps.directory
+        self.news = RequestNews(deps, self.poster)
 
     def refusal(self, admission: Admission) -> str:
         """What the asker is told when the executor did not take the work."""
@@ -174,15 +175,16 @@ class Invocations:
             poster.reply(reply, to)
             return
         if reply.state == "pending" and poster.message_of(request_id) is None:
-            poster.approval(reply, channel=to.channel, asker=to)
+            self.news.created(reply, to)
             return
         self._show_outcome(request_id, reply, to.channel, to.user)
         if not clicked:
             poster.reply(reply, to)
 
     def _show_outcome(self, request_id: str, reply: Reply, channel: str, actor: str) -> None:
-        """After someone acted on a request: its message shows where it stands now, and a final
-        or failed outcome is noted in its thread (the request's timeline), whoever typed or clicked."""
-        self.poster.approval(self.deps.flow.show(request_id), channel=channel, actor=actor)
+        """After someone acted on a request: everywhere it is shown says where it stands now, and
+        a final or failed outcome is noted in its thread (the request's timeline), whoever typed or
+        clicked."""
+        self.news.changed(request_id, actor=actor, channel=channel)
         if reply.state in ("succeeded", "failed") or not reply.ok:
             self.poster.thread_note(request_id, reply)

@@ -27,7 +27,8 @@ BOT_SCOPES = (
     "channels:history",
     "groups:history",
 )
-BOT_EVENTS = ("app_mention", "subteam_members_changed")
+# app_home_opened: the Home tab is published when a person opens it (it needs no scope).
+BOT_EVENTS = ("app_mention", "app_home_opened", "subteam_members_changed")
 
 _SECTION_TITLES = {
     "/autobot": "AutomationBot: dry-runs, results, rotation",
@@ -79,6 +80,13 @@ def build_manifest(
             "background_color": "#1d3557",
         },
         "features": {
+            # Home: what waits for each person; Messages: the requests' direct messages (posted
+            # with chat:write to the person's id), read-only since the bot reads no messages.
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
             "bot_user": {"display_name": "chatops", "always_online": True},
             "slash_commands": commands,
         },

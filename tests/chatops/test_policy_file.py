@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from approvals.policy import Role
-from chatops.policy_file import PolicyFileError, load_policy_file, parse_policy_file
+from chatops.policy_file import (
+    DirectMessages,
+    PolicyFileError,
+    load_policy_file,
+    parse_policy_file,
+)
+from chatops.policy_report import describe_policy
 from commands.registry import build_registry
 from tests.conftest import REPO_ROOT
 
@@ -138,6 +144,21 @@ def problems_of(text: str) -> list[str]:
             "did you mean VrfDepositLow?",
             id="unknown-alert",
         ),
+        pytest.param(
+            "users: {U0A: [operator, approver]}\ndirect_messages:\n  approver: true\n",
+            "p.yml:3: direct_messages.approver: unknown key; did you mean approvers?",
+            id="direct-messages-typo",
+        ),
+        pytest.param(
+            "users: {U0A: [operator, approver]}\ndirect_messages: {requester: ''}\n",
+            "p.yml:2: direct_messages.requester: Input should be a valid boolean",
+            id="direct-messages-blank",
+        ),
+        pytest.param(
+            "users: {U0A: [operator]}\ndirect_messages: {approvers: true}\n",
+            "direct_messages.approvers: no one may approve",
+            id="direct-messages-to-no-approver",
+        ),
     ],
 )
 def test_each_way_to_weaken_or_misread_the_policy_is_one_problem(text: str, expected: str) -> None:
@@ -198,6 +219,22 @@ def test_channel_ids_the_console_and_routing_are_accepted_and_carried_through() 
     assert checked.incident_channel == "C0INCIDENT"
     assert checked.routing.channel is None  # blank is missing
     assert checked.routing.events["VrfFulfilled"].channel == "C0VRF"
+    assert checked.direct_messages == DirectMessages()  # none unless the policy says so
+
+
+def test_direct_messages_are_turned_on_by_the_policy_and_shown_by_policy_check() -> None:
+    """``direct_messages`` carries each switch through, and the effective policy says what is sent."""
+    text = (
+        "users: {U0A: [operator]}\ngroups: {S0APPROVERS: approver}\n"
+        "direct_messages: {approvers: true, requester: true}\n"
+    )
+    checked = parse_policy_file(text, REGISTRY)
+    assert checked.direct_messages == DirectMessages(approvers=True, requester=True)
+    described = describe_policy(checked, REGISTRY, source="p.yml")
+    assert (
+        "Direct messages: each eligible approver gets a new request's card; the requester hears "
+        "when it is approved, denied, expired or has run"
+    ) in described
 
 
 def test_an_unreadable_file_is_one_problem(tmp_path: Path) -> None:
@@ -259,6 +296,7 @@ def test_policy_check_prints_the_effective_policy(tmp_path: Path) -> None:
     assert "Request lifetime: 900 s" in out
     assert "Break-glass: off" in out
     assert "Privileged steps may be requested in: any channel and the console" in out
+    assert "Direct messages: off" in out
 
 
 def test_policy_check_prints_one_line_per_problem_and_fails(tmp_path: Path) -> None:

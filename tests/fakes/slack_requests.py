@@ -26,6 +26,7 @@ __all__ = [
     "block_actions_payload",
     "sign",
     "signed_block_actions",
+    "signed_home_block_actions",
     "signed_request",
     "signed_slash_command",
     "signed_view_submission",
@@ -287,6 +288,17 @@ def signed_block_actions(
         stale=stale,
         retry_num=retry_num,
     )
+
+
+def signed_home_block_actions(
+    action_id: str, value: str, *, user_id: str, secret: str = DEFAULT_SIGNING_SECRET
+) -> SignedRequest:
+    """A signed click on a button of the app's Home tab: Slack names the view, and no channel."""
+    payload = block_actions_payload(action_id, value, user_id=user_id)
+    del payload["channel"], payload["message"]
+    payload["container"] = {"type": "view", "view_id": "V0HOME0001"}
+    payload["view"] = {"id": "V0HOME0001", "type": "home", "blocks": []}
+    return _signed_interaction(payload, secret=secret)
 
 
 def signed_view_submission(

@@ -44,6 +44,8 @@ __all__ = [
     "button_value",
     "deny_modal",
     "parse_button_value",
+    "request_buttons",
+    "state_line",
 ]
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ _DENY_REASON_MIN, _DENY_REASON_MAX = 3, 300  # commands.args.Reason
 
 _FINAL_LINES: dict[str, tuple[str, str]] = {
     # state: (marker, sentence); {who} is the actor when one is known, {id} the request id.
+    "pending": (":hourglass_flowing_sand:", "Waiting for approval."),
     "approved": (":white_check_mark:", "Approved{by}; executing now."),
     "executing": (":gear:", "Executing{approved_by}."),
     "succeeded": (":white_check_mark:", "Executed{approved_by}."),
@@ -67,7 +70,8 @@ _FINAL_LINES: dict[str, tuple[str, str]] = {
 }
 
 
-def _state_line(request_id: str, state: str, actor: str | None) -> str:
+def state_line(request_id: str, state: str, actor: str | None) -> str:
+    """Where a request stands, in one mrkdwn line (what replaces its buttons once it is decided)."""
     who = person(actor) if actor else ""
     known = _FINAL_LINES.get(state)
     if known is None:
@@ -102,21 +106,14 @@ def parse_button_value(value: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def _approval_tail(
-    request_id: str, digest: str, state: str, can_act: bool, actor: str | None
-) -> list[Block]:
-    shown_id = fit(request_id, 100)
-    if state != "pending":
-        return [DividerBlock(), context(_state_line(request_id, state, actor))]
+def request_buttons(request_id: str, digest: str) -> ActionsBlock | None:
+    """Approve (with a confirmation) and Deny for one request, wherever its card is shown (its
+    channel, an approver's direct messages, App Home): the same value and the same listeners.
+    None when the id cannot be carried by a button."""
     value = button_value(request_id, digest)
-    if not can_act or _BUTTON_VALUE.match(value) is None or len(value) > BUTTON_VALUE_MAX:
-        if can_act:
-            logger.warning("request id unusable as a button value; buttons left out")
-        waiting = (
-            f":hourglass_flowing_sand: Waiting for an approver: /ops approve {shown_id} "
-            f"or /ops deny {shown_id} &lt;reason&gt;."
-        )
-        return [DividerBlock(), context(waiting)]
+    if _BUTTON_VALUE.match(value) is None or len(value) > BUTTON_VALUE_MAX:
+        logger.warning("request id unusable as a button value; buttons left out")
+        return None
     plain_id = clip_plain(request_id, 40)
     approve = ButtonElement(
         text=PlainTextObject(text="Approve"),
@@ -142,7 +139,23 @@ def _approval_tail(
         value=value,
         style="danger",
     )
-    return [DividerBlock(), ActionsBlock(elements=[approve, deny])]
+    return ActionsBlock(elements=[approve, deny])
+
+
+def _approval_tail(
+    request_id: str, digest: str, state: str, can_act: bool, actor: str | None
+) -> list[Block]:
+    shown_id = fit(request_id, 100)
+    if state != "pending":
+        return [DividerBlock(), context(state_line(request_id, state, actor))]
+    buttons = request_buttons(request_id, digest) if can_act else None
+    if buttons is None:
+        waiting = (
+            f":hourglass_flowing_sand: Waiting for an approver: /ops approve {shown_id} "
+            f"or /ops deny {shown_id} &lt;reason&gt;."
+        )
+        return [DividerBlock(), context(waiting)]
+    return [DividerBlock(), buttons]
 
 
 def approval_messages(

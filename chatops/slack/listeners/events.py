@@ -1,7 +1,9 @@
-"""Events API listeners: approver-group changes, and ``@chatops`` mentions in incident threads."""
+"""Events API listeners: approver-group changes, App Home opened, and ``@chatops`` mentions in
+incident threads."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Any
@@ -10,6 +12,7 @@ import redis
 from slack_bolt import Ack, App
 
 from chatops.runner import error_reply
+from chatops.slack.executor import Admission
 from chatops.slack.invocations import RESTARTING_TEXT, STORE_DOWN_TEXT, Invocations
 from chatops.slack.web.reply_poster import Asker
 from commands.errors import CommandError
@@ -17,12 +20,27 @@ from commands.invocation import Invocation
 
 __all__ = ["register"]
 
+logger = logging.getLogger(__name__)
+
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 
 def register(app: App, invocations: Invocations) -> None:
-    """Listen to ``subteam_members_changed`` and ``app_mention``."""
+    """Listen to ``subteam_members_changed``, ``app_home_opened`` and ``app_mention``."""
     deps = invocations.deps
+
+    @app.event("app_home_opened")
+    def on_home_opened(ack: Ack, event: dict[str, Any]) -> None:
+        """The person opened chatops's Home tab: it is published from the courier."""
+        ack()
+        user = str(event.get("user", ""))
+        if event.get("tab", "home") != "home" or not user:
+            return
+        home = invocations.news.home
+        if deps.courier.submit(lambda: home.opened(user), label=f"App Home of {user}") is not (
+            Admission.ACCEPTED
+        ):
+            logger.warning("App Home of %s not published: the courier is full or closing", user)
 
     @app.event("subteam_members_changed")
     def on_group_change(ack: Ack, event: dict[str, Any]) -> None:

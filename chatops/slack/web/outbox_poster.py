@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.error import URLError
 
@@ -73,10 +74,18 @@ class OutboxPoster:
     and transport failures -> ``PosterUnavailableError``, any other error -> ``PosterError``. Each
     message carries the notice id in its metadata (a digest: its digest id and its notice ids), so
     ``find_posted``/``find_digest`` can tell, after a crash, whether a post went through.
+    ``on_incident`` is called once an incident's message is posted or edited (App Home lists them).
     """
 
-    def __init__(self, client: WebClient, *, lookup_attempts: int = LOOKUP_ATTEMPTS) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        lookup_attempts: int = LOOKUP_ATTEMPTS,
+        on_incident: Callable[[], None] | None = None,
+    ) -> None:
         self.client = client
+        self._on_incident = on_incident
         self._lookup_attempts = lookup_attempts
         self._lock = threading.Lock()
         self._lookup_failures: dict[str, int] = {}  # notice or digest id -> failed lookups
@@ -84,7 +93,7 @@ class OutboxPoster:
 
     def post(self, channel: str, notice: Notice, thread_ts: str | None) -> str:
         payload = {"notice_id": notice.id}
-        return self._post(
+        ts = self._post(
             channel,
             thread_ts,
             notice_text(notice),
@@ -92,6 +101,13 @@ class OutboxPoster:
             {"event_type": METADATA_EVENT, "event_payload": payload},
             notice.id,
         )
+        self._changed(notice)
+        return ts
+
+    def _changed(self, notice: Notice) -> None:
+        """An incident opened, changed or resolved in the chat: App Home tabs list them."""
+        if notice.kind == "incident" and self._on_incident is not None:
+            self._on_incident()
 
     def update(self, channel: str, ts: str, notice: Notice) -> None:
         try:
@@ -100,6 +116,7 @@ class OutboxPoster:
             )
         except (SlackApiError, SlackClientError, URLError, OSError) as exc:
             raise _translate(exc, "chat.update") from exc
+        self._changed(notice)
 
     def post_digest(self, channel: str, digest: Digest, thread_ts: str | None) -> str:
         payload = {

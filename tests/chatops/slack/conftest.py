@@ -277,6 +277,20 @@ def serve_variables(
     }
 
 
+def event_request(event: dict[str, object], *, event_id: str) -> SignedRequest:
+    """A signed Events API delivery of ``event`` to our app in the test workspace."""
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": TEAM_ID,
+            "api_app_id": APP_ID,
+            "event_id": event_id,
+            "event": event,
+        }
+    )
+    return signed_request(body, content_type="application/json")
+
+
 def mention_request(
     text: str, *, thread_ts: str | None, event_id: str, user: str = ALICE
 ) -> SignedRequest:
@@ -291,16 +305,19 @@ def mention_request(
     }
     if thread_ts is not None:
         event["thread_ts"] = thread_ts
-    body = json.dumps(
-        {
-            "type": "event_callback",
-            "team_id": TEAM_ID,
-            "api_app_id": APP_ID,
-            "event_id": event_id,
-            "event": event,
-        }
-    )
-    return signed_request(body, content_type="application/json")
+    return event_request(event, event_id=event_id)
+
+
+def home_opened_request(user: str, *, event_id: str) -> SignedRequest:
+    """A signed ``app_home_opened`` for ``user`` opening the Home tab."""
+    event: dict[str, object] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D" + user[1:],
+        "tab": "home",
+        "event_ts": "1700000002.000100",
+    }
+    return event_request(event, event_id=event_id)
 
 
 def buttons(blocks: list[dict[str, Any]]) -> dict[str, str]:
@@ -326,7 +343,15 @@ def request_approval(slack: Slack) -> tuple[str, ApiCall]:
     """alice asks for the fallback; returns the request id and the posted approval message."""
     response = slack.command(FALLBACK, ALICE)
     assert response.status == 200
-    (posted,) = slack.api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+    found: list[ApiCall] = []
+
+    def in_channel() -> bool:
+        calls = slack.api.calls("chat.postMessage")
+        found[:] = [c for c in calls if c.params.get("channel") == CHANNEL]
+        return bool(found)
+
+    wait_until(in_channel, REPLY_TIMEOUT_S)
+    (posted,) = found
     return button_value(posted).split(":")[0], posted
 
 
