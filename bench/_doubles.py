@@ -1,8 +1,11 @@
 """The benchmarks' outside world in its own process: the Slack Web API double and a seeded devnet.
 
-``python -m bench._doubles --dir TMP [--events N]`` prints one JSON line (URLs, key file, chain id)
-and serves until its stdin closes. ``--events N`` commits N events before serving, one block each,
-as ``POST /devnet/events`` would (a backlog for the watcher).
+``python -m bench._doubles --dir TMP [--events N] [--slack-latency-ms MS] [--slack-rate-limits]
+[--slack-error-rate F]`` prints one JSON line (URLs, key file, chain id) and serves until its stdin
+closes. ``--events N`` commits N events before serving, one block each, as ``POST /devnet/events``
+would (a backlog for the watcher). The Slack double answers after ``--slack-latency-ms`` (Slack's
+Web API takes 30-300 ms), and with the flags limits each method to its tier and fails a share of
+calls with 503, as Slack does.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench._support import BENCH_USERS, SLACK_LATENCY_MS
 from chatops.chain.signer import LocalKeySigner
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.server import DevnetServer
@@ -25,6 +29,9 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--events", type=int, default=0)
     parser.add_argument("--event-struct", default="history::PayoutBatchEvent")
+    parser.add_argument("--slack-latency-ms", type=float, default=SLACK_LATENCY_MS)
+    parser.add_argument("--slack-rate-limits", action="store_true")
+    parser.add_argument("--slack-error-rate", type=float, default=0.0)
     args = parser.parse_args()
 
     signer = LocalKeySigner.generate()
@@ -35,7 +42,14 @@ def main() -> int:
     for n in range(args.events):
         devnet.ledger.inject_event(event_type, {"lottery_id": str(n % 6 + 1), "batch": str(n)})
     users = [SlackUser(id="U0ALICE001", name="alice"), SlackUser(id="U0BOB00001", name="bob")]
-    with devnet, SlackWebApiDouble(users=users) as slack:
+    users += [SlackUser(id=user) for user in BENCH_USERS]
+    slack = SlackWebApiDouble(
+        users=users,
+        latency_s=args.slack_latency_ms / 1000,
+        rate_limits=args.slack_rate_limits,
+        server_error_rate=args.slack_error_rate,
+    )
+    with devnet, slack:
         print(
             json.dumps(
                 {

@@ -24,7 +24,9 @@ import httpx
 from chatops.redis_process import RedisServerError, redis_server_process
 
 __all__ = [
+    "BENCH_USERS",
     "REPO_ROOT",
+    "SLACK_LATENCY_MS",
     "Doubles",
     "Row",
     "doubles",
@@ -44,14 +46,26 @@ SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
 USER = "U0ALICE001"  # an operator in the bench policy, known to the Slack double
 CHANNEL = "C0OPS00001"
 
-POLICY_YAML = f"""\
+# Operators the ack benchmark's commands come from, in turn: one person may only have a few
+# commands in flight, and Slack's many users are what fills the executor.
+BENCH_USERS = tuple(f"U0BENCH{n:03d}" for n in range(64))
+# What the Slack double takes to answer unless a benchmark says otherwise: Slack's Web API answers
+# in 30-300 ms, never at once.
+SLACK_LATENCY_MS = 100.0
+
+POLICY_YAML = (
+    f"""\
 users:
   {USER}: [operator]
   U0BOB00001: [operator, approver]
-groups: {{}}
+"""
+    + "".join(f"  {user}: [operator]\n" for user in BENCH_USERS)
+    + """\
+groups: {}
 approvals_needed: 1
 ttl_s: 900
 """
+)
 
 
 def free_port() -> int:
@@ -175,9 +189,19 @@ class Doubles:
 
 @contextlib.contextmanager
 def doubles(
-    *, events: int = 0, event_struct: str = "history::LotteryCreatedEvent"
+    *,
+    events: int = 0,
+    event_struct: str = "history::LotteryCreatedEvent",
+    slack_latency_ms: float = SLACK_LATENCY_MS,
+    slack_like: bool = False,
 ) -> Iterator[Doubles]:
-    """Start ``python -m bench._doubles`` (its own process, so its work does not share our GIL)."""
+    """Start ``python -m bench._doubles`` (its own process, so its work does not share our GIL).
+
+    The Slack double answers after ``slack_latency_ms``; ``slack_like`` also limits each method to
+    its tier (429 + Retry-After) and answers 1 % of calls 503."""
+    flags = ["--slack-latency-ms", str(slack_latency_ms)]
+    if slack_like:
+        flags += ["--slack-rate-limits", "--slack-error-rate", "0.01"]
     with tempfile.TemporaryDirectory(prefix="bench-doubles-") as tmp:
         proc = subprocess.Popen(
             [
@@ -190,6 +214,7 @@ def doubles(
                 str(events),
                 "--event-struct",
                 event_struct,
+                *flags,
             ],
             cwd=REPO_ROOT,
             stdin=subprocess.PIPE,
