@@ -61,7 +61,7 @@ class Result:
     sent_at_s: list[float]
     errors: int
     late_sends: int
-    refused: int  # acks that carried a refusal (busy, the asker's share used, restarting)
+    refused: int  # 200 acks that carried a refusal (busy, the asker's share used, restarting)
 
     @property
     def p50(self) -> float:
@@ -132,7 +132,7 @@ async def _load(port: int, rate: int, duration_s: float) -> Result:
                 conn = _Conn(*await asyncio.open_connection(host, port))
             status, body = await conn.request(raw)
             ok = status == 200
-            refused += bool(keep and body)
+            refused += bool(keep and ok and body)
             if len(idle) < MAX_IDLE:
                 idle.append(conn)
             else:  # like any client pool: surplus connections are closed, not hoarded
@@ -289,11 +289,11 @@ def main() -> int:
             )
         counters = run.counters
         refused = sum(r.refused for r in run.chatops.values())
-        sent = sum(len(r.latencies_ms) for r in run.chatops.values())
+        acked = sum(len(r.latencies_ms) for r in run.chatops.values())
         notes.append(
             f"{where}: at the end, {counters.get('ran', 0):.0f} commands had run to a reply and "
             f"{counters.get('in_flight', 0):.0f} were queued or running (each reads the 2 s chain "
-            f"several times); {refused} of {sent} acks carried a refusal "
+            f"several times); {refused} of {acked} acks carried a refusal "
             f"({counters.get('busy', 0):.0f} busy or the asker's share used); "
             f"{counters.get('slack_errors', 0):.0f} Web API errors after retries (429s, 503s). "
             "Every request was acked first."
