@@ -152,11 +152,22 @@ class LeaseLostError(Exception):
 
 
 class Lease:
-    """A Redis lease with a fencing token: at most one holder; a new holder gets a higher token."""
+    """A Redis lease with a fencing token: at most one holder; a new holder gets a higher token.
+    The watcher's keys unless others are named (each singleton loop has a lease of its own)."""
 
-    def __init__(self, client: redis.Redis, owner: str, ttl_ms: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        owner: str,
+        ttl_ms: int,
+        *,
+        lease_key: str = keys.WATCHER_LEASE,
+        fence_key: str = keys.WATCHER_FENCE,
+    ) -> None:
         self.owner = owner
         self.ttl_ms = ttl_ms
+        self.lease_key = lease_key
+        self.fence_key = fence_key
         self._r = client
         self._acquire = client.register_script(_ACQUIRE)
         self._release = client.register_script(_RELEASE)
@@ -165,15 +176,13 @@ class Lease:
     def acquire(self) -> int:
         """Take or renew the lease; the fence token, or 0 if another replica holds it."""
         self.fence = int(
-            self._acquire(
-                keys=[keys.WATCHER_LEASE, keys.WATCHER_FENCE], args=[self.owner, self.ttl_ms]
-            )
+            self._acquire(keys=[self.lease_key, self.fence_key], args=[self.owner, self.ttl_ms])
         )
         return self.fence
 
     def release(self) -> None:
         if self.fence:
-            self._release(keys=[keys.WATCHER_LEASE], args=[f"{self.owner}|{self.fence}"])
+            self._release(keys=[self.lease_key], args=[f"{self.owner}|{self.fence}"])
             self.fence = 0
 
 
