@@ -1,8 +1,10 @@
-"""``/ops approve|deny|cancel|show|pending|reconcile``: the second person's side of privileged steps.
+"""``/ops approve|deny|cancel|show|pending|reconcile|execute|clear``: the second person's side of
+privileged steps.
 
 The steps only translate; the rules (who may approve, once, bound to what they saw) live in
 ``approvals`` and the execution in ``chatops.flow``. A clicked Approve or Deny is the same step,
-with the digest of the calls the button showed.
+with the digest of the calls the button showed. In multisig mode approving is done on chain with
+one's own key (``/ops approve`` shows how), and ``execute``/``clear`` act on proposals by number.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class DenyArgs(BaseModel):
 
 class PageArgs(BaseModel):
     page: int = Field(default=1, ge=1, le=100_000)
+
+
+class ProposalArgs(BaseModel):
+    number: int = Field(ge=1, le=2**63)  # an on-chain proposal's sequence number
 
 
 def _port(ctx: StepContext) -> ApprovalsPort:
@@ -128,3 +134,27 @@ def pending(ctx: StepContext, args: PageArgs) -> Reply:
 )
 def reconcile(ctx: StepContext, args: IdArgs) -> Reply:
     return _port(ctx).reconcile(_id(args.request_id), ctx.user)
+
+
+@write(
+    "/ops",
+    "execute",
+    summary="Run on-chain proposal N now, if the chain says it can run (multisig mode)",
+    runbook="two-person rule",
+    args=ProposalArgs,
+)
+def execute(ctx: StepContext, args: ProposalArgs) -> Reply:
+    return _port(ctx).execute(args.number, ctx.user, progress=ctx.progress, cancel=ctx.cancel)
+
+
+@write(
+    "/ops",
+    "clear",
+    summary="Remove on-chain proposal N, the head, once it timed out or was rejected (multisig)",
+    runbook="two-person rule",
+    args=ProposalArgs,
+)
+def clear(ctx: StepContext, args: ProposalArgs) -> Reply:
+    # An operator's: the chain allows it only for a proposal that can never run (timed out, or
+    # rejected by as many owners as approvals are needed), so clearing decides nothing.
+    return _port(ctx).clear(args.number, ctx.user)
