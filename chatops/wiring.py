@@ -28,12 +28,14 @@ from approvals.store import RedisApprovalStore
 from chatops.chain.client import ChainClient
 from chatops.chain.errors import ChainError
 from chatops.chain.gateway import Gateway
+from chatops.chain.multisig import MultisigGateway
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.config import ConfigError, Settings
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.server import DevnetServer
-from chatops.flow import ApprovalFlow
+from chatops.flow import ApprovalFlow, MultisigMode
+from chatops.flow.multisig.mode import ProposingGateway, setup_problems
 from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS
@@ -47,10 +49,11 @@ from chatops.notify.ports import Poster
 from chatops.notify.router import Router
 from chatops.notify.routing_policy import Routing
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.policy_file import PolicyFile, load_policy_file
+from chatops.policy_file import MultisigSection, PolicyFile, PolicyFileError, load_policy_file
 from chatops.redis_process import redis_server_process
 from chatops.runner import Runner
 from commands.registry import Registry, build_registry
+from commands.reply import Reply
 
 __all__ = [
     "App",
@@ -176,11 +179,19 @@ def build_notify(
 
 
 def build_flow(
-    gateway: Gateway, policy: Policy, client: redis.Redis, registry: Registry
+    gateway: Gateway,
+    policy: Policy,
+    client: redis.Redis,
+    registry: Registry,
+    *,
+    multisig: MultisigMode | None = None,
 ) -> ApprovalFlow:
-    """The two-person flow on ``client``'s Redis, whole: it executes on the first click."""
+    """The two-person flow on ``client``'s Redis, whole: it executes on the first click (or, in
+    multisig mode, on the chain's word)."""
     # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
-    return ApprovalFlow(ApprovalService(RedisApprovalStore(client), policy), gateway, registry)
+    return ApprovalFlow(
+        ApprovalService(RedisApprovalStore(client), policy), gateway, registry, multisig=multisig
+    )
 
 
 def build_runner(
@@ -230,6 +241,42 @@ def _gateway(url: str, chain_id: int, signer: LocalKeySigner, address: str) -> G
     client = ChainClient(url, chain_id=chain_id)
     # A real node refuses the non-#[view] reads (spec fact 3): answer those from resources.
     return Gateway(client, signer, address, state_reader=ResourceStateReader(client, address))
+
+
+def _multisig_gateway(
+    settings: Settings, checked: PolicyFile, section: MultisigSection
+) -> tuple[Gateway, MultisigMode]:
+    """Multisig mode: the bot signs with its own owner key (the package key is revoked) and the
+    steps' gateway simulates as the account and sends nothing straight. The chain must agree with
+    the policy before anything starts.
+
+    Raises:
+        ConfigError: no chain or no key configured.
+        PolicyFileError: the account on chain does not match the policy's multisig section.
+    """
+    if settings.supra_rpc_url is None or settings.supra_chain_id is None:
+        raise ConfigError(
+            [("SUPRA_RPC_URL", "required in multisig mode (a chain whose account was converted)")]
+        )
+    if settings.signer_key_file is None:
+        raise ConfigError([("CHATOPS_SIGNER_KEY_FILE", "required in multisig mode: the bot's key")])
+    bot = LocalKeySigner.from_key_file(settings.signer_key_file)  # its own account: an owner
+    address = settings.lottery_address
+    client = ChainClient(str(settings.supra_rpc_url), chain_id=settings.supra_chain_id)
+    chain = MultisigGateway(client, address, bot)
+    mode = MultisigMode(chain, section.addresses, section.threshold, section.hash_only_from_bytes)
+    try:
+        problems = setup_problems(mode, humans_required=checked.policy.approvals_needed + 1)
+    except ChainError as exc:
+        client.close()
+        raise ConfigError([("SUPRA_RPC_URL", f"cannot read the multisig account: {exc}")]) from exc
+    if problems:
+        client.close()
+        raise PolicyFileError(str(settings.policy_file), problems)
+    gateway = ProposingGateway(
+        client, bot, address, chain, state_reader=ResourceStateReader(client, address)
+    )
+    return gateway, mode
 
 
 @contextlib.contextmanager
@@ -284,7 +331,10 @@ def build_app(
     policy = checked.policy
     with contextlib.ExitStack() as stack:
         rpc_url = settings.supra_rpc_url
-        if rpc_url is None:
+        multisig: MultisigMode | None = None
+        if checked.multisig is not None:
+            gateway, multisig = _multisig_gateway(settings, checked, checked.multisig)
+        elif rpc_url is None:
             server, admin = stack.enter_context(embedded_devnet())
             gateway = _gateway(server.url, DEVNET_CHAIN_ID, admin, PACKAGE_ADDRESS)
         else:
@@ -305,7 +355,7 @@ def build_app(
         notify = build_notify(
             gateway, client, checked.routing, incident_channel=checked.incident_channel
         )
-        flow = build_flow(gateway, policy, client, registry)
+        flow = build_flow(gateway, policy, client, registry, multisig=multisig)
         yield App(
             build_runner(gateway, policy, client, notify, flow),
             flow,
@@ -326,7 +376,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     ``Executor.drain``), then Slack, the HTTP server, the background loops, Redis and the chain
     client close, in that order. A second Ctrl-C skips the wait.
     """
-    from chatops.slack.app import SlackDeps, refresh_requests, web_client
+    from chatops.slack.app import SlackDeps, refresh_requests, report_outcome, web_client
     from chatops.slack.app import build_app as build_slack_app
     from chatops.slack.metrics import Metrics
     from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
@@ -397,6 +447,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             SlackNoticePoster(notice_web_client(token, str(settings.slack_api_url))),
             ChainMetrics(metrics.registry),
             on_swept=lambda ids: refresh_requests(deps, ids),
+            on_executed=lambda request_id, reply: report_outcome(deps, request_id, reply),
             digest_items=settings.outbox_digest_items,
         )
         threads = [supervise(name, loop, stop) for name, loop in loops.items()]
@@ -468,9 +519,12 @@ def background_loops(
     metrics: ChainMetrics,
     on_swept: Callable[[list[str]], None] | None = None,
     *,
+    on_executed: Callable[[str, Reply], None] | None = None,
     digest_items: int = DEFAULT_DIGEST_ITEMS,
 ) -> dict[str, Loop]:
-    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry.
+    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry,
+    and in multisig mode the execution of what the chain approved (``on_executed`` sees each
+    result, ``on_swept`` the requests whose state or votes changed).
 
     The outbox's metrics go on the same registry as ``metrics`` (one ``/metrics``)."""
     notify = app.notify
@@ -506,12 +560,36 @@ def background_loops(
             if on_swept is not None and (expired or lost):
                 on_swept([*expired, *lost])
 
-    return {
+    loops: dict[str, Loop] = {
         "watcher": watcher.run,
         "monitors": monitors.run,
         "outbox": outbox.run,
         "approval-sweeper": sweep,
     }
+    if app.flow.executor is not None:
+        loops["multisig-executor"] = _executor_loop(app, on_executed, on_swept)
+    return loops
+
+
+def _executor_loop(
+    app: App,
+    on_executed: Callable[[str, Reply], None] | None,
+    on_changed: Callable[[list[str]], None] | None,
+) -> Loop:
+    """Multisig mode: run what the chain approved, once, from one replica at a time."""
+    executor = app.flow.executor
+    if executor is None:
+        raise ValueError("not in multisig mode")
+
+    def run(stop: threading.Event) -> None:
+        executor.loop(
+            stop,
+            app.redis,
+            on_done=on_executed or (lambda _id, _reply: None),
+            on_changed=on_changed or (lambda _ids: None),
+        )
+
+    return run
 
 
 def supervise(name: str, loop: Loop, stop: threading.Event) -> threading.Thread:

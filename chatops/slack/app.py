@@ -38,6 +38,7 @@ from chatops.slack.executor import Admission, Executor
 from chatops.slack.gate import keep_bodies_out_of_bolt_logs
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
+    APPROVE_ON_CHAIN_ACTION_ID,
     DENY_ACTION_ID,
     DENY_MODAL_CALLBACK_ID,
     DENY_REASON_ACTION_ID,
@@ -57,6 +58,7 @@ __all__ = [
     "SlackDeps",
     "build_app",
     "refresh_requests",
+    "report_outcome",
     "web_client",
 ]
 
@@ -386,6 +388,7 @@ def build_app(deps: SlackDeps) -> App:
                 )
 
     @app.action(APPROVE_ACTION_ID)
+    @app.action(APPROVE_ON_CHAIN_ACTION_ID)  # the same /ops approve: it shows how, on chain
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         user = str(body["user"]["id"])
@@ -538,6 +541,17 @@ def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
         channel = poster.channel_of(request_id)
         if channel is not None:
             poster.approval(deps.flow.show(request_id), channel=channel)
+
+
+def report_outcome(deps: SlackDeps, request_id: str, reply: Reply) -> None:
+    """A request that finished away from Slack (executed on the chain's word by ``chatops serve``):
+    its message shows where it stands, and the result goes to its thread."""
+    poster = SlackPoster(deps.client, deps.store, deps.metrics)
+    channel = poster.channel_of(request_id)
+    if channel is None:
+        return
+    poster.approval(deps.flow.show(request_id), channel=channel)
+    poster.thread_note(request_id, reply)
 
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
