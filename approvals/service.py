@@ -321,13 +321,14 @@ class ApprovalService:
         failure: str = "",
         final: Status = Status.FAILED,
         event: str = "proposed",
+        detail: str = "",
     ) -> ApprovalRequest:
         """Record that the request's calls stand as proposals of an outside approver (an on-chain
         multisig account): ``references`` (opaque here, no commas) are kept on the request, which
         ``request_of_proposal`` then finds from each of ``found_by`` (the proposals' numbers), and
         ``expires_in_ms`` moves its expiry to the proposals'. With a ``failure`` the proposals can
         never run: the request ends ``final`` (failed or expired) with that result, and what was
-        proposed is still recorded.
+        proposed is still recorded. ``detail`` is what the audit entry (the journal) says of them.
 
         Raises:
             InvalidStateError: the request is no longer pending.
@@ -344,7 +345,7 @@ class ApprovalService:
             found_by,
             expires_in_ms=expires_in_ms,
             final=str(final) if failure else "",
-            result=failure,
+            result=failure or detail,
         )
         return _request(request_id, _raise_for(request_id, done, "propose"))
 

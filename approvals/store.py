@@ -313,7 +313,8 @@ class RedisApprovalStore:
         final: str,
         result: str,
     ) -> ScriptResult:
-        """Record the request's proposals (``proposed.lua``) and index it by ``found_by``."""
+        """Record the request's proposals (``proposed.lua``) and index it by ``found_by``;
+        ``result`` is the failure's with a ``final`` state, else the audit entry's detail."""
         return self._run(
             "proposed",
             request_id,

@@ -3,7 +3,7 @@
 -- the references (one comma-separated text), ARGV[6] ms from now until the request expires ('' keeps
 -- its expiry), ARGV[7] '' while the proposals stand, else the final state ('failed' or 'expired') of
 -- a request whose proposals can never run (not all could be made, or they were removed outside),
--- with ARGV[8] as its result. KEYS[7] the index hash (key -> request id); ARGV[9..] the keys the
+-- with ARGV[8] as its result (else ARGV[8] is what the audit entry says of the proposals). KEYS[7] the index hash (key -> request id); ARGV[9..] the keys the
 -- request is found by (the proposals' numbers, as the caller gives them). Only a pending (or
 -- approved) request takes them.
 -- Returns {'ok', state, 0, request hash (flat)}, {'expired', 'expired'} or {'state', state, 0,
@@ -29,5 +29,5 @@ if ARGV[6] ~= '' then
   hset('expires_ms', tostring(expires))
   if state == 'pending' then redis.call('ZADD', pending, expires, wanted) end
 end
-audit(ARGV[4], state, ARGV[5])
+audit(ARGV[4], state, ARGV[8])
 return with_request('ok', state, 0)

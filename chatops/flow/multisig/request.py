@@ -175,6 +175,9 @@ class MultisigRequests:
                 self.worker,
                 tokens,
                 found_by=[str(r.number) for r in refs],
+                detail="; ".join(
+                    f"proposal {r.number} on chain, hash {r.payload_hash}" for r in refs
+                ),
                 expires_in_ms=expires_in_ms,
                 failure=failure,
                 event="proposed" if not failure else "proposal-failed",
