@@ -58,7 +58,7 @@ class MultisigDecisions:
         if not self.service.policy.may_approve(user, groups):
             raise CommandError(f"{user} is not an eligible approver (approver group).")
         state = shown_state(request, now_ms)
-        if state != Status.PENDING:
+        if state not in (Status.PENDING, Status.APPROVED):  # approved here decides nothing
             raise CommandError(
                 f"Request {request.id} is {state}: there is nothing left to approve on chain."
             )

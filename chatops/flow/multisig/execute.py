@@ -32,6 +32,7 @@ from chatops.chain.multisig_bcs import payload_hash, proposal_payload
 from chatops.flow.execute import Execution
 from chatops.flow.multisig.mode import BOT_NAME, MultisigMode
 from chatops.flow.multisig.refs import ProposalRef, refs_of
+from chatops.flow.multisig.render import outcome_line
 from chatops.flow.multisig.request import withdraw
 from chatops.flow.render import describe
 from chatops.notify.watcher import Lease
@@ -276,7 +277,8 @@ class ProposalExecutor:
         cancel: threading.Event | None = None,
     ) -> Reply:
         """``/ops execute N``: run the request proposal ``number`` carries, if the chain says it
-        can run now; otherwise say why, sending nothing.
+        can run now; otherwise say why, sending nothing. A request the chain resolved without the
+        bot is recorded from its events.
 
         Raises:
             CommandError: not a chatops proposal, its request is final or executing, it is not the
@@ -296,6 +298,10 @@ class ProposalExecutor:
             )
         queue = self.mode.chain.queue()
         waiting = _waiting(request, queue)
+        if not waiting:  # owners ran or cleared it with their own tools: record what happened
+            settled = self.settle(request, queue)
+            if settled is not None:
+                return settled
         if waiting and waiting[0].number != number:
             raise CommandError(
                 f"Proposal {number} is a later call of request {request.id}, whose calls run in "
@@ -366,12 +372,42 @@ class ProposalExecutor:
                 ids.append(request.id)
         return ids
 
+    def settle(self, request: ApprovalRequest, queue: QueueView) -> Reply | None:
+        """Record a waiting request whose proposals the chain resolved without the bot (owners ran
+        or cleared them with their own tools), from the chain's events; None while one is pending.
+        Nothing is sent."""
+        refs = refs_of(request)
+        if request.state not in RUNNABLE or any(r.number > queue.last_resolved for r in refs):
+            return None
+        outcomes = [(r, self.mode.chain.outcome_of(r.number)) for r in refs]
+        ran = [f for _, f in outcomes if isinstance(f, ExecutionOutcome)]
+        ok = len(ran) == len(refs) and all(f.succeeded for f in ran)
+        result = "; ".join(outcome_line(r, f) for r, f in outcomes) + " (by owners, not the bot)"
+        try:
+            token, _claimed = self.service.chain_claim(request.id, self.worker, [])
+            done = self.service.complete(
+                request.id, token, ok=ok, result=result, tx_hashes=[f.tx_hash for f in ran]
+            )
+        except ApprovalError as exc:
+            logger.info("not settled: %s", exc, extra={"approval_id": request.id})
+            return None
+        verb = "executed on chain" if ok else "failed on chain"
+        return describe(done, title=f"Request {done.id} {verb}: {result}", ok=ok)
+
     def round(self) -> tuple[list[tuple[str, Reply]], list[str]]:
-        """One look at the queue: execute every head the chain says can run, in order.
-        Returns (what ran: request id and result, requests whose votes changed on chain)."""
+        """One look at the queue: execute every head the chain says can run, in order, and record
+        the requests the chain resolved without the bot. Returns (what ended: request id and
+        result, requests whose votes changed on chain)."""
         done: list[tuple[str, Reply]] = []
         queue = self.mode.chain.queue()
         changed = self._changed(queue)
+        for request_id in changed:
+            try:
+                settled = self.settle(self.service.get(request_id), queue)
+            except ApprovalError:
+                continue
+            if settled is not None:
+                done.append((request_id, settled))
         for _ in range(MAX_PER_ROUND):
             head = queue.head
             if head is None:

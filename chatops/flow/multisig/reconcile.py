@@ -4,9 +4,10 @@ what each proposal did is read back, never run again."""
 from __future__ import annotations
 
 from approvals.models import ApprovalRequest
-from chatops.chain.multisig import Cleared, ExecutionOutcome
+from chatops.chain.multisig import ExecutionOutcome
 from chatops.flow.multisig.mode import MultisigMode
-from chatops.flow.multisig.refs import ProposalRef, refs_of
+from chatops.flow.multisig.refs import refs_of
+from chatops.flow.multisig.render import outcome_line
 from chatops.flow.multisig.request import withdraw
 from chatops.flow.reconcile import Reconciler
 from chatops.flow.render import describe, when_s
@@ -14,14 +15,6 @@ from commands.errors import CommandError
 from commands.reply import Reply
 
 __all__ = ["MultisigReconciler"]
-
-
-def _said(ref: ProposalRef, found: ExecutionOutcome | Cleared | None) -> str:
-    if isinstance(found, ExecutionOutcome):
-        return found.describe()
-    if isinstance(found, Cleared):
-        return f"proposal {ref.number} was cleared without running"
-    return f"proposal {ref.number} is resolved, but no event says how"
 
 
 class MultisigReconciler:
@@ -46,7 +39,7 @@ class MultisigReconciler:
         outcomes = [(r, chain.outcome_of(r.number)) for r in resolved]
         ran = [f for _, f in outcomes if isinstance(f, ExecutionOutcome)]
         ok = not left and len(ran) == len(refs) and all(f.succeeded for f in ran)
-        parts = [_said(r, f) for r, f in outcomes] or ["no proposal ran"]
+        parts = [outcome_line(r, f) for r, f in outcomes] or ["no proposal ran"]
         if left:
             parts.append(
                 f"proposal {', '.join(str(r.number) for r in left)} did not run and will not: "

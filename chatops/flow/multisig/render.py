@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from approvals.models import ApprovalRequest
-from chatops.chain.multisig import Proposal, ProposalState, QueueView
+from chatops.chain.multisig import Cleared, ExecutionOutcome, Proposal, ProposalState, QueueView
 from chatops.chain.multisig_bcs import approve_call, reject_call
 from chatops.flow.multisig.refs import ProposalRef
 from chatops.flow.render import when_s
@@ -15,6 +15,7 @@ from commands.reply import Field, Reply
 __all__ = [
     "approve_reply",
     "blocked_field",
+    "outcome_line",
     "proposal_fields",
     "queue_fields",
     "reject_lines",
@@ -192,3 +193,12 @@ def with_live_fields(card: Reply, live: Sequence[Field]) -> Reply:
     by_label = {f.label: f for f in live}
     fields = [by_label.pop(f.label, f) for f in card.fields]
     return card.model_copy(update={"fields": (*fields, *by_label.values())})
+
+
+def outcome_line(ref: ProposalRef, found: ExecutionOutcome | Cleared | None) -> str:
+    """What the chain's events say became of a resolved proposal."""
+    if isinstance(found, ExecutionOutcome):
+        return found.describe()
+    if isinstance(found, Cleared):
+        return f"proposal {ref.number} was cleared without running"
+    return f"proposal {ref.number} is resolved, but no event says how"

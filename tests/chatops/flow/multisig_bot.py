@@ -110,13 +110,16 @@ class MultisigBot:
         return build_app(settings(self.cli, self.bot_key, self.policy_file, self.redis_url))
 
 
-def policy_text(users: Mapping[str, str], addresses: Mapping[str, str], extra: str = "") -> str:
-    """A policy file: ``users`` (user -> YAML roles list) and each person's owner address."""
+def policy_text(
+    users: Mapping[str, str], addresses: Mapping[str, str], extra: str = "", multisig: str = ""
+) -> str:
+    """A policy file: ``users`` (user -> YAML roles list) and each person's owner address;
+    ``extra`` is more of the file, ``multisig`` more of its multisig section (YAML)."""
     lines = ["users:"]
     lines += [f"  {user}: {roles}" for user, roles in users.items()]
     lines += ["multisig:", "  threshold: 3", "  addresses:"]
     lines += [f"    {user}: '{address}'" for user, address in addresses.items()]
-    return "\n".join(lines) + "\n" + extra
+    return "\n".join(lines) + "\n" + multisig + extra
 
 
 CONSOLE_USERS = {
@@ -189,16 +192,18 @@ def multisig_bot(
     users: Mapping[str, str] = CONSOLE_USERS,
     names: Mapping[str, str] | None = None,
     more_policy: str = "",
+    multisig_policy: str = "",
 ) -> Iterator[MultisigBot]:
     """The bot in multisig mode on a converted devnet; ``names`` maps each person of the chain
     (alice, bob, carol) to the user id the policy knows them by (themselves by default), and
-    ``more_policy`` is more of the policy file (YAML)."""
+    ``more_policy`` is more of the policy file, ``multisig_policy`` of its multisig section."""
     with ExitStack() as stack:
         cli, keys, addresses = stack.enter_context(converted_devnet(tmp_path))
         bot_key = tmp_path / "bot.key"
         cli.bot.write_key_file(bot_key)
         who = names or {p: p for p in PEOPLE}
         policy = tmp_path / "policy.yml"
-        policy.write_text(policy_text(users, {who[p]: addresses[p] for p in PEOPLE}, more_policy))
+        owners = {who[p]: addresses[p] for p in PEOPLE}
+        policy.write_text(policy_text(users, owners, more_policy, multisig_policy))
         app = stack.enter_context(build_app(settings(cli, bot_key, policy, redis_url)))
         yield MultisigBot(cli, keys, addresses, bot_key, policy, redis_url, app)

@@ -17,6 +17,7 @@ from approvals import keys
 from approvals.models import Status
 from chatops.chain.errors import TransactionRejectedError
 from chatops.chain.multisig import ProposalState
+from chatops.chain.multisig_bcs import MultisigPayload
 from chatops.chain.signer import LocalKeySigner
 from chatops.config import ConfigError, load_settings
 from chatops.devnet.server import DevnetServer
@@ -413,3 +414,52 @@ def test_reconcile_settles_from_the_chains_events_never_running_twice(bot: Multi
     assert len(bot.cli.server.ledger.transactions) == before + 1  # the bot's no vote only
     assert len(bot.events("PriceFeedFallbackEvent")) == 1
     assert _status(bot, 2) == DRAFT
+
+
+def test_a_proposal_owners_ran_themselves_is_recorded_from_the_chain(bot: MultisigBot) -> None:
+    """alice and bob approve, then carol executes the proposal from her own account, as any owner
+    may: the executor's next look records the request succeeded from the chain's events, with
+    carol's transaction, and sends nothing."""
+    request_id = _requested(bot)
+    [ref] = bot.refs(request_id)
+    assert bot.executor.round() == ([], [request_id])  # the first look sees the new proposal
+    for person in ("alice", "bob"):
+        voted = bot.approve_on_chain(person, ref.number, ref.payload_hash)
+        assert voted.returncode == 0, voted.stderr
+    carol = LocalKeySigner.from_key_file(bot.keys["carol"])
+    info = bot.cli.client.submit_payload(
+        carol,
+        MultisigPayload(A, None),
+        label="carol executes",
+        simulate_first=False,
+        chain_now_s=bot.chain.now_s(),
+    )
+    before = len(bot.cli.server.ledger.transactions)
+    done, _changed = bot.executor.round()
+    [(settled_id, reply)] = done
+    assert settled_id == request_id
+    assert reply.ok
+    assert "by owners, not the bot" in reply.title
+    request = bot.request(request_id)
+    assert (request.state, request.tx_hashes) == (Status.SUCCEEDED, (info.hash,))
+    assert len(bot.cli.server.ledger.transactions) == before
+    assert len(bot.events("PriceFeedFallbackEvent")) == 1
+
+
+def test_a_large_call_is_proposed_by_its_hash_and_executed_with_the_call_inline(
+    tmp_path: Path, redis_server: str, redis: redis_lib.Redis
+) -> None:
+    """With hash_only_from_bytes below the call's payload the chain stores only the hash: the CLI
+    approves with the hash shown, and the bot executes sending the call inline."""
+    with multisig_bot(
+        tmp_path, redis_server, multisig_policy="  hash_only_from_bytes: 64\n"
+    ) as bot:
+        request_id = _requested(bot)
+        [ref] = bot.refs(request_id)
+        proposal = bot.chain.proposal(ref.number)
+        assert proposal.hash_only
+        assert proposal.payload_hash_hex == ref.payload_hash
+        bot.approved_by_two(request_id)
+        done, _changed = bot.executor.round()
+        assert [reply.state for _rid, reply in done] == [Status.SUCCEEDED]
+        assert bot.fallback_active()
