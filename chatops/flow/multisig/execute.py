@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from approvals import keys
 from approvals.errors import ApprovalError
-from approvals.models import ApprovalRequest, Status, Submission
+from approvals.models import ApprovalRequest, Status
 from approvals.service import DEFAULT_LEASE_MS, ApprovalService
-from chatops.chain.calls import ChainCall, Events, Outcome, TypedArg
+from chatops.chain.calls import ChainCall, Outcome
 from chatops.chain.errors import ChainError
 from chatops.chain.gateway import Gateway
 from chatops.chain.multisig import (
@@ -29,7 +29,7 @@ from chatops.chain.multisig import (
     QueueView,
 )
 from chatops.chain.multisig_bcs import payload_hash, proposal_payload
-from chatops.flow.execute import Execution
+from chatops.flow.execute import Execution, FencedChain
 from chatops.flow.multisig.mode import BOT_NAME, MultisigMode
 from chatops.flow.multisig.refs import ProposalRef, refs_of
 from chatops.flow.multisig.render import outcome_line
@@ -59,11 +59,11 @@ class ProposalFailedError(ChainError):
         self.outcome = outcome
 
 
-class ProposalChain:
+class ProposalChain(FencedChain):
     """The chain a request approved on chain executes on: each call the plan sends executes the
-    request's next proposal (the head), carrying the call inline, fenced on the request's lease like
-    ``FencedChain``; a proposal the chain already resolved (a worker died after sending it) yields
-    the outcome its events recorded instead of a second send. Reads go to the gateway."""
+    request's next proposal (the head), carrying the call inline and fenced on the request's lease
+    as ``FencedChain`` fences a plain transaction; a proposal the chain already resolved (another
+    owner ran it meanwhile) yields the outcome its events recorded instead of a second send."""
 
     def __init__(
         self,
@@ -75,26 +75,10 @@ class ProposalChain:
         *,
         lease_ms: int = DEFAULT_LEASE_MS,
     ) -> None:
-        self._gateway = gateway
+        super().__init__(gateway, service, request.id, token, lease_ms=lease_ms)
         self._mode = mode
-        self._service = service
-        self._request_id = request.id
-        self._token = token
-        self._lease_ms = lease_ms
         self.refs = refs_of(request)
         self.executed = 0  # proposals of the request resolved through this chain
-        self.in_doubt = False
-
-    def before_send(self, sequence_number: int, expires_s: int) -> None:
-        """The fence: the lease is still this worker's, and the execution is recorded."""
-        self._service.submitting(
-            self._request_id,
-            self._token,
-            self._mode.bot,
-            Submission(sequence_number=sequence_number, expires_s=expires_s),
-            lease_ms=self._lease_ms,
-        )
-        self.in_doubt = True
 
     def submit(self, call: ChainCall) -> Outcome:
         """Execute the next proposal with ``call``, which must be the call it was proposed as.
@@ -137,24 +121,6 @@ class ProposalChain:
                 f"Proposal {ref.number} is resolved but no event says how; nothing was sent."
             )
         return found
-
-    def read(self, function: str, args: Sequence[TypedArg] = ()) -> list[Any]:
-        return self._gateway.read(function, args)
-
-    def simulate(self, call: ChainCall) -> Events:
-        return self._gateway.simulate(call)
-
-    def chain_id(self) -> int:
-        return self._gateway.chain_id()
-
-    def block_height(self) -> int:
-        return self._gateway.block_height()
-
-    def now_s(self) -> int:
-        return self._gateway.now_s()
-
-    def package_address(self) -> str:
-        return self._gateway.package_address()
 
 
 def _waiting(request: ApprovalRequest, queue: QueueView) -> list[ProposalRef]:

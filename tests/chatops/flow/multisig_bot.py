@@ -27,9 +27,10 @@ from chatops.wiring import App, build_app
 from commands.invocation import Invocation
 from commands.reply import Reply
 from tests.chatops.devnet.multisig_support import CHAIN_ID, START, A
-from tests.chatops.test_multisig_cli import Cli
+from tests.chatops.test_multisig_cli import TIMEOUT_S, Cli
+from tests.chatops.test_multisig_cli import _convert as convert
 
-TIMEOUT_S = 600  # how long a proposal lives on chain (the chain's minimum is 300)
+__all__ = ["PEOPLE", "TIMEOUT_S", "MultisigBot", "converted_devnet", "multisig_bot", "policy_text"]
 PEOPLE = ("alice", "bob", "carol")
 
 
@@ -160,27 +161,9 @@ def converted_devnet(tmp_path: Path) -> Iterator[tuple[Cli, dict[str, Path], dic
     ):
         cli = Cli(server, client, tmp_path, package, package_key, bot)
         cli.fund(bot.address)
-        keys: dict[str, Path] = {}
-        addresses: dict[str, str] = {}
-        for person in PEOPLE:
-            keys[person], addresses[person] = cli.keygen(person)
-        owners = [bot.address, *addresses.values()]
-        done = cli.run(
-            "multisig",
-            "convert",
-            "--owners",
-            ",".join(owners),
-            "--threshold",
-            "3",
-            "--timeout-s",
-            str(TIMEOUT_S),
-            "--key-file",
-            str(package_key),
-            "--bot",
-            bot.address,
-            "--yes",
-        )
-        assert done.returncode == 0, done.stderr
+        people = convert(cli)  # chatops keygen for each person, then chatops multisig convert
+        keys = dict(zip(PEOPLE, (people.alice_key, people.bob_key, people.carol_key), strict=True))
+        addresses = dict(zip(PEOPLE, people.addresses[1:], strict=True))
         yield cli, keys, addresses
 
 

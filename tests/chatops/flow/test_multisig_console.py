@@ -5,10 +5,15 @@ a stale head cleared so the next one runs, and Redis approvals executing nothing
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis as redis_lib
@@ -463,3 +468,43 @@ def test_a_large_call_is_proposed_by_its_hash_and_executed_with_the_call_inline(
         done, _changed = bot.executor.round()
         assert [reply.state for _rid, reply in done] == [Status.SUCCEEDED]
         assert bot.fallback_active()
+
+
+def test_chatops_console_runs_multisig_mode_from_the_environment(bot: MultisigBot) -> None:
+    """``chatops console`` processes wired from the environment (the bot's key, the policy with its
+    multisig: section, the chain, Redis): alice's request becomes a proposal, alice and bob approve
+    it with their own keys, bob's /ops execute runs it once."""
+    env = {
+        **os.environ,
+        "SUPRA_RPC_URL": bot.cli.server.url,
+        "SUPRA_CHAIN_ID": str(CHAIN_ID),
+        "LOTTERY_ADDRESS": A,
+        "CHATOPS_SIGNER_KEY_FILE": str(bot.bot_key),
+        "CHATOPS_POLICY_FILE": str(bot.policy_file),
+        "REDIS_URL": bot.redis_url,
+    }
+
+    def console(user: str, line: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "chatops", "console", "--as", user, "--json", "--run", line],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        reply: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return reply
+
+    asked = console("alice", FALLBACK)
+    assert asked["state"] == Status.PENDING
+    [proposal] = asked["data"]["proposals"]
+    for person in ("alice", "bob"):
+        voted = bot.approve_on_chain(person, proposal["number"], proposal["payload_hash"])
+        assert voted.returncode == 0, voted.stderr
+    ran = console("bob", f"/ops execute {proposal['number']}")
+    assert ran["ok"], ran
+    assert ran["state"] == Status.SUCCEEDED
+    assert bot.request(asked["request_id"]).state == Status.SUCCEEDED
+    assert len(bot.events("PriceFeedFallbackEvent")) == 1
