@@ -7,24 +7,35 @@ once and reports to the request's message and thread; a stale head is cleared fr
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
+import httpx
 import pytest
 import redis as redis_lib
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from approvals import keys
 from approvals.models import Status
+from chatops.flow.multisig.refs import ProposalRef
 from chatops.notify.metrics import ChainMetrics
 from chatops.slack.app import SlackDeps, build_app, refresh_requests, report_outcome, web_client
 from chatops.slack.ids import APPROVE_ACTION_ID, APPROVE_ON_CHAIN_ACTION_ID, DENY_ACTION_ID
 from chatops.slack.metrics import Metrics
 from chatops.slack.notice_poster import SlackNoticePoster, notice_web_client
 from chatops.wiring import background_loops
-from tests.chatops.flow.multisig_bot import TIMEOUT_S, MultisigBot, multisig_bot
+from tests.chatops.devnet.multisig_support import CHAIN_ID, A
+from tests.chatops.flow.multisig_bot import (
+    TIMEOUT_S,
+    MultisigBot,
+    converted_devnet,
+    multisig_bot,
+    policy_text,
+)
 from tests.chatops.slack.conftest import (
     ALICE,
     APPROVERS,
@@ -35,9 +46,10 @@ from tests.chatops.slack.conftest import (
     REPLY_TIMEOUT_S,
     all_text,
     ephemeral_for,
+    serve_variables,
 )
-from tests.chatops.slack.test_app import buttons
-from tests.conftest import wait_until
+from tests.chatops.slack.test_app import _serve_env, buttons
+from tests.conftest import free_port, wait_until
 from tests.fakes.slack_requests import (
     DEFAULT_SIGNING_SECRET,
     TEAM_ID,
@@ -250,3 +262,99 @@ def test_an_expired_head_is_cleared_from_slack_and_the_next_one_runs(slack: Mult
         loop.join(timeout=10)
     assert slack.bot.request(fresh_id).state == Status.SUCCEEDED
     assert not slack.bot.fallback_active()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_chatops_serve_in_multisig_mode_executes_what_the_chain_approved_by_itself(
+    tmp_path: Path, redis_server: str, redis: redis_lib.Redis, slack_api: SlackWebApiDouble
+) -> None:
+    """``chatops serve --http`` wired for multisig mode from its environment: alice's signed slash
+    command becomes a card with its proposal; alice and bob approve on their machines; serve's
+    loop notices by itself, executes once and posts the result in the card's thread."""
+    with converted_devnet(tmp_path) as (cli, people_keys, addresses):
+        bot_key = tmp_path / "bot.key"
+        cli.bot.write_key_file(bot_key)
+        port = free_port()
+        env = serve_variables(tmp_path, redis_server, slack_api, port)
+        names = {"alice": ALICE, "bob": BOB, "carol": CAROL}
+        policy = Path(env["CHATOPS_POLICY_FILE"])
+        policy.write_text(
+            policy_text(
+                SLACK_USERS,
+                {names[p]: addresses[p] for p in names},
+                f"groups:\n  {APPROVERS}: approver\n",
+            )
+        )
+        env.update(
+            {
+                "SUPRA_RPC_URL": cli.server.url,
+                "SUPRA_CHAIN_ID": str(CHAIN_ID),
+                "LOTTERY_ADDRESS": A,
+                "CHATOPS_SIGNER_KEY_FILE": str(bot_key),
+            }
+        )
+        log = tmp_path / "serve.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "chatops", "serve", "--http"],
+                cwd=tmp_path,
+                env=_serve_env(env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            base = f"http://127.0.0.1:{port}"
+
+            def healthy() -> bool:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_until(healthy, timeout_s=30, interval_s=0.1)
+            command, _, text = FALLBACK.partition(" ")
+            signed = signed_slash_command(command, text, user_id=ALICE, channel_id=CHANNEL)
+            acked = httpx.post(
+                f"{base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
+            )
+            assert acked.status_code == 200
+            (card,) = slack_api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
+            request_id = buttons(card.params["blocks"])[APPROVE_ON_CHAIN_ACTION_ID].split(":")[0]
+            number = int(request_id.split("-")[0])
+            token = cast(bytes, redis.hget(keys.request_key(number), "proposals")).decode()
+            ref = ProposalRef.parse(token)
+            for person in ("alice", "bob"):
+                voted = cli.run(
+                    "multisig",
+                    "approve",
+                    str(ref.number),
+                    "--key-file",
+                    str(people_keys[person]),
+                    "--expect-hash",
+                    ref.payload_hash,
+                )
+                assert voted.returncode == 0, voted.stderr
+
+            def in_thread() -> list[ApiCall]:
+                ts = card.response["ts"]
+                return [
+                    c
+                    for c in slack_api.calls("chat.postMessage")
+                    if c.params.get("thread_ts") == ts
+                ]
+
+            wait_until(lambda: bool(in_thread()), timeout_s=LOOP_TIMEOUT_S)
+        finally:
+            proc.terminate()
+            returncode = proc.wait(timeout=15)
+        (note,) = in_thread()
+        [feed] = cli.client.view(f"{A}::price_feed::get_price_view", [("u64", 1)])
+        fallback_events = [
+            e for e in cli.server.ledger.events if e.type.endswith("::PriceFeedFallbackEvent")
+        ]
+    assert returncode == 0, log.read_text()
+    assert f"Request {request_id} executed" in all_text(note)
+    assert feed["fallback_active"] is True
+    assert len(fallback_events) == 1
