@@ -25,7 +25,7 @@ from approvals.errors import (
     StaleRequestError,
 )
 from approvals.ids import parse_request_id
-from approvals.models import ApprovalRequest, AuditEntry, Submission, history_of
+from approvals.models import ApprovalRequest, AuditEntry, Status, Submission, history_of
 from approvals.policy import Policy
 from approvals.store import RedisApprovalStore, ScriptResult
 
@@ -309,6 +309,75 @@ class ApprovalService:
         outcome = "succeeded" if ok else "failed"
         done = self.store.resolve(request_id, self._now(), actor, outcome, result, tx_hashes)
         return _request(request_id, _raise_for(request_id, done, "resolve"))
+
+    def proposed(
+        self,
+        request_id: str,
+        actor: str,
+        references: list[str],
+        *,
+        found_by: list[str],
+        expires_in_ms: int | None = None,
+        failure: str = "",
+        final: Status = Status.FAILED,
+        event: str = "proposed",
+        detail: str = "",
+    ) -> ApprovalRequest:
+        """Record that the request's calls stand as proposals of an outside approver (an on-chain
+        multisig account): ``references`` (opaque here, no commas) are kept on the request, which
+        ``request_of_proposal`` then finds from each of ``found_by`` (the proposals' numbers), and
+        ``expires_in_ms`` moves its expiry to the proposals'. With a ``failure`` the proposals can
+        never run: the request ends ``final`` (failed or expired) with that result, and what was
+        proposed is still recorded. ``detail`` is what the audit entry (the journal) says of them.
+
+        Raises:
+            InvalidStateError: the request is no longer pending.
+            ApprovalExpiredError: it expired first.
+        """
+        if any("," in r for r in references):
+            raise ValueError("a proposal reference cannot hold a comma")
+        done = self.store.proposed(
+            _checked(request_id),
+            self._now(),
+            actor,
+            event,
+            references,
+            found_by,
+            expires_in_ms=expires_in_ms,
+            final=str(final) if failure else "",
+            result=failure or detail,
+        )
+        return _request(request_id, _raise_for(request_id, done, "propose"))
+
+    def chain_claim(
+        self,
+        request_id: str,
+        worker: str,
+        approvers: list[str],
+        lease_ms: int = DEFAULT_LEASE_MS,
+    ) -> tuple[str, ApprovalRequest]:
+        """Take a request whose proposals the outside approver says can run, for execution:
+        (the lease token, the request). Exactly one caller wins; the approvals recorded here are
+        not consulted (a request forced to 'approved' is taken only on the outside word too).
+        ``approvers`` (who approved outside) become the request's approvers.
+
+        Raises:
+            AlreadyClaimedError: another worker took it, or it is final.
+            InvalidStateError: it has no proposals.
+        """
+        token = f"{worker}:{uuid.uuid4().hex}"
+        result = self.store.chain_claim(
+            _checked(request_id), self._now(), worker, token, lease_ms, approvers
+        )
+        return token, _request(request_id, _raise_for(request_id, result, "claim"))
+
+    def request_of_proposal(self, reference: str) -> ApprovalRequest | None:
+        """The request that recorded proposal ``reference`` (None if none did, or it is gone)."""
+        request_id = self.store.request_of(reference)
+        if request_id is None:
+            return None
+        request = self.store.get(parse_request_id(request_id).number)
+        return request if request is not None and request.id == request_id else None
 
     def lease_lost(self, request_id: str) -> ApprovalRequest | None:
         """Flag an executing request whose worker's lease has run out as needing reconciliation

@@ -32,6 +32,8 @@ _SCRIPTS = (
     "expire",
     "lease_lost",
     "resolve",
+    "proposed",
+    "chain_claim",
 )
 
 
@@ -130,13 +132,22 @@ class RedisApprovalStore:
         self._numbers = threading.Lock()
 
     def _run(
-        self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
+        self,
+        name: str,
+        request_id: str,
+        now_ms: int | None,
+        actor: str,
+        *args: str,
+        more_keys: tuple[str, ...] = (),
     ) -> ScriptResult:
-        """Script ``name`` on the request ``request_id`` (its whole id)."""
+        """Script ``name`` on the request ``request_id`` (its whole id); ``more_keys`` follow the
+        prelude's six."""
         clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
         with _reachable():
             raw = self._scripts.run(
-                name, _keys(_number(request_id)), [clock, actor, request_id, *args]
+                name,
+                [*_keys(_number(request_id)), *more_keys],
+                [clock, actor, request_id, *args],
             )
         return _result(raw)
 
@@ -289,6 +300,54 @@ class RedisApprovalStore:
         tx_hashes: list[str],
     ) -> ScriptResult:
         return self._run("resolve", request_id, now_ms, actor, outcome, result, ",".join(tx_hashes))
+
+    def proposed(
+        self,
+        request_id: str,
+        now_ms: int | None,
+        actor: str,
+        event: str,
+        references: list[str],
+        found_by: list[str],
+        *,
+        expires_in_ms: int | None,
+        final: str,
+        result: str,
+    ) -> ScriptResult:
+        """Record the request's proposals (``proposed.lua``) and index it by ``found_by``;
+        ``result`` is the failure's with a ``final`` state, else the audit entry's detail."""
+        return self._run(
+            "proposed",
+            request_id,
+            now_ms,
+            actor,
+            event,
+            ",".join(references),
+            "" if expires_in_ms is None else str(expires_in_ms),
+            final,
+            result,
+            *found_by,
+            more_keys=(keys.PROPOSALS,),
+        )
+
+    def chain_claim(
+        self,
+        request_id: str,
+        now_ms: int | None,
+        actor: str,
+        token: str,
+        lease_ms: int,
+        approvers: list[str],
+    ) -> ScriptResult:
+        return self._run(
+            "chain_claim", request_id, now_ms, actor, token, str(lease_ms), ",".join(approvers)
+        )
+
+    def request_of(self, reference: str) -> str | None:
+        """The id of the request that recorded proposal ``reference``, if one did."""
+        with _reachable():
+            found = cast(bytes | None, self.client.hget(keys.PROPOSALS, reference))
+        return _text(found) if found is not None else None
 
     def get(self, number: int) -> ApprovalRequest | None:
         """The request stored under ``number`` (whatever its tag), or None."""

@@ -4,6 +4,7 @@ approvals. Both adapters (Slack, console) call ``Runner.handle`` and only transl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -51,6 +52,11 @@ class ApprovalGate(ApprovalsPort, Protocol):
     ) -> Reply:
         """Store the request; under break-glass it also executes at once, reporting to
         ``progress`` and stopping between two transactions once ``cancel`` is set."""
+        ...
+
+    def requires_approval(self, plan: Plan) -> str | None:
+        """Why ``plan`` needs approval whatever the catalog and the policy say (multisig mode:
+        every call of the account is a proposal); None when they alone decide."""
         ...
 
 
@@ -295,8 +301,13 @@ class Runner:
         failed = _failed(plan.checks)
         if failed:
             raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
-        # The catalog (or policy) decides for the step, the plan may add the need for this
-        # invocation; a plan never waives an approval the step needs.
+        # The catalog (or policy) decides for the step, the plan (or the flow: a multisig
+        # account's every call is a proposal) may add the need for this invocation; nothing
+        # waives an approval the step needs.
+        if not privileged and plan.needs_approval is None and self.approvals is not None:
+            required = self.approvals.requires_approval(plan)
+            if required is not None:
+                plan = dataclasses.replace(plan, needs_approval=required)
         if plan.needs_approval is not None and not privileged:
             privileged = True
             if not self.policy.may_request_in(inv.channel):  # as authorize() does for the step

@@ -21,7 +21,7 @@ from chatops.notify.monitors import Monitors
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Poster
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.app import build_bolt_app, refresh_requests
+from chatops.slack.app import build_bolt_app, refresh_requests, report_outcome
 from chatops.slack.deps import SlackDeps
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import HealthServer, make_wsgi, start_socket_mode
@@ -29,6 +29,7 @@ from chatops.slack.web.client import outbox_web_client, web_client
 from chatops.slack.web.outbox_poster import OutboxPoster
 from chatops.slack.workspace import learn_workspace
 from chatops.wiring import App, build_app
+from commands.reply import Reply
 
 __all__ = ["Loop", "background_loops", "serve", "supervise"]
 
@@ -108,6 +109,7 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             OutboxPoster(outbox_web_client(token, str(settings.slack_api_url))),
             ChainMetrics(metrics.registry),
             on_swept=lambda ids: refresh_requests(deps, ids),
+            on_executed=lambda request_id, reply: report_outcome(deps, request_id, reply),
             digest_items=settings.outbox_digest_items,
         )
         threads = [supervise(name, loop, stop) for name, loop in loops.items()]
@@ -179,9 +181,12 @@ def background_loops(
     metrics: ChainMetrics,
     on_swept: Callable[[list[str]], None] | None = None,
     *,
+    on_executed: Callable[[str, Reply], None] | None = None,
     digest_items: int = DEFAULT_DIGEST_ITEMS,
 ) -> dict[str, Loop]:
-    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry.
+    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry,
+    and in multisig mode the execution of what the chain approved (``on_executed`` sees each
+    result, ``on_swept`` the requests whose state or votes changed).
 
     The outbox's metrics go on the same registry as ``metrics`` (one ``/metrics``)."""
     notify = app.notify
@@ -217,12 +222,36 @@ def background_loops(
             if on_swept is not None and (expired or lost):
                 on_swept([*expired, *lost])
 
-    return {
+    loops: dict[str, Loop] = {
         "watcher": watcher.run,
         "monitors": monitors.run,
         "outbox": outbox.run,
         "approval-sweeper": sweep,
     }
+    if app.flow.executor is not None:
+        loops["multisig-executor"] = _executor_loop(app, on_executed, on_swept)
+    return loops
+
+
+def _executor_loop(
+    app: App,
+    on_executed: Callable[[str, Reply], None] | None,
+    on_changed: Callable[[list[str]], None] | None,
+) -> Loop:
+    """Multisig mode: run what the chain approved, once, from one replica at a time."""
+    executor = app.flow.executor
+    if executor is None:
+        raise ValueError("not in multisig mode")
+
+    def run(stop: threading.Event) -> None:
+        executor.loop(
+            stop,
+            app.redis,
+            on_done=on_executed or (lambda _id, _reply: None),
+            on_changed=on_changed or (lambda _ids: None),
+        )
+
+    return run
 
 
 def supervise(name: str, loop: Loop, stop: threading.Event) -> threading.Thread:

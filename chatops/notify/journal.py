@@ -306,6 +306,10 @@ _APPROVAL_WORDS = {
     "claimed": "execution started",
     "lease-lost": "worker lost mid-execution, needs reconciliation",
     "reconciled": "reconciled from the chain",
+    "proposed": "proposed on chain",
+    "proposal-failed": "could not be proposed on chain",
+    "proposal-cleared": "proposal cleared on chain",
+    "chain-approved": "approved on chain, execution started",
 }
 # The transitions that are no line of the journal (each transaction of an execution is recorded
 # before it is sent; the outcome line lists them all).
@@ -334,7 +338,7 @@ def approval_entry(event: AuditEntry) -> JournalEntry | None:
         )
     what = _APPROVAL_WORDS.get(event.event, event.event)
     description = f"Request {event.request_id} ({command}): {what}"
-    if event.actor and event.event not in ("expired", "claimed", "lease-lost"):
+    if event.actor and event.event not in ("expired", "claimed", "lease-lost", "chain-approved"):
         description += f" by {event.actor}"
     if event.detail.strip():
         description += f"; {event.detail.strip()}"

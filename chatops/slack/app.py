@@ -12,8 +12,9 @@ from chatops.slack.invocations import Invocations
 from chatops.slack.listeners import approvals, commands, events
 from chatops.slack.middleware.guard import make_guard
 from chatops.slack.web.reply_poster import ReplyPoster
+from commands.reply import Reply
 
-__all__ = ["build_bolt_app", "refresh_requests"]
+__all__ = ["build_bolt_app", "refresh_requests", "report_outcome"]
 
 
 def build_bolt_app(deps: SlackDeps) -> App:
@@ -50,3 +51,14 @@ def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
         channel = poster.channel_of(request_id)
         if channel is not None:
             poster.approval(deps.flow.show(request_id), channel=channel)
+
+
+def report_outcome(deps: SlackDeps, request_id: str, reply: Reply) -> None:
+    """A request that finished away from Slack (executed on the chain's word by ``chatops serve``):
+    its message shows where it stands, and the result goes to its thread."""
+    poster = ReplyPoster(deps.client, deps.store, deps.metrics)
+    channel = poster.channel_of(request_id)
+    if channel is None:
+        return
+    poster.approval(deps.flow.show(request_id), channel=channel)
+    poster.thread_note(request_id, reply)
