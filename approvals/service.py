@@ -4,6 +4,7 @@ each."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from approvals.policy import Policy
 from approvals.store import RedisApprovalStore, ScriptResult
 
 __all__ = ["DEFAULT_LEASE_MS", "SWEEP_BATCH", "Approval", "ApprovalService", "NewRequest"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_MS = 120_000
 SWEEP_BATCH = 200  # ids a sweep looks at, per kind: its cost stays bounded whatever the backlog
@@ -119,6 +122,19 @@ def _request(request_id: str, result: ScriptResult) -> ApprovalRequest:
     return result.request
 
 
+def _transition(event: str, request: ApprovalRequest, actor: str) -> ApprovalRequest:
+    """One INFO line per transition (the audit stream has the whole record); returns ``request``."""
+    logger.info(
+        "request %s %s by %s: now %s",
+        request.id,
+        event,
+        actor,
+        request.state,
+        extra={"approval_id": request.id, "event": event, "actor": actor, "state": request.state},
+    )
+    return request
+
+
 class ApprovalService:
     """The two-person rule over a ``RedisApprovalStore``.
 
@@ -189,7 +205,8 @@ class ApprovalService:
                 "nothing new was requested.",
                 result.other,
             )
-        return _request(request_id, _raise_for(request_id, result, "create"))
+        request = _request(request_id, _raise_for(request_id, result, "create"))
+        return _transition("created", request, new.requester)
 
     def _eligible(self, user: str, groups: tuple[str, ...]) -> None:
         if not self.policy.may_approve(user, groups):
@@ -223,6 +240,7 @@ class ApprovalService:
             return Approval(_request(request_id, result), False, None)
         request = _request(request_id, _raise_for(request_id, result, "approve"))
         claimed = token if token and request.lease_owner == token else None
+        _transition("approved and claimed" if claimed else "approved", request, user)
         return Approval(request, True, claimed)
 
     def deny(
@@ -237,12 +255,15 @@ class ApprovalService:
         request_id = _checked(request_id)
         self._eligible(user, groups)
         result = self.store.deny(request_id, self._now(), user, digest, reason)
-        return _request(request_id, _raise_for(request_id, result, "deny"))
+        return _transition(
+            "denied", _request(request_id, _raise_for(request_id, result, "deny")), user
+        )
 
     def cancel(self, request_id: str, user: str) -> ApprovalRequest:
         request_id = _checked(request_id)
         result = self.store.cancel(request_id, self._now(), user)
-        return _request(request_id, _raise_for(request_id, result, "cancel"))
+        request = _request(request_id, _raise_for(request_id, result, "cancel"))
+        return _transition("cancelled", request, user)
 
     def claim(
         self, request_id: str, worker: str, lease_ms: int = DEFAULT_LEASE_MS
@@ -255,7 +276,8 @@ class ApprovalService:
         """
         token = f"{worker}:{uuid.uuid4().hex}"
         result = self.store.claim(request_id, self._now(), worker, token, lease_ms)
-        return token, _request(request_id, _raise_for(request_id, result, "claim"))
+        request = _request(request_id, _raise_for(request_id, result, "claim"))
+        return token, _transition("claimed", request, worker)
 
     def renew(self, request_id: str, token: str, lease_ms: int = DEFAULT_LEASE_MS) -> None:
         _raise_for(request_id, self.store.renew(request_id, self._now(), token, lease_ms), "renew")
@@ -300,7 +322,8 @@ class ApprovalService:
     ) -> ApprovalRequest:
         outcome = "succeeded" if ok else "failed"
         done = self.store.complete(request_id, self._now(), token, outcome, result, tx_hashes)
-        return _request(request_id, _raise_for(request_id, done, "complete"))
+        request = _request(request_id, _raise_for(request_id, done, "complete"))
+        return _transition(outcome, request, token.partition(":")[0])
 
     def resolve(
         self, request_id: str, actor: str, *, ok: bool, result: str, tx_hashes: list[str]
@@ -308,13 +331,16 @@ class ApprovalService:
         request_id = _checked(request_id)
         outcome = "succeeded" if ok else "failed"
         done = self.store.resolve(request_id, self._now(), actor, outcome, result, tx_hashes)
-        return _request(request_id, _raise_for(request_id, done, "resolve"))
+        request = _request(request_id, _raise_for(request_id, done, "resolve"))
+        return _transition(f"reconciled ({outcome})", request, actor)
 
     def lease_lost(self, request_id: str) -> ApprovalRequest | None:
         """Flag an executing request whose worker's lease has run out as needing reconciliation
         (what the sweeper does, for one request, at once); None while its lease still holds."""
         result = self.store.lease_lost(_checked(request_id), self._now())
-        return result.request if result.status == "ok" else None
+        if result.status != "ok" or result.request is None:
+            return None
+        return _transition("lease lost", result.request, "sweeper")
 
     def sweep(self, limit: int = SWEEP_BATCH) -> tuple[list[str], list[str]]:
         """Expire up to ``limit`` due pending requests and flag up to ``limit`` executing ones whose
@@ -335,6 +361,16 @@ class ApprovalService:
             for i in self.store.lost_leases(seen, limit)
             if self.store.lease_lost(i, now).status == "ok"
         ]
+        for request_id, event in [
+            *((i, "expired") for i in expired),
+            *((i, "lease lost") for i in lost),
+        ]:
+            logger.info(
+                "request %s %s by sweeper",
+                request_id,
+                event,
+                extra={"approval_id": request_id, "event": event, "actor": "sweeper"},
+            )
         return expired, lost
 
     def get(self, request_id: str) -> ApprovalRequest:
