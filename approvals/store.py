@@ -60,6 +60,7 @@ def _keys(number: int) -> list[str]:
         keys.AUDIT,
         keys.SEQUENCE,
         keys.OPEN_CALLS,
+        keys.FINISHED,
     ]
 
 
@@ -122,9 +123,8 @@ class RedisApprovalStore:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         prelude = _source("_prelude.lua")
-        self._scripts = Scripts(
-            client, {name: prelude + "\n" + _source(f"{name}.lua") for name in _SCRIPTS}
-        )
+        sources = {name: prelude + "\n" + _source(f"{name}.lua") for name in _SCRIPTS}
+        self._scripts = Scripts(client, {**sources, "trim": _source("trim.lua")})
         # The next request number create_next guesses (None until this store has seen one taken).
         self._next: int | None = None
         self._numbers = threading.Lock()
@@ -345,6 +345,34 @@ class RedisApprovalStore:
                 if request.id == request_id:
                     out.append(request)
         return out
+
+    def trim(self, cutoff_ms: int, limit: int) -> list[str]:
+        """Delete up to ``limit`` requests that became final before ``cutoff_ms`` (retention), the
+        oldest first: the ids looked at (``trim.lua`` re-checks each atomically)."""
+        with _reachable():
+            raw = self.client.zrangebyscore(
+                keys.FINISHED, "-inf", f"({cutoff_ms}", start=0, num=limit
+            )
+        ids = _texts(cast(list[Any], raw))
+        if not ids:
+            return []
+        script_keys = [keys.FINISHED]
+        for request_id in ids:
+            number = _number(request_id)
+            script_keys += [
+                keys.request_key(number),
+                keys.approvers_key(number),
+                keys.legacy_submissions_key(number),
+            ]
+        with _reachable():
+            self._scripts.run("trim", script_keys, [str(cutoff_ms), *ids])
+        return ids
+
+    def trim_audit(self, cutoff_ms: int) -> int:
+        """Drop the audit stream's entries older than ``cutoff_ms`` (whole macro nodes, so a few
+        just older may stay until the next call); how many went."""
+        with _reachable():
+            return int(cast(int, self.client.xtrim(keys.AUDIT, minid=cutoff_ms, approximate=True)))
 
     def pending_count(self) -> int:
         with _reachable():
