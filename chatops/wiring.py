@@ -60,6 +60,7 @@ class App:
     embedded: bool
     redis: redis.Redis
     notify: Notify
+    rehearsal: bool = False  # on the embedded devnet: no real chain
 
 
 @dataclass
@@ -220,5 +221,6 @@ def build_app(
             policy,
             embedded=settings.is_embedded,
             redis=client,
+            rehearsal=settings.is_rehearsal,
             notify=notify,
         )

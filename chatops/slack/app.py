@@ -47,6 +47,7 @@ from chatops.slack.ids import (
 from chatops.slack.metrics import Metrics
 from chatops.slack.poster import SlackPoster
 from chatops.slack.progress import ProgressMessage
+from chatops.slack.web import InstrumentedWebClient
 from commands.errors import CommandError, PermissionDeniedError
 from commands.invocation import Invocation, quote
 from commands.reply import Reply
@@ -56,6 +57,7 @@ __all__ = [
     "RESTARTING_TEXT",
     "SlackDeps",
     "build_app",
+    "forget_requests",
     "refresh_requests",
     "web_client",
 ]
@@ -127,10 +129,20 @@ class _OwnBudget(RetryHandler):
         state.increment_current_attempt()
 
 
-def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
+def web_client(
+    token: str,
+    base_url: str,
+    *,
+    timeout_s: int = 10,
+    metrics: Metrics | None = None,
+    rehearsal: bool = False,
+) -> WebClient:
     """A WebClient that honours 429 Retry-After (5 times) and retries 5xx and connection errors
-    (twice each), each kind counted on its own within a call."""
-    return WebClient(
+    (twice each), each kind counted on its own within a call; its calls are recorded in
+    ``metrics`` and, in a ``rehearsal``, its messages marked (``InstrumentedWebClient``)."""
+    return InstrumentedWebClient(
+        metrics=metrics,
+        rehearsal=rehearsal,
         token=token,
         base_url=base_url,
         timeout=timeout_s,
@@ -306,13 +318,14 @@ def build_app(deps: SlackDeps) -> App:
             reply = reply.model_copy(update={"title": f"{clicked}: {reply.title}"})
         if progress is not None:
             progress.finish(reply)  # its final state shows before the request's result note
-        outcome = "ok" if reply.ok else "error"
+        deliver(reply, channel=inv.channel, user=inv.user, clicked=clicked is not None)
+        # Counted once the reply is handed to Slack (whose failures chatops_slack_errors_total has).
         if clicked is None:
+            outcome = "ok" if reply.ok else "error"
             metrics.commands.labels(command=inv.command, outcome=outcome).inc()
         else:
             action = inv.text.split(maxsplit=1)[0]
             metrics.approvals.labels(action=action, outcome="ok" if reply.ok else "refused").inc()
-        deliver(reply, channel=inv.channel, user=inv.user, clicked=clicked is not None)
 
     def run_command(body: dict[str, Any]) -> None:
         user, channel = str(body["user_id"]), str(body["channel_id"])
@@ -538,6 +551,12 @@ def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
         channel = poster.channel_of(request_id)
         if channel is not None:
             poster.approval(deps.flow.show(request_id), channel=channel)
+
+
+def forget_requests(store: redis.Redis, request_ids: list[str]) -> None:
+    """Drop the record of the messages of requests that retention deleted."""
+    if request_ids:
+        store.delete(*(keys.slack_message_key(i) for i in request_ids))
 
 
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")

@@ -23,6 +23,8 @@ from chatops.notify.notice import Notice
 from chatops.notify.ports import PosterError, PosterRateLimitedError, PosterUnavailableError
 from chatops.slack.blocks import notice_blocks, notice_text
 from chatops.slack.digest_blocks import digest_blocks, digest_text
+from chatops.slack.metrics import Metrics
+from chatops.slack.web import InstrumentedWebClient
 
 __all__ = ["DIGEST_METADATA_EVENT", "METADATA_EVENT", "SlackNoticePoster", "notice_web_client"]
 
@@ -38,9 +40,24 @@ _TRANSIENT_ERRORS = frozenset(
 _LOOKBACK = 200  # messages searched by find_posted (the in-doubt window is one post)
 
 
-def notice_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
-    """A WebClient with no retry handlers (the outbox retries, once it knows nothing was posted)."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=[])
+def notice_web_client(
+    token: str,
+    base_url: str,
+    *,
+    timeout_s: int = 10,
+    metrics: Metrics | None = None,
+    rehearsal: bool = False,
+) -> WebClient:
+    """A WebClient with no retry handlers (the outbox retries, once it knows nothing was posted),
+    recorded in ``metrics`` and marked in a ``rehearsal`` (``InstrumentedWebClient``)."""
+    return InstrumentedWebClient(
+        metrics=metrics,
+        rehearsal=rehearsal,
+        token=token,
+        base_url=base_url,
+        timeout=timeout_s,
+        retry_handlers=[],
+    )
 
 
 def _translate(exc: SlackApiError | SlackClientError | OSError, what: str) -> Exception:
