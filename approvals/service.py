@@ -20,6 +20,7 @@ from approvals.errors import (
     InvalidStateError,
     LeaseLostError,
     NotAnApproverError,
+    NotReplicatedError,
     NotRequesterError,
     RequestNotFoundError,
     SelfApprovalError,
@@ -76,10 +77,41 @@ def _checked(request_id: str) -> str:
         raise RequestNotFoundError(str(exc)) from None
 
 
+# What a person is told when a transition ran on the primary but no replica confirmed it in time:
+# it did happen there, and may or may not survive a failover, so they check before acting again.
+_UNCONFIRMED = {
+    "create": "Request {id} was recorded on the primary Redis, but no replica confirmed it in "
+    "time: if Redis fails over now, it may be lost. Check /ops show {id} in a minute before asking "
+    "again; nothing was sent.",
+    "approve": "Your approval of request {id} was recorded on the primary Redis, but no replica "
+    "confirmed it in time, so it was not executed: the approval may or may not survive a "
+    "failover. Check /ops show {id} in a minute (executing or needs-reconciliation: /ops "
+    "reconcile {id} settles it); nothing was sent.",
+    "deny": "Request {id} was denied on the primary Redis, but no replica confirmed it in time: "
+    "the denial may or may not survive a failover. Check /ops show {id} in a minute.",
+    "cancel": "Request {id} was cancelled on the primary Redis, but no replica confirmed it in "
+    "time: the cancellation may or may not survive a failover. Check /ops show {id} in a minute.",
+    "submit": "The record of the next transaction of request {id} was not confirmed by a replica "
+    "in time, so that transaction was not sent.",
+    "complete": "Request {id} executed, but no replica confirmed its result in time: if Redis "
+    "fails over now, /ops reconcile {id} settles it from the chain (never by resending).",
+    "resolve": "Request {id} was settled on the primary Redis, but no replica confirmed it in "
+    "time: check /ops show {id} in a minute and reconcile again if it still needs it.",
+}
+
+
 def _raise_for(request_id: str, result: ScriptResult, action: str) -> ScriptResult:
-    """The result when it is 'ok'; the domain error its status word means otherwise."""
+    """The result when it is 'ok' (and, with replicas, confirmed by one); the domain error its
+    status word means otherwise.
+
+    Raises:
+        NotReplicatedError: it is 'ok' on the primary, but no replica confirmed it in time.
+    """
     status, state, current = result.status, result.state, result.request
     if status == "ok":
+        if not result.replicated:
+            sentence = _UNCONFIRMED.get(action, _UNCONFIRMED["create"])
+            raise NotReplicatedError(sentence.format(id=request_id), current)
         return result
     if status == "not_found":
         raise RequestNotFoundError(f"There is no request {request_id}; nothing was {action}d.")

@@ -112,11 +112,18 @@ def build_notify(
 
 
 def build_flow(
-    gateway: Gateway, policy: Policy, client: redis.Redis, registry: Registry
+    gateway: Gateway,
+    policy: Policy,
+    client: redis.Redis,
+    registry: Registry,
+    *,
+    wait_timeout_ms: int = 1000,
 ) -> ApprovalFlow:
-    """The two-person flow on ``client``'s Redis, whole: it executes on the first click."""
+    """The two-person flow on ``client``'s Redis, whole: it executes on the first click. With
+    replicas, a transition a person is told about waits up to ``wait_timeout_ms`` for one."""
     # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
-    return ApprovalFlow(ApprovalService(RedisApprovalStore(client), policy), gateway, registry)
+    store = RedisApprovalStore(client, wait_timeout_ms=wait_timeout_ms)
+    return ApprovalFlow(ApprovalService(store, policy), gateway, registry)
 
 
 def build_runner(
@@ -213,7 +220,9 @@ def build_app(
         notify = build_notify(
             gateway, client, checked.routing, incident_channel=checked.incident_channel
         )
-        flow = build_flow(gateway, policy, client, registry)
+        flow = build_flow(
+            gateway, policy, client, registry, wait_timeout_ms=settings.redis_wait_timeout_ms
+        )
         yield App(
             build_runner(gateway, policy, client, notify, flow),
             flow,
