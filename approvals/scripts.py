@@ -14,9 +14,11 @@ import redis
 
 __all__ = ["Scripts"]
 
-# How often the primary is asked how many replicas it has (ROLE): a replica attached or lost is
-# seen within this, and WAIT is only sent to a primary that has one.
+# How often the primary is asked how many replicas it has (INFO replication): a replica attached or
+# lost is seen within this, and WAIT is only sent to a primary that has (or just had) one.
 _ROLE_EVERY_S = 5.0
+# How long a replica that was there is still waited for once it is gone (Redis's repl-timeout).
+_REPLICA_GRACE_S = 60.0
 
 # A connection idle for longer is checked before use (a poll syscall): one that a restarted, killed
 # or timed-out server closed is replaced before a script is sent, so a send never meets a dead
@@ -94,6 +96,8 @@ class Scripts:
         self._wait_timeout_ms = wait_timeout_ms
         self._replicas = 0
         self._role_at = -_ROLE_EVERY_S
+        self._replid = b""  # the primary's replication id: a failover changes it
+        self._replica_seen_at = float("-inf")
         self._sources = sources
         self._shas = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in sources.items()}  # noqa: S324 - Redis names scripts by SHA-1
         self._mutex = threading.Lock()
@@ -167,8 +171,7 @@ class Scripts:
         ran) are sent once more with the source."""
         try:
             conn = self._connection()
-            replicas = self._replica_count(conn)
-            confirm = replicas > 0 and any(c.name in self._confirm for c in batch)
+            confirm = any(c.name in self._confirm for c in batch) and self._has_replica(conn)
             self._round_trip(conn, batch, "EVALSHA", wait=confirm)
             missing = [c for c in batch if isinstance(c.error, redis.exceptions.NoScriptError)]
             if missing:
@@ -190,15 +193,28 @@ class Scripts:
             if not isinstance(exc, redis.RedisError | OSError):
                 raise  # not a Redis failure (KeyboardInterrupt...): the leader's thread sees it
 
-    def _replica_count(self, conn: _Connection) -> int:
-        """How many replicas the primary has (ROLE), asked at most every few seconds."""
+    def _has_replica(self, conn: _Connection) -> bool:
+        """Whether the primary has a replica (``INFO replication``, asked at most every few
+        seconds), or had one less than ``_REPLICA_GRACE_S`` ago: a replica whose link dropped (a
+        partition, a stall) must not let the writes it lacks be acknowledged. A new replication
+        id (a failover promoted another server) starts afresh."""
         now = time.monotonic()
         if now - self._role_at >= _ROLE_EVERY_S:
-            conn.send_packed_command(conn.pack_commands([("ROLE",)]))
-            role = conn.read_response()
-            self._replicas = len(role[2]) if role and role[0] in (b"master", "master") else 0
+            conn.send_packed_command(conn.pack_commands([("INFO", "replication")]))
+            raw = conn.read_response()
+            fields = dict(
+                line.split(b":", 1)
+                for line in (raw if isinstance(raw, bytes) else str(raw).encode()).splitlines()
+                if b":" in line
+            )
+            replid = fields.get(b"master_replid", b"")
+            if replid != self._replid:
+                self._replid, self._replica_seen_at = replid, float("-inf")
+            self._replicas = int(fields.get(b"connected_slaves", b"0"))
+            if self._replicas > 0:
+                self._replica_seen_at = now
             self._role_at = now
-        return self._replicas
+        return self._replicas > 0 or now - self._replica_seen_at < _REPLICA_GRACE_S
 
     def _round_trip(
         self, conn: _Connection, batch: list[_Call], verb: str, *, wait: bool = False

@@ -74,6 +74,8 @@ def pair(
     replica = redis_lib.Redis(port=replica_port)
     try:
         wait_until(lambda: _online(primary), timeout_s=10)
+        primary.set("chatops:test:warm", "1")  # the replica answers WAIT once it has loaded
+        wait_until(lambda: cast(int, primary.wait(1, 100)) >= 1, timeout_s=10)
         yield primary, replica, replica_proc
     finally:
         replica_proc.send_signal(signal.SIGCONT)
