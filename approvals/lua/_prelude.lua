@@ -80,6 +80,7 @@ local function audit(event, state, detail)
   local line = cjson.encode({at_ms, event, actor, state, detail})
   local history = field('history')
   if history == '' then hset('history', line) else hset('history', history .. '\n' .. line) end
+  return at_ms
 end
 
 local FINAL = {succeeded = true, failed = true, denied = true, cancelled = true, expired = true}
@@ -92,8 +93,9 @@ local function set_state(state, event, detail)
     redis.call('HDEL', open_calls, field('digest'))
     hset('holds_calls', '0')
   end
-  if FINAL[state] then redis.call('ZADD', finished, now(), field('id')) end
-  audit(event, state, detail)
+  -- dated by its audit entry (the stream id's time, or the caller's clock): no TIME of its own
+  local at_ms = audit(event, state, detail)
+  if FINAL[state] then redis.call('ZADD', finished, at_ms, field('id')) end
 end
 
 -- A pending request past its expiry becomes expired the moment anyone touches it.
