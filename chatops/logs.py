@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
@@ -142,6 +143,19 @@ class JsonLineFormatter(JsonFormatter):
         }
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a line is logged (as logging's last resort does),
+    not the one there was at start: a replaced stderr (a test's capture) never gets stale."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        return
+
+
 def build_handler(
     stream: TextIO | None = None,
     secrets: Iterable[str] = (),
@@ -151,7 +165,7 @@ def build_handler(
     """A handler writing text or JSON lines to ``stream`` (stderr), with the context and the
     redacting filters (the one ``configure`` installs; tests build their own)."""
     secrets = [s for s in secrets if s]
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonLineFormatter(secrets) if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter(secrets))
