@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from approvals.errors import ApprovalError
 from approvals.policy import Policy
 from chatops.chain.errors import ChainAbortError, ChainError
+from chatops.logs import log_context
 from chatops.notify.journal import Journal, journal_step
 from commands.errors import (
     CancelledError,
@@ -259,7 +260,34 @@ class Runner:
         cancel: threading.Event | None = None,
         groups: tuple[str, ...] = (),
     ) -> Reply:
-        """Answer one invocation; never raises."""
+        """Answer one invocation; never raises. Logs one INFO line for it (request id, user, channel,
+        command, outcome, duration), and every line logged meanwhile carries the same context."""
+        request_id = uuid.uuid4().hex[:12]
+        started = time.monotonic()
+        with log_context(
+            request_id=request_id, user=inv.user, channel=inv.channel, command=inv.command
+        ):
+            reply = self._answer(inv, progress, cancel, groups)
+            logger.info(
+                "%s %s: %s",
+                inv.command,
+                (inv.text.split(maxsplit=1) or [""])[0][:40],
+                "ok" if reply.ok else "refused",
+                extra={
+                    "outcome": "ok" if reply.ok else "error",
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    "approval_id": reply.request_id,
+                },
+            )
+        return reply
+
+    def _answer(
+        self,
+        inv: Invocation,
+        progress: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+        groups: tuple[str, ...],
+    ) -> Reply:
         try:
             return self._handle(inv, progress, cancel, groups)
         except Exception as exc:  # noqa: BLE001 - error_reply logs an unexpected one with its traceback

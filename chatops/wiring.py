@@ -63,6 +63,7 @@ class App:
     embedded: bool
     redis: redis.Redis
     notify: Notify
+    rehearsal: bool = False  # on the embedded devnet: no real chain
 
 
 @dataclass
@@ -120,13 +121,14 @@ def build_flow(
     registry: Registry,
     *,
     multisig: MultisigMode | None = None,
+    wait_timeout_ms: int = 1000,
 ) -> ApprovalFlow:
     """The two-person flow on ``client``'s Redis, whole: it executes on the first click (or, in
-    multisig mode, on the chain's word)."""
+    multisig mode, on the chain's word). With replicas, a transition a person is told about waits
+    up to ``wait_timeout_ms`` for one."""
     # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
-    return ApprovalFlow(
-        ApprovalService(RedisApprovalStore(client), policy), gateway, registry, multisig=multisig
-    )
+    store = RedisApprovalStore(client, wait_timeout_ms=wait_timeout_ms)
+    return ApprovalFlow(ApprovalService(store, policy), gateway, registry, multisig=multisig)
 
 
 def build_runner(
@@ -262,7 +264,14 @@ def build_app(
         notify = build_notify(
             gateway, client, checked.routing, incident_channel=checked.incident_channel
         )
-        flow = build_flow(gateway, policy, client, registry, multisig=multisig)
+        flow = build_flow(
+            gateway,
+            policy,
+            client,
+            registry,
+            multisig=multisig,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
+        )
         yield App(
             build_runner(gateway, policy, client, notify, flow),
             flow,
@@ -270,5 +279,6 @@ def build_app(
             policy,
             embedded=settings.is_embedded,
             redis=client,
+            rehearsal=settings.is_rehearsal,
             notify=notify,
         )

@@ -3,8 +3,9 @@
 -- the references (one comma-separated text), ARGV[6] ms from now until the request expires ('' keeps
 -- its expiry), ARGV[7] '' while the proposals stand, else the final state ('failed' or 'expired') of
 -- a request whose proposals can never run (not all could be made, or they were removed outside),
--- with ARGV[8] as its result (else ARGV[8] is what the audit entry says of the proposals). KEYS[7] the index hash (key -> request id); ARGV[9..] the keys the
--- request is found by (the proposals' numbers, as the caller gives them). Only a pending (or
+-- with ARGV[8] as its result (else ARGV[8] is what the audit entry says of the proposals). KEYS[8]
+-- the index hash (key -> request id), after the prelude's seven; ARGV[9..] the keys the request is
+-- found by (the proposals' numbers, as the caller gives them). Only a pending (or
 -- approved) request takes them.
 -- Returns {'ok', state, 0, request hash (flat)}, {'expired', 'expired'} or {'state', state, 0,
 -- request hash (flat)} / an error word.
@@ -17,7 +18,7 @@ if ARGV[7] == '' and expire_if_due() then return reply('expired', 'expired') end
 local state = field('state')
 if state ~= 'pending' and state ~= 'approved' then return with_request('state', state, 0) end
 hset('proposals', ARGV[5])
-for i = 9, #ARGV do redis.call('HSET', KEYS[7], ARGV[i], wanted) end
+for i = 9, #ARGV do redis.call('HSET', KEYS[8], ARGV[i], wanted) end
 if ARGV[7] ~= '' then
   redis.call('ZREM', pending, wanted)
   hset('result', ARGV[8])

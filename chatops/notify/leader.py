@@ -1,5 +1,5 @@
-"""A singleton loop's leader lease (the watcher's, the multisig executor's): one leader among
-replicas, with a fencing token its writes carry."""
+"""Leader leases: one replica among many runs each singleton loop (the watcher, the monitors, the
+expiry sweeper, retention), with a fencing token its writes carry."""
 
 from __future__ import annotations
 
@@ -21,21 +21,17 @@ class LeaderLease:
     """A Redis lease with a fencing token: at most one holder; a new holder gets a higher token.
 
     Every write of the leader carries ``fence`` and is refused once a newer leader took the lease.
-    The watcher's keys unless others are named (each singleton loop has a lease of its own)."""
+    ``loop`` names the lease (``keys.loop_lease_key``); the watcher's keeps its own keys."""
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        owner: str,
-        ttl_ms: int,
-        *,
-        lease_key: str = keys.WATCHER_LEASE,
-        fence_key: str = keys.WATCHER_FENCE,
-    ) -> None:
+    def __init__(self, client: redis.Redis, owner: str, ttl_ms: int, loop: str = "watcher") -> None:
         self.owner = owner
         self.ttl_ms = ttl_ms
-        self.lease_key = lease_key
-        self.fence_key = fence_key
+        self.loop = loop
+        self._keys = (
+            [keys.WATCHER_LEASE, keys.WATCHER_FENCE]
+            if loop == "watcher"
+            else [keys.loop_lease_key(loop), keys.loop_fence_key(loop)]
+        )
         self._r = client
         self._acquire = load_script(client, "leader_acquire")
         self._release = load_script(client, "leader_release")
@@ -43,14 +39,12 @@ class LeaderLease:
 
     def acquire(self) -> int:
         """Take or renew the lease; the fence token, or 0 if another replica holds it."""
-        self.fence = int(
-            self._acquire(keys=[self.lease_key, self.fence_key], args=[self.owner, self.ttl_ms])
-        )
+        self.fence = int(self._acquire(keys=self._keys, args=[self.owner, self.ttl_ms]))
         return self.fence
 
     def release(self) -> None:
         if self.fence:
-            self._release(keys=[self.lease_key], args=[f"{self.owner}|{self.fence}"])
+            self._release(keys=self._keys[:1], args=[f"{self.owner}|{self.fence}"])
             self.fence = 0
 
 

@@ -4,8 +4,10 @@ invocation path; nothing is built at import time.
 
 from __future__ import annotations
 
+import redis
 from slack_bolt import App
 
+from chatops.slack import keys
 from chatops.slack.deps import SlackDeps
 from chatops.slack.gate import keep_bodies_out_of_bolt_logs
 from chatops.slack.invocations import Invocations
@@ -14,7 +16,7 @@ from chatops.slack.middleware.guard import make_guard
 from chatops.slack.web.reply_poster import ReplyPoster
 from commands.reply import Reply
 
-__all__ = ["build_bolt_app", "refresh_requests", "report_outcome"]
+__all__ = ["build_bolt_app", "forget_requests", "refresh_requests", "report_outcome"]
 
 
 def build_bolt_app(deps: SlackDeps) -> App:
@@ -62,3 +64,9 @@ def report_outcome(deps: SlackDeps, request_id: str, reply: Reply) -> None:
         return
     poster.approval(deps.flow.show(request_id), channel=channel)
     poster.thread_note(request_id, reply)
+
+
+def forget_requests(store: redis.Redis, request_ids: list[str]) -> None:
+    """Drop the record of the messages of requests that retention deleted."""
+    if request_ids:
+        store.delete(*(keys.slack_message_key(i) for i in request_ids))

@@ -12,7 +12,6 @@ from typing import Any
 
 import redis
 
-from approvals import keys
 from approvals.errors import ApprovalError
 from approvals.models import ApprovalRequest, Status
 from approvals.service import DEFAULT_LEASE_MS, ApprovalService
@@ -47,6 +46,7 @@ logger = logging.getLogger(__name__)
 # 'approved' (the store's approvals decide nothing here).
 RUNNABLE = frozenset({Status.PENDING, Status.APPROVED})
 MAX_PER_ROUND = 20  # the chain holds at most 20 pending proposals
+EXECUTOR_LOOP = "multisig-executor"  # the name of its leader lease (one replica runs it)
 LOOP_LEASE_MS = 15_000
 
 
@@ -406,13 +406,7 @@ class ProposalExecutor:
     ) -> None:
         """Poll the queue every ``interval_s`` while this replica holds the executor's lease (one
         replica polls; the claim keeps each execution single whatever happens)."""
-        lease = LeaderLease(
-            client,
-            self.worker,
-            LOOP_LEASE_MS,
-            lease_key=keys.PROPOSALS_LEASE,
-            fence_key=keys.PROPOSALS_FENCE,
-        )
+        lease = LeaderLease(client, self.worker, LOOP_LEASE_MS, loop=EXECUTOR_LOOP)
         try:
             while not stop.wait(interval_s):
                 if not lease.acquire():

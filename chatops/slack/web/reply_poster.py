@@ -36,12 +36,10 @@ class ReplyPoster:
         self.store = store
         self.metrics = metrics
 
-    def _failed(self, method: str, exc: SlackApiError) -> str:
-        """Count a Web API error (``chatops_slack_errors_total``) and return Slack's error word."""
-        error = str(exc.response.get("error") or "unknown")
-        if self.metrics is not None:
-            self.metrics.slack_errors.labels(method=method, error=error).inc()
-        return error
+    @staticmethod
+    def _failed(exc: SlackApiError) -> str:
+        """Slack's error word (the client counted the failure under the method it called)."""
+        return str(exc.response.get("error") or "unknown")
 
     def reply(
         self, reply: Reply, *, channel: str, user: str, thread_ts: str | None = None
@@ -62,7 +60,7 @@ class ReplyPoster:
         except SlackApiError as exc:
             logger.warning(
                 "posting a reply failed: %s",
-                self._failed("chat.postMessage", exc),
+                self._failed(exc),
                 extra={"channel": channel},
             )
             return None
@@ -92,9 +90,7 @@ class ReplyPoster:
                     blocks=blocks,
                 )
             except SlackApiError as exc:
-                logger.warning(
-                    "updating request %s failed: %s", request_id, self._failed("chat.update", exc)
-                )
+                logger.warning("updating request %s failed: %s", request_id, self._failed(exc))
             return
         # HSETNX claims the post: two replicas never both post the same request.
         if not self.store.hsetnx(key, "channel", channel):
@@ -103,9 +99,7 @@ class ReplyPoster:
             response: Any = self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
             self.store.delete(key)
-            logger.warning(
-                "posting request %s failed: %s", request_id, self._failed("chat.postMessage", exc)
-            )
+            logger.warning("posting request %s failed: %s", request_id, self._failed(exc))
             return
         self.store.hset(key, "ts", str(response.get("ts")))
 
@@ -135,4 +129,4 @@ class ReplyPoster:
                 blocks=reply_blocks(reply),
             )
         except SlackApiError as exc:
-            logger.warning("thread note failed: %s", self._failed("chat.postMessage", exc))
+            logger.warning("thread note failed: %s", self._failed(exc))

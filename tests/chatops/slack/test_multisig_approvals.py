@@ -21,7 +21,9 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from approvals import keys
 from approvals.models import Status
+from chatops.flow.multisig.execute import EXECUTOR_LOOP
 from chatops.flow.multisig.refs import ProposalRef
+from chatops.notify import keys as notify_keys
 from chatops.notify.metrics import ChainMetrics
 from chatops.serve import background_loops
 from chatops.slack.app import build_bolt_app, refresh_requests, report_outcome
@@ -205,7 +207,7 @@ def test_a_forced_approved_state_and_clicks_execute_nothing(
 
 def _polls(redis: redis_lib.Redis) -> int:
     """How many replicas have held the executor's lease (its fence counter)."""
-    return int(cast(bytes | None, redis.get(keys.PROPOSALS_FENCE)) or 0)
+    return int(cast(bytes | None, redis.get(notify_keys.loop_fence_key(EXECUTOR_LOOP))) or 0)
 
 
 def test_two_approvals_on_chain_and_the_serve_loop_executes_once_into_the_thread(
