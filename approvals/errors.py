@@ -13,6 +13,7 @@ ApprovalError
  ├── AlreadyClaimedError      another worker is executing (or executed) the request
  ├── LeaseLostError           this worker's execution lease is no longer valid
  ├── BreakGlassNotAllowedError break-glass is off, or not allowed for this step
+ ├── NotReplicatedError       it happened on the primary, but no replica confirmed it in time
  └── StoreUnavailableError    Redis cannot be reached (or did not answer): fail closed
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "InvalidStateError",
     "LeaseLostError",
     "NotAnApproverError",
+    "NotReplicatedError",
     "NotRequesterError",
     "RequestNotFoundError",
     "SelfApprovalError",
@@ -104,6 +106,14 @@ class LeaseLostError(ApprovalError):
 
 class BreakGlassNotAllowedError(ApprovalError):
     pass
+
+
+class NotReplicatedError(ApprovalError):
+    """The transition ran on the Redis primary, but no replica confirmed it within the timeout: if
+    the primary fails now, the replica that takes over may not have it. The person is told what
+    was recorded and to check before acting again; nothing further runs on it here (an approval
+    that claimed the request does not execute: the sweeper flags it for reconciliation if the
+    claim survived). ``request`` is the request as the primary left it."""
 
 
 class StoreUnavailableError(ApprovalError):

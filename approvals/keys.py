@@ -5,8 +5,10 @@ from __future__ import annotations
 __all__ = [
     "AUDIT",
     "EXECUTING",
+    "FINISHED",
     "OPEN_CALLS",
     "PENDING",
+    "PROPOSALS",
     "SEQUENCE",
     "approvers_key",
     "legacy_submissions_key",
@@ -18,7 +20,10 @@ SEQUENCE = f"{PREFIX}:approval:seq"  # the last request number taken (the number
 PENDING = f"{PREFIX}:approvals:pending"  # zset: id -> expires_ms (pending requests)
 EXECUTING = f"{PREFIX}:approvals:executing"  # zset: id -> lease_expires_ms (claimed requests)
 OPEN_CALLS = f"{PREFIX}:approvals:open"  # hash: calls digest -> id of the open request with them
+FINISHED = f"{PREFIX}:approvals:finished"  # zset: id -> ms it reached a final state (retention)
 AUDIT = f"{PREFIX}:audit"  # stream: every transition of every request (the approvals' journal)
+# hash: a proposal's reference (an on-chain proposal number, opaque here) -> the request it carries
+PROPOSALS = f"{PREFIX}:approvals:proposals"
 
 
 def request_key(number: int | str) -> str:

@@ -50,7 +50,10 @@ class ApprovalRequest(BaseModel):
     ``id`` is the whole id (``12-k7mq3``): the number people say and a tag no other request gets.
     ``calls`` are the exact chain calls in canonical form and ``digest`` their sha256; what executes
     must hash to the same digest. ``plan_time_s`` is the chain time the calls were planned at, so
-    the execution re-plans on fresh state at that time and compares digests.
+    the execution re-plans on fresh state at that time and compares digests. ``proposals`` are the
+    references of the calls as proposals of an outside approver (an on-chain multisig account),
+    recorded as given and opaque here: such a request runs on that approver's word, not on the
+    approvals recorded here.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -81,6 +84,7 @@ class ApprovalRequest(BaseModel):
     submissions: tuple[Submission, ...] = ()
     tx_hashes: tuple[str, ...] = ()
     result: str | None = None
+    proposals: tuple[str, ...] = ()
     history: str = Field(default="", repr=False)
 
     @classmethod
@@ -94,6 +98,7 @@ class ApprovalRequest(BaseModel):
         get = data.get
         tx_hashes = get("tx_hashes")
         approvers = get("approvers")
+        proposals = get("proposals")
         submissions = sorted(
             (
                 Submission(sequence_number=int(name[len(_SUBMISSION) :]), expires_s=int(value))
@@ -131,6 +136,7 @@ class ApprovalRequest(BaseModel):
                 "submissions": tuple(submissions),
                 "tx_hashes": tuple(h for h in tx_hashes.split(",") if h) if tx_hashes else (),
                 "result": get("result") or None,
+                "proposals": tuple(p for p in proposals.split(",") if p) if proposals else (),
                 "history": get("history", ""),
             }
         )

@@ -1,5 +1,5 @@
 """The approval scripts on the wire: ``EVALSHA``, sent once, with the calls of concurrent threads
-pipelined."""
+pipelined, and, when the primary has replicas, one ``WAIT`` after a batch of writes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from typing import Any, Protocol, cast
 import redis
 
 __all__ = ["Scripts"]
+
+# How often the primary is asked how many replicas it has (INFO replication): a replica attached or
+# lost is seen within this, and WAIT is only sent to a primary that has (or just had) one.
+_ROLE_EVERY_S = 5.0
+# How long a replica that was there is still waited for once it is gone (Redis's repl-timeout).
+_REPLICA_GRACE_S = 60.0
 
 # A connection idle for longer is checked before use (a poll syscall): one that a restarted, killed
 # or timed-out server closed is replaced before a script is sent, so a send never meets a dead
@@ -36,7 +42,7 @@ class _Call:
     """One caller's script call, and the one-shot signal it waits on (a bare lock: cheaper than an
     Event). The leader fills ``reply`` or ``error`` and releases the lock, or sets ``lead``."""
 
-    __slots__ = ("args", "error", "lead", "name", "reply", "signal")
+    __slots__ = ("args", "error", "lead", "name", "replicated", "reply", "signal")
 
     def __init__(self, name: str, args: tuple[Any, ...]) -> None:
         self.name = name
@@ -44,13 +50,14 @@ class _Call:
         self.reply: Any = _UNSET
         self.error: BaseException | None = None
         self.lead = False
+        self.replicated = True  # False: a replica was asked to confirm it and did not in time
         self.signal = _thread.allocate_lock()
         self.signal.acquire()
 
-    def outcome(self) -> Any:
+    def outcome(self) -> tuple[Any, bool]:
         if self.error is not None:
             raise self.error
-        return self.reply
+        return self.reply, self.replicated
 
 
 class Scripts:
@@ -73,8 +80,24 @@ class Scripts:
     scripts do (bench/approvals.py measures both). Each script still runs atomically on its own.
     """
 
-    def __init__(self, client: redis.Redis, sources: dict[str, str]) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        sources: dict[str, str],
+        *,
+        confirm: frozenset[str] = frozenset(),
+        wait_timeout_ms: int = 1000,
+    ) -> None:
+        """``confirm``: the scripts whose writes must be on a replica before their caller is
+        answered (when the primary has replicas): a batch holding one ends with ``WAIT 1
+        wait_timeout_ms``, which covers every write of the batch."""
         self._pool: redis.ConnectionPool = client.connection_pool
+        self._confirm = confirm
+        self._wait_timeout_ms = wait_timeout_ms
+        self._replicas = 0
+        self._role_at = -_ROLE_EVERY_S
+        self._replid = b""  # the primary's replication id: a failover changes it
+        self._replica_seen_at = float("-inf")
         self._sources = sources
         self._shas = {name: hashlib.sha1(src.encode()).hexdigest() for name, src in sources.items()}  # noqa: S324 - Redis names scripts by SHA-1
         self._mutex = threading.Lock()
@@ -86,10 +109,17 @@ class Scripts:
     def run(self, name: str, keys: list[str], args: list[str]) -> Any:
         """The reply of script ``name``. Raises ``redis.ConnectionError`` / ``redis.TimeoutError``
         (connection dropped, script possibly run: never resent) or ``redis.ResponseError``."""
-        return self.run_built(name, lambda: (keys, args))
+        return self.call(name, keys, args)[0]
 
-    def run_built(self, name: str, build: Callable[[], tuple[list[str], list[str]]]) -> Any:
-        """``run`` with the keys and arguments from ``build``, called while the call is queued:
+    def call(self, name: str, keys: list[str], args: list[str]) -> tuple[Any, bool]:
+        """``run``'s reply, and whether its writes are known to be on a replica: False only for a
+        script in ``confirm`` that no replica confirmed within the timeout (it did run)."""
+        return self.call_built(name, lambda: (keys, args))
+
+    def call_built(
+        self, name: str, build: Callable[[], tuple[list[str], list[str]]]
+    ) -> tuple[Any, bool]:
+        """``call`` with the keys and arguments from ``build``, called while the call is queued:
         calls queued by concurrent threads run in the order their ``build`` ran, so what ``build``
         counts (the next request id, say) matches the order Redis sees."""
         with self._mutex:
@@ -141,12 +171,13 @@ class Scripts:
         ran) are sent once more with the source."""
         try:
             conn = self._connection()
-            self._round_trip(conn, batch, "EVALSHA")
+            confirm = any(c.name in self._confirm for c in batch) and self._has_replica(conn)
+            self._round_trip(conn, batch, "EVALSHA", wait=confirm)
             missing = [c for c in batch if isinstance(c.error, redis.exceptions.NoScriptError)]
             if missing:
                 for call in missing:
                     call.error = None
-                self._round_trip(conn, missing, "EVAL")
+                self._round_trip(conn, missing, "EVAL", wait=confirm)
             self._last_used = time.monotonic()
         except BaseException as exc:
             if self._conn is not None:
@@ -162,13 +193,45 @@ class Scripts:
             if not isinstance(exc, redis.RedisError | OSError):
                 raise  # not a Redis failure (KeyboardInterrupt...): the leader's thread sees it
 
-    def _round_trip(self, conn: _Connection, batch: list[_Call], verb: str) -> None:
+    def _has_replica(self, conn: _Connection) -> bool:
+        """Whether the primary has a replica (``INFO replication``, asked at most every few
+        seconds), or had one less than ``_REPLICA_GRACE_S`` ago: a replica whose link dropped (a
+        partition, a stall) must not let the writes it lacks be acknowledged. A new replication
+        id (a failover promoted another server) starts afresh."""
+        now = time.monotonic()
+        if now - self._role_at >= _ROLE_EVERY_S:
+            conn.send_packed_command(conn.pack_commands([("INFO", "replication")]))
+            raw = conn.read_response()
+            fields = dict(
+                line.split(b":", 1)
+                for line in (raw if isinstance(raw, bytes) else str(raw).encode()).splitlines()
+                if b":" in line
+            )
+            replid = fields.get(b"master_replid", b"")
+            if replid != self._replid:
+                self._replid, self._replica_seen_at = replid, float("-inf")
+            self._replicas = int(fields.get(b"connected_slaves", b"0"))
+            if self._replicas > 0:
+                self._replica_seen_at = now
+            self._role_at = now
+        return self._replicas > 0 or now - self._replica_seen_at < _REPLICA_GRACE_S
+
+    def _round_trip(
+        self, conn: _Connection, batch: list[_Call], verb: str, *, wait: bool = False
+    ) -> None:
+        """Send ``batch`` and read its replies; with ``wait``, a ``WAIT 1`` after it, in the same
+        write, whose answer (replicas that have every write so far) marks the calls that needed it."""
         scripts = self._shas if verb == "EVALSHA" else self._sources
-        conn.send_packed_command(
-            conn.pack_commands([(verb, scripts[c.name], *c.args) for c in batch])
-        )
+        commands: list[tuple[Any, ...]] = [(verb, scripts[c.name], *c.args) for c in batch]
+        if wait:
+            commands.append(("WAIT", 1, self._wait_timeout_ms))
+        conn.send_packed_command(conn.pack_commands(commands))
         for call in batch:
             try:
                 call.reply = conn.read_response()
             except redis.ResponseError as exc:  # this script's error reply; the stream is in step
                 call.error = exc
+        if wait and int(conn.read_response()) < 1:
+            for call in batch:
+                if call.name in self._confirm:
+                    call.replicated = False

@@ -4,6 +4,7 @@ each."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,17 +20,20 @@ from approvals.errors import (
     InvalidStateError,
     LeaseLostError,
     NotAnApproverError,
+    NotReplicatedError,
     NotRequesterError,
     RequestNotFoundError,
     SelfApprovalError,
     StaleRequestError,
 )
 from approvals.ids import parse_request_id
-from approvals.models import ApprovalRequest, AuditEntry, Submission, history_of
+from approvals.models import ApprovalRequest, AuditEntry, Status, Submission, history_of
 from approvals.policy import Policy
 from approvals.store import RedisApprovalStore, ScriptResult
 
 __all__ = ["DEFAULT_LEASE_MS", "SWEEP_BATCH", "Approval", "ApprovalService", "NewRequest"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_MS = 120_000
 SWEEP_BATCH = 200  # ids a sweep looks at, per kind: its cost stays bounded whatever the backlog
@@ -73,10 +77,41 @@ def _checked(request_id: str) -> str:
         raise RequestNotFoundError(str(exc)) from None
 
 
+# What a person is told when a transition ran on the primary but no replica confirmed it in time:
+# it did happen there, and may or may not survive a failover, so they check before acting again.
+_UNCONFIRMED = {
+    "create": "Request {id} was recorded on the primary Redis, but no replica confirmed it in "
+    "time: if Redis fails over now, it may be lost. Check /ops show {id} in a minute before asking "
+    "again; nothing was sent.",
+    "approve": "Your approval of request {id} was recorded on the primary Redis, but no replica "
+    "confirmed it in time, so it was not executed: the approval may or may not survive a "
+    "failover. Check /ops show {id} in a minute (executing or needs-reconciliation: /ops "
+    "reconcile {id} settles it); nothing was sent.",
+    "deny": "Request {id} was denied on the primary Redis, but no replica confirmed it in time: "
+    "the denial may or may not survive a failover. Check /ops show {id} in a minute.",
+    "cancel": "Request {id} was cancelled on the primary Redis, but no replica confirmed it in "
+    "time: the cancellation may or may not survive a failover. Check /ops show {id} in a minute.",
+    "submit": "The record of the next transaction of request {id} was not confirmed by a replica "
+    "in time, so that transaction was not sent.",
+    "complete": "Request {id} executed, but no replica confirmed its result in time: if Redis "
+    "fails over now, /ops reconcile {id} settles it from the chain (never by resending).",
+    "resolve": "Request {id} was settled on the primary Redis, but no replica confirmed it in "
+    "time: check /ops show {id} in a minute and reconcile again if it still needs it.",
+}
+
+
 def _raise_for(request_id: str, result: ScriptResult, action: str) -> ScriptResult:
-    """The result when it is 'ok'; the domain error its status word means otherwise."""
+    """The result when it is 'ok' (and, with replicas, confirmed by one); the domain error its
+    status word means otherwise.
+
+    Raises:
+        NotReplicatedError: it is 'ok' on the primary, but no replica confirmed it in time.
+    """
     status, state, current = result.status, result.state, result.request
     if status == "ok":
+        if not result.replicated:
+            sentence = _UNCONFIRMED.get(action, _UNCONFIRMED["create"])
+            raise NotReplicatedError(sentence.format(id=request_id), current)
         return result
     if status == "not_found":
         raise RequestNotFoundError(f"There is no request {request_id}; nothing was {action}d.")
@@ -117,6 +152,19 @@ def _request(request_id: str, result: ScriptResult) -> ApprovalRequest:
     if result.request is None:
         raise ApprovalError(f"The store did not return request {request_id}.")
     return result.request
+
+
+def _transition(event: str, request: ApprovalRequest, actor: str) -> ApprovalRequest:
+    """One INFO line per transition (the audit stream has the whole record); returns ``request``."""
+    logger.info(
+        "request %s %s by %s: now %s",
+        request.id,
+        event,
+        actor,
+        request.state,
+        extra={"approval_id": request.id, "event": event, "actor": actor, "state": request.state},
+    )
+    return request
 
 
 class ApprovalService:
@@ -189,7 +237,8 @@ class ApprovalService:
                 "nothing new was requested.",
                 result.other,
             )
-        return _request(request_id, _raise_for(request_id, result, "create"))
+        request = _request(request_id, _raise_for(request_id, result, "create"))
+        return _transition("created", request, new.requester)
 
     def _eligible(self, user: str, groups: tuple[str, ...]) -> None:
         if not self.policy.may_approve(user, groups):
@@ -223,6 +272,7 @@ class ApprovalService:
             return Approval(_request(request_id, result), False, None)
         request = _request(request_id, _raise_for(request_id, result, "approve"))
         claimed = token if token and request.lease_owner == token else None
+        _transition("approved and claimed" if claimed else "approved", request, user)
         return Approval(request, True, claimed)
 
     def deny(
@@ -237,12 +287,15 @@ class ApprovalService:
         request_id = _checked(request_id)
         self._eligible(user, groups)
         result = self.store.deny(request_id, self._now(), user, digest, reason)
-        return _request(request_id, _raise_for(request_id, result, "deny"))
+        return _transition(
+            "denied", _request(request_id, _raise_for(request_id, result, "deny")), user
+        )
 
     def cancel(self, request_id: str, user: str) -> ApprovalRequest:
         request_id = _checked(request_id)
         result = self.store.cancel(request_id, self._now(), user)
-        return _request(request_id, _raise_for(request_id, result, "cancel"))
+        request = _request(request_id, _raise_for(request_id, result, "cancel"))
+        return _transition("cancelled", request, user)
 
     def claim(
         self, request_id: str, worker: str, lease_ms: int = DEFAULT_LEASE_MS
@@ -255,7 +308,8 @@ class ApprovalService:
         """
         token = f"{worker}:{uuid.uuid4().hex}"
         result = self.store.claim(request_id, self._now(), worker, token, lease_ms)
-        return token, _request(request_id, _raise_for(request_id, result, "claim"))
+        request = _request(request_id, _raise_for(request_id, result, "claim"))
+        return token, _transition("claimed", request, worker)
 
     def renew(self, request_id: str, token: str, lease_ms: int = DEFAULT_LEASE_MS) -> None:
         _raise_for(request_id, self.store.renew(request_id, self._now(), token, lease_ms), "renew")
@@ -300,7 +354,8 @@ class ApprovalService:
     ) -> ApprovalRequest:
         outcome = "succeeded" if ok else "failed"
         done = self.store.complete(request_id, self._now(), token, outcome, result, tx_hashes)
-        return _request(request_id, _raise_for(request_id, done, "complete"))
+        request = _request(request_id, _raise_for(request_id, done, "complete"))
+        return _transition(outcome, request, token.partition(":")[0])
 
     def resolve(
         self, request_id: str, actor: str, *, ok: bool, result: str, tx_hashes: list[str]
@@ -308,13 +363,85 @@ class ApprovalService:
         request_id = _checked(request_id)
         outcome = "succeeded" if ok else "failed"
         done = self.store.resolve(request_id, self._now(), actor, outcome, result, tx_hashes)
-        return _request(request_id, _raise_for(request_id, done, "resolve"))
+        request = _request(request_id, _raise_for(request_id, done, "resolve"))
+        return _transition(f"reconciled ({outcome})", request, actor)
+
+    def proposed(
+        self,
+        request_id: str,
+        actor: str,
+        references: list[str],
+        *,
+        found_by: list[str],
+        expires_in_ms: int | None = None,
+        failure: str = "",
+        final: Status = Status.FAILED,
+        event: str = "proposed",
+        detail: str = "",
+    ) -> ApprovalRequest:
+        """Record that the request's calls stand as proposals of an outside approver (an on-chain
+        multisig account): ``references`` (opaque here, no commas) are kept on the request, which
+        ``request_of_proposal`` then finds from each of ``found_by`` (the proposals' numbers), and
+        ``expires_in_ms`` moves its expiry to the proposals'. With a ``failure`` the proposals can
+        never run: the request ends ``final`` (failed or expired) with that result, and what was
+        proposed is still recorded. ``detail`` is what the audit entry (the journal) says of them.
+
+        Raises:
+            InvalidStateError: the request is no longer pending.
+            ApprovalExpiredError: it expired first.
+        """
+        if any("," in r for r in references):
+            raise ValueError("a proposal reference cannot hold a comma")
+        done = self.store.proposed(
+            _checked(request_id),
+            self._now(),
+            actor,
+            event,
+            references,
+            found_by,
+            expires_in_ms=expires_in_ms,
+            final=str(final) if failure else "",
+            result=failure or detail,
+        )
+        return _request(request_id, _raise_for(request_id, done, "propose"))
+
+    def chain_claim(
+        self,
+        request_id: str,
+        worker: str,
+        approvers: list[str],
+        lease_ms: int = DEFAULT_LEASE_MS,
+    ) -> tuple[str, ApprovalRequest]:
+        """Take a request whose proposals the outside approver says can run, for execution:
+        (the lease token, the request). Exactly one caller wins; the approvals recorded here are
+        not consulted (a request forced to 'approved' is taken only on the outside word too).
+        ``approvers`` (who approved outside) become the request's approvers.
+
+        Raises:
+            AlreadyClaimedError: another worker took it, or it is final.
+            InvalidStateError: it has no proposals.
+        """
+        token = f"{worker}:{uuid.uuid4().hex}"
+        result = self.store.chain_claim(
+            _checked(request_id), self._now(), worker, token, lease_ms, approvers
+        )
+        return token, _request(request_id, _raise_for(request_id, result, "claim"))
+
+    def request_of_proposal(self, reference: str) -> ApprovalRequest | None:
+        """The request that recorded proposal ``reference`` (None if none did, or it is gone)."""
+        request_id = self.store.request_of(reference)
+        if request_id is None:
+            return None
+        request = self.store.get(parse_request_id(request_id).number)
+        return request if request is not None and request.id == request_id else None
 
     def lease_lost(self, request_id: str) -> ApprovalRequest | None:
         """Flag an executing request whose worker's lease has run out as needing reconciliation
         (what the sweeper does, for one request, at once); None while its lease still holds."""
         result = self.store.lease_lost(_checked(request_id), self._now())
-        return result.request if result.status == "ok" else None
+        if result.status != "ok" or result.request is None:
+            return None
+        return _transition("lease lost", result.request, "sweeper")
 
     def sweep(self, limit: int = SWEEP_BATCH) -> tuple[list[str], list[str]]:
         """Expire up to ``limit`` due pending requests and flag up to ``limit`` executing ones whose
@@ -335,6 +462,16 @@ class ApprovalService:
             for i in self.store.lost_leases(seen, limit)
             if self.store.lease_lost(i, now).status == "ok"
         ]
+        for request_id, event in [
+            *((i, "expired") for i in expired),
+            *((i, "lease lost") for i in lost),
+        ]:
+            logger.info(
+                "request %s %s by sweeper",
+                request_id,
+                event,
+                extra={"approval_id": request_id, "event": event, "actor": "sweeper"},
+            )
         return expired, lost
 
     def get(self, request_id: str) -> ApprovalRequest:

@@ -18,8 +18,13 @@ from approvals.ids import RequestId, new_request_id, parse_request_id
 from approvals.models import ApprovalRequest, AuditEntry, Submission
 from approvals.scripts import Scripts
 
-__all__ = ["RedisApprovalStore", "ScriptResult"]
+__all__ = ["CONFIRMED", "RedisApprovalStore", "ScriptResult"]
 
+# The transitions a person is told about (or that guard a transaction leaving): on a primary with
+# replicas, they are answered only once a replica has them, or flagged as not confirmed.
+CONFIRMED = frozenset(
+    {"create", "approve", "deny", "cancel", "submitting", "complete", "resolve", "proposed"}
+)
 _SCRIPTS = (
     "create",
     "approve",
@@ -32,6 +37,8 @@ _SCRIPTS = (
     "expire",
     "lease_lost",
     "resolve",
+    "proposed",
+    "chain_claim",
 )
 
 
@@ -46,6 +53,8 @@ class ScriptResult:
     count: int = 0
     request: ApprovalRequest | None = None
     other: str | None = None
+    # False: it ran on the primary, but no replica confirmed it in time (see Scripts' confirm)
+    replicated: bool = True
 
 
 def _source(name: str) -> str:
@@ -60,6 +69,7 @@ def _keys(number: int) -> list[str]:
         keys.AUDIT,
         keys.SEQUENCE,
         keys.OPEN_CALLS,
+        keys.FINISHED,
     ]
 
 
@@ -87,18 +97,20 @@ def _number(request_id: str) -> int:
     return parse_request_id(request_id).number
 
 
-def _result(raw: Any, given: dict[str, str] | None = None) -> ScriptResult:
+def _result(
+    raw: Any, given: dict[str, str] | None = None, *, replicated: bool = True
+) -> ScriptResult:
     """A script's reply; ``given`` are the fields the caller sent to ``create``, which replies with
     only those it set over them."""
     status = _text(raw[0])
     state = _text(raw[1]) if len(raw) > 1 else ""
     count = int(raw[2]) if len(raw) > 2 else 0
     if status == "duplicate":
-        return ScriptResult(status, state, count, other=_text(raw[3]))
+        return ScriptResult(status, state, count, other=_text(raw[3]), replicated=replicated)
     request = None
     if len(raw) > 3 and raw[3]:
         request = ApprovalRequest.from_fields((given or {}) | _pairs(raw[3]))
-    return ScriptResult(status, state, count, request)
+    return ScriptResult(status, state, count, request, replicated=replicated)
 
 
 @contextmanager
@@ -119,26 +131,42 @@ class RedisApprovalStore:
     that cannot be reached raises ``StoreUnavailableError``, never a redis-py exception.
     """
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, wait_timeout_ms: int = 1000) -> None:
+        """``wait_timeout_ms``: with replicas, how long a transition acknowledged to a person
+        (create, approve, deny, cancel, submitting, complete, resolve) waits for one to confirm it
+        before its caller is told it is not confirmed (``ScriptResult.replicated``)."""
         self.client = client
         prelude = _source("_prelude.lua")
+        sources = {name: prelude + "\n" + _source(f"{name}.lua") for name in _SCRIPTS}
         self._scripts = Scripts(
-            client, {name: prelude + "\n" + _source(f"{name}.lua") for name in _SCRIPTS}
+            client,
+            {**sources, "trim": _source("trim.lua")},
+            confirm=CONFIRMED,
+            wait_timeout_ms=wait_timeout_ms,
         )
         # The next request number create_next guesses (None until this store has seen one taken).
         self._next: int | None = None
         self._numbers = threading.Lock()
 
     def _run(
-        self, name: str, request_id: str, now_ms: int | None, actor: str, *args: str
+        self,
+        name: str,
+        request_id: str,
+        now_ms: int | None,
+        actor: str,
+        *args: str,
+        more_keys: tuple[str, ...] = (),
     ) -> ScriptResult:
-        """Script ``name`` on the request ``request_id`` (its whole id)."""
+        """Script ``name`` on the request ``request_id`` (its whole id); ``more_keys`` follow the
+        prelude's seven."""
         clock = "" if now_ms is None else str(now_ms)  # '': the script reads the server's TIME
         with _reachable():
-            raw = self._scripts.run(
-                name, _keys(_number(request_id)), [clock, actor, request_id, *args]
+            raw, replicated = self._scripts.call(
+                name,
+                [*_keys(_number(request_id)), *more_keys],
+                [clock, actor, request_id, *args],
             )
-        return _result(raw)
+        return _result(raw, replicated=replicated)
 
     def server_time_ms(self) -> int:
         """The Redis server's clock, the one the scripts decide on when no ``now_ms`` is given."""
@@ -169,8 +197,8 @@ class RedisApprovalStore:
         for _attempt in range(2):
             if self._next is None:
                 break
-            request_id, raw = self._create_guessed(clock, actor, tail, _flat(fields))
-            result = _result(raw, fields)
+            request_id, raw, replicated = self._create_guessed(clock, actor, tail, _flat(fields))
+            result = _result(raw, fields, replicated=replicated)
             if result.status != "taken":
                 return str(request_id), result
             with self._numbers:
@@ -181,18 +209,18 @@ class RedisApprovalStore:
             self._next = max(self._next or 0, number + 1)
         request_id = new_request_id(number)
         with _reachable():
-            raw = self._scripts.run(
+            raw, replicated = self._scripts.call(
                 "create",
                 _keys(number),
                 [clock, actor, str(request_id), str(number), *tail, "0", *_flat(fields)],
             )
-        return str(request_id), _result(raw, fields)
+        return str(request_id), _result(raw, fields, replicated=replicated)
 
     def _create_guessed(
         self, clock: str, actor: str, tail: list[str], fields: list[str]
-    ) -> tuple[RequestId, Any]:
+    ) -> tuple[RequestId, Any, bool]:
         """Run create with a guessed number, taken from the store's count while the script is
-        queued: (the id tried, the raw reply)."""
+        queued: (the id tried, the raw reply, whether a replica has it)."""
         chosen: list[RequestId] = []
 
         def build() -> tuple[list[str], list[str]]:
@@ -205,8 +233,8 @@ class RedisApprovalStore:
             return _keys(number), args
 
         with _reachable():
-            raw = self._scripts.run_built("create", build)
-        return chosen[0], raw
+            raw, replicated = self._scripts.call_built("create", build)
+        return chosen[0], raw, replicated
 
     def approve(
         self,
@@ -290,6 +318,54 @@ class RedisApprovalStore:
     ) -> ScriptResult:
         return self._run("resolve", request_id, now_ms, actor, outcome, result, ",".join(tx_hashes))
 
+    def proposed(
+        self,
+        request_id: str,
+        now_ms: int | None,
+        actor: str,
+        event: str,
+        references: list[str],
+        found_by: list[str],
+        *,
+        expires_in_ms: int | None,
+        final: str,
+        result: str,
+    ) -> ScriptResult:
+        """Record the request's proposals (``proposed.lua``) and index it by ``found_by``;
+        ``result`` is the failure's with a ``final`` state, else the audit entry's detail."""
+        return self._run(
+            "proposed",
+            request_id,
+            now_ms,
+            actor,
+            event,
+            ",".join(references),
+            "" if expires_in_ms is None else str(expires_in_ms),
+            final,
+            result,
+            *found_by,
+            more_keys=(keys.PROPOSALS,),
+        )
+
+    def chain_claim(
+        self,
+        request_id: str,
+        now_ms: int | None,
+        actor: str,
+        token: str,
+        lease_ms: int,
+        approvers: list[str],
+    ) -> ScriptResult:
+        return self._run(
+            "chain_claim", request_id, now_ms, actor, token, str(lease_ms), ",".join(approvers)
+        )
+
+    def request_of(self, reference: str) -> str | None:
+        """The id of the request that recorded proposal ``reference``, if one did."""
+        with _reachable():
+            found = cast(bytes | None, self.client.hget(keys.PROPOSALS, reference))
+        return _text(found) if found is not None else None
+
     def get(self, number: int) -> ApprovalRequest | None:
         """The request stored under ``number`` (whatever its tag), or None."""
         with _reachable():
@@ -345,6 +421,34 @@ class RedisApprovalStore:
                 if request.id == request_id:
                     out.append(request)
         return out
+
+    def trim(self, cutoff_ms: int, limit: int) -> list[str]:
+        """Delete up to ``limit`` requests that became final before ``cutoff_ms`` (retention), the
+        oldest first: the ids looked at (``trim.lua`` re-checks each atomically)."""
+        with _reachable():
+            raw = self.client.zrangebyscore(
+                keys.FINISHED, "-inf", f"({cutoff_ms}", start=0, num=limit
+            )
+        ids = _texts(cast(list[Any], raw))
+        if not ids:
+            return []
+        script_keys = [keys.FINISHED]
+        for request_id in ids:
+            number = _number(request_id)
+            script_keys += [
+                keys.request_key(number),
+                keys.approvers_key(number),
+                keys.legacy_submissions_key(number),
+            ]
+        with _reachable():
+            self._scripts.run("trim", script_keys, [str(cutoff_ms), *ids])
+        return ids
+
+    def trim_audit(self, cutoff_ms: int) -> int:
+        """Drop the audit stream's entries older than ``cutoff_ms`` (whole macro nodes, so a few
+        just older may stay until the next call); how many went."""
+        with _reachable():
+            return int(cast(int, self.client.xtrim(keys.AUDIT, minid=cutoff_ms, approximate=True)))
 
     def pending_count(self) -> int:
         with _reachable():

@@ -264,7 +264,9 @@ def serve_env(
             "CHATOPS_LOG_LEVEL": "WARNING",
         }
     )
-    if devnet is not None:
+    if devnet is None:
+        env["CHATOPS_REHEARSAL"] = "1"  # the embedded devnet: serve only runs it when asked
+    else:
         env.update(
             {
                 "SUPRA_RPC_URL": devnet.devnet_url,

@@ -11,6 +11,7 @@ from pathlib import Path
 from approvals.policy import PolicyError
 from chatops import __version__, logs
 from chatops.config import ConfigError, Settings, load_settings
+from chatops.redis_client import NoRedisServerError
 
 __all__ = ["main"]
 
@@ -86,6 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument(
         "--limit", type=int, default=None, help="only the N latest entries (default all)"
+    )
+    export.add_argument(
+        "--since",
+        type=_when_ms,
+        default=None,
+        metavar="WHEN",
+        help="only entries written from WHEN (unix seconds or ISO 8601, UTC)",
+    )
+    export.add_argument(
+        "--until",
+        type=_when_ms,
+        default=None,
+        metavar="WHEN",
+        help="only entries written up to WHEN (unix seconds or ISO 8601, UTC)",
     )
 
     policy = sub.add_parser("policy", help="the policy file (CHATOPS_POLICY_FILE)")
@@ -215,30 +230,52 @@ def _run_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when_ms(text: str) -> int:
+    """``--since``/``--until``: unix seconds, or an ISO 8601 date or time (UTC unless it says)."""
+    from datetime import UTC, datetime
+
+    if text.strip().isdigit():
+        return int(text) * 1000
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither unix seconds nor an ISO 8601 date (2026-12-01, 2026-12-01T10:00)"
+        ) from None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
 def _run_journal(args: argparse.Namespace, settings: Settings) -> int:
-    from chatops.notify.journal import JournalEntry, export_json, export_md
+    import itertools
 
-    entries: list[JournalEntry] = []
-    if settings.redis_url is not None:
-        import redis
+    from chatops.notify.journal import JournalEntry, export_json_chunks, export_md_lines
 
-        from chatops.notify.journal import Journal
-        from chatops.redis_client import redis_client
+    render = export_md_lines if args.format == "md" else export_json_chunks
+    if settings.redis_url is None:
+        # No REDIS_URL: the embedded store starts empty, so its journal is the bare table.
+        empty: list[JournalEntry] = []
+        sys.stdout.writelines(render(empty))
+        return 0
+    import redis
 
-        client = redis_client(settings.redis_url.get_secret_value())
-        try:
-            journal = Journal(client)
-            entries = journal.recent(args.limit) if args.limit else journal.entries()
-        except redis.RedisError as exc:
-            print(
-                f"chatops: cannot read the journal from Redis: {type(exc).__name__}",
-                file=sys.stderr,
-            )
-            return 1
-        finally:
-            client.close()
-    # No REDIS_URL: the embedded store starts empty, so its journal is the bare table.
-    print(export_md(entries) if args.format == "md" else export_json(entries), end="")
+    from chatops.notify.journal import Journal
+    from chatops.redis_client import redis_client
+
+    client = redis_client(settings.redis_url.get_secret_value())
+    try:
+        # Streamed: read a page at a time, written as it is read; memory stays flat.
+        entries = Journal(client).newest_first(args.since, args.until)
+        if args.limit:
+            entries = itertools.islice(entries, args.limit)
+        sys.stdout.writelines(render(entries))
+    except redis.RedisError as exc:
+        print(
+            f"chatops: cannot read the journal from Redis: {type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        client.close()
     return 0
 
 
@@ -269,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet = args.command in ("console", "keygen", "multisig")
     if quiet and "log_level" not in settings.model_fields_set:
         level = max(level, logging.WARNING)  # these print their answers; logs only when asked
-    logs.configure(level, settings.secrets())
+    logs.configure(level, settings.secrets(), fmt=settings.log_format)
     try:
         if args.command == "devnet":
             return _run_devnet(args)
@@ -291,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from chatops.multisig_cli import run
 
             return run(args, settings)
-    except (ConfigError, PolicyError) as exc:
+    except (ConfigError, PolicyError, NoRedisServerError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(f"unhandled command {args.command}")

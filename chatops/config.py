@@ -15,6 +15,7 @@ __all__ = ["ConfigError", "Settings", "load_settings"]
 
 LOTTERY_MULTI_ADDRESS = "0xbc959517601034979f21fa2f2f41862219ea38554be27c2fdb4fd9a392caafe0"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 
 
 class ConfigError(Exception):
@@ -71,6 +72,21 @@ class Settings(BaseSettings):
     )
     slack_app_id: str | None = Field(default=None, validation_alias="CHATOPS_SLACK_APP_ID")
     log_level: LogLevel = Field(default="INFO", validation_alias="CHATOPS_LOG_LEVEL")
+    # json: one object per line (time, level, logger, message and the work's context), for a log
+    # pipeline; text: one readable line, for a terminal.
+    log_format: LogFormat = Field(default="text", validation_alias="CHATOPS_LOG_FORMAT")
+    # serve on the embedded devnet (no SUPRA_RPC_URL) only when asked: a rehearsal must never pass
+    # for production, so every Slack message and /readyz then say so.
+    rehearsal: bool = Field(default=False, validation_alias="CHATOPS_REHEARSAL")
+    # What is finished (final requests, their audit lines, journal entries, resolved incidents,
+    # posted outbox records) is deleted once older than this many days; 0 keeps everything.
+    retention_days: Annotated[int, Field(ge=0, le=36_500)] = Field(
+        default=90, validation_alias="CHATOPS_RETENTION_DAYS"
+    )
+    # With replicas, how long a transition acknowledged to a person waits for one to confirm it.
+    redis_wait_timeout_ms: Annotated[int, Field(ge=1, le=60_000)] = Field(
+        default=1000, validation_alias="CHATOPS_REDIS_WAIT_TIMEOUT_MS"
+    )
     # On SIGTERM, how long commands in flight get to finish. Keep it a few seconds below the
     # orchestrator's kill timeout (docker run --stop-timeout 30, Kubernetes' default 30 s).
     shutdown_grace_s: Annotated[float, Field(ge=0, le=3600)] = Field(
@@ -104,6 +120,21 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            # The message names the scheme rule, never the URL (its userinfo is a password).
+            problem = redis_url_problem(value.get_secret_value())
+            if problem:
+                raise ValueError(problem)
+        return value
+
     @property
     def is_embedded(self) -> bool:
         """No Redis and no chain configured: run on the in-process store and the embedded devnet."""
@@ -113,11 +144,25 @@ class Settings(BaseSettings):
     def log_level_number(self) -> int:
         return int(logging.getLevelName(self.log_level))
 
+    @property
+    def is_rehearsal(self) -> bool:
+        """Serving on the embedded devnet: asked for with ``CHATOPS_REHEARSAL``, never implied."""
+        return self.supra_rpc_url is None
+
     def problems(self, *, serve: bool = False, http_mode: bool = False) -> list[tuple[str, str]]:
         """What this configuration lacks for the mode it runs in, one (variable, why) each: a real
-        chain needs its id, a signing key and a policy; ``serve`` needs Redis, the bot token and
-        a policy, and in HTTP mode the signing secret."""
+        chain needs its id, a signing key and a policy; ``serve`` needs a chain (or
+        ``CHATOPS_REHEARSAL``), Redis, the bot token and a policy, and in HTTP mode the signing
+        secret."""
         problems: list[tuple[str, str]] = []
+        if serve and self.supra_rpc_url is None and not self.rehearsal:
+            problems.append(
+                (
+                    "SUPRA_RPC_URL",
+                    "required by chatops serve (set CHATOPS_REHEARSAL=1 to serve on the embedded "
+                    "devnet, a rehearsal chain, and say so in every message)",
+                )
+            )
         if self.supra_rpc_url is not None:
             for var, value in (
                 ("SUPRA_CHAIN_ID", self.supra_chain_id),
@@ -164,6 +209,29 @@ class Settings(BaseSettings):
             self.redis_url,
         ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a Redis URL the bot can use, in one sentence without the URL; None if fine.
+
+    ``redis+sentinel://[:password@]host:port[,host:port...]/service_name[/db]`` names the
+    Sentinels and the service they watch; the others are redis-py's."""
+    if not url.startswith(REDIS_SCHEMES):
+        return f"must start with one of {', '.join(REDIS_SCHEMES)}"
+    if url.startswith("redis+sentinel://"):
+        rest = url.removeprefix("redis+sentinel://")
+        hosts, _, path = rest.rpartition("@")[2].partition("/")
+        parts = [p for p in path.split("/") if p]
+        if not hosts or any(
+            ":" not in h or not h.rsplit(":", 1)[1].isdigit() for h in hosts.split(",")
+        ):
+            return "a redis+sentinel URL lists the Sentinels as host:port,host:port"
+        if not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+            return "a redis+sentinel URL ends with /service_name or /service_name/db"
+    return None
 
 
 _FIELD_TO_ENV = {

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from approvals.policy import BreakGlass, Policy, PolicyError, Role
+from chatops.chain.signer import normalize_address
 from chatops.notify.monitors import ALERT_NAMES
 from chatops.notify.router import DEFAULT_RULES, short_name
 from chatops.notify.routing_policy import RouteOverride, Routing
@@ -23,6 +24,7 @@ from commands.registry import Registry, Step
 __all__ = [
     "CONSOLE_CHANNEL",
     "DirectMessages",
+    "MultisigSection",
     "PolicyFile",
     "PolicyFileError",
     "load_policy_file",
@@ -33,8 +35,23 @@ CONSOLE_CHANNEL = "console"  # the channel of every console invocation
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
 _NOTIFY_KEYS = ("routing", "incident_channel")
+_MULTISIG_KEY = "multisig"
 _DM_KEY = "direct_messages"
 _WAIVER_KEY = "unprivileged"
+
+
+class MultisigSection(BaseModel):
+    """``multisig:``: the package account is an on-chain multisig account. Its presence switches
+    the bot to multisig mode: every call of the account is a proposal that ``threshold`` owners
+    approve on chain (the bot's yes, as proposer and executor, counts once), each person with
+    their own key; ``addresses`` names each person's owner address. A proposal payload longer than
+    ``hash_only_from_bytes`` is proposed by its hash only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threshold: int = Field(ge=1, le=32)
+    addresses: dict[str, str]
+    hash_only_from_bytes: int = Field(default=1024, ge=64, le=65_536)
 
 
 class DirectMessages(BaseModel):
@@ -55,8 +72,10 @@ _KNOWN_KEYS = sorted(
         *BreakGlass.model_fields,
         *Routing.model_fields,
         *RouteOverride.model_fields,
+        *MultisigSection.model_fields,
         *DirectMessages.model_fields,
         *_NOTIFY_KEYS,
+        _MULTISIG_KEY,
         _DM_KEY,
     }
 )
@@ -77,11 +96,13 @@ class PolicyFileError(PolicyError):
 
 @dataclass(frozen=True)
 class PolicyFile:
-    """A checked policy file: the approvals rules and where notify posts events and incidents."""
+    """A checked policy file: the approvals rules, where notify posts events and incidents, and
+    (multisig mode) the on-chain multisig account's threshold and owners' addresses."""
 
     policy: Policy
     routing: Routing = field(default_factory=Routing)
     incident_channel: str | None = None
+    multisig: MultisigSection | None = None
     direct_messages: DirectMessages = field(default_factory=DirectMessages)
 
 
@@ -208,10 +229,17 @@ def parse_policy_file(text: str, registry: Registry, *, source: str = "policy") 
         problems.add((), "the file must be a mapping of keys (users:, groups:, privileged:, ...)")
         raise problems.error()
     data = _blank_is_missing(data)
-    rules = {k: v for k, v in data.items() if k not in (*_NOTIFY_KEYS, _DM_KEY, _WAIVER_KEY)}
+    rules = {
+        k: v
+        for k, v in data.items()
+        if k not in (*_NOTIFY_KEYS, _WAIVER_KEY, _MULTISIG_KEY, _DM_KEY)
+    }
     policy = _validated(Policy, rules, (), problems)
     routing = _validated(Routing, data.get("routing") or {}, ("routing",), problems)
     direct = _validated(DirectMessages, data.get(_DM_KEY) or {}, (_DM_KEY,), problems)
+    multisig = None
+    if data.get(_MULTISIG_KEY) is not None:  # an empty section is a missing one: off-chain mode
+        multisig = _multisig(data, policy, problems)
     incident_channel = data.get("incident_channel")
     if incident_channel is not None and not isinstance(incident_channel, str):
         problems.add(("incident_channel",), "must be a Slack channel id")
@@ -233,7 +261,7 @@ def parse_policy_file(text: str, registry: Registry, *, source: str = "policy") 
         )
     if problems or policy is None or routing is None or direct is None:
         raise problems.error()  # a model that did not validate said why
-    return PolicyFile(policy, routing, incident_channel, direct)
+    return PolicyFile(policy, routing, incident_channel, multisig, direct)
 
 
 def _has_approvers(policy: Policy) -> bool:
@@ -402,3 +430,57 @@ def _check_routes(data: dict[Any, Any], problems: _Problems) -> None:
             if str(name) not in known:
                 hint = _did_you_mean(str(name), known)
                 problems.add(("routing", section, name), f"no {what} is named {name!r}{hint}")
+
+
+def _multisig(
+    data: dict[Any, Any], policy: Policy | None, problems: _Problems
+) -> MultisigSection | None:
+    """The ``multisig:`` section, checked for what can be known without the chain (the chain's
+    owners and threshold are compared with it when the bot starts)."""
+    at: Where = (_MULTISIG_KEY,)
+    raw = data.get(_MULTISIG_KEY)
+    if not isinstance(raw, dict):
+        problems.add(at, "must be a mapping with threshold: and addresses:")
+        return None
+    section = _validated(MultisigSection, raw, at, problems)
+    if section is None:
+        return None
+    addresses: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for person, address in section.addresses.items():
+        try:
+            owner = normalize_address(address)
+        except ValueError:
+            problems.add((*at, "addresses", person), f"{address!r} is not an account address")
+            continue
+        if owner in seen:
+            problems.add(
+                (*at, "addresses", person),
+                f"{owner} is also {seen[owner]}'s: each person approves with a key of their own",
+            )
+            continue
+        seen[owner] = str(person)
+        addresses[str(person)] = owner
+    needed = policy.approvals_needed if policy is not None else 1
+    people = needed + 1  # the requester and the approvals the policy asks for
+    if section.threshold < people + 1:
+        problems.add(
+            (*at, "threshold"),
+            f"a threshold of {section.threshold} lets the bot and {max(section.threshold - 1, 0)} "
+            f"person(s) pass; the policy asks for {people} people, so it must be at least "
+            f"{people + 1} (the bot's yes as proposer and executor counts once)",
+        )
+    elif len(addresses) < section.threshold - 1:
+        problems.add(
+            (*at, "addresses"),
+            f"{len(addresses)} address(es) cannot give the {section.threshold - 1} approvals a "
+            f"threshold of {section.threshold} needs besides the bot's",
+        )
+    glass = data.get("break_glass")
+    if isinstance(glass, dict) and glass.get("enabled") is True:
+        problems.add(
+            ("break_glass", "enabled"),
+            "break-glass cannot apply in multisig mode: the chain needs its approvals whoever "
+            "asks; disable it or remove multisig:",
+        )
+    return section.model_copy(update={"addresses": addresses})

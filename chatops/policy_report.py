@@ -97,4 +97,17 @@ def describe_policy(checked: PolicyFile, registry: Registry, *, source: str) -> 
         f" ({len(routing.events)} event and {len(routing.alerts)} alert override(s))",
         "Direct messages: " + _direct(checked),
     ]
+    multisig = checked.multisig
+    if multisig is None:
+        lines.append("Multisig mode: off (approvals are recorded here and the bot's key signs)")
+        return "\n".join(lines)
+    lines += [
+        f"Multisig mode: on. Every call of the package account is an on-chain proposal that needs "
+        f"{multisig.threshold} approvals on chain: the bot's (as proposer and executor) and "
+        f"{multisig.threshold - 1} people's, each signed with their own key; approvals recorded "
+        "here execute nothing. Checked against the chain's owners when the bot starts.",
+        f"  proposals longer than {multisig.hash_only_from_bytes} bytes are made by hash only",
+        "  owner addresses:",
+        *(f"    {person:<{width}}  {address}" for person, address in multisig.addresses.items()),
+    ]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import redis
 from redis.backoff import NoBackoff
@@ -30,10 +30,12 @@ def start_redis_server(
     port: int | None = None,
     unix_socket: str | None = None,
     appendfsync: str | None = None,
+    extra: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``binary`` on 127.0.0.1:``port`` or on ``unix_socket`` (no TCP port), with its files in
     ``workdir``, and return once it answers PING. No RDB snapshots; the AOF only with
     ``appendfsync`` (``always``, ``everysec``), for a server whose data must survive a restart.
+    ``extra`` are more options (``--replicaof 127.0.0.1 6379``: a replica).
 
     Raises:
         RedisServerError: it exited, or did not answer within 10 s.
@@ -47,7 +49,16 @@ def start_redis_server(
     )
     persist = ["--appendonly", "yes", "--appendfsync", appendfsync] if appendfsync else []
     proc = subprocess.Popen(  # noqa: S603 - a fixed binary and arguments
-        [binary, *listen, "--save", "", *(persist or ["--appendonly", "no"]), "--dir", workdir],
+        [
+            binary,
+            *listen,
+            "--save",
+            "",
+            *(persist or ["--appendonly", "no"]),
+            "--dir",
+            workdir,
+            *extra,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -4,6 +4,7 @@ approvals. Both adapters (Slack, console) call ``Runner.handle`` and only transl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from approvals.errors import ApprovalError
 from approvals.policy import Policy
 from chatops.chain.errors import ChainAbortError, ChainError
+from chatops.logs import log_context
 from chatops.notify.journal import Journal, journal_step
 from commands.errors import (
     CancelledError,
@@ -51,6 +53,11 @@ class ApprovalGate(ApprovalsPort, Protocol):
     ) -> Reply:
         """Store the request; under break-glass it also executes at once, reporting to
         ``progress`` and stopping between two transactions once ``cancel`` is set."""
+        ...
+
+    def requires_approval(self, plan: Plan) -> str | None:
+        """Why ``plan`` needs approval whatever the catalog and the policy say (multisig mode:
+        every call of the account is a proposal); None when they alone decide."""
         ...
 
 
@@ -253,7 +260,34 @@ class Runner:
         cancel: threading.Event | None = None,
         groups: tuple[str, ...] = (),
     ) -> Reply:
-        """Answer one invocation; never raises."""
+        """Answer one invocation; never raises. Logs one INFO line for it (request id, user, channel,
+        command, outcome, duration), and every line logged meanwhile carries the same context."""
+        request_id = uuid.uuid4().hex[:12]
+        started = time.monotonic()
+        with log_context(
+            request_id=request_id, user=inv.user, channel=inv.channel, command=inv.command
+        ):
+            reply = self._answer(inv, progress, cancel, groups)
+            logger.info(
+                "%s %s: %s",
+                inv.command,
+                (inv.text.split(maxsplit=1) or [""])[0][:40],
+                "ok" if reply.ok else "refused",
+                extra={
+                    "outcome": "ok" if reply.ok else "error",
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    "approval_id": reply.request_id,
+                },
+            )
+        return reply
+
+    def _answer(
+        self,
+        inv: Invocation,
+        progress: Callable[[str], None] | None,
+        cancel: threading.Event | None,
+        groups: tuple[str, ...],
+    ) -> Reply:
         try:
             return self._handle(inv, progress, cancel, groups)
         except Exception as exc:  # noqa: BLE001 - error_reply logs an unexpected one with its traceback
@@ -295,8 +329,13 @@ class Runner:
         failed = _failed(plan.checks)
         if failed:
             raise PreconditionError(f"Preflight failed: {failed[0].name}.", tuple(plan.checks))
-        # The catalog (or policy) decides for the step, the plan may add the need for this
-        # invocation; a plan never waives an approval the step needs.
+        # The catalog (or policy) decides for the step, the plan (or the flow: a multisig
+        # account's every call is a proposal) may add the need for this invocation; nothing
+        # waives an approval the step needs.
+        if not privileged and plan.needs_approval is None and self.approvals is not None:
+            required = self.approvals.requires_approval(plan)
+            if required is not None:
+                plan = dataclasses.replace(plan, needs_approval=required)
         if plan.needs_approval is not None and not privileged:
             privileged = True
             if not self.policy.may_request_in(inv.channel):  # as authorize() does for the step

@@ -7,21 +7,31 @@ import logging
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 import redis
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import Gauge, GCCollector, PlatformCollector, ProcessCollector
 
 from chatops.chain.errors import ChainError
 from chatops.chain.gateway import Gateway
+from chatops.chain.metrics import RpcMetrics
 from chatops.config import ConfigError, Settings
 from chatops.notify.digest import DEFAULT_DIGEST_ITEMS
-from chatops.notify.metrics import ChainMetrics, OutboxMetrics
+from chatops.notify.leader import LeaderLease
+from chatops.notify.metrics import ChainMetrics, LoopMetrics, OutboxMetrics
 from chatops.notify.monitors import Monitors
 from chatops.notify.outbox_worker import OutboxWorker
 from chatops.notify.ports import Poster
 from chatops.notify.watcher import Watcher, WatcherConfig
-from chatops.slack.app import build_bolt_app, home_refresher, refresh_requests
+from chatops.retention import Retention
+from chatops.slack.app import (
+    build_bolt_app,
+    forget_requests,
+    home_refresher,
+    refresh_requests,
+    report_outcome,
+)
 from chatops.slack.deps import SlackDeps
 from chatops.slack.metrics import Metrics
 from chatops.slack.server import BackgroundChecks, HealthServer, make_wsgi, start_socket_mode
@@ -29,8 +39,9 @@ from chatops.slack.web.client import outbox_web_client, web_client
 from chatops.slack.web.outbox_poster import OutboxPoster
 from chatops.slack.workspace import learn_workspace
 from chatops.wiring import App, build_app
+from commands.reply import Reply
 
-__all__ = ["Loop", "background_loops", "serve", "supervise"]
+__all__ = ["Loop", "background_loops", "exported_metrics", "leased", "serve", "supervise"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +59,18 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
     with build_app(settings, for_slack=True, http_mode=not socket_mode) as app:
         if settings.slack_bot_token is None:
             raise ConfigError([("SLACK_BOT_TOKEN", "required by chatops serve")])
+        metrics = Metrics()
+        rehearsal = settings.is_rehearsal
+        if rehearsal:
+            logger.warning(
+                "REHEARSAL: serving on the embedded devnet, not a real chain "
+                "(CHATOPS_REHEARSAL); every Slack message and /readyz say so"
+            )
         client = web_client(
-            settings.slack_bot_token.get_secret_value(), str(settings.slack_api_url)
+            settings.slack_bot_token.get_secret_value(),
+            str(settings.slack_api_url),
+            metrics=metrics,
+            rehearsal=rehearsal,
         )
         # Before anything listens: requests from any other workspace will be refused.
         workspace = learn_workspace(
@@ -63,7 +84,6 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
             if socket_mode or settings.slack_signing_secret is None
             else settings.slack_signing_secret.get_secret_value()
         )
-        metrics = Metrics()
         deps = SlackDeps(
             runner=app.runner,
             flow=app.flow,
@@ -100,27 +120,30 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
 
         stop = threading.Event()
         token = settings.slack_bot_token.get_secret_value()
-        _queue_gauges(metrics.registry, app)
-        Gauge(
-            "chatops_work_in_flight",
-            "Commands and clicks queued or running on the executor",
-            registry=metrics.registry,
-        ).set_function(lambda: float(len(executor.in_flight())))
         # One registry: the bot's own metrics and the chain metrics of monitoring.md on /metrics.
+        chain_metrics = exported_metrics(app, metrics, lambda: len(executor.in_flight()))
+        notices = outbox_web_client(
+            token, str(settings.slack_api_url), metrics=metrics, rehearsal=rehearsal
+        )
         loops = background_loops(
             app,
-            OutboxPoster(
-                outbox_web_client(token, str(settings.slack_api_url)),
-                on_incident=home_refresher(deps),  # App Home lists the open incidents
-            ),
-            ChainMetrics(metrics.registry),
+            # App Home lists the open incidents: an incident's message refreshes the tabs.
+            OutboxPoster(notices, on_incident=home_refresher(deps)),
+            chain_metrics,
             on_swept=lambda ids: refresh_requests(deps, ids),
+            on_executed=lambda request_id, reply: report_outcome(deps, request_id, reply),
             digest_items=settings.outbox_digest_items,
+            retention_days=settings.retention_days,
+            forget=lambda ids: forget_requests(app.redis, ids),
         )
         threads = [supervise(name, loop, stop) for name, loop in loops.items()]
         server = HealthServer(
             make_wsgi(
-                None if socket_mode else bolt, readiness, metrics, signing_secret=signing_secret
+                None if socket_mode else bolt,
+                readiness,
+                metrics,
+                signing_secret=signing_secret,
+                rehearsal=rehearsal,
             ),
             host,
             settings.http_port,
@@ -168,18 +191,73 @@ def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0"
 
 Loop = Callable[[threading.Event], None]
 
+SWEEP_INTERVAL_S = 10.0
+RETENTION_INTERVAL_S = 600.0
 
-def _queue_gauges(registry: CollectorRegistry, app: App) -> None:
-    """Gauges read at scrape time: outbox depth and approval requests waiting, from Redis."""
+
+def exported_metrics(app: App, metrics: Metrics, in_flight: Callable[[], int]) -> ChainMetrics:
+    """Put everything ``/metrics`` shows on ``metrics.registry``: the process and platform
+    collectors, chain RPC latency by route, the queues read at scrape time (outbox depth and age,
+    approvals pending: each a cheap read, whatever the history), work in flight; returns the
+    chain metrics of monitoring.md, on the same registry, for the watcher and the monitors."""
+    registry = metrics.registry
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    app.gateway.client.metrics = RpcMetrics(registry)
+    outbox = app.notify.outbox
     Gauge("chatops_outbox_depth", "Messages waiting in the outbox", registry=registry).set_function(
-        lambda: float(app.notify.outbox.depth())
+        lambda: float(outbox.depth())
     )
+    Gauge(
+        "chatops_outbox_oldest_seconds",
+        "How long the oldest message still in the outbox has waited",
+        registry=registry,
+    ).set_function(lambda: outbox.oldest_age_ms() / 1000)
     store = app.flow.service.store
     Gauge(
         "chatops_approvals_pending",
         "Approval requests waiting for a second person",
         registry=registry,
     ).set_function(lambda: float(store.pending_count()))
+    Gauge(
+        "chatops_work_in_flight",
+        "Commands and clicks queued or running on the executor",
+        registry=registry,
+    ).set_function(lambda: float(in_flight()))
+    Gauge(
+        "chatops_rehearsal",
+        "1 when the bot serves a rehearsal (the embedded devnet, no real chain)",
+        registry=registry,
+    ).set(1 if app.rehearsal else 0)
+    return ChainMetrics(registry)
+
+
+def leased(
+    lease: LeaderLease, interval_s: float, work: Callable[[], object], metrics: LoopMetrics
+) -> Loop:
+    """A singleton loop: every ``interval_s`` whichever replica holds ``lease`` runs ``work`` once;
+    the others stand by and take over when the holder stops renewing (its lease lapses)."""
+    loop = lease.loop
+
+    def run(stop: threading.Event) -> None:
+        held = False
+        try:
+            while not stop.wait(interval_s):
+                fence = lease.acquire()
+                if held and not fence:
+                    metrics.lease_lost.labels(loop=loop).inc()
+                    logger.warning("%s lease lost to another replica; standing by", loop)
+                held = bool(fence)
+                metrics.leader.labels(loop=loop).set(1 if held else 0)
+                if held:
+                    work()
+                    metrics.runs.labels(loop=loop).inc()
+        finally:
+            lease.release()
+            metrics.leader.labels(loop=loop).set(0)
+
+    return run
 
 
 def background_loops(
@@ -188,12 +266,23 @@ def background_loops(
     metrics: ChainMetrics,
     on_swept: Callable[[list[str]], None] | None = None,
     *,
+    on_executed: Callable[[str, Reply], None] | None = None,
     digest_items: int = DEFAULT_DIGEST_ITEMS,
+    retention_days: int = 0,
+    forget: Callable[[list[str]], None] | None = None,
+    owner: str | None = None,
+    sweep_interval_s: float = SWEEP_INTERVAL_S,
 ) -> dict[str, Loop]:
-    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry.
+    """The supervised background work of ``serve``: events, monitors, the outbox, approval expiry,
+    retention, and in multisig mode the execution of what the chain approved (``on_executed`` sees
+    each result, ``on_swept`` the requests whose state or votes changed). Every loop but the outbox
+    (whose channels are leased one at a time) is a singleton among replicas: one leader runs it,
+    under a lease (``owner`` names this replica).
 
-    The outbox's metrics go on the same registry as ``metrics`` (one ``/metrics``)."""
+    Their metrics go on the same registry as ``metrics`` (one ``/metrics``)."""
     notify = app.notify
+    owner = owner or uuid.uuid4().hex[:12]
+    loops = LoopMetrics(metrics.registry)
     # A fresh install starts at the tip instead of replaying the chain's whole history.
     watcher = Watcher(
         app.gateway.client,
@@ -203,6 +292,8 @@ def background_loops(
         notify.alerts,
         config=WatcherConfig(start_height=None),
         metrics=metrics,
+        loop_metrics=loops,
+        owner=owner,
     )
     monitors = Monitors(
         app.gateway,
@@ -219,19 +310,58 @@ def background_loops(
         metrics=OutboxMetrics(metrics.registry),
     )
     service = app.flow.service
+    retention = Retention(
+        service.store, notify.store, notify.journal, days=retention_days, forget=forget
+    )
 
-    def sweep(stop: threading.Event) -> None:
-        while not stop.wait(10):
-            expired, lost = service.sweep()
-            if on_swept is not None and (expired or lost):
-                on_swept([*expired, *lost])
+    def sweep() -> None:
+        expired, lost = service.sweep()
+        if on_swept is not None and (expired or lost):
+            on_swept([*expired, *lost])
 
-    return {
+    def lease(loop: str, interval_s: float) -> LeaderLease:
+        # A lease outlives three rounds: one slow round does not hand the loop to another replica.
+        return LeaderLease(app.redis, owner, int(interval_s * 3000), loop=loop)
+
+    monitor_s = monitors.config.interval_s
+    work: dict[str, Loop] = {
         "watcher": watcher.run,
-        "monitors": monitors.run,
+        "monitors": leased(lease("monitors", monitor_s), monitor_s, monitors.check_once, loops),
         "outbox": outbox.run,
-        "approval-sweeper": sweep,
+        "approval-sweeper": leased(
+            lease("sweeper", sweep_interval_s), sweep_interval_s, sweep, loops
+        ),
+        "retention": leased(
+            lease("retention", RETENTION_INTERVAL_S),
+            RETENTION_INTERVAL_S,
+            lambda: retention.run_once(service.store.server_time_ms()),
+            loops,
+        ),
     }
+    if app.flow.executor is not None:
+        work["multisig-executor"] = _executor_loop(app, on_executed, on_swept)
+    return work
+
+
+def _executor_loop(
+    app: App,
+    on_executed: Callable[[str, Reply], None] | None,
+    on_changed: Callable[[list[str]], None] | None,
+) -> Loop:
+    """Multisig mode: run what the chain approved, once, from one replica at a time."""
+    executor = app.flow.executor
+    if executor is None:
+        raise ValueError("not in multisig mode")
+
+    def run(stop: threading.Event) -> None:
+        executor.loop(
+            stop,
+            app.redis,
+            on_done=on_executed or (lambda _id, _reply: None),
+            on_changed=on_changed or (lambda _ids: None),
+        )
+
+    return run
 
 
 def supervise(name: str, loop: Loop, stop: threading.Event) -> threading.Thread:

@@ -15,13 +15,16 @@ from approvals.policy import Policy, demo_policy
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from chatops.chain.client import ChainClient
+from chatops.chain.errors import ChainError
 from chatops.chain.gateway import Gateway
+from chatops.chain.multisig import MultisigGateway
 from chatops.chain.signer import LocalKeySigner
 from chatops.chain.state_reader import ResourceStateReader
 from chatops.config import ConfigError, Settings
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.server import DevnetServer
-from chatops.flow import ApprovalFlow
+from chatops.flow import ApprovalFlow, MultisigMode
+from chatops.flow.multisig.mode import ProposingGateway, setup_problems
 from chatops.incident_port import IncidentDesk
 from chatops.notify.alerts import AlertBook
 from chatops.notify.incident_store import IncidentStore
@@ -30,7 +33,13 @@ from chatops.notify.journal import Journal
 from chatops.notify.outbox import Outbox
 from chatops.notify.router import EventRouter
 from chatops.notify.routing_policy import Routing
-from chatops.policy_file import DirectMessages, PolicyFile, load_policy_file
+from chatops.policy_file import (
+    DirectMessages,
+    MultisigSection,
+    PolicyFile,
+    PolicyFileError,
+    load_policy_file,
+)
 from chatops.redis_client import embedded_redis, redis_client
 from chatops.runner import Runner
 from chatops.severity import Severity
@@ -60,6 +69,7 @@ class App:
     embedded: bool
     redis: redis.Redis
     notify: Notify
+    rehearsal: bool = False  # on the embedded devnet: no real chain
     direct_messages: DirectMessages = field(default_factory=DirectMessages)
 
 
@@ -112,11 +122,20 @@ def build_notify(
 
 
 def build_flow(
-    gateway: Gateway, policy: Policy, client: redis.Redis, registry: Registry
+    gateway: Gateway,
+    policy: Policy,
+    client: redis.Redis,
+    registry: Registry,
+    *,
+    multisig: MultisigMode | None = None,
+    wait_timeout_ms: int = 1000,
 ) -> ApprovalFlow:
-    """The two-person flow on ``client``'s Redis, whole: it executes on the first click."""
+    """The two-person flow on ``client``'s Redis, whole: it executes on the first click (or, in
+    multisig mode, on the chain's word). With replicas, a transition a person is told about waits
+    up to ``wait_timeout_ms`` for one."""
     # No local clock: expiry and leases run on the Redis server's TIME, shared by every replica.
-    return ApprovalFlow(ApprovalService(RedisApprovalStore(client), policy), gateway, registry)
+    store = RedisApprovalStore(client, wait_timeout_ms=wait_timeout_ms)
+    return ApprovalFlow(ApprovalService(store, policy), gateway, registry, multisig=multisig)
 
 
 def build_runner(
@@ -168,6 +187,42 @@ def _gateway(url: str, chain_id: int, signer: LocalKeySigner, address: str) -> G
     return Gateway(client, signer, address, state_reader=ResourceStateReader(client, address))
 
 
+def _multisig_gateway(
+    settings: Settings, checked: PolicyFile, section: MultisigSection
+) -> tuple[Gateway, MultisigMode]:
+    """Multisig mode: the bot signs with its own owner key (the package key is revoked) and the
+    steps' gateway simulates as the account and sends nothing straight. The chain must agree with
+    the policy before anything starts.
+
+    Raises:
+        ConfigError: no chain or no key configured.
+        PolicyFileError: the account on chain does not match the policy's multisig section.
+    """
+    if settings.supra_rpc_url is None or settings.supra_chain_id is None:
+        raise ConfigError(
+            [("SUPRA_RPC_URL", "required in multisig mode (a chain whose account was converted)")]
+        )
+    if settings.signer_key_file is None:
+        raise ConfigError([("CHATOPS_SIGNER_KEY_FILE", "required in multisig mode: the bot's key")])
+    bot = LocalKeySigner.from_key_file(settings.signer_key_file)  # its own account: an owner
+    address = settings.lottery_address
+    client = ChainClient(str(settings.supra_rpc_url), chain_id=settings.supra_chain_id)
+    chain = MultisigGateway(client, address, bot)
+    mode = MultisigMode(chain, section.addresses, section.threshold, section.hash_only_from_bytes)
+    try:
+        problems = setup_problems(mode, humans_required=checked.policy.approvals_needed + 1)
+    except ChainError as exc:
+        client.close()
+        raise ConfigError([("SUPRA_RPC_URL", f"cannot read the multisig account: {exc}")]) from exc
+    if problems:
+        client.close()
+        raise PolicyFileError(str(settings.policy_file), problems)
+    gateway = ProposingGateway(
+        client, bot, address, chain, state_reader=ResourceStateReader(client, address)
+    )
+    return gateway, mode
+
+
 @contextlib.contextmanager
 def build_app(
     settings: Settings, *, for_slack: bool = False, http_mode: bool = False
@@ -192,7 +247,10 @@ def build_app(
     policy = checked.policy
     with contextlib.ExitStack() as stack:
         rpc_url = settings.supra_rpc_url
-        if rpc_url is None:
+        multisig: MultisigMode | None = None
+        if checked.multisig is not None:
+            gateway, multisig = _multisig_gateway(settings, checked, checked.multisig)
+        elif rpc_url is None:
             server, admin = stack.enter_context(embedded_devnet())
             gateway = _gateway(server.url, DEVNET_CHAIN_ID, admin, PACKAGE_ADDRESS)
         else:
@@ -213,7 +271,14 @@ def build_app(
         notify = build_notify(
             gateway, client, checked.routing, incident_channel=checked.incident_channel
         )
-        flow = build_flow(gateway, policy, client, registry)
+        flow = build_flow(
+            gateway,
+            policy,
+            client,
+            registry,
+            multisig=multisig,
+            wait_timeout_ms=settings.redis_wait_timeout_ms,
+        )
         yield App(
             build_runner(gateway, policy, client, notify, flow),
             flow,
@@ -221,6 +286,7 @@ def build_app(
             policy,
             embedded=settings.is_embedded,
             redis=client,
+            rehearsal=settings.is_rehearsal,
             notify=notify,
             direct_messages=checked.direct_messages,
         )

@@ -1,6 +1,6 @@
-"""``/ops approve|deny|cancel|show|pending|reconcile``: the second person's side of privileged
-steps. The steps only translate: the rules live in ``approvals``, the execution in
-``chatops.flow``."""
+"""``/ops approve|deny|cancel|show|pending|reconcile|execute|clear``: the second person's side of
+privileged steps. The steps only translate: the rules live in ``approvals``, the execution in
+``chatops.flow`` (in multisig mode, on chain: ``/ops approve`` shows how)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ class DenyArgs(BaseModel):
 
 class PageArgs(BaseModel):
     page: int = Field(default=1, ge=1, le=100_000)
+
+
+class ProposalArgs(BaseModel):
+    number: int = Field(ge=1, le=2**63)  # an on-chain proposal's sequence number
 
 
 def _port(ctx: StepContext) -> ApprovalsPort:
@@ -126,3 +130,27 @@ def pending(ctx: StepContext, args: PageArgs) -> Reply:
 )
 def reconcile(ctx: StepContext, args: IdArgs) -> Reply:
     return _port(ctx).reconcile(_id(args.request_id), ctx.user)
+
+
+@write(
+    "/ops",
+    "execute",
+    summary="Run on-chain proposal N now, if the chain says it can run (multisig mode)",
+    runbook="two-person rule",
+    args=ProposalArgs,
+)
+def execute(ctx: StepContext, args: ProposalArgs) -> Reply:
+    return _port(ctx).execute(args.number, ctx.user, progress=ctx.progress, cancel=ctx.cancel)
+
+
+@write(
+    "/ops",
+    "clear",
+    summary="Remove on-chain proposal N, the head, once it timed out or was rejected (multisig)",
+    runbook="two-person rule",
+    args=ProposalArgs,
+)
+def clear(ctx: StepContext, args: ProposalArgs) -> Reply:
+    # An operator's: the chain allows it only for a proposal that can never run (timed out, or
+    # rejected by as many owners as approvals are needed), so clearing decides nothing.
+    return _port(ctx).clear(args.number, ctx.user)

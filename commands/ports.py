@@ -119,6 +119,23 @@ class ApprovalsPort(Protocol):
 
     def reconcile(self, request_id: str, user: str) -> Reply: ...
 
+    def execute(
+        self,
+        number: int,
+        user: str,
+        *,
+        progress: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Reply:
+        """Multisig mode: run the request on-chain proposal ``number`` carries, if the chain says
+        it can run now; never on approvals recorded off-chain."""
+        ...
+
+    def clear(self, number: int, user: str) -> Reply:
+        """Multisig mode: remove proposal ``number``, the queue's head, once it timed out or was
+        rejected on chain."""
+        ...
+
 
 class IncidentsPort(Protocol):
     """Incident threads as ``/incident`` drives them (``chatops`` implements it over notify).

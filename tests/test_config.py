@@ -126,3 +126,57 @@ def test_blank_variables_in_the_environment_and_a_dotenv_file_are_missing(
     assert settings.policy_file is None
     assert settings.http_port == 3100
     assert settings.secrets() == []
+
+
+def test_ops_variables_are_read() -> None:
+    """Log format, rehearsal, retention and the replica wait land in their fields; blank is default."""
+    s = load_settings(
+        {
+            "CHATOPS_LOG_FORMAT": "JSON",
+            "CHATOPS_REHEARSAL": "1",
+            "CHATOPS_RETENTION_DAYS": "30",
+            "CHATOPS_REDIS_WAIT_TIMEOUT_MS": "250",
+        }
+    )
+    assert (s.log_format, s.rehearsal, s.retention_days, s.redis_wait_timeout_ms) == (
+        "json",
+        True,
+        30,
+        250,
+    )
+    blank = load_settings({"CHATOPS_LOG_FORMAT": " ", "CHATOPS_RETENTION_DAYS": ""})
+    assert (blank.log_format, blank.retention_days, blank.rehearsal) == ("text", 90, False)
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("redis://127.0.0.1:6379/0", True),
+        ("redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/chatops/0", True),
+        ("redis+sentinel://:pw@10.0.0.1:26379/chatops", True),
+        ("redis+sentinel://127.0.0.1:26379", False),
+        ("redis+sentinel://127.0.0.1/chatops", False),
+        ("redis+sentinel://127.0.0.1:26379/chatops/x", False),
+        ("http://127.0.0.1:6379", False),
+    ],
+)
+def test_redis_url_forms(url: str, ok: bool) -> None:
+    """REDIS_URL takes redis-py's schemes and redis+sentinel://host:port,.../service[/db]; anything
+    else is named, without echoing the URL (it may hold a password)."""
+    if ok:
+        assert load_settings({"REDIS_URL": url}).redis_url is not None
+        return
+    with pytest.raises(ConfigError) as info:
+        load_settings({"REDIS_URL": url})
+    assert "REDIS_URL" in str(info.value)
+    assert url not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("var", "value"), [("CHATOPS_LOG_FORMAT", "xml"), ("CHATOPS_RETENTION_DAYS", "-1")]
+)
+def test_malformed_ops_variable_is_named(var: str, value: str) -> None:
+    """A log format other than text/json or a negative retention is refused, naming the variable."""
+    with pytest.raises(ConfigError) as info:
+        load_settings({var: value})
+    assert var in str(info.value)

@@ -5,6 +5,7 @@
 -- KEYS[4] audit stream       chatops:audit: every transition, with what the journal shows of it
 -- KEYS[5] request numbers    chatops:approval:seq (the last number taken; create only)
 -- KEYS[6] open calls hash    chatops:approvals:open (digest -> id of the one open request with them)
+-- KEYS[7] finished zset      chatops:approvals:finished (id -> ms it reached a final state: retention)
 -- ARGV[1] now_ms: '' in production, so every decision (expiry, leases) runs on the Redis server's
 --         clock, the one clock all replicas share, read only when a decision needs it; tests pass
 --         an explicit value.
@@ -14,7 +15,7 @@
 -- Every script returns a table: a status word ('ok' or an error word), the state, a count, and for
 -- most the request hash as the script left it (flat name, value list).
 local req, pending, executing = KEYS[1], KEYS[2], KEYS[3]
-local audit_stream, open_calls = KEYS[4], KEYS[6]
+local audit_stream, open_calls, finished = KEYS[4], KEYS[6], KEYS[7]
 local actor, wanted = ARGV[2], ARGV[3]
 
 local now_cache = nil
@@ -79,18 +80,22 @@ local function audit(event, state, detail)
   local line = cjson.encode({at_ms, event, actor, state, detail})
   local history = field('history')
   if history == '' then hset('history', line) else hset('history', history .. '\n' .. line) end
+  return at_ms
 end
 
 local FINAL = {succeeded = true, failed = true, denied = true, cancelled = true, expired = true}
 
--- A final state frees the request's calls: an identical request may be made again.
+-- A final state frees the request's calls: an identical request may be made again; it also dates
+-- the request for retention (approvals/lua/trim.lua deletes it once old enough).
 local function set_state(state, event, detail)
   hset('state', state)
   if FINAL[state] and field('holds_calls') == '1' then
     redis.call('HDEL', open_calls, field('digest'))
     hset('holds_calls', '0')
   end
-  audit(event, state, detail)
+  -- dated by its audit entry (the stream id's time, or the caller's clock): no TIME of its own
+  local at_ms = audit(event, state, detail)
+  if FINAL[state] then redis.call('ZADD', finished, at_ms, field('id')) end
 end
 
 -- A pending request past its expiry becomes expired the moment anyone touches it.

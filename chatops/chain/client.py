@@ -26,6 +26,7 @@ from chatops.chain.errors import (
     TransactionTimeoutError,
     ViewNotAllowedError,
 )
+from chatops.chain.metrics import RpcMetrics
 from chatops.chain.models import (
     AccountInfo,
     BlockInfo,
@@ -172,6 +173,8 @@ class ChainClient:
         self._retry_after_cap_s = retry_after_cap_s
         self._sleep = sleep
         self._now_s = now_s
+        # Set by whoever serves /metrics: every attempt is timed and its failure counted there.
+        self.metrics: RpcMetrics | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -216,11 +219,16 @@ class ChainClient:
         attempts = self._max_attempts if retry else 1
         for attempt in range(attempts):
             last_try = attempt == attempts - 1
+            started = time.monotonic()
             try:
                 response = self._http.request(
                     method, path, json=json, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
+                if self.metrics is not None:
+                    self.metrics.observe(
+                        method, path, time.monotonic() - started, type(exc).__name__
+                    )
                 if not last_try:
                     logger.info(
                         "chain %s %s failed (%s); retrying", method, path, type(exc).__name__
@@ -233,6 +241,9 @@ class ChainClient:
                 raise ChainUnavailableError(
                     f"The Supra node {kind} on {method} {path} after {attempts} attempt(s)."
                 ) from exc
+            if self.metrics is not None:
+                error = str(response.status_code) if response.status_code >= 400 else None
+                self.metrics.observe(method, path, time.monotonic() - started, error)
             if response.status_code in _RETRYABLE_STATUS and not last_try:
                 logger.info("chain %s %s answered %s; retrying", method, path, response.status_code)
                 self._sleep(self._delay_s(attempt, response))

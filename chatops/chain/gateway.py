@@ -15,7 +15,7 @@ from chatops.chain.models import TransactionInfo
 from chatops.chain.signer import Signer
 from chatops.chain.transactions import build_entry_function, build_raw_transaction, simulation_body
 
-__all__ = ["Gateway", "StateReader"]
+__all__ = ["Gateway", "StateReader", "transaction_events"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Gateway:
         )
         info = self.client.simulate(simulation_body(raw, self.signer.public_key))
         raise_for_status(info, call.function)
-        return _events(info)
+        return transaction_events(info)
 
     def submit(
         self, call: ChainCall, *, before_send: Callable[[int, int], None] | None = None
@@ -113,7 +113,7 @@ class Gateway:
                 chain_now_s=self.now_s(),
                 before_send=before_send,
             )
-        return Outcome(call=call, tx_hash=info.hash, events=_events(info))
+        return Outcome(call=call, tx_hash=info.hash, events=transaction_events(info))
 
     def chain_id(self) -> int:
         return self.client.expected_chain_id
@@ -130,6 +130,7 @@ class Gateway:
         return self.client.latest_block().timestamp.microseconds_since_unix_epoch // 1_000_000
 
 
-def _events(info: TransactionInfo) -> Events:
+def transaction_events(info: TransactionInfo) -> Events:
+    """The events a transaction emitted, as steps read them ((type, data) pairs)."""
     move = info.output.move if info.output is not None else None
     return tuple((e.type, dict(e.data or {})) for e in (move.events if move else []))

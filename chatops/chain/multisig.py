@@ -773,9 +773,17 @@ class MultisigGateway:
                 f"chain would {action} that one instead. Nothing was sent."
             )
 
-    def execute_head(self, expected: int, *, call: ChainCall | None = None) -> ExecutionOutcome:
+    def execute_head(
+        self,
+        expected: int,
+        *,
+        call: ChainCall | None = None,
+        before_send: Callable[[int, int], None] | None = None,
+    ) -> ExecutionOutcome:
         """Execute proposal ``expected``, which must be the head, and return what the chain says
         happened to it. A hash-only proposal needs its ``call`` (checked against the hash first).
+        ``before_send`` sees the executor's sequence number and expiration just before the signed
+        transaction leaves (``ChainClient.submit_payload``); raising there sends nothing.
 
         The call is always sent inline. A Multisig transaction names no proposal and the chain runs
         whatever is at the head when it lands; with the payload inline the chain refuses it (a discard)
@@ -817,6 +825,7 @@ class MultisigGateway:
             simulate_first=False,  # a simulation runs no multisig check and needs the payload
             wait_timeout_s=self._wait_timeout_s,
             chain_now_s=self.now_s(),
+            before_send=before_send,
         )
         outcome = self._outcome_in(info)
         if outcome is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from approvals.errors import ApprovalError, LeaseLostError
 from approvals.models import ApprovalRequest, Submission
@@ -23,7 +23,7 @@ from commands.ports import ChainPort, Events, Outcome, Plan, StepContext
 from commands.registry import Registry
 from commands.reply import Check, Reply, Tone
 
-__all__ = ["Execution", "FencedChain", "PlannedTimeChain"]
+__all__ = ["Execution", "FencedChain", "PlannedTimeChain", "SendingChain"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,13 @@ class FencedChain:
         return self._gateway.package_address()
 
 
+class SendingChain(ChainPort, Protocol):
+    """The chain an approved request's calls are sent on: ``in_doubt`` tells whether a transaction
+    was handed to the node and its outcome is not known yet."""
+
+    in_doubt: bool
+
+
 def _stopped(sent: int, total: int) -> str:
     """The result of a request cancelled before its next transaction (the bot shutting down)."""
     if sent == 0:
@@ -176,8 +183,12 @@ class Execution:
         *,
         progress: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        sending: SendingChain | None = None,
     ) -> Reply:
         """Re-run the preflight on fresh state, compare digests, send; ``token`` holds the lease.
+
+        The calls go out through ``sending`` (a ``FencedChain`` on this request and token unless
+        another is given: in multisig mode, the chain that executes each call's proposal).
 
         The calls are re-planned at the request's planned time (the same timestamps), and must hash
         to the digest the approvers saw. The checks must also hold now: a price that was fresh when
@@ -240,7 +251,9 @@ class Execution:
             except LeaseLostError:
                 logger.warning("lease lost mid-execution", extra={"approval_id": request.id})
 
-        chain = FencedChain(self.gateway, self.service, request.id, token, lease_ms=self.lease_ms)
+        chain = sending or FencedChain(
+            self.gateway, self.service, request.id, token, lease_ms=self.lease_ms
+        )
         live = StepContext(
             chain=chain,
             user=request.requester,

@@ -76,7 +76,13 @@ class Reconciler:
         self.service = service
         self.gateway = gateway
 
-    def reconcile(self, request_id: str, user: str) -> Reply:
+    def unsettled(self, request_id: str) -> ApprovalRequest:
+        """The request, needing reconciliation: an executing one whose worker's lease ran out is
+        flagged now rather than at the sweeper's next pass.
+
+        Raises:
+            CommandError: its worker still holds it, or it does not need reconciliation.
+        """
         try:
             request = self.service.get(request_id)
             if request.state == Status.EXECUTING:
@@ -97,8 +103,12 @@ class Reconciler:
                 f"Request {request.id} is {request.state}; only needs-reconciliation requests are "
                 "reconciled."
             )
+        return request
+
+    def reconcile(self, request_id: str, user: str) -> Reply:
+        request = self.unsettled(request_id)
         if request.sender is None or request.submit_seq is None:
-            done = self._resolve(
+            done = self.resolve(
                 request, user, ok=False, result="nothing was submitted before the worker stopped"
             )
             return describe(
@@ -139,7 +149,7 @@ class Reconciler:
                     "no transaction found on chain, and it expired at "
                     f"{when_s(expired)} (chain time): nothing was sent"
                 )
-            done = self._resolve(request, user, ok=False, result=result)
+            done = self.resolve(request, user, ok=False, result=result)
             return describe(done, title=f"Request {request.id}: reconciled, nothing was sent")
         all_ok = len(found) == calls and all(str(t.status) == "Success" for t in found)
         result = f"found {len(found)} of {calls} transaction(s) on chain" + (
@@ -154,12 +164,12 @@ class Reconciler:
                 )
             else:
                 result += "; the rest were never sent"
-        done = self._resolve(
+        done = self.resolve(
             request, user, ok=all_ok, result=result, tx_hashes=[t.hash for t in found]
         )
         return describe(done, title=f"Request {request.id}: reconciled, {result}")
 
-    def _resolve(
+    def resolve(
         self,
         request: ApprovalRequest,
         user: str,
@@ -168,6 +178,7 @@ class Reconciler:
         result: str,
         tx_hashes: list[str] | None = None,
     ) -> ApprovalRequest:
+        """Record reconciliation's verdict (the store's refusal becomes a CommandError)."""
         try:
             return self.service.resolve(
                 request.id, user, ok=ok, result=result, tx_hashes=tx_hashes or []

@@ -5,22 +5,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, Final
 
 from approvals.ids import parse_request_id
 from approvals.models import ApprovalRequest, AuditEntry, Status
 from chatops.chain.calls import ChainCall, TypedArg
+from chatops.flow.multisig.refs import refs_of
 from commands.reply import Check, Field, Reply, Tone
 
 __all__ = [
+    "ON_CHAIN",
     "call_fields",
     "describe",
     "duplicate_reply",
     "history_text",
     "pending_reply",
+    "shown_state",
     "stale_reply",
     "when",
     "when_s",
 ]
+
+
+# ``Reply.data["approval"]`` of a request approved on chain (multisig mode): its Approve button
+# shows how to approve with one's own key instead of approving.
+ON_CHAIN: Final = "on-chain"
 
 
 def when(ms: int) -> str:
@@ -72,13 +81,41 @@ def describe(
         Field(label="Command", value=f"{request.command} {request.text}".strip()),
         *call_fields(request),
         Field(label="Digest", value=request.digest[:16]),
-        Field(
-            label="Approvals",
-            value=f"{len(request.approvers)}/{request.needed}"
-            + (f" ({', '.join(request.approvers)})" if request.approvers else ""),
-        ),
-        Field(label="Expires", value=when(request.expires_ms)),
     ]
+    refs = refs_of(request)
+    data: dict[str, Any] | None = None
+    if refs:
+        # Approved on chain, each proposal by its own deadline: the chain's votes and clock decide.
+        fields.append(
+            Field(
+                label="Approvals",
+                value="on chain, with the owners' own keys"
+                + (f" (approved by {', '.join(request.approvers)})" if request.approvers else ""),
+            )
+        )
+        fields.extend(
+            Field(
+                label=f"Proposal {ref.number}",
+                value=f"hash {ref.payload_hash}; times out {when_s(ref.expires_s)} (chain time)",
+            )
+            for ref in refs
+        )
+        data = {
+            "approval": ON_CHAIN,
+            "proposals": [
+                {"number": r.number, "payload_hash": r.payload_hash, "expires_s": r.expires_s}
+                for r in refs
+            ],
+        }
+    else:
+        fields.append(
+            Field(
+                label="Approvals",
+                value=f"{len(request.approvers)}/{request.needed}"
+                + (f" ({', '.join(request.approvers)})" if request.approvers else ""),
+            )
+        )
+        fields.append(Field(label="Expires", value=when(request.expires_ms)))
     if request.denied_by:
         fields.append(Field(label="Denied by", value=request.denied_by))
     if request.tx_hashes:
@@ -102,6 +139,7 @@ def describe(
         request_id=request.id,
         state=state,
         digest=request.digest,
+        data=data,
     )
 
 

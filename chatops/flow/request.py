@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from approvals.errors import ApprovalError, DuplicateRequestError
+from approvals.models import ApprovalRequest
 from approvals.service import ApprovalService, NewRequest
 from chatops.chain.calls import calls_digest
 from chatops.chain.errors import ChainAbortError, ChainError
@@ -60,30 +61,10 @@ class Requests:
             CommandError: the simulation aborts, or the store refused (no reason, break-glass not
                 allowed, unavailable).
         """
-        simulation = self._simulate(plan)
-        new = NewRequest(
-            command=inv.command,
-            text=inv.text,
-            policy_key=step.policy_key,
-            calls=[c.canonical() for c in plan.calls],
-            digest=calls_digest(plan.calls),
-            summary=plan.summary,
-            requester=inv.user,
-            reason=reason,
-            channel=inv.channel,
-            thread=inv.thread,
-            plan_time_s=self.gateway.now_s(),
-        )
-        try:
-            request = self.service.create(new, break_glass=break_glass)
-        except DuplicateRequestError as exc:
-            try:
-                existing = self.service.get(exc.existing)
-            except ApprovalError:
-                existing = None
-            return duplicate_reply(existing, exc.existing, self.service.now_ms_for_display())
-        except ApprovalError as exc:
-            raise CommandError(str(exc)) from exc
+        simulation = self.simulate(plan)
+        request = self.create(inv, step, plan, reason=reason, break_glass=break_glass)
+        if isinstance(request, Reply):
+            return request
         if break_glass:
             logger.warning(
                 "BREAK-GLASS: %s ran %s alone",
@@ -120,7 +101,40 @@ class Requests:
             ),
         )
 
-    def _simulate(self, plan: Plan) -> str:
+    def create(
+        self, inv: Invocation, step: Step, plan: Plan, *, reason: str, break_glass: bool
+    ) -> ApprovalRequest | Reply:
+        """Store the request with the plan's exact calls; an identical open request is answered
+        (the Reply pointing to it) instead of stored.
+
+        Raises:
+            CommandError: the store refused (no reason, break-glass not allowed, unavailable).
+        """
+        new = NewRequest(
+            command=inv.command,
+            text=inv.text,
+            policy_key=step.policy_key,
+            calls=[c.canonical() for c in plan.calls],
+            digest=calls_digest(plan.calls),
+            summary=plan.summary,
+            requester=inv.user,
+            reason=reason,
+            channel=inv.channel,
+            thread=inv.thread,
+            plan_time_s=self.gateway.now_s(),
+        )
+        try:
+            return self.service.create(new, break_glass=break_glass)
+        except DuplicateRequestError as exc:
+            try:
+                existing = self.service.get(exc.existing)
+            except ApprovalError:
+                existing = None
+            return duplicate_reply(existing, exc.existing, self.service.now_ms_for_display())
+        except ApprovalError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def simulate(self, plan: Plan) -> str:
         """What the simulation of the first call says (later calls depend on the earlier ones).
 
         Raises:

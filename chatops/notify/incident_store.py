@@ -73,6 +73,7 @@ class IncidentStore:
         self._append = load_script(client, "incident_append")
         self._set_state = load_script(client, "incident_set_state")
         self._alerts = load_script(client, "incident_alerts")
+        self._trim = load_script(client, "incident_trim")
 
     def open_or_join(
         self, subject: str, *, channel: str, title: str, severity: Severity, at_s: int, by: str
@@ -120,17 +121,61 @@ class IncidentStore:
         return found
 
     def recent(self, *, limit: int = 20, include_resolved: bool = False) -> list[Incident]:
-        """Newest first."""
-        ids = cast("list[bytes]", self._r.zrevrange(keys.INCIDENTS_ALL, 0, -1))
-        out: list[Incident] = []
-        for raw_id in ids:
-            incident = self.get(_s(raw_id))
-            if incident is None or (incident.state == "resolved" and not include_resolved):
-                continue
-            out.append(incident)
-            if len(out) >= limit:
-                break
-        return out
+        """Newest first: the open ones (open or mitigated) from their index, whatever the number
+        resolved, or the latest of all; two round trips either way."""
+        if include_resolved:
+            ids = [
+                _s(i)
+                for i in cast("list[bytes]", self._r.zrevrange(keys.INCIDENTS_ALL, 0, limit - 1))
+            ]
+        else:
+            open_ids = cast("list[bytes]", self._r.hvals(keys.INCIDENTS_OPEN))
+            ids = sorted((_s(i) for i in open_ids), key=_newest_first)[:limit]
+        if not ids:
+            return []
+        pipe = self._r.pipeline(transaction=False)
+        for incident_id in ids:
+            pipe.hgetall(keys.incident_key(incident_id))
+        rows = cast("list[dict[bytes, bytes]]", pipe.execute())
+        return [Incident.from_hash(raw) for raw in rows if raw]
+
+    def trim_resolved(self, cutoff_s: int, limit: int) -> int:
+        """Delete up to ``limit`` incidents resolved before ``cutoff_s`` (retention), the oldest
+        first, with their timelines and thread records; how many went."""
+        ids = [
+            _s(i)
+            for i in cast(
+                "list[bytes]",
+                self._r.zrangebyscore(
+                    keys.INCIDENTS_RESOLVED, "-inf", f"({cutoff_s}", start=0, num=limit
+                ),
+            )
+        ]
+        deleted = 0
+        for incident_id in ids:
+            thread = self.thread_ts(incident_id)
+            by_thread = (
+                keys.incident_by_thread_key(*thread)
+                if thread is not None
+                else keys.incident_thread_key(incident_id)
+            )
+            deleted += int(
+                self._trim(
+                    keys=[
+                        keys.INCIDENTS_RESOLVED,
+                        keys.INCIDENTS_ALL,
+                        keys.incident_key(incident_id),
+                        keys.incident_timeline_key(incident_id),
+                        keys.incident_seen_key(incident_id),
+                        keys.incident_alerts_key(incident_id),
+                        keys.incident_thread_key(incident_id),
+                        keys.outbox_parent_key(incident_id),
+                        by_thread,
+                    ],
+                    args=[incident_id, cutoff_s],
+                )
+            )
+        return deleted
 
     def append(
         self, incident_id: str, *, ref: str, at_s: int, kind: str, text: str, by: str
@@ -185,6 +230,7 @@ class IncidentStore:
                     keys.incident_key(incident_id),
                     keys.INCIDENTS_OPEN,
                     keys.incident_timeline_key(incident_id),
+                    keys.INCIDENTS_RESOLVED,
                 ],
                 args=[state, at_s, by, f": {note}" if note else ""],
             )
@@ -242,6 +288,11 @@ class IncidentStore:
         """The incident whose parent message is ``ts`` in ``channel`` (a mention in its thread)."""
         raw = self._r.get(keys.incident_by_thread_key(channel, ts))
         return _s(raw) if raw is not None else None
+
+
+def _newest_first(incident_id: str) -> tuple[int, str]:
+    """Incident ids are a counter: a higher number was opened later."""
+    return (-int(incident_id), incident_id) if incident_id.isdigit() else (0, incident_id)
 
 
 def _line_keys(incident_id: str) -> list[str]:

@@ -4,9 +4,11 @@ of Slack."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, cast, get_args
 
@@ -29,7 +31,9 @@ __all__ = [
     "StepReply",
     "approval_entry",
     "export_json",
+    "export_json_chunks",
     "export_md",
+    "export_md_lines",
     "journal_notice",
     "journal_step",
     "step_type",
@@ -85,6 +89,7 @@ class Journal:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self._append = load_script(client, "journal_append")
+        self._seen_cursor = 0  # where trim's scan of the dedupe hash goes on
 
     def append(self, entry: JournalEntry, *, dedupe: str | None = None) -> bool:
         """Add ``entry``; with ``dedupe``, only the first append under that key counts.
@@ -111,6 +116,41 @@ class Journal:
         )
         return [entry for _at, entry in merged[:n]]
 
+    def newest_first(
+        self, since_ms: int | None = None, until_ms: int | None = None, *, page: int = 1000
+    ) -> Iterator[JournalEntry]:
+        """Every entry written from ``since_ms`` to ``until_ms`` (inclusive, by when it was
+        written), newest first, read a page at a time from both streams and merged as it goes:
+        memory stays flat whatever the length of the journal."""
+        streams = [
+            _pages_newest_first(self.client, stream, since_ms, until_ms, page)
+            for stream in (keys.JOURNAL, AUDIT)
+        ]
+        merged = heapq.merge(*streams, key=lambda item: item[0], reverse=True)
+        return (entry for _at, entry in merged)
+
+    def trim(self, cutoff_ms: int, *, pages: int = 10, page: int = 1000) -> int:
+        """Retention: drop the journal's entries written before ``cutoff_ms`` and, scanning at most
+        ``pages`` pages of its dedupe hash from where the last call stopped, the dedupe keys of
+        entries already dropped. How many entries and keys went."""
+        dropped = int(cast(int, self.client.xtrim(keys.JOURNAL, minid=cutoff_ms, approximate=True)))
+        for _ in range(pages):
+            cursor, found = cast(
+                tuple[int, dict[bytes, bytes]],
+                self.client.hscan(keys.JOURNAL_SEEN, self._seen_cursor, count=page),
+            )
+            self._seen_cursor = int(cursor)
+            old = [
+                k.decode()
+                for k, v in found.items()
+                if int(v.decode().partition("-")[0]) < cutoff_ms
+            ]
+            if old:
+                dropped += int(cast(int, self.client.hdel(keys.JOURNAL_SEEN, *old)))
+            if self._seen_cursor == 0:
+                break
+        return dropped
+
     def entries(self) -> list[JournalEntry]:
         """Every entry, oldest first."""
         found: list[tuple[tuple[int, int, int], JournalEntry]] = []
@@ -126,6 +166,23 @@ class Journal:
                     break
                 start = "(" + raw[-1][0].decode()
         return [entry for _at, entry in sorted(found, key=lambda item: item[0])]
+
+
+def _pages_newest_first(
+    client: redis.Redis, stream: str, since_ms: int | None, until_ms: int | None, page: int
+) -> Iterator[tuple[tuple[int, int, int], JournalEntry]]:
+    """One stream's entries as journal rows, newest first, ``page`` items per read."""
+    top = "+" if until_ms is None else f"{until_ms}-18446744073709551615"
+    bottom = "-" if since_ms is None else str(since_ms)
+    while True:
+        raw = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            client.xrevrange(stream, max=top, min=bottom, count=page),
+        )
+        yield from _stream_entries(raw, stream)
+        if len(raw) < page:
+            return
+        top = "(" + raw[-1][0].decode()
 
 
 def _order(stream_id: bytes, stream: str) -> tuple[int, int, int]:
@@ -193,6 +250,30 @@ def export_md(entries: Iterable[JournalEntry]) -> str:
     """The ``incident_log.md`` table: header, separator, one row per entry, newest first."""
     lines = [HEADER, SEPARATOR, *(_row(e) for e in newest_first(entries))]
     return "\n".join(lines) + "\n"
+
+
+def export_md_lines(newest: Iterable[JournalEntry]) -> Iterator[str]:
+    """``export_md``'s lines (each with its newline) from entries already newest first, as they
+    come: only one minute's entries are held at a time, to put them back in the order written."""
+    yield HEADER + "\n"
+    yield SEPARATOR + "\n"
+    for _minute, group in itertools.groupby(newest, key=lambda e: e.at):
+        for entry in reversed(list(group)):
+            yield _row(entry) + "\n"
+
+
+def export_json_chunks(newest: Iterable[JournalEntry]) -> Iterator[str]:
+    """``export_json``'s text, piece by piece, from entries already newest first (held a minute
+    at a time, as ``export_md_lines``)."""
+    first = True
+    for _minute, group in itertools.groupby(newest, key=lambda e: e.at):
+        for entry in reversed(list(group)):
+            row = json.dumps(
+                {"at": entry.at, **entry.model_dump(mode="json")}, ensure_ascii=False, indent=2
+            )
+            yield ("[\n" if first else ",\n") + "\n".join("  " + line for line in row.splitlines())
+            first = False
+    yield "[]\n" if first else "\n]\n"
 
 
 def export_json(entries: Iterable[JournalEntry]) -> str:
@@ -306,6 +387,10 @@ _APPROVAL_WORDS = {
     "claimed": "execution started",
     "lease-lost": "worker lost mid-execution, needs reconciliation",
     "reconciled": "reconciled from the chain",
+    "proposed": "proposed on chain",
+    "proposal-failed": "could not be proposed on chain",
+    "proposal-cleared": "proposal cleared on chain",
+    "chain-approved": "approved on chain, execution started",
 }
 # The transitions that are no line of the journal (each transaction of an execution is recorded
 # before it is sent; the outcome line lists them all).
@@ -334,7 +419,7 @@ def approval_entry(event: AuditEntry) -> JournalEntry | None:
         )
     what = _APPROVAL_WORDS.get(event.event, event.event)
     description = f"Request {event.request_id} ({command}): {what}"
-    if event.actor and event.event not in ("expired", "claimed", "lease-lost"):
+    if event.actor and event.event not in ("expired", "claimed", "lease-lost", "chain-approved"):
         description += f" by {event.actor}"
     if event.detail.strip():
         description += f"; {event.detail.strip()}"

@@ -7,6 +7,7 @@ __all__ = [
     "ALERTS_PENDING",
     "INCIDENTS_ALL",
     "INCIDENTS_OPEN",
+    "INCIDENTS_RESOLVED",
     "INCIDENT_SEQUENCE",
     "JOURNAL",
     "JOURNAL_SEEN",
@@ -21,6 +22,8 @@ __all__ = [
     "incident_seen_key",
     "incident_thread_key",
     "incident_timeline_key",
+    "loop_fence_key",
+    "loop_lease_key",
     "outbox_item_key",
     "outbox_lease_key",
     "outbox_next_key",
@@ -36,12 +39,23 @@ __all__ = [
 PREFIX = "chatops"  # every key of the bot starts with it
 WATCHER_LEASE = f"{PREFIX}:watcher:lease"  # string "owner|fence" with PX ttl: the leader's lease
 WATCHER_FENCE = f"{PREFIX}:watcher:fence"  # INCR counter: the fencing token of the latest leader
+INCIDENTS_RESOLVED = f"{PREFIX}:incidents:resolved"  # zset incident id -> resolved_at_s (retention)
 INCIDENT_SEQUENCE = f"{PREFIX}:incident:seq"  # INCR -> the next incident number
 INCIDENTS_OPEN = f"{PREFIX}:incidents:open"  # hash subject -> incident id (one open per subject)
 INCIDENTS_ALL = f"{PREFIX}:incidents:all"  # zset incident id -> opened_at_s (newest last)
 ALERTS_ACTIVE = f"{PREFIX}:alerts:active"  # hash "<alert>|<subject>" -> JSON of the raised alert
 ALERTS_PENDING = f"{PREFIX}:alerts:pending"  # hash "<alert>|<subject>" -> first_seen_s (held-for)
 SALES_LOTTERIES = f"{PREFIX}:sales:lotteries"  # set of lottery ids with purchase tallies
+
+
+def loop_lease_key(loop: str) -> str:
+    """String "owner|fence" with a PX ttl: the lease of the replica running singleton ``loop``."""
+    return f"{PREFIX}:lease:{loop}"
+
+
+def loop_fence_key(loop: str) -> str:
+    """INCR counter: the fencing token of ``loop``'s latest leader."""
+    return f"{PREFIX}:lease:{loop}:fence"
 
 
 def watcher_cursor_key(event_type: str) -> str:

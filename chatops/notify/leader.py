@@ -1,4 +1,5 @@
-"""The watcher's leader lease: one leader among replicas, with a fencing token its writes carry."""
+"""Leader leases: one replica among many runs each singleton loop (the watcher, the monitors, the
+expiry sweeper, retention), with a fencing token its writes carry."""
 
 from __future__ import annotations
 
@@ -19,11 +20,18 @@ class LeadershipLostError(Exception):
 class LeaderLease:
     """A Redis lease with a fencing token: at most one holder; a new holder gets a higher token.
 
-    Every write of the leader carries ``fence`` and is refused once a newer leader took the lease."""
+    Every write of the leader carries ``fence`` and is refused once a newer leader took the lease.
+    ``loop`` names the lease (``keys.loop_lease_key``); the watcher's keeps its own keys."""
 
-    def __init__(self, client: redis.Redis, owner: str, ttl_ms: int) -> None:
+    def __init__(self, client: redis.Redis, owner: str, ttl_ms: int, loop: str = "watcher") -> None:
         self.owner = owner
         self.ttl_ms = ttl_ms
+        self.loop = loop
+        self._keys = (
+            [keys.WATCHER_LEASE, keys.WATCHER_FENCE]
+            if loop == "watcher"
+            else [keys.loop_lease_key(loop), keys.loop_fence_key(loop)]
+        )
         self._r = client
         self._acquire = load_script(client, "leader_acquire")
         self._release = load_script(client, "leader_release")
@@ -31,16 +39,12 @@ class LeaderLease:
 
     def acquire(self) -> int:
         """Take or renew the lease; the fence token, or 0 if another replica holds it."""
-        self.fence = int(
-            self._acquire(
-                keys=[keys.WATCHER_LEASE, keys.WATCHER_FENCE], args=[self.owner, self.ttl_ms]
-            )
-        )
+        self.fence = int(self._acquire(keys=self._keys, args=[self.owner, self.ttl_ms]))
         return self.fence
 
     def release(self) -> None:
         if self.fence:
-            self._release(keys=[keys.WATCHER_LEASE], args=[f"{self.owner}|{self.fence}"])
+            self._release(keys=self._keys[:1], args=[f"{self.owner}|{self.fence}"])
             self.fence = 0
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["ChainMetrics", "OutboxMetrics"]
+__all__ = ["ChainMetrics", "LoopMetrics", "OutboxMetrics"]
 
 
 class ChainMetrics:
@@ -80,6 +80,33 @@ class ChainMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class LoopMetrics:
+    """The singleton loops (watcher, monitors, sweeper, retention): which this replica leads, and
+    how often a leader lost its lease to another (a replica stalled past its lease, or Redis failed
+    over)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.leader = Gauge(
+            "chatops_loop_leader",
+            "1 when this replica holds the loop's lease and runs it",
+            ["loop"],
+            registry=self.registry,
+        )
+        self.lease_lost = Counter(
+            "chatops_lease_lost",
+            "Times this replica found its loop's lease taken by another",
+            ["loop"],
+            registry=self.registry,
+        )
+        self.runs = Counter(
+            "chatops_loop_runs",
+            "Rounds of the loop this replica ran as leader",
+            ["loop"],
+            registry=self.registry,
+        )
 
 
 class OutboxMetrics:

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,6 +91,7 @@ class MonitorConfig:
     refund_round_stalled_s: int = HOUR_S
     refund_aging_s: int = 2 * HOUR_S
     sensitive_timelock_s: int = 900
+    concurrency: int = 4  # per-lottery reads in flight at once
 
 
 def _u64(value: int) -> list[TypedArg]:
@@ -120,6 +123,7 @@ class Monitors:
         self._scanned: dict[str, int] = {}  # event type -> next start height
         self._latest: dict[str, dict[int, _Seen]] = {}  # event type -> lottery -> latest event
         self._block_s: dict[str, int] = {}  # tx hash -> block time
+        self._finalized: set[int] = set()  # lotteries seen finalized: nothing more to watch
         self._checks: list[Callable[[int], Iterable[AlertCondition]]] = [
             self.vrf,
             self.price_feeds,
@@ -336,32 +340,52 @@ class Monitors:
 
     def lotteries(self, now: int) -> list[AlertCondition]:
         """Per-lottery rules of monitoring.md: refund rounds stalling or aging on canceled lotteries
-        (refund_progress, canceled_ts) and ``payout_round_gap > 1`` on lotteries being paid."""
+        (refund_progress, canceled_ts) and ``payout_round_gap > 1`` on lotteries being paid.
+
+        A finalized lottery is final: read once more (its alert clears), then skipped, so a pass
+        costs reads per live lottery, not per lottery ever created; the reads run
+        ``concurrency`` at a time."""
         [ids] = self.chain.read("lottery_registry::ordered_ids_snapshot")
-        out: list[AlertCondition] = []
-        for raw in ids:
-            lottery_id = as_int(raw)
-            [status] = self.chain.read("views::get_lottery_status", _u64(lottery_id))
-            code = as_int(status["status"])
-            subject = f"lottery:{lottery_id}"
-            if code == LotteryStatus.CANCELED:
-                out.extend(self._refund_rules(lottery_id, subject, now))
-            elif code in (LotteryStatus.DRAWN, LotteryStatus.PAYOUT, LotteryStatus.FINALIZED):
-                [progress] = self.chain.read("payouts::winner_progress", _u64(lottery_id))
-                gap = as_int(progress["next_winner_batch_no"]) - as_int(progress["payout_round"])
-                out.append(
-                    AlertCondition(
-                        "PayoutRoundGap",
-                        subject,
-                        active=code != LotteryStatus.FINALIZED and gap > 1,
-                        severity="warning",
-                        title=f"Lottery {lottery_id}: more than one winner batch unpaid",
-                        text=f"next_winner_batch_no - payout_round = {gap}: notify the on-chain team, "
-                        "check AutomationBot and /payouts plan.",
-                        fields=(("payout_round_gap", str(gap)),),
-                    )
-                )
-        return out
+        live = [i for i in (as_int(raw) for raw in ids) if i not in self._finalized]
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.config.concurrency), thread_name_prefix="chatops-monitor"
+        ) as pool:
+            found = list(pool.map(lambda lottery_id: self._lottery(lottery_id, now), live))
+        return [condition for conditions in found for condition in conditions]
+
+    def _lottery(self, lottery_id: int, now: int) -> list[AlertCondition]:
+        [status] = self.chain.read("views::get_lottery_status", _u64(lottery_id))
+        code = as_int(status["status"])
+        subject = f"lottery:{lottery_id}"
+        if code == LotteryStatus.CANCELED:
+            return self._refund_rules(lottery_id, subject, now)
+        if code not in (LotteryStatus.DRAWN, LotteryStatus.PAYOUT, LotteryStatus.FINALIZED):
+            return []
+        finalized = code == LotteryStatus.FINALIZED
+        gap = 0
+        if not finalized:
+            [progress] = self.chain.read("payouts::winner_progress", _u64(lottery_id))
+            gap = as_int(progress["next_winner_batch_no"]) - as_int(progress["payout_round"])
+        if self.metrics is not None:
+            if finalized:
+                with contextlib.suppress(KeyError):
+                    self.metrics.payout_round_gap.remove(str(lottery_id))
+            else:
+                self.metrics.payout_round_gap.labels(lottery_id=str(lottery_id)).set(gap)
+        if finalized:
+            self._finalized.add(lottery_id)
+        return [
+            AlertCondition(
+                "PayoutRoundGap",
+                subject,
+                active=gap > 1,
+                severity="warning",
+                title=f"Lottery {lottery_id}: more than one winner batch unpaid",
+                text=f"next_winner_batch_no - payout_round = {gap}: notify the on-chain team, "
+                "check AutomationBot and /payouts plan.",
+                fields=(("payout_round_gap", str(gap)),),
+            )
+        ]
 
     def _refund_rules(self, lottery_id: int, subject: str, now: int) -> list[AlertCondition]:
         [progress] = self.chain.read("views::get_refund_progress", _u64(lottery_id))

@@ -196,6 +196,18 @@ class Outbox:
         raw = cast(dict[bytes, bytes], self.client.hgetall(keys.outbox_item_key(found)))
         return OutboxItem.from_redis(found, raw) if raw else None
 
+    def oldest_age_ms(self) -> int:
+        """How long the oldest item still queued has waited, over every channel (0 when none): the
+        outbox age metric. One read per channel with a backlog."""
+        channels = cast(list[bytes], self.client.zrange(keys.OUTBOX_CHANNELS, 0, -1))
+        if not channels:
+            return 0
+        pipe = self.client.pipeline(transaction=False)
+        for channel in channels:
+            pipe.xrange(keys.outbox_stream_key(as_text(channel)), count=1)
+        heads = [int(as_text(found[0][0]).partition("-")[0]) for found in pipe.execute() if found]
+        return max(0, self.now_ms() - min(heads)) if heads else 0
+
     def depth(self) -> int:
         """Items queued and not yet sent or failed, over every channel (the outbox depth metric)."""
         channels = cast(list[bytes], self.client.zrange(keys.OUTBOX_CHANNELS, 0, -1))

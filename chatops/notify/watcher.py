@@ -24,7 +24,7 @@ from chatops.chain.movetypes import as_int
 from chatops.notify import keys
 from chatops.notify.alerts import AlertBook, AlertCondition
 from chatops.notify.leader import LeaderLease, LeadershipLostError, check_fence
-from chatops.notify.metrics import ChainMetrics
+from chatops.notify.metrics import ChainMetrics, LoopMetrics
 from chatops.notify.notice import Notice
 from chatops.notify.ports import PageSink, Sink
 from chatops.notify.router import EventRouter, event_dedupe_key
@@ -128,6 +128,7 @@ class Watcher:
         owner: str | None = None,
         event_types: list[str] | None = None,
         metrics: ChainMetrics | None = None,
+        loop_metrics: LoopMetrics | None = None,
         wall_s: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
@@ -136,6 +137,7 @@ class Watcher:
         self.alerts = alerts
         self.config = config or WatcherConfig()
         self.metrics = metrics
+        self.loop_metrics = loop_metrics
         self.event_types = event_types or router.event_types()
         self.lease = LeaderLease(
             redis_client, owner or uuid.uuid4().hex[:12], self.config.lease_ttl_ms
@@ -424,6 +426,10 @@ class Watcher:
             except LeadershipLostError:
                 logger.warning("watcher lease lost; standing by")
                 self.lease.fence = 0
+                if self.loop_metrics is not None:
+                    self.loop_metrics.lease_lost.labels(loop="watcher").inc()
+            if self.loop_metrics is not None:
+                self.loop_metrics.leader.labels(loop="watcher").set(1 if self.lease.fence else 0)
             if outage_since is not None:
                 self._outage(outage_since, active=False)
             failures, outage_since = 0, None

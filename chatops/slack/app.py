@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import redis
 from slack_bolt import App
 
+from chatops.slack import keys
 from chatops.slack.deps import SlackDeps
 from chatops.slack.gate import keep_bodies_out_of_bolt_logs
 from chatops.slack.invocations import Invocations
@@ -15,8 +17,15 @@ from chatops.slack.listeners import approvals, commands, events
 from chatops.slack.middleware.guard import make_guard
 from chatops.slack.request_news import RequestNews
 from chatops.slack.web.reply_poster import ReplyPoster
+from commands.reply import Reply
 
-__all__ = ["build_bolt_app", "home_refresher", "refresh_requests"]
+__all__ = [
+    "build_bolt_app",
+    "forget_requests",
+    "home_refresher",
+    "refresh_requests",
+    "report_outcome",
+]
 
 
 def build_bolt_app(deps: SlackDeps) -> App:
@@ -56,6 +65,27 @@ def refresh_requests(deps: SlackDeps, request_ids: list[str]) -> None:
             news.changed(request_id, actor=None, channel=channel)
 
 
+def report_outcome(deps: SlackDeps, request_id: str, reply: Reply) -> None:
+    """A request that finished away from Slack (executed on the chain's word by ``chatops serve``):
+    everywhere it is shown says where it stands, and the result goes to its thread."""
+    news = RequestNews(deps, ReplyPoster(deps.client, deps.store, deps.metrics))
+    channel = news.poster.channel_of(request_id)
+    if channel is None:
+        return
+    news.changed(request_id, actor=None, channel=channel)
+    news.poster.thread_note(request_id, reply)
+
+
 def home_refresher(deps: SlackDeps) -> Callable[[], None]:
     """What to call when an incident changes: every open App Home tab is published again."""
     return RequestNews(deps, ReplyPoster(deps.client, deps.store, deps.metrics)).home.refresh_later
+
+
+def forget_requests(store: redis.Redis, request_ids: list[str]) -> None:
+    """Drop what Slack kept of requests that retention deleted: their messages and their cards
+    in direct messages."""
+    if request_ids:
+        store.delete(
+            *(keys.slack_message_key(i) for i in request_ids),
+            *(keys.slack_dm_key(i) for i in request_ids),
+        )

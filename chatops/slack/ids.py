@@ -9,6 +9,7 @@ import re
 
 __all__ = [
     "APPROVE_ACTION_ID",
+    "APPROVE_ON_CHAIN_ACTION_ID",
     "DENY_ACTION_ID",
     "DENY_MODAL_CALLBACK_ID",
     "DENY_REASON_ACTION_ID",
@@ -21,6 +22,8 @@ __all__ = [
 
 # Interactive components of the approval message and the deny modal; the listeners match on these.
 APPROVE_ACTION_ID = "approval_approve"
+# Multisig mode's "Approve on chain": it answers with the command that approves with one's own key.
+APPROVE_ON_CHAIN_ACTION_ID = "approval_approve_on_chain"
 DENY_ACTION_ID = "approval_deny"
 DENY_MODAL_CALLBACK_ID = "approval_deny_modal"
 DENY_REASON_BLOCK_ID = "approval_deny_reason"

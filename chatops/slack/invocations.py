@@ -155,14 +155,15 @@ class Invocations:
             reply = reply.model_copy(update={"title": f"{clicked}: {reply.title}"})
         if progress is not None:
             progress.finish(reply)  # its final state shows before the request's result note
+        self._deliver(reply, to, clicked=clicked is not None)
+        # Counted once the reply is handed to Slack (whose failures chatops_slack_errors_total has).
         metrics = self.deps.metrics
-        outcome = "ok" if reply.ok else "error"
         if clicked is None:
+            outcome = "ok" if reply.ok else "error"
             metrics.commands.labels(command=inv.command, outcome=outcome).inc()
         else:
             action = inv.text.split(maxsplit=1)[0]
             metrics.approvals.labels(action=action, outcome="ok" if reply.ok else "refused").inc()
-        self._deliver(reply, to, clicked=clicked is not None)
 
     def _deliver(self, reply: Reply, to: Asker, *, clicked: bool) -> None:
         """A reply where it belongs. A new request gets its message (with the buttons); a reply

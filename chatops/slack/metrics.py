@@ -12,7 +12,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.commands = Counter(
             "chatops_commands_total",
-            "Slash commands handled",
+            "Slash commands whose reply was handed to Slack, by outcome",
             ["command", "outcome"],
             registry=self.registry,
         )
@@ -30,8 +30,15 @@ class Metrics:
         )
         self.slack_errors = Counter(
             "chatops_slack_errors_total",
-            "Slack Web API errors",
+            "Slack Web API calls that failed, by the method called and Slack's error",
             ["method", "error"],
+            registry=self.registry,
+        )
+        self.slack_api_seconds = Histogram(
+            "chatops_slack_api_seconds",
+            "Slack Web API calls by the method called, retries included",
+            ["method"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
         self.busy = Counter(

@@ -86,10 +86,17 @@ class BackgroundChecks:
 
 
 def make_wsgi(
-    app: App | None, readiness: Readiness, metrics: Metrics, *, signing_secret: str | None = None
+    app: App | None,
+    readiness: Readiness,
+    metrics: Metrics,
+    *,
+    signing_secret: str | None = None,
+    rehearsal: bool = False,
 ) -> WsgiApp:
     """Route ``/slack/events`` to Bolt (HTTP mode only: ``app`` and its ``signing_secret``) behind
-    the gate that checks size and signature first, and serve the health and metrics endpoints."""
+    the gate that checks size and signature first, and serve the health and metrics endpoints
+    (``/readyz`` says so when the bot serves a ``rehearsal``: the embedded devnet, no real chain)."""
+    notes = {"rehearsal": True, "chain": "embedded devnet (rehearsal)"} if rehearsal else {}
     bolt: WsgiApp | None = None
     if app is not None:
         if signing_secret is None:
@@ -108,7 +115,7 @@ def make_wsgi(
                 "200 OK" if ready else "503 Service Unavailable",
                 [("Content-Type", "application/json")],
             )
-            return [json.dumps({"ready": ready, "checks": checks}).encode()]
+            return [json.dumps({"ready": ready, "checks": checks, **notes}).encode()]
         if path == "/metrics":
             start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4")])
             return [metrics.render()]

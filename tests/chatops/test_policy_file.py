@@ -323,6 +323,7 @@ def test_policy_check_prints_one_line_per_problem_and_fails(tmp_path: Path) -> N
                 "SLACK_BOT_TOKEN": "xoxb-policy-test",
                 "SLACK_SIGNING_SECRET": "policy-test-secret",
                 "REDIS_URL": "redis://127.0.0.1:1/0",  # never reached: the policy fails first
+                "CHATOPS_REHEARSAL": "1",
             },
         ),
     ],

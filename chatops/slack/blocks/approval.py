@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from chatops.flow.render import ON_CHAIN
 from chatops.slack.blocks.limits import (
     BUTTON_VALUE_MAX,
     CONFIRM_TEXT_MAX,
@@ -31,6 +32,7 @@ from chatops.slack.blocks.mrkdwn import clip_plain, context, escape_mrkdwn, fit,
 from chatops.slack.blocks.reply import Message, render_messages
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
+    APPROVE_ON_CHAIN_ACTION_ID,
     DENY_ACTION_ID,
     DENY_MODAL_CALLBACK_ID,
     DENY_REASON_ACTION_ID,
@@ -106,14 +108,33 @@ def parse_button_value(value: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def request_buttons(request_id: str, digest: str) -> ActionsBlock | None:
-    """Approve (with a confirmation) and Deny for one request, wherever its card is shown (its
-    channel, an approver's direct messages, App Home): the same value and the same listeners.
-    None when the id cannot be carried by a button."""
+def _approve_on_chain(value: str) -> ButtonElement:
+    """Multisig mode's Approve: it approves nothing here (the chain counts only votes signed with
+    an owner's key); a click answers the clicker with the command that approves on chain."""
+    return ButtonElement(
+        text=PlainTextObject(text="Approve on chain"),
+        action_id=APPROVE_ON_CHAIN_ACTION_ID,
+        value=value,
+        style="primary",
+    )
+
+
+def request_buttons(request_id: str, digest: str, *, on_chain: bool = False) -> ActionsBlock | None:
+    """Approve (with a confirmation; "Approve on chain" in multisig mode) and Deny for one request,
+    wherever its card is shown (its channel, an approver's direct messages, App Home): the same
+    value and the same listeners. None when the id cannot be carried by a button."""
     value = button_value(request_id, digest)
     if _BUTTON_VALUE.match(value) is None or len(value) > BUTTON_VALUE_MAX:
         logger.warning("request id unusable as a button value; buttons left out")
         return None
+    deny = ButtonElement(
+        text=PlainTextObject(text="Deny"),
+        action_id=DENY_ACTION_ID,
+        value=value,
+        style="danger",
+    )
+    if on_chain:
+        return ActionsBlock(elements=[_approve_on_chain(value), deny])
     plain_id = clip_plain(request_id, 40)
     approve = ButtonElement(
         text=PlainTextObject(text="Approve"),
@@ -133,26 +154,22 @@ def request_buttons(request_id: str, digest: str) -> ActionsBlock | None:
             deny=PlainTextObject(text="Cancel"),
         ),
     )
-    deny = ButtonElement(
-        text=PlainTextObject(text="Deny"),
-        action_id=DENY_ACTION_ID,
-        value=value,
-        style="danger",
-    )
     return ActionsBlock(elements=[approve, deny])
 
 
 def _approval_tail(
-    request_id: str, digest: str, state: str, can_act: bool, actor: str | None
+    request_id: str, digest: str, state: str, can_act: bool, actor: str | None, on_chain: bool
 ) -> list[Block]:
     shown_id = fit(request_id, 100)
     if state != "pending":
         return [DividerBlock(), context(state_line(request_id, state, actor))]
-    buttons = request_buttons(request_id, digest) if can_act else None
+    buttons = request_buttons(request_id, digest, on_chain=on_chain) if can_act else None
     if buttons is None:
+        how = "on chain (/ops approve " if on_chain else "an approver: /ops approve "
         waiting = (
-            f":hourglass_flowing_sand: Waiting for an approver: /ops approve {shown_id} "
-            f"or /ops deny {shown_id} &lt;reason&gt;."
+            f":hourglass_flowing_sand: Waiting for {how}{shown_id}"
+            + (" shows how)" if on_chain else "")
+            + f" or /ops deny {shown_id} &lt;reason&gt;."
         )
         return [DividerBlock(), context(waiting)]
     return [DividerBlock(), buttons]
@@ -167,9 +184,11 @@ def approval_messages(
     card's thread (the card says so). When ``can_act`` is false or the request has no digest to
     carry, a line saying how an approver acts replaces the buttons. In any other state a line with
     the outcome replaces them; ``actor`` is who approved, denied or cancelled (a Slack user id is
-    shown as a mention).
+    shown as a mention). A request approved on chain (multisig mode) gets "Approve on chain"
+    instead of Approve.
     """
-    tail = _approval_tail(request_id, reply.digest or "", state, can_act, actor)
+    on_chain = (reply.data or {}).get("approval") == ON_CHAIN
+    tail = _approval_tail(request_id, reply.digest or "", state, can_act, actor, on_chain)
     return render_messages(reply, tail, show_request=False, continued="in the thread")
 
 

@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock, PlainTextO
 from slack_sdk.models.views import View
 
 from approvals.models import ApprovalRequest
+from chatops.flow.multisig.refs import refs_of
 from chatops.notify.incident_store import Incident
 from chatops.slack.blocks.approval import request_buttons, state_line
 from chatops.slack.blocks.limits import TEXT_MAX
@@ -44,7 +45,8 @@ def _waiting(requests: Sequence[ApprovalRequest]) -> list[Block]:
             f"expires {_when(request.expires_ms)}"
         )
         blocks.append(SectionBlock(text=mrkdwn(lines)))
-        buttons = request_buttons(request.id, request.digest)
+        # A request approved on chain (multisig mode) gets "Approve on chain", as on its card.
+        buttons = request_buttons(request.id, request.digest, on_chain=bool(refs_of(request)))
         if buttons is not None:
             blocks.append(buttons)
         blocks.append(context(f"/ops show {fit(request.id, 60)} shows every call and check."))

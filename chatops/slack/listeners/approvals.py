@@ -13,6 +13,7 @@ from slack_bolt import Ack, App
 from chatops.slack.blocks.approval import deny_modal, parse_button_value
 from chatops.slack.ids import (
     APPROVE_ACTION_ID,
+    APPROVE_ON_CHAIN_ACTION_ID,
     DENY_ACTION_ID,
     DENY_MODAL_CALLBACK_ID,
     DENY_REASON_ACTION_ID,
@@ -103,6 +104,7 @@ def register(app: App, invocations: Invocations) -> None:
     deps = invocations.deps
 
     @app.action(APPROVE_ACTION_ID)
+    @app.action(APPROVE_ON_CHAIN_ACTION_ID)  # the same /ops approve: it shows how, on chain
     def on_approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         channel = str((body.get("channel") or {}).get("id") or "")

@@ -16,6 +16,9 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
+from chatops.slack.metrics import Metrics
+from chatops.slack.web.instrumented import InstrumentedWebClient
+
 __all__ = ["outbox_web_client", "response_url_client", "web_client"]
 
 
@@ -88,10 +91,25 @@ def _retries() -> list[RetryHandler]:
     ]
 
 
-def web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
+def web_client(
+    token: str,
+    base_url: str,
+    *,
+    timeout_s: int = 10,
+    metrics: Metrics | None = None,
+    rehearsal: bool = False,
+) -> WebClient:
     """A WebClient that honours 429 Retry-After (5 times) and retries 5xx and connection errors
-    (twice each), each kind counted on its own within a call."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=_retries())
+    (twice each), each kind counted on its own within a call; its calls are recorded in
+    ``metrics`` and, in a ``rehearsal``, its messages marked (``InstrumentedWebClient``)."""
+    return InstrumentedWebClient(
+        metrics=metrics,
+        rehearsal=rehearsal,
+        token=token,
+        base_url=base_url,
+        timeout=timeout_s,
+        retry_handlers=_retries(),
+    )
 
 
 def response_url_client(url: str, *, timeout_s: int = 10) -> WebhookClient:
@@ -103,7 +121,21 @@ def response_url_client(url: str, *, timeout_s: int = 10) -> WebhookClient:
     return WebhookClient(url, timeout=timeout_s, retry_handlers=_retries())
 
 
-def outbox_web_client(token: str, base_url: str, *, timeout_s: int = 10) -> WebClient:
+def outbox_web_client(
+    token: str,
+    base_url: str,
+    *,
+    timeout_s: int = 10,
+    metrics: Metrics | None = None,
+    rehearsal: bool = False,
+) -> WebClient:
     """A WebClient with no retry handlers: the outbox retries, once it knows nothing was posted (a
-    silent retry of a post could duplicate it)."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout_s, retry_handlers=[])
+    silent retry of a post could duplicate it); recorded and marked as ``web_client``'s."""
+    return InstrumentedWebClient(
+        metrics=metrics,
+        rehearsal=rehearsal,
+        token=token,
+        base_url=base_url,
+        timeout=timeout_s,
+        retry_handlers=[],
+    )

@@ -180,8 +180,6 @@ class ProgressMessage:
             self._failures = 0
 
     def _failed(self, method: str, error: str) -> None:
-        if self._metrics is not None:
-            self._metrics.slack_errors.labels(method=method, error=error).inc()
         self._failures += 1
         # Without a first message there is nothing to edit; repeated edit failures mean it is gone.
         self._has_given_up = method == "chat.postMessage" or self._failures >= MAX_FAILURES

@@ -71,12 +71,10 @@ class ReplyPoster:
         self.store = store
         self.metrics = metrics
 
-    def _failed(self, method: str, exc: SlackApiError) -> str:
-        """Count a Web API error (``chatops_slack_errors_total``) and return Slack's error word."""
-        error = str(exc.response.get("error") or exc.response.status_code or "unknown")
-        if self.metrics is not None:
-            self.metrics.slack_errors.labels(method=method, error=error).inc()
-        return error
+    @staticmethod
+    def _failed(exc: SlackApiError) -> str:
+        """Slack's error word (the client counted the failure under the method it called)."""
+        return str(exc.response.get("error") or exc.response.status_code or "unknown")
 
     def reply(self, reply: Reply, to: Asker) -> str | None:
         """Errors and help go to the asker only; results go to the channel, as many messages as
@@ -89,7 +87,6 @@ class ReplyPoster:
         to_dm = to.channel[:1] in ("U", "W")
         ephemeral = (reply.ephemeral or not reply.ok) and not to_dm
         messages = reply_messages(reply)
-        method = "chat.postEphemeral" if ephemeral else "chat.postMessage"
         first_ts: str | None = None
         for index, message in enumerate(messages):
             try:
@@ -109,7 +106,7 @@ class ReplyPoster:
                     thread_ts=to.thread_ts,
                 )
             except SlackApiError as exc:
-                self._undelivered(messages[index:], to, self._failed(method, exc), ephemeral)
+                self._undelivered(messages[index:], to, self._failed(exc), ephemeral)
                 return first_ts
             first_ts = first_ts or str(response.get("ts"))
         return first_ts
@@ -177,9 +174,7 @@ class ReplyPoster:
                     blocks=card.blocks,
                 )
             except SlackApiError as exc:
-                logger.warning(
-                    "updating request %s failed: %s", request_id, self._failed("chat.update", exc)
-                )
+                logger.warning("updating request %s failed: %s", request_id, self._failed(exc))
             return
         # HSETNX claims the post: two replicas never both post the same request.
         if not self.store.hsetnx(key, "channel", channel):
@@ -189,7 +184,7 @@ class ReplyPoster:
                 channel=channel, text=card.text, blocks=card.blocks
             )
         except SlackApiError as exc:
-            error = self._failed("chat.postMessage", exc)
+            error = self._failed(exc)
             to = asker or Asker(user="", channel=channel, command=f"request {request_id}")
             if not self._undelivered([card, *rest], to, error, ephemeral=False):
                 self.store.delete(key)  # nothing was posted: a later attempt may post it
@@ -205,7 +200,7 @@ class ReplyPoster:
                     channel=channel, thread_ts=ts, text=message.text, blocks=message.blocks
                 )
             except SlackApiError as exc:
-                logger.warning("thread reply failed: %s", self._failed("chat.postMessage", exc))
+                logger.warning("thread reply failed: %s", self._failed(exc))
                 return
 
     def channel_of(self, request_id: str) -> str | None:

@@ -264,7 +264,7 @@ def serve_variables(
     tmp_path: Path, redis_server: str, slack_api: SlackWebApiDouble, port: int
 ) -> dict[str, str]:
     """Every variable ``chatops serve --http`` needs, on the test Redis and the Web API double (the
-    policy file is written into ``tmp_path``)."""
+    policy file is written into ``tmp_path``), serving a rehearsal on the embedded devnet."""
     policy = tmp_path / "policy.yml"
     policy.write_text(f"users:\n  {ALICE}: [operator]\ngroups:\n  {APPROVERS}: approver\n")
     return {
@@ -274,6 +274,7 @@ def serve_variables(
         "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
         "CHATOPS_HTTP_PORT": str(port),
         "CHATOPS_POLICY_FILE": str(policy),
+        "CHATOPS_REHEARSAL": "1",
     }
 
 

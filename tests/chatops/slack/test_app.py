@@ -706,15 +706,38 @@ def run_serve(tmp_path: Path, variables: dict[str, str]) -> subprocess.Completed
 @pytest.mark.parametrize("blank", [None, "", "  "])
 def test_serve_refuses_to_start_without_its_variables(tmp_path: Path, blank: str | None) -> None:
     """chatops serve with its variables unset, empty or blank exits 2 and names each missing variable
-    once (a blank SLACK_APP_TOKEN is no Socket Mode, so HTTP mode needs the signing secret)."""
-    names = ("SLACK_BOT_TOKEN", "REDIS_URL", "CHATOPS_POLICY_FILE", "SLACK_SIGNING_SECRET")
+    once (a blank SLACK_APP_TOKEN is no Socket Mode, so HTTP mode needs the signing secret; no
+    SUPRA_RPC_URL is no chain, unless a rehearsal is asked for)."""
+    names = (
+        "SLACK_BOT_TOKEN",
+        "REDIS_URL",
+        "CHATOPS_POLICY_FILE",
+        "SLACK_SIGNING_SECRET",
+        "SUPRA_RPC_URL",
+    )
     given = {} if blank is None else dict.fromkeys((*names, "SLACK_APP_TOKEN"), blank)
     done = run_serve(tmp_path, given)
 
     assert done.returncode == 2, done.stderr
     for name in names:
         assert done.stderr.count(name + ":") == 1, done.stderr
+    assert "CHATOPS_REHEARSAL=1" in done.stderr.split("SUPRA_RPC_URL:", 1)[1].splitlines()[0]
     assert "Traceback" not in done.stderr
+
+
+def test_serve_without_a_chain_refuses_unless_a_rehearsal_is_asked(
+    tmp_path: Path, redis_server: str, slack_api: SlackWebApiDouble
+) -> None:
+    """With everything else set but no SUPRA_RPC_URL and no CHATOPS_REHEARSAL, serve exits 2 naming
+    SUPRA_RPC_URL alone, before asking Slack anything: it never serves the devnet silently."""
+    env = serve_variables(tmp_path, redis_server, slack_api, free_port())
+    del env["CHATOPS_REHEARSAL"]
+    done = run_serve(tmp_path, env)
+
+    assert done.returncode == 2, done.stderr
+    assert "SUPRA_RPC_URL:" in done.stderr
+    assert "(1 problem(s))" in done.stderr
+    assert slack_api.calls("auth.test") == []
 
 
 @pytest.mark.slow
@@ -792,11 +815,22 @@ def test_serve_starts_in_http_mode_and_answers_slack(
         "vrf_effective_balance",
         "chatops_outbox_digests_total",  # the outbox worker's metrics share the registry
         "chatops_outbox_digest_items_bucket",
+        "process_resident_memory_bytes",  # the process and platform collectors
+        "python_info",
+        'chatops_chain_rpc_seconds_count{method="POST rpc/v3/view"}',
+        'chatops_slack_api_seconds_count{method="chat.postMessage"}',
+        'chatops_slack_api_seconds_count{method="auth.test"}',
+        'chatops_commands_total{command="/feed",outcome="ok"} 1.0',
+        "chatops_rehearsal 1.0",
     ):
         assert name in metrics
 
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"redis": True, "chain": True, "accepting": True}
+    # a rehearsal says so: on /readyz, and on every message it posts
+    assert ready.json()["rehearsal"] is True
+    assert str(posted.params["text"]).startswith("[REHEARSAL]")
+    assert "REHEARSAL" in all_text(posted).split("Asset 1")[0]
     assert asked_at_start == 1
     assert acked == 200
     assert "Asset 1" in all_text(posted)
