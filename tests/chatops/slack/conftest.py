@@ -79,10 +79,9 @@ def slack_policy() -> Policy:
     )
 
 
-@pytest.fixture
-def slack_api() -> Iterator[SlackWebApiDouble]:
-    """The Web API double with the test workspace's people and the approver group."""
-    users = [
+def workspace_users() -> list[SlackUser]:
+    """The test workspace's people as Slack's users.info shows them."""
+    return [
         SlackUser(id=ALICE, name="alice"),
         SlackUser(id=BOB, name="bob"),
         SlackUser(id=CAROL, name="carol"),
@@ -91,10 +90,15 @@ def slack_api() -> Iterator[SlackWebApiDouble]:
         SlackUser(id=EXTERNAL, name="ext", team_id=OTHER_TEAM, is_stranger=True),
         SlackUser(id=BOT_USER, name="otherbot", is_bot=True),
     ]
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackWebApiDouble]:
+    """The Web API double with the test workspace's people and the approver group."""
     with SlackWebApiDouble(
         bot_tokens=[DEFAULT_BOT_TOKEN],
         app_tokens=[DEFAULT_APP_TOKEN],
-        users=users,
+        users=workspace_users(),
         usergroups={APPROVERS: [BOB]},
         team_id=TEAM_ID,
     ) as api:

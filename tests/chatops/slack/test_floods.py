@@ -25,7 +25,6 @@ from tests.chatops.slack.conftest import (
     DAVE,
     EXTERNAL,
     GUEST,
-    OTHER_TEAM,
     REPLY_TIMEOUT_S,
     Slack,
     ack_text,
@@ -35,10 +34,11 @@ from tests.chatops.slack.conftest import (
     make_deps,
     request_approval,
     slack_policy,
+    workspace_users,
 )
 from tests.conftest import wait_until
 from tests.fakes.bot import harness
-from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackUser, SlackWebApiDouble
+from tests.fakes.slack_web_api import DEFAULT_BOT_TOKEN, SlackWebApiDouble
 
 LATENCY_S = (0.03, 0.1)
 FLOOD = 400  # commands from the person outside the policy
@@ -47,18 +47,10 @@ FLOOD_THREADS = 8  # the connections they came over
 
 @pytest.fixture
 def slow_api() -> Iterator[SlackWebApiDouble]:
-    users = [
-        SlackUser(id=ALICE, name="alice"),
-        SlackUser(id=BOB, name="bob"),
-        SlackUser(id=CAROL, name="carol"),
-        SlackUser(id=DAVE, name="dave"),
-        SlackUser(id=GUEST, name="guest", is_restricted=True),
-        SlackUser(id=EXTERNAL, name="ext", team_id=OTHER_TEAM, is_stranger=True),
-        SlackUser(id=BOT_USER, name="otherbot", is_bot=True),
-    ]
+    """The test workspace on a double that takes Slack's time to answer."""
     with SlackWebApiDouble(
         bot_tokens=[DEFAULT_BOT_TOKEN],
-        users=users,
+        users=workspace_users(),
         usergroups={APPROVERS: [BOB]},
         latency_s=LATENCY_S,
     ) as api:

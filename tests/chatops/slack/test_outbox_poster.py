@@ -208,16 +208,22 @@ class _CrashAfterPost:
         raise SystemExit("killed")
 
 
-def test_a_post_made_just_before_a_crash_is_recorded_not_repeated(
-    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
-) -> None:
-    """After a crash between post and record, the next worker finds the message and posts nothing."""
+def _crashed_after_first_post(redis: redis_lib.Redis, poster: OutboxPoster) -> Outbox:
+    """Two notices queued for C1, the first posted by a worker that died before recording it."""
     outbox = Outbox(redis)
     outbox.enqueue(notice(1), channel="C1")
     outbox.enqueue(notice(2), channel="C1")
     dying = OutboxWorker(redis, _CrashAfterPost(poster), interval_ms=10, digest_items=1)
     with pytest.raises(SystemExit):
         dying.run_once()
+    return outbox
+
+
+def test_a_post_made_just_before_a_crash_is_recorded_not_repeated(
+    redis: redis_lib.Redis, api: SlackWebApiDouble, poster: OutboxPoster
+) -> None:
+    """After a crash between post and record, the next worker finds the message and posts nothing."""
+    outbox = _crashed_after_first_post(redis, poster)
     item = outbox.item(notice(1).id, channel="C1")
     assert item is not None
     assert item.state == "posting"
@@ -235,12 +241,7 @@ def test_a_lookup_that_cannot_work_is_bounded_and_the_post_says_it_may_repeat(
     that it may repeat an earlier message, and the channel's next notice follows: nothing stalls."""
     with SlackWebApiDouble(scopes=["chat:write"]) as api:
         poster = OutboxPoster(outbox_web_client(DEFAULT_BOT_TOKEN, api.url, timeout_s=5))
-        outbox = Outbox(redis)
-        outbox.enqueue(notice(1), channel="C1")
-        outbox.enqueue(notice(2), channel="C1")
-        dying = OutboxWorker(redis, _CrashAfterPost(poster), interval_ms=10, digest_items=1)
-        with pytest.raises(SystemExit):
-            dying.run_once()
+        outbox = _crashed_after_first_post(redis, poster)
         survivor = OutboxWorker(redis, poster, interval_ms=10, digest_items=1)
         wait_until(lambda: bool(survivor.run_once() or True) and outbox.depth() == 0, timeout_s=15)
 
