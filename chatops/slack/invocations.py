@@ -175,7 +175,9 @@ class Invocations:
         if request_id is None or reply.state is None or reply.ephemeral:
             poster.reply(reply, to)
             return
-        if reply.state == "pending" and poster.message_of(request_id) is None:
+        # No record of a message at all (a card posted through a response_url has no ts but is
+        # recorded): a new request, announced once.
+        if reply.state == "pending" and poster.channel_of(request_id) is None:
             self.news.created(reply, to)
             return
         self._show_outcome(request_id, reply, to.channel, to.user)
