@@ -85,15 +85,11 @@ class AutomationRegistry:
 
 
 def _registry(world: World) -> AutomationRegistry | None:
-    registry = world.modules.get(MODULE)
-    return registry if isinstance(registry, AutomationRegistry) else None
+    return world.state(MODULE, AutomationRegistry)
 
 
 def _registry_or_abort(world: World) -> AutomationRegistry:
-    registry = _registry(world)
-    if registry is None:
-        raise MoveAbortError(MODULE, E_AUTOBOT_REGISTRY_MISSING)
-    return registry
+    return world.require_state(MODULE, AutomationRegistry, E_AUTOBOT_REGISTRY_MISSING)
 
 
 def _cap(world: World, operator: str) -> AutomationCap | None:
@@ -135,10 +131,13 @@ _BOT_PARAMS = ("vector<u8>", "vector<u64>", "u64", "u64", "u64")
 
 @SPECS.entry("init_automation")
 def init_automation(world: World, call: Call) -> None:
-    call.require_admin(MODULE, E_AUTOBOT_REGISTRY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = AutomationRegistry()
+    world.publish(
+        call,
+        MODULE,
+        AutomationRegistry(),
+        not_admin=E_AUTOBOT_REGISTRY_MISSING,
+        again=E_ALREADY_INITIALIZED,
+    )
 
 
 @SPECS.entry("register_bot", _BOT_PARAMS, signers=2)

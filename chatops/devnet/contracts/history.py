@@ -185,10 +185,7 @@ class ArchiveLedger:
 
 
 def _ledger(world: World) -> ArchiveLedger:
-    ledger = world.modules.get(MODULE)
-    if not isinstance(ledger, ArchiveLedger):
-        raise MoveAbortError(MODULE, E_HISTORY_MISSING)
-    return ledger
+    return world.require_state(MODULE, ArchiveLedger, E_HISTORY_MISSING)
 
 
 def _summary(world: World, lottery_id: int) -> LotterySummary:
@@ -285,10 +282,9 @@ def summary_json(world: World, lottery_id: int) -> dict[str, Any]:
 
 @SPECS.entry("init_history")
 def init_history(world: World, call: Call) -> None:
-    call.require_admin(MODULE, E_HISTORY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = ArchiveLedger()
+    world.publish(
+        call, MODULE, ArchiveLedger(), not_admin=E_HISTORY_MISSING, again=E_ALREADY_INITIALIZED
+    )
 
 
 @SPECS.entry("import_legacy_summary_admin", ("u64", "vector<u8>", "vector<u8>"))

@@ -48,8 +48,7 @@ class LegacyArchive:
 
 
 def _archive(world: World) -> LegacyArchive | None:
-    archive = world.modules.get(MODULE)
-    return archive if isinstance(archive, LegacyArchive) else None
+    return world.state(MODULE, LegacyArchive)
 
 
 @SPECS.entry("init_bridge")

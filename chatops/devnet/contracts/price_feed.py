@@ -78,8 +78,7 @@ class PriceFeedRegistry:
 
 
 def _registry(world: World) -> PriceFeedRegistry | None:
-    registry = world.modules.get(MODULE)
-    return registry if isinstance(registry, PriceFeedRegistry) else None
+    return world.state(MODULE, PriceFeedRegistry)
 
 
 def _admin_registry(world: World, call: Call) -> PriceFeedRegistry:
@@ -112,10 +111,13 @@ def _updated_event(call: Call, record: PriceFeedRecord, updated_ts: int) -> None
 
 @SPECS.entry("init_price_feed", ("u16",))
 def init_price_feed(world: World, call: Call, version: int) -> None:
-    call.require_admin(MODULE, E_REGISTRY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = PriceFeedRegistry(version)
+    world.publish(
+        call,
+        MODULE,
+        PriceFeedRegistry(version),
+        not_admin=E_REGISTRY_MISSING,
+        again=E_ALREADY_INITIALIZED,
+    )
 
 
 @SPECS.entry(

@@ -133,10 +133,7 @@ class RoleStore:
 
 
 def _store(world: World) -> RoleStore:
-    store = world.modules.get(MODULE)
-    if not isinstance(store, RoleStore):
-        raise MoveAbortError(MODULE, E_ROLES_NOT_INITIALIZED)
-    return store
+    return world.require_state(MODULE, RoleStore, E_ROLES_NOT_INITIALIZED)
 
 
 def _admin_store(world: World, call: Call) -> RoleStore:
@@ -159,10 +156,9 @@ def _remove_from_index(index: list[str], target: str) -> None:
 
 @SPECS.entry("init_roles")
 def init_roles(world: World, call: Call) -> None:
-    call.require_admin(MODULE, E_REGISTRY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = RoleStore()
+    world.publish(
+        call, MODULE, RoleStore(), not_admin=E_REGISTRY_MISSING, again=E_ALREADY_INITIALIZED
+    )
 
 
 @SPECS.entry("set_payout_batch_cap_admin", ("address", "u64", "u64", "u64", "u64"))
@@ -445,8 +441,8 @@ def consume_partner_payout(
 
 def premium_status(world: World, holder: str) -> tuple[bool, int] | None:
     """``(has_cap, expires_at)`` for sales' premium checks; ``None`` when RoleStore is missing."""
-    store = world.modules.get(MODULE)
-    if not isinstance(store, RoleStore):
+    store = world.state(MODULE, RoleStore)
+    if store is None:
         return None
     cap = store.premium_caps.get(addr(holder))
     if cap is None:

@@ -57,15 +57,11 @@ class VrfDepositLedger:
 
 
 def _ledger(world: World) -> VrfDepositLedger | None:
-    ledger = world.modules.get(MODULE)
-    return ledger if isinstance(ledger, VrfDepositLedger) else None
+    return world.state(MODULE, VrfDepositLedger)
 
 
 def _ledger_or_abort(world: World) -> VrfDepositLedger:
-    ledger = _ledger(world)
-    if ledger is None:
-        raise MoveAbortError(MODULE, E_VRF_DEPOSIT_NOT_INITIALIZED)
-    return ledger
+    return world.require_state(MODULE, VrfDepositLedger, E_VRF_DEPOSIT_NOT_INITIALIZED)
 
 
 @SPECS.entry("init_vrf_deposit", ("u64", "u64"))
