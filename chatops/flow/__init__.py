@@ -33,7 +33,7 @@ from chatops.flow.render import describe, history_text, pending_reply, stale_rep
 from chatops.flow.request import Requests
 from commands.errors import CommandError
 from commands.invocation import Invocation
-from commands.ports import Plan
+from commands.ports import Actor, Plan
 from commands.registry import Registry, Step
 from commands.reply import Field, Reply
 
@@ -105,28 +105,15 @@ class ApprovalFlow:
             cancel=cancel,
         )
 
-    def approve(
-        self,
-        request_id: str,
-        user: str,
-        groups: tuple[str, ...],
-        *,
-        digest: str = "",
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
+    def approve(self, request_id: str, actor: Actor, *, digest: str = "") -> Reply:
         if self.multisig is not None:
-            shown = self._on_chain_decisions.approve(request_id, user, groups, digest=digest)
+            shown = self._on_chain_decisions.approve(request_id, actor, digest=digest)
             if shown is not None:
                 return shown
-        return self._decisions.approve(
-            request_id, user, groups, digest=digest, progress=progress, cancel=cancel
-        )
+        return self._decisions.approve(request_id, actor, digest=digest)
 
-    def deny(
-        self, request_id: str, user: str, reason: str, groups: tuple[str, ...], *, digest: str = ""
-    ) -> Reply:
-        reply = self._decisions.deny(request_id, user, reason, groups, digest=digest)
+    def deny(self, request_id: str, actor: Actor, reason: str, *, digest: str = "") -> Reply:
+        reply = self._decisions.deny(request_id, actor, reason, digest=digest)
         if self.multisig is not None:
             return self._on_chain_decisions.withdrawn(reply)
         return reply
@@ -156,15 +143,8 @@ class ApprovalFlow:
             )
         return self.executor
 
-    def execute(
-        self,
-        number: int,
-        user: str,
-        *,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        return self._executor().execute(number, user, progress=progress, cancel=cancel)
+    def execute(self, number: int, actor: Actor) -> Reply:
+        return self._executor().execute(number, actor)
 
     def clear(self, number: int, user: str) -> Reply:
         return self._executor().clear(number, user)

@@ -18,7 +18,7 @@ from chatops.flow.execute import Execution
 from chatops.flow.render import describe, duplicate_reply
 from commands.errors import CommandError
 from commands.invocation import Invocation
-from commands.ports import Plan
+from commands.ports import Actor, Plan
 from commands.registry import Step
 from commands.reply import Field, Reply, Tone
 
@@ -76,7 +76,15 @@ class Requests:
                 token, claimed = self.service.claim(request.id, self.worker)
             except ApprovalError as exc:
                 raise CommandError(str(exc)) from exc
-            reply = self.execution.run(claimed, token, inv.user, progress=progress, cancel=cancel)
+            reply = self.execution.run(
+                claimed,
+                token,
+                Actor(
+                    inv.user,
+                    progress=progress or (lambda _line: None),
+                    cancel=cancel or threading.Event(),
+                ),
+            )
             return reply.model_copy(
                 update={
                     "title": f"BREAK-GLASS by {inv.user}: {reply.title}",
