@@ -4,10 +4,7 @@ reconciliation from the chain, and the pure renderer of a request. In multisig m
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 from approvals.errors import ApprovalError, StaleRequestError
 from approvals.models import ApprovalRequest
@@ -31,10 +28,10 @@ from chatops.flow.multisig.request import MultisigRequests
 from chatops.flow.reconcile import Reconciler
 from chatops.flow.render import describe, history_text, pending_reply, stale_reply
 from chatops.flow.request import Requests
+from chatops.runner import Ask
 from commands.errors import CommandError
-from commands.invocation import Invocation
 from commands.ports import Actor, Plan
-from commands.registry import Registry, Step
+from commands.registry import Registry
 from commands.reply import Field, Reply
 
 __all__ = ["ApprovalFlow", "FencedChain", "MultisigMode", "PlannedTimeChain"]
@@ -80,30 +77,9 @@ class ApprovalFlow:
         the account is a proposal); None when only the catalog and the policy decide."""
         return self.multisig.needs_proposal(plan) if self.multisig is not None else None
 
-    def request(
-        self,
-        inv: Invocation,
-        step: Step,
-        args: Any,
-        plan: Plan,
-        *,
-        reason: str,
-        break_glass: bool,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        on_chain = self.multisig is not None and self.multisig.needs_proposal(plan) is not None
-        requests = self._on_chain_requests if on_chain else self._requests
-        return requests.request(
-            inv,
-            step,
-            args,
-            plan,
-            reason=reason,
-            break_glass=break_glass,
-            progress=progress,
-            cancel=cancel,
-        )
+    def request(self, ask: Ask) -> Reply:
+        on_chain = self.multisig is not None and self.multisig.needs_proposal(ask.plan) is not None
+        return (self._on_chain_requests if on_chain else self._requests).request(ask)
 
     def approve(self, request_id: str, actor: Actor, *, digest: str = "") -> Reply:
         if self.multisig is not None:
