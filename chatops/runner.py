@@ -279,7 +279,10 @@ class Runner:
         with log_context(
             request_id=request_id, user=inv.user, channel=inv.channel, command=inv.command
         ):
-            reply = self._answer(inv, progress, cancel, groups)
+            try:
+                reply = self._handle(inv, progress, cancel, groups)
+            except Exception as exc:  # noqa: BLE001 - error_reply logs an unexpected one with its traceback
+                reply = error_reply(exc, command=inv.command)
             logger.info(
                 "%s %s: %s",
                 inv.command,
@@ -292,18 +295,6 @@ class Runner:
                 },
             )
         return reply
-
-    def _answer(
-        self,
-        inv: Invocation,
-        progress: Callable[[str], None] | None,
-        cancel: threading.Event | None,
-        groups: tuple[str, ...],
-    ) -> Reply:
-        try:
-            return self._handle(inv, progress, cancel, groups)
-        except Exception as exc:  # noqa: BLE001 - error_reply logs an unexpected one with its traceback
-            return error_reply(exc, command=inv.command)
 
     def _handle(
         self,
