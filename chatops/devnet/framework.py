@@ -288,6 +288,11 @@ class Specs:
         self.address = addr(address)
         self.functions: list[FunctionSpec] = []
 
+    def struct(self, name: str) -> str:
+        """The full type of the module's struct ``name`` (``0x…::module::Name``), as the chain
+        writes it in a read's return types and in resource types."""
+        return f"{self.address}::{self.module}::{name}"
+
     def by_key(self) -> dict[str, FunctionSpec]:
         """The declared functions keyed as the ledger resolves them (``FunctionSpec.key``)."""
         return {spec.key: spec for spec in self.functions}

@@ -11,16 +11,7 @@ from typing import Any
 from aptos_sdk.bcs import Serializer
 
 from chatops.devnet.contracts import legacy_bridge
-from chatops.devnet.framework import (
-    PACKAGE_ADDRESS,
-    Call,
-    MoveAbortError,
-    Specs,
-    World,
-    hexb,
-    sha3,
-    u64,
-)
+from chatops.devnet.framework import Call, MoveAbortError, Specs, World, hexb, sha3, u64
 
 __all__ = ["SPECS", "ArchiveLedger", "LotterySummary", "record_summary", "summary_json"]
 
@@ -371,7 +362,7 @@ def update_legacy_classification_admin(
     )
 
 
-@SPECS.read("get_summary", ("u64",), returns=(f"{PACKAGE_ADDRESS}::history::LotterySummary",))
+@SPECS.read("get_summary", ("u64",), returns=(SPECS.struct("LotterySummary"),))
 def get_summary(world: World, id: int) -> list[Any]:
     return [summary_json(world, id)]
 

@@ -158,7 +158,7 @@ def _status(control: DualWriteControl | None, expected: bytes | None) -> dict[st
     }
 
 
-_STATUS_TYPE = f"{PACKAGE_ADDRESS}::legacy_bridge::DualWriteStatus"
+_STATUS_TYPE = SPECS.struct("DualWriteStatus")
 
 
 @SPECS.read("dual_write_status", ("u64",), returns=(_STATUS_TYPE,))

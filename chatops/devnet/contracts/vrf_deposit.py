@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops.devnet.framework import PACKAGE_ADDRESS, Call, MoveAbortError, Specs, World, u64
+from chatops.devnet.framework import Call, MoveAbortError, Specs, World, u64
 
 __all__ = ["SPECS", "VrfDepositLedger", "VrfDepositStatus", "requests_paused", "status_json"]
 
@@ -152,7 +152,7 @@ def resume_requests(world: World, call: Call, timestamp: int) -> None:
     call.emit("history::VrfRequestsResumedEvent", {**_EVENT_HEAD, "resumed_ts": u64(timestamp)})
 
 
-@SPECS.read("get_status", returns=(f"{PACKAGE_ADDRESS}::vrf_deposit::VrfDepositStatus",))
+@SPECS.read("get_status", returns=(SPECS.struct("VrfDepositStatus"),))
 def get_status(world: World) -> list[Any]:
     return [status_json(world)]
 
