@@ -13,6 +13,7 @@ from tests.chatops.devnet.ops_support import (
     aborts,
     admin,
     names,
+    published,
     signed_by,
     summary,
     validate,
@@ -31,9 +32,7 @@ VECTOR_HASH = bytes.fromhex("3f74e9dc98696c4df24c518081ca530836de456c3eab8b0b699
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    history.init_history(w, admin())
-    return w
+    return published(history.init_history)
 
 
 def test_summary_bcs_matches_spec_vector() -> None:

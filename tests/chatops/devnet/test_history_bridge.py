@@ -9,6 +9,7 @@ from tests.chatops.devnet.ops_support import (
     aborts,
     admin,
     names,
+    published,
     signed_by,
     summary,
 )
@@ -31,9 +32,7 @@ def test_init_bridge_by_stranger_aborts_257() -> None:
 
 def test_mirror_requires_mirror_config_and_bridge() -> None:
     """A summary write mirrors only while the mirror is on and the bridge is initialised."""
-    w = World()
-    history.init_history(w, admin())
-    history_bridge.init_bridge(w, admin())
+    w = published(history.init_history, history_bridge.init_bridge)
     history.record_summary(w, admin(), 1, summary(1))
     assert history_bridge.get_summary(w, 1) == [{"vec": []}]
     legacy_bridge.enable_legacy_mirror(w, admin())
@@ -63,8 +62,7 @@ def test_mirror_requires_mirror_config_and_bridge() -> None:
 
 def test_mirror_skipped_without_bridge() -> None:
     """With the mirror on but no bridge, no LegacySummaryEvent is emitted."""
-    w = World()
-    history.init_history(w, admin())
+    w = published(history.init_history)
     legacy_bridge.enable_legacy_mirror(w, admin())
     call = admin()
     history.record_summary(w, call, 3, summary(3))

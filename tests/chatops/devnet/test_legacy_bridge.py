@@ -11,6 +11,7 @@ from tests.chatops.devnet.ops_support import (
     aborts,
     admin,
     names,
+    published,
     signed_by,
     summary,
 )
@@ -20,9 +21,7 @@ HEAD = {"event_version": 1, "event_category": 8}
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    history.init_history(w, admin())
-    return w
+    return published(history.init_history)
 
 
 def test_init_dual_write_is_enabled_without_event() -> None:

@@ -6,22 +6,19 @@ import pytest
 
 from chatops.devnet.contracts import roles
 from chatops.devnet.framework import World, addr
-from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, names, signed_by
+from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, names, published, signed_by
 
 P1, P2, P3 = addr("0x1001"), addr("0x1002"), addr("0x1003")
 
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    roles.init_roles(w, admin())
-    return w
+    return published(roles.init_roles)
 
 
 def test_init_roles_publishes_the_store() -> None:
     """init_roles publishes an empty RoleStore readable by has_payout_batch_cap."""
-    w = World()
-    roles.init_roles(w, admin())
+    w = published(roles.init_roles)
     assert roles.has_payout_batch_cap(w) == [False]
 
 
