@@ -36,7 +36,7 @@ from bench._support import (
     print_table,
     redis_server,
     serve_env,
-    spawn_serve,
+    serving,
     stop_process,
     wait_http_200,
 )
@@ -205,9 +205,7 @@ def main() -> int:
         env = serve_env(
             Path(tmp), redis_url=redis_url, slack_url=world.slack_url, port=port, devnet=world
         )
-        bot = spawn_serve(Path(tmp), env, Path(tmp) / "chatops.log")
-        try:
-            wait_http_200(f"http://127.0.0.1:{port}/healthz")
+        with serving(Path(tmp), env, Path(tmp) / "chatops.log"):
             httpx.post(
                 f"{world.devnet_url}/devnet/faults",
                 json={"delay_ms": args.chain_delay_ms, "count": 10**9, "path_prefix": "/rpc/"},
@@ -220,8 +218,6 @@ def main() -> int:
                 "ran": _metric(metrics, "chatops_commands_total"),
             }
             httpx.delete(f"{world.devnet_url}/devnet/faults").raise_for_status()
-        finally:
-            stop_process(bot)
 
     if args.dump:
         with args.dump.open("w") as out:
