@@ -33,6 +33,11 @@ def published(*inits: Callable[[World, Call], None]) -> World:
     return world
 
 
+def stranger() -> Call:
+    """A transaction signed by an account with no role (not the package account)."""
+    return signed_by(STRANGER)
+
+
 def signed_by(*signers: str) -> Call:
     return Call(signers=list(signers), now_s=0)
 

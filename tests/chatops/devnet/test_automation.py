@@ -15,6 +15,7 @@ from tests.chatops.devnet.ops_support import (
     names,
     published,
     signed_by,
+    stranger,
     validate,
 )
 
@@ -34,7 +35,7 @@ def test_init_automation_aborts() -> None:
     """init: stranger 0x1A01, twice 0x1201."""
     w = World()
     with aborts("automation", 0x1A01):
-        automation.init_automation(w, signed_by(STRANGER))
+        automation.init_automation(w, stranger())
     automation.init_automation(w, admin())
     with aborts("automation", 0x1201):
         automation.init_automation(w, admin())
@@ -148,7 +149,7 @@ def test_announce_dry_run_sets_pending(world: World) -> None:
 def test_announce_dry_run_aborts(world: World) -> None:
     """Dry-run checks: no cap 0x1A03, empty hash 0x1A0B, expired 0x1A04, action 0x1A05, early 0x1A07, pending 0x1A08."""
     with aborts("automation", 0x1A03):
-        automation.announce_dry_run(world, signed_by(STRANGER), 4, H, 1, 1000)
+        automation.announce_dry_run(world, stranger(), 4, H, 1, 1000)
     with aborts("automation", 0x1A0B):
         automation.announce_dry_run(world, signed_by(OPERATOR), 4, b"", 1, 1000)
     with aborts("automation", 0x1A04):
@@ -257,7 +258,7 @@ def test_report_call_rejected(world: World) -> None:
 def test_report_call_rejected_without_cap_aborts(world: World) -> None:
     """report_call_rejected by an address without a cap aborts 0x1A03."""
     with aborts("automation", 0x1A03):
-        automation.report_call_rejected(world, signed_by(STRANGER), 1, H, 1)
+        automation.report_call_rejected(world, stranger(), 1, H, 1)
 
 
 def test_status_reads() -> None:

@@ -9,12 +9,11 @@ import pytest
 from chatops.devnet.contracts import history, history_bridge, legacy_bridge
 from chatops.devnet.framework import World
 from tests.chatops.devnet.ops_support import (
-    STRANGER,
     aborts,
     admin,
     names,
     published,
-    signed_by,
+    stranger,
     summary,
     validate,
 )
@@ -56,7 +55,7 @@ def test_from_bcs_is_strict(data: bytes) -> None:
 def test_init_history_aborts(world: World) -> None:
     """init_history: stranger 0x1B01 (not 0x1B04), twice 0x1201."""
     with aborts("history", 0x1B01):
-        history.init_history(World(), signed_by(STRANGER))
+        history.init_history(World(), stranger())
     with aborts("history", 0x1201):
         history.init_history(world, admin())
 
@@ -132,7 +131,7 @@ def test_import_legacy_summary(world: World) -> None:
 def test_import_legacy_summary_aborts(world: World) -> None:
     """Import: stranger 0x1B04, bad bytes 0x1B0B, id 0x1B08, hash 0x1B07, over non-legacy 0x1B09."""
     with aborts("history", 0x1B04):
-        history.import_legacy_summary_admin(world, signed_by(STRANGER), 42, VECTOR_BCS, VECTOR_HASH)
+        history.import_legacy_summary_admin(world, stranger(), 42, VECTOR_BCS, VECTOR_HASH)
     with aborts("history", 0x1B0B):
         history.import_legacy_summary_admin(world, admin(), 42, VECTOR_BCS[:-1], VECTOR_HASH)
     with aborts("history", 0x1B08):
@@ -180,7 +179,7 @@ def test_mirror_summary_admin(world: World) -> None:
 def test_mirror_summary_admin_aborts(world: World) -> None:
     """mirror_summary_admin: stranger 0x1B04, unknown id 0x6507 in 0x1::table, no ledger 0x1B01."""
     with aborts("history", 0x1B04):
-        history.mirror_summary_admin(world, signed_by(STRANGER), 1)
+        history.mirror_summary_admin(world, stranger(), 1)
     legacy_bridge.enable_legacy_mirror(world, admin())
     with aborts("table", 0x6507):
         history.mirror_summary_admin(world, admin(), 1)
@@ -217,7 +216,7 @@ def test_rollback_legacy_summary(world: World) -> None:
 def test_rollback_aborts(world: World) -> None:
     """Rollback: stranger 0x1B04, missing 0x1B0A, non-legacy 0x1B09, no ledger 0x1B01."""
     with aborts("history", 0x1B04):
-        history.rollback_legacy_summary_admin(world, signed_by(STRANGER), 1)
+        history.rollback_legacy_summary_admin(world, stranger(), 1)
     with aborts("history", 0x1B0A):
         history.rollback_legacy_summary_admin(world, admin(), 1)
     history.record_summary(world, admin(), 1, summary(1))
@@ -255,7 +254,7 @@ def test_update_legacy_classification(world: World) -> None:
 def test_update_legacy_classification_aborts(world: World) -> None:
     """Reclassify: stranger 0x1B04, missing 0x1B0A, non-legacy 0x1B09."""
     with aborts("history", 0x1B04):
-        history.update_legacy_classification_admin(world, signed_by(STRANGER), 1, 0, 0)
+        history.update_legacy_classification_admin(world, stranger(), 1, 0, 0)
     with aborts("history", 0x1B0A):
         history.update_legacy_classification_admin(world, admin(), 1, 0, 0)
     history.record_summary(world, admin(), 1, summary(1))

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from chatops.devnet.contracts import history, history_bridge, legacy_bridge
 from chatops.devnet.framework import World
-from tests.chatops.devnet.ops_support import (
-    STRANGER,
-    aborts,
-    admin,
-    names,
-    published,
-    signed_by,
-    summary,
-)
+from tests.chatops.devnet.ops_support import aborts, admin, names, published, stranger, summary
 
 
 def test_init_bridge_is_idempotent() -> None:
@@ -27,7 +19,7 @@ def test_init_bridge_is_idempotent() -> None:
 def test_init_bridge_by_stranger_aborts_257() -> None:
     """A non-package signer gets E_NOT_AUTHORIZED 0x101 from history_bridge."""
     with aborts("history_bridge", 0x101):
-        history_bridge.init_bridge(World(), signed_by(STRANGER))
+        history_bridge.init_bridge(World(), stranger())
 
 
 def test_mirror_requires_mirror_config_and_bridge() -> None:
