@@ -35,6 +35,7 @@ __all__ = [
     "print_table",
     "redis_server",
     "serve_env",
+    "serving",
     "spawn_serve",
     "stop_process",
     "wait_http_200",
@@ -154,6 +155,17 @@ def stop_process(proc: subprocess.Popen[Any], timeout_s: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=timeout_s)
+
+
+@contextlib.contextmanager
+def serving(workdir: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``spawn_serve`` once its /healthz answers 200 (on ``env``'s port); stopped on the way out."""
+    proc = spawn_serve(workdir, env, log)
+    try:
+        wait_http_200(f"http://127.0.0.1:{env['CHATOPS_HTTP_PORT']}/healthz")
+        yield proc
+    finally:
+        stop_process(proc)
 
 
 @contextlib.contextmanager

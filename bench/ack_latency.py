@@ -39,7 +39,7 @@ from bench._support import (
     print_table,
     redis_server,
     serve_env,
-    spawn_serve,
+    serving,
     stop_process,
     wait_http_200,
 )
@@ -217,9 +217,7 @@ def _run(latency_ms: float, rates: list[int], args: argparse.Namespace) -> Run:
         env = serve_env(
             Path(tmp), redis_url=redis_url, slack_url=world.slack_url, port=port, devnet=world
         )
-        bot = spawn_serve(Path(tmp), env, Path(tmp) / "chatops.log")
-        try:
-            wait_http_200(f"http://127.0.0.1:{port}/healthz")
+        with serving(Path(tmp), env, Path(tmp) / "chatops.log"):
             httpx.post(
                 f"{world.devnet_url}/devnet/faults",
                 json={"delay_ms": args.chain_delay_ms, "count": 10**9, "path_prefix": "/rpc/"},
@@ -233,8 +231,6 @@ def _run(latency_ms: float, rates: list[int], args: argparse.Namespace) -> Run:
                 "in_flight": _metric(metrics, "chatops_work_in_flight"),
             }
             httpx.delete(f"{world.devnet_url}/devnet/faults").raise_for_status()
-        finally:
-            stop_process(bot)
     return Run(latency_ms, floor, ours, counters)
 
 

@@ -17,17 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench._support import (
-    Row,
-    doubles,
-    free_port,
-    print_table,
-    redis_server,
-    serve_env,
-    spawn_serve,
-    stop_process,
-    wait_http_200,
-)
+from bench._support import Row, doubles, free_port, print_table, redis_server, serve_env, serving
 
 RSS_GROWTH_TARGET_MB = 50.0  # one 50 MB body held in memory would exceed it
 LOG_GROWTH_TARGET_KB = 64.0
@@ -86,9 +76,7 @@ def main() -> int:
         )
         env["CHATOPS_LOG_LEVEL"] = "INFO"
         log = Path(tmp) / "serve.log"
-        proc = spawn_serve(Path(tmp), env, log)
-        try:
-            wait_http_200(f"http://127.0.0.1:{port}/healthz")
+        with serving(Path(tmp), env, log) as proc:
             time.sleep(1)
             idle_mb, log_before = peak_rss_mb(proc.pid), log.stat().st_size
             rounds = (
@@ -134,8 +122,6 @@ def main() -> int:
                     grown_kb < LOG_GROWTH_TARGET_KB,
                 )
             )
-        finally:
-            stop_process(proc)
     print_table("Oversized unsigned bodies against POST /slack/events", rows)
     return 0 if all(r.ok is not False for r in rows) else 1
 

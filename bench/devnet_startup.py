@@ -17,29 +17,17 @@ from pathlib import Path
 import httpx
 
 from bench._support import Row, free_port, print_table, stop_process
+from tests.chatops.devnet.server_support import devnet_argv, view_request
 
 TARGET_S = 2.0
-VIEW = {
-    "function": "0xbc959517601034979f21fa2f2f41862219ea38554be27c2fdb4fd9a392caafe0::views::get_lottery_status",
-    "type_arguments": [],
-    "arguments": ["1"],
-}
+VIEW = view_request("views::get_lottery_status", "1")
 
 
 def one_start(workdir: Path) -> float:
     port = free_port()
     started = time.monotonic()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chatops",
-            "devnet",
-            "--port",
-            str(port),
-            "--admin-key-file",
-            str(workdir / "admin.key"),
-        ],
+        devnet_argv(port, workdir / "admin.key"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from approvals.errors import ApprovalError
@@ -26,33 +27,44 @@ from commands.errors import (
 )
 from commands.invocation import Invocation, tokenize
 from commands.parse import Parsed, parse_invocation
-from commands.ports import ApprovalsPort, ChainPort, IncidentsPort, Outcome, Plan, StepContext
+from commands.ports import (
+    Actor,
+    ApprovalsPort,
+    ChainPort,
+    IncidentsPort,
+    Outcome,
+    Plan,
+    StepContext,
+)
 from commands.registry import Registry, Step
 from commands.reply import Check, Field, Reply, Tone
 
-__all__ = ["ApprovalGate", "Runner", "error_reply", "execute_plan"]
+__all__ = ["ApprovalGate", "Ask", "Runner", "error_reply", "execute_plan"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A privileged step someone asked for, as the runner hands it to the approval flow: what they
+    typed, the step and the plan it made, their reason and whether they break glass. ``actor`` is
+    the asking command's: an execution that starts at once reports to it and stops with it."""
+
+    inv: Invocation
+    step: Step
+    plan: Plan
+    reason: str
+    break_glass: bool
+    actor: Actor
 
 
 class ApprovalGate(ApprovalsPort, Protocol):
     """Where a privileged step goes instead of executing; ``/ops approve`` and friends reach the
     same flow through its ``ApprovalsPort`` side."""
 
-    def request(
-        self,
-        inv: Invocation,
-        step: Step,
-        args: Any,
-        plan: Plan,
-        *,
-        reason: str,
-        break_glass: bool,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        """Store the request; under break-glass it also executes at once, reporting to
-        ``progress`` and stopping between two transactions once ``cancel`` is set."""
+    def request(self, ask: Ask) -> Reply:
+        """Store the request; under break-glass it also executes at once, as ``ask.actor`` runs
+        it (reporting to its progress, stopping between two transactions once it is cancelled)."""
         ...
 
     def requires_approval(self, plan: Plan) -> str | None:
@@ -267,7 +279,10 @@ class Runner:
         with log_context(
             request_id=request_id, user=inv.user, channel=inv.channel, command=inv.command
         ):
-            reply = self._answer(inv, progress, cancel, groups)
+            try:
+                reply = self._handle(inv, progress, cancel, groups)
+            except Exception as exc:  # noqa: BLE001 - error_reply logs an unexpected one with its traceback
+                reply = error_reply(exc, command=inv.command)
             logger.info(
                 "%s %s: %s",
                 inv.command,
@@ -280,18 +295,6 @@ class Runner:
                 },
             )
         return reply
-
-    def _answer(
-        self,
-        inv: Invocation,
-        progress: Callable[[str], None] | None,
-        cancel: threading.Event | None,
-        groups: tuple[str, ...],
-    ) -> Reply:
-        try:
-            return self._handle(inv, progress, cancel, groups)
-        except Exception as exc:  # noqa: BLE001 - error_reply logs an unexpected one with its traceback
-            return error_reply(exc, command=inv.command)
 
     def _handle(
         self,
@@ -357,16 +360,8 @@ class Runner:
                     'add reason="why this is needed" (or the reason as the last words).',
                     usage=f'{step.usage} reason="..."',
                 )
-            return self.approvals.request(
-                inv,
-                step,
-                args,
-                plan,
-                reason=parsed.reason,
-                break_glass=parsed.break_glass,
-                progress=ctx.progress,
-                cancel=ctx.cancel,
-            )
+            ask = Ask(inv, step, plan, parsed.reason, parsed.break_glass, ctx.actor)
+            return self.approvals.request(ask)
         if parsed.break_glass:
             raise UsageError(f"{step.path} needs no approval, so --break-glass does not apply.")
         return self._journalled(inv, plan, lambda: execute_plan(ctx, step, args, plan))

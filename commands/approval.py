@@ -63,14 +63,7 @@ def _id(text: str) -> str:
 def approve(ctx: StepContext, args: ApproveArgs) -> Reply:
     # The execution the last approval starts reports to, and is cancelled with, this command.
     """A clicked Approve or Deny is the same step, with the digest of the calls the button showed."""
-    return _port(ctx).approve(
-        _id(args.request_id),
-        ctx.user,
-        ctx.groups,
-        digest=args.digest,
-        progress=ctx.progress,
-        cancel=ctx.cancel,
-    )
+    return _port(ctx).approve(_id(args.request_id), ctx.actor, digest=args.digest)
 
 
 @write(
@@ -82,9 +75,7 @@ def approve(ctx: StepContext, args: ApproveArgs) -> Reply:
     role=Role.APPROVER,
 )
 def deny(ctx: StepContext, args: DenyArgs) -> Reply:
-    return _port(ctx).deny(
-        _id(args.request_id), ctx.user, args.reason, ctx.groups, digest=args.digest
-    )
+    return _port(ctx).deny(_id(args.request_id), ctx.actor, args.reason, digest=args.digest)
 
 
 @write(
@@ -140,7 +131,7 @@ def reconcile(ctx: StepContext, args: IdArgs) -> Reply:
     args=ProposalArgs,
 )
 def execute(ctx: StepContext, args: ProposalArgs) -> Reply:
-    return _port(ctx).execute(args.number, ctx.user, progress=ctx.progress, cancel=ctx.cancel)
+    return _port(ctx).execute(args.number, ctx.actor)
 
 
 @write(

@@ -216,6 +216,15 @@ def batch_prizes(state: PrizeState, winners: int, count: int) -> list[int]:
     return prizes
 
 
+# The views batch_checks reads; /payouts batch and /payouts run, built on it, declare them.
+BATCH_READS = (
+    "views::get_lottery_status",
+    "payouts::winner_progress",
+    "roles::payout_batch_cap_view",
+    "views::accounting_snapshot",
+)
+
+
 def batch_checks(
     ctx: StepContext,
     lottery_id: int,
@@ -344,12 +353,7 @@ class BatchArgs(BaseModel):
     "cap size, cooldown, nonce, budget, accounting)",
     runbook="Admin 8 (payouts::record_payout_batch_admin; roles::consume_payout_batch read as the cap view)",
     args=BatchArgs,
-    reads=(
-        "views::get_lottery_status",
-        "payouts::winner_progress",
-        "roles::payout_batch_cap_view",
-        "views::accounting_snapshot",
-    ),
+    reads=BATCH_READS,
     calls=("payouts::record_payout_batch_admin",),
     help="Pays the next <winners-paid> winners in order (/payouts winners lists them). Their prize "
     "is computed by the bot (total_allocated shared equally); a typed prize must match it. "
@@ -394,12 +398,7 @@ class RunArgs(BaseModel):
     summary="Run N payout batches in a row, checking accounting after each (stops on the first problem)",
     runbook="Admin 8 (the loop of record_payout_batch_admin)",
     args=RunArgs,
-    reads=(
-        "views::get_lottery_status",
-        "payouts::winner_progress",
-        "roles::payout_batch_cap_view",
-        "views::accounting_snapshot",
-    ),
+    reads=BATCH_READS,
     calls=("payouts::record_payout_batch_admin",),
 )
 def run(ctx: StepContext, args: RunArgs) -> Plan:

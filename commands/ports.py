@@ -12,6 +12,7 @@ from chatops.severity import Severity
 from commands.reply import Reply
 
 __all__ = [
+    "Actor",
     "ApprovalsPort",
     "ChainPort",
     "Events",
@@ -83,6 +84,19 @@ class Plan:
     effects: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on a request (``user``, a member of ``groups``), and how a run of transactions
+    their action starts behaves: it reports to ``progress`` and stops between two transactions
+    once ``cancel`` is set. A step passes its own (``StepContext.actor``), so that run inherits
+    the command's."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+    progress: Callable[[str], None] = lambda _line: None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
 class ApprovalsPort(Protocol):
     """The two-person flow as the ``/ops`` steps drive it (``chatops`` implements it).
 
@@ -90,26 +104,13 @@ class ApprovalsPort(Protocol):
     Approve or Deny button also carries the ``digest`` of the calls it showed.
     """
 
-    def approve(
-        self,
-        request_id: str,
-        user: str,
-        groups: tuple[str, ...],
-        *,
-        digest: str = "",
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        """Record an approval; the last one needed executes the request there and then.
-
-        That execution reports to ``progress`` and stops between two transactions once ``cancel``
-        is set (the step passes its own, so ``/ops approve`` inherits the command's).
+    def approve(self, request_id: str, actor: Actor, *, digest: str = "") -> Reply:
+        """Record ``actor``'s approval; the last one needed executes the request there and then,
+        as ``actor`` runs it (so ``/ops approve`` reports to, and is cancelled with, the command).
         """
         ...
 
-    def deny(
-        self, request_id: str, user: str, reason: str, groups: tuple[str, ...], *, digest: str = ""
-    ) -> Reply: ...
+    def deny(self, request_id: str, actor: Actor, reason: str, *, digest: str = "") -> Reply: ...
 
     def cancel(self, request_id: str, user: str) -> Reply: ...
 
@@ -119,14 +120,7 @@ class ApprovalsPort(Protocol):
 
     def reconcile(self, request_id: str, user: str) -> Reply: ...
 
-    def execute(
-        self,
-        number: int,
-        user: str,
-        *,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
+    def execute(self, number: int, actor: Actor) -> Reply:
         """Multisig mode: run the request on-chain proposal ``number`` carries, if the chain says
         it can run now; never on approvals recorded off-chain."""
         ...
@@ -170,3 +164,9 @@ class StepContext:
     groups: tuple[str, ...] = ()
     approvals: ApprovalsPort | None = None
     incidents: IncidentsPort | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """Who runs this step, as the approval flow takes them: what they start reports to this
+        step's progress and stops with its cancel."""
+        return Actor(self.user, self.groups, self.progress, self.cancel)

@@ -9,7 +9,7 @@ import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from pydantic import BaseModel
 
@@ -19,7 +19,7 @@ from commands.errors import UsageError
 from commands.ports import Plan, StepContext
 from commands.reply import Reply
 
-__all__ = ["NoArgs", "Registry", "Step", "action", "build_registry", "read", "write"]
+__all__ = ["NoArgs", "Registry", "Step", "StepInfo", "action", "build_registry", "read", "write"]
 
 
 class NoArgs(BaseModel):
@@ -46,7 +46,7 @@ class Step:
     command: str
     name: str
     summary: str
-    args: type[BaseModel]
+    args: type[BaseModel] = NoArgs
     runbook: str
     role: Role
     privileged: bool = False
@@ -105,96 +105,49 @@ class Step:
 RunFn = Callable[[StepContext, Any], Reply]
 
 
-def _answering(
-    command: str,
-    name: str,
-    *,
-    summary: str,
-    runbook: str,
-    args: type[BaseModel],
-    role: Role,
-    reads: tuple[str, ...],
-    help: str,
-) -> Callable[[RunFn], Step]:
+class StepInfo(TypedDict, total=False):
+    """What every step declares besides its path and kind: a one-line ``summary`` and its
+    ``runbook`` reference (both required), its ``args`` model (none by default), the chain
+    functions it ``reads`` and longer ``help``."""
+
+    summary: Required[str]
+    runbook: Required[str]
+    args: type[BaseModel]
+    reads: tuple[str, ...]
+    help: str
+
+
+def _answering(command: str, name: str, role: Role, info: StepInfo) -> Callable[[RunFn], Step]:
     def make(fn: RunFn) -> Step:
-        return Step(
-            command=command,
-            name=name,
-            summary=summary,
-            args=args,
-            runbook=runbook,
-            role=role,
-            reads=reads,
-            run=fn,
-            help=help,
-        )
+        return Step(command=command, name=name, role=role, run=fn, **info)
 
     return make
 
 
-def read(
-    command: str,
-    name: str,
-    *,
-    summary: str,
-    runbook: str,
-    args: type[BaseModel] = NoArgs,
-    reads: tuple[str, ...] = (),
-    help: str = "",
-) -> Callable[[RunFn], Step]:
+def read(command: str, name: str, **info: Unpack[StepInfo]) -> Callable[[RunFn], Step]:
     """Declare a step that changes nothing anywhere (chain, Redis, Slack): any viewer may run it."""
-    return _answering(
-        command,
-        name,
-        summary=summary,
-        runbook=runbook,
-        args=args,
-        role=Role.VIEWER,
-        reads=reads,
-        help=help,
-    )
+    return _answering(command, name, Role.VIEWER, info)
 
 
 def write(
-    command: str,
-    name: str,
-    *,
-    summary: str,
-    runbook: str,
-    args: type[BaseModel] = NoArgs,
-    role: Role = Role.OPERATOR,
-    reads: tuple[str, ...] = (),
-    help: str = "",
+    command: str, name: str, *, role: Role = Role.OPERATOR, **info: Unpack[StepInfo]
 ) -> Callable[[RunFn], Step]:
     """Declare a step that changes the bot's own records (incidents, approval decisions) and sends
     no transaction itself; it needs ``role`` (operator unless said otherwise, never viewer)."""
     if role is Role.VIEWER:
         raise ValueError(f"{command} {name} changes records: it needs more than the viewer role")
-    return _answering(
-        command,
-        name,
-        summary=summary,
-        runbook=runbook,
-        args=args,
-        role=role,
-        reads=reads,
-        help=help,
-    )
+    return _answering(command, name, role, info)
 
 
 def action(
     command: str,
     name: str,
     *,
-    summary: str,
-    runbook: str,
-    args: type[BaseModel] = NoArgs,
-    reads: tuple[str, ...] = (),
     calls: tuple[str, ...],
     privileged: bool = True,
     break_glass: bool = False,
     render: Callable[[StepContext, Any, list[Any]], Reply] | None = None,
-    help: str = "",
+    **info: Unpack[StepInfo],
 ) -> Callable[[Callable[[StepContext, Any], Plan]], Step]:
     """Declare a step that sends transactions (operator): the function returns its ``Plan`` (checks
     + calls). ``break_glass`` lets the policy allow one person to run it alone in an emergency."""
@@ -203,17 +156,13 @@ def action(
         return Step(
             command=command,
             name=name,
-            summary=summary,
-            args=args,
-            runbook=runbook,
             role=Role.OPERATOR,
             privileged=privileged,
             break_glass=break_glass,
-            reads=reads,
             calls=calls,
             plan=fn,
             render=render,
-            help=help,
+            **info,
         )
 
     return make

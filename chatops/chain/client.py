@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -44,7 +44,14 @@ from chatops.chain.transactions import (
     simulation_body,
 )
 
-__all__ = ["DEFAULT_EXPIRY_S", "DEFAULT_TIMEOUT", "ChainClient", "raise_for_status"]
+__all__ = [
+    "DEFAULT_EXPIRY_S",
+    "DEFAULT_TIMEOUT",
+    "ChainClient",
+    "SubmitOptions",
+    "TransactionOptions",
+    "raise_for_status",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +145,26 @@ def _is_json(response: httpx.Response) -> bool:
 
 def _is_tuple_arg(arg: Any) -> bool:
     return isinstance(arg, tuple) and len(arg) == 2 and isinstance(arg[0], str)
+
+
+class TransactionOptions(TypedDict, total=False):
+    """How a transaction is built: its gas limit and price (500,000 at 100), and how long it stays
+    valid (``DEFAULT_EXPIRY_S``) from the chain's time ``chain_now_s`` (default: the client's
+    clock)."""
+
+    max_gas: int
+    gas_unit_price: int
+    expiry_s: int
+    chain_now_s: int | None
+
+
+class SubmitOptions(TransactionOptions, total=False):
+    """``TransactionOptions``, and how it is sent: simulated first (by default), waited for up to
+    ``wait_timeout_s`` (30 s), and ``before_send`` told what it carries (see ``submit_entry``)."""
+
+    simulate_first: bool
+    wait_timeout_s: float
+    before_send: Callable[[int, int], None] | None
 
 
 class ChainClient:
@@ -532,10 +559,10 @@ class ChainClient:
         sequence_number: int,
         payload: EntryFunction | TransactionPayload,
         *,
-        max_gas: int,
-        gas_unit_price: int,
-        expiry_s: int,
-        chain_now_s: int | None,
+        max_gas: int = 500_000,
+        gas_unit_price: int = 100,
+        expiry_s: int = DEFAULT_EXPIRY_S,
+        chain_now_s: int | None = None,
     ) -> RawTransaction:
         # The expiry is checked against the chain's clock, which is the caller's to give.
         now_s = chain_now_s if chain_now_s is not None else int(self._now_s())
@@ -555,9 +582,7 @@ class ChainClient:
         payload: EntryFunction | TransactionPayload,
         *,
         label: str,
-        max_gas: int = 500_000,
-        gas_unit_price: int = 100,
-        chain_now_s: int | None = None,
+        **options: Unpack[TransactionOptions],
     ) -> TransactionInfo:
         """Simulate ``payload`` as ``signer`` would send it now (only its public key is used).
 
@@ -566,13 +591,7 @@ class ChainClient:
             TransactionFailedError: it fails otherwise (out of gas, MISSING_DATA...).
         """
         raw = self._raw(
-            signer.address,
-            self.account(signer.address).sequence_number,
-            payload,
-            max_gas=max_gas,
-            gas_unit_price=gas_unit_price,
-            expiry_s=DEFAULT_EXPIRY_S,
-            chain_now_s=chain_now_s,
+            signer.address, self.account(signer.address).sequence_number, payload, **options
         )
         info = self.simulate(simulation_body(raw, signer.public_key))
         raise_for_status(info, label)
@@ -585,13 +604,7 @@ class ChainClient:
         args: Sequence[tuple[str, Any]] = (),
         *,
         type_args: Sequence[str] = (),
-        max_gas: int = 500_000,
-        gas_unit_price: int = 100,
-        expiry_s: int = DEFAULT_EXPIRY_S,
-        simulate_first: bool = True,
-        wait_timeout_s: float = 30.0,
-        chain_now_s: int | None = None,
-        before_send: Callable[[int, int], None] | None = None,
+        **options: Unpack[SubmitOptions],
     ) -> TransactionInfo:
         """Build, (simulate,) sign, submit and wait for one entry-function call; raise on any failure.
 
@@ -608,16 +621,7 @@ class ChainClient:
             ChainUnavailableError: the node failed; after submit, reconcile by sequence number.
         """
         return self.submit_payload(
-            signer,
-            build_entry_function(function_id, args, type_args),
-            label=function_id,
-            max_gas=max_gas,
-            gas_unit_price=gas_unit_price,
-            expiry_s=expiry_s,
-            simulate_first=simulate_first,
-            wait_timeout_s=wait_timeout_s,
-            chain_now_s=chain_now_s,
-            before_send=before_send,
+            signer, build_entry_function(function_id, args, type_args), label=function_id, **options
         )
 
     def submit_payload(
@@ -626,26 +630,15 @@ class ChainClient:
         payload: EntryFunction | TransactionPayload,
         *,
         label: str,
-        max_gas: int = 500_000,
-        gas_unit_price: int = 100,
-        expiry_s: int = DEFAULT_EXPIRY_S,
         simulate_first: bool = True,
         wait_timeout_s: float = 30.0,
-        chain_now_s: int | None = None,
         before_send: Callable[[int, int], None] | None = None,
+        **options: Unpack[TransactionOptions],
     ) -> TransactionInfo:
         """``submit_entry`` for any payload (an entry function or a ``MultisigPayload``); ``label``
         names it in errors and logs. Same guarantees and errors as ``submit_entry``."""
         sequence_number = self.account(signer.address).sequence_number
-        raw = self._raw(
-            signer.address,
-            sequence_number,
-            payload,
-            max_gas=max_gas,
-            gas_unit_price=gas_unit_price,
-            expiry_s=expiry_s,
-            chain_now_s=chain_now_s,
-        )
+        raw = self._raw(signer.address, sequence_number, payload, **options)
         expiration_timestamp_s = raw.expiration_timestamps_secs
         if simulate_first:
             raise_for_status(self.simulate(simulation_body(raw, signer.public_key)), label)

@@ -7,7 +7,7 @@ import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 __all__ = [
     "FRAMEWORK_ADDRESS",
@@ -38,6 +38,7 @@ FRAMEWORK_ADDRESS = "0x" + "0" * 63 + "1"
 ZERO_AUTH_KEY = "0x" + "0" * 64
 
 Json = Any
+State = TypeVar("State")
 
 
 class MoveAbortError(Exception):
@@ -123,6 +124,29 @@ class World:
     def snapshot(self) -> World:
         """A deep copy, taken before a transaction so that an abort can restore it."""
         return copy.deepcopy(self)
+
+    def state(self, module: str, kind: type[State]) -> State | None:
+        """``module``'s state, or None while its ``init_*`` has not run."""
+        found = self.modules.get(module)
+        return found if isinstance(found, kind) else None
+
+    def require_state(self, module: str, kind: type[State], code: int) -> State:
+        """``module``'s state; a function that borrows it before its ``init_*`` ran aborts with
+        the module's own ``code`` for that."""
+        found = self.state(module, kind)
+        if found is None:
+            raise MoveAbortError(module, code)
+        return found
+
+    def publish(
+        self, call: Call, module: str, state: object, *, not_admin: int, again: int
+    ) -> None:
+        """An ``init_*`` entry: only the package account publishes ``module``'s state (abort
+        ``not_admin`` for anyone else), and only once (abort ``again``)."""
+        call.require_admin(module, not_admin)
+        if module in self.modules:
+            raise MoveAbortError(module, again)
+        self.modules[module] = state
 
 
 class Emitted(tuple[str, dict[str, Json]]):
@@ -263,6 +287,11 @@ class Specs:
         self.module = module
         self.address = addr(address)
         self.functions: list[FunctionSpec] = []
+
+    def struct(self, name: str) -> str:
+        """The full type of the module's struct ``name`` (``0x…::module::Name``), as the chain
+        writes it in a read's return types and in resource types."""
+        return f"{self.address}::{self.module}::{name}"
 
     def by_key(self) -> dict[str, FunctionSpec]:
         """The declared functions keyed as the ledger resolves them (``FunctionSpec.key``)."""

@@ -608,21 +608,7 @@ class Ledger:
             entry["hash"] = tx_hash
             block = self._new_block([tx_hash])
             event = self.log.emit(normalized, data, block.height, tx_hash)
-            self.transactions[tx_hash] = TxRecord(
-                hash=tx_hash,
-                status="Success",
-                vm_status=EXECUTED_SUCCESSFULLY,
-                sender=None,
-                sequence_number=None,
-                function=None,
-                arguments=[],
-                events=[event],
-                gas_used=0,
-                block_height=block.height,
-                txn_type="devnet",
-                chain_id=self.chain_id,
-                block=block,
-            )
+            self._devnet_tx(tx_hash, block, [event])
             self._record(entry)
             self._save()
             return event
@@ -636,26 +622,31 @@ class Ledger:
             tx_hash = tx_hash or self._system_hash(entry)
             entry["hash"] = tx_hash
             self._account(address)
-            block = self._new_block([tx_hash])
-            record = TxRecord(
-                hash=tx_hash,
-                status="Success",
-                vm_status=EXECUTED_SUCCESSFULLY,
-                sender=None,
-                sequence_number=None,
-                function=None,
-                arguments=[],
-                events=[],
-                gas_used=0,
-                block_height=block.height,
-                txn_type="devnet",
-                chain_id=self.chain_id,
-                block=block,
-            )
-            self.transactions[tx_hash] = record
+            record = self._devnet_tx(tx_hash, self._new_block([tx_hash]), [])
             self._record(entry)
             self._save()
             return record
+
+    def _devnet_tx(self, tx_hash: str, block: Block, events: list[EventRecord]) -> TxRecord:
+        """Record a transaction the devnet commits itself (the faucet, an injected event): it
+        succeeds, sends nothing as anyone and calls no function."""
+        record = TxRecord(
+            hash=tx_hash,
+            status="Success",
+            vm_status=EXECUTED_SUCCESSFULLY,
+            sender=None,
+            sequence_number=None,
+            function=None,
+            arguments=[],
+            events=events,
+            gas_used=0,
+            block_height=block.height,
+            txn_type="devnet",
+            chain_id=self.chain_id,
+            block=block,
+        )
+        self.transactions[tx_hash] = record
+        return record
 
     # --- persistence ---------------------------------------------------------------------------
 

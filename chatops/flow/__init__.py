@@ -4,10 +4,7 @@ reconciliation from the chain, and the pure renderer of a request. In multisig m
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 from approvals.errors import ApprovalError, StaleRequestError
 from approvals.models import ApprovalRequest
@@ -31,10 +28,10 @@ from chatops.flow.multisig.request import MultisigRequests
 from chatops.flow.reconcile import Reconciler
 from chatops.flow.render import describe, history_text, pending_reply, stale_reply
 from chatops.flow.request import Requests
+from chatops.runner import Ask
 from commands.errors import CommandError
-from commands.invocation import Invocation
-from commands.ports import Plan
-from commands.registry import Registry, Step
+from commands.ports import Actor, Plan
+from commands.registry import Registry
 from commands.reply import Field, Reply
 
 __all__ = ["ApprovalFlow", "FencedChain", "MultisigMode", "PlannedTimeChain"]
@@ -80,53 +77,19 @@ class ApprovalFlow:
         the account is a proposal); None when only the catalog and the policy decide."""
         return self.multisig.needs_proposal(plan) if self.multisig is not None else None
 
-    def request(
-        self,
-        inv: Invocation,
-        step: Step,
-        args: Any,
-        plan: Plan,
-        *,
-        reason: str,
-        break_glass: bool,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        on_chain = self.multisig is not None and self.multisig.needs_proposal(plan) is not None
-        requests = self._on_chain_requests if on_chain else self._requests
-        return requests.request(
-            inv,
-            step,
-            args,
-            plan,
-            reason=reason,
-            break_glass=break_glass,
-            progress=progress,
-            cancel=cancel,
-        )
+    def request(self, ask: Ask) -> Reply:
+        on_chain = self.multisig is not None and self.multisig.needs_proposal(ask.plan) is not None
+        return (self._on_chain_requests if on_chain else self._requests).request(ask)
 
-    def approve(
-        self,
-        request_id: str,
-        user: str,
-        groups: tuple[str, ...],
-        *,
-        digest: str = "",
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
+    def approve(self, request_id: str, actor: Actor, *, digest: str = "") -> Reply:
         if self.multisig is not None:
-            shown = self._on_chain_decisions.approve(request_id, user, groups, digest=digest)
+            shown = self._on_chain_decisions.approve(request_id, actor, digest=digest)
             if shown is not None:
                 return shown
-        return self._decisions.approve(
-            request_id, user, groups, digest=digest, progress=progress, cancel=cancel
-        )
+        return self._decisions.approve(request_id, actor, digest=digest)
 
-    def deny(
-        self, request_id: str, user: str, reason: str, groups: tuple[str, ...], *, digest: str = ""
-    ) -> Reply:
-        reply = self._decisions.deny(request_id, user, reason, groups, digest=digest)
+    def deny(self, request_id: str, actor: Actor, reason: str, *, digest: str = "") -> Reply:
+        reply = self._decisions.deny(request_id, actor, reason, digest=digest)
         if self.multisig is not None:
             return self._on_chain_decisions.withdrawn(reply)
         return reply
@@ -156,15 +119,8 @@ class ApprovalFlow:
             )
         return self.executor
 
-    def execute(
-        self,
-        number: int,
-        user: str,
-        *,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        return self._executor().execute(number, user, progress=progress, cancel=cancel)
+    def execute(self, number: int, actor: Actor) -> Reply:
+        return self._executor().execute(number, actor)
 
     def clear(self, number: int, user: str) -> Reply:
         return self._executor().clear(number, user)

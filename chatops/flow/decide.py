@@ -3,15 +3,13 @@ bound to what the person was shown (the whole id, and the digest when they saw t
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 from approvals.errors import ApprovalError, InvalidStateError, StaleRequestError
 from approvals.models import Status
 from approvals.service import ApprovalService
 from chatops.flow.execute import Execution
 from chatops.flow.render import describe, stale_reply
 from commands.errors import CommandError
+from commands.ports import Actor
 from commands.reply import Reply
 
 __all__ = ["Decisions"]
@@ -29,25 +27,18 @@ class Decisions:
     def _stale(self, exc: StaleRequestError, typed: str, action: str) -> Reply:
         return stale_reply(typed, action, exc.request, self.service.now_ms_for_display())
 
-    def approve(
-        self,
-        request_id: str,
-        user: str,
-        groups: tuple[str, ...],
-        *,
-        digest: str = "",
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
-        """Record an approval; the last one needed executes the request at once (exactly once).
+    def approve(self, request_id: str, actor: Actor, *, digest: str = "") -> Reply:
+        """Record ``actor``'s approval; the last one needed executes the request at once (exactly
+        once).
 
-        That execution reports its steps to ``progress`` and checks ``cancel`` (set when the bot
-        shuts down) before each transaction: a request stopped that way ends FAILED, saying how
-        many of its transactions were sent.
+        That execution reports its steps to ``actor.progress`` and checks ``actor.cancel`` (set
+        when the bot shuts down) before each transaction: a request stopped that way ends FAILED,
+        saying how many of its transactions were sent.
         """
+        user = actor.user
         try:
             approval = self.service.approve(
-                request_id, user, digest=digest, groups=groups, claim_for=self.worker
+                request_id, user, digest=digest, groups=actor.groups, claim_for=self.worker
             )
         except StaleRequestError as exc:
             return self._stale(exc, request_id, "approve")
@@ -59,7 +50,7 @@ class Decisions:
                     token, claimed = self.service.claim(exc.request.id, self.worker)
                 except ApprovalError as again:
                     raise CommandError(str(again)) from again
-                return self.execution.run(claimed, token, user, progress=progress, cancel=cancel)
+                return self.execution.run(claimed, token, actor)
             raise CommandError(str(exc)) from exc
         except ApprovalError as exc:
             raise CommandError(str(exc)) from exc
@@ -74,19 +65,14 @@ class Decisions:
             )
         if approval.token is None:
             return describe(request, title=f"Request {request.id}: approval recorded, more needed")
-        return self.execution.run(request, approval.token, user, progress=progress, cancel=cancel)
+        return self.execution.run(request, approval.token, actor)
 
-    def deny(
-        self,
-        request_id: str,
-        user: str,
-        reason: str,
-        groups: tuple[str, ...],
-        *,
-        digest: str = "",
-    ) -> Reply:
+    def deny(self, request_id: str, actor: Actor, reason: str, *, digest: str = "") -> Reply:
+        user = actor.user
         try:
-            request = self.service.deny(request_id, user, reason, digest=digest, groups=groups)
+            request = self.service.deny(
+                request_id, user, reason, digest=digest, groups=actor.groups
+            )
         except StaleRequestError as exc:
             return self._stale(exc, request_id, "deny")
         except ApprovalError as exc:

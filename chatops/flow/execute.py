@@ -4,8 +4,7 @@ transaction on the lease, record the outcome. Never sends what the approver did 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from approvals.errors import ApprovalError, LeaseLostError
@@ -19,7 +18,7 @@ from chatops.runner import execute_plan
 from commands.errors import CancelledError, CommandError
 from commands.invocation import Invocation
 from commands.parse import parse_invocation
-from commands.ports import ChainPort, Events, Outcome, Plan, StepContext
+from commands.ports import Actor, ChainPort, Events, Outcome, Plan, StepContext
 from commands.registry import Registry
 from commands.reply import Check, Reply, Tone
 
@@ -179,10 +178,8 @@ class Execution:
         self,
         request: ApprovalRequest,
         token: str,
-        actor: str,
+        actor: Actor,
         *,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
         sending: SendingChain | None = None,
     ) -> Reply:
         """Re-run the preflight on fresh state, compare digests, send; ``token`` holds the lease.
@@ -194,7 +191,7 @@ class Execution:
         to the digest the approvers saw. The checks must also hold now: a price that was fresh when
         the request was made may be stale when its last approval comes (``now`` plan).
 
-        ``cancel`` is checked only between transactions, so each one is either sent (and waited
+        ``actor.cancel`` is checked only between transactions, so each one is either sent (and waited
         for) or not sent at all. A request cancelled part-way is completed FAILED by this worker,
         at once and explicitly ("stopped at shutdown after k of n transactions; the rest were not
         sent"), with the hashes of the k sent: it never stays executing for reconciliation, since
@@ -257,8 +254,8 @@ class Execution:
         live = StepContext(
             chain=chain,
             user=request.requester,
-            progress=progress or (lambda _line: None),
-            cancel=cancel or threading.Event(),
+            progress=actor.progress,
+            cancel=actor.cancel,
         )
         try:
             reply = execute_plan(live, parsed.step, parsed.args, plan, on_committed=committed)

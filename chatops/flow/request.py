@@ -4,9 +4,6 @@ store it; under break-glass, execute it at once."""
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
-from typing import Any
 
 from approvals.errors import ApprovalError, DuplicateRequestError
 from approvals.models import ApprovalRequest
@@ -16,10 +13,9 @@ from chatops.chain.errors import ChainAbortError, ChainError
 from chatops.chain.gateway import Gateway
 from chatops.flow.execute import Execution
 from chatops.flow.render import describe, duplicate_reply
+from chatops.runner import Ask
 from commands.errors import CommandError
-from commands.invocation import Invocation
 from commands.ports import Plan
-from commands.registry import Step
 from commands.reply import Field, Reply, Tone
 
 __all__ = ["Requests"]
@@ -38,45 +34,35 @@ class Requests:
         self.execution = execution
         self.worker = worker
 
-    def request(
-        self,
-        inv: Invocation,
-        step: Step,
-        args: Any,
-        plan: Plan,
-        *,
-        reason: str,
-        break_glass: bool,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
+    def request(self, ask: Ask) -> Reply:
         """Store the request with its exact calls; the approver sees calls, checks and a simulation.
 
         A request whose first call would abort is refused here, by the abort's name and meaning: an
         approver could only approve a failure. Under break-glass the request executes at once, as
-        the last approval would run it: reporting to ``progress``, and stopping between two
-        transactions once ``cancel`` is set.
+        the last approval would run it, but as ``ask.actor``: reporting to the asking command, and
+        stopping between two transactions once it is cancelled.
 
         Raises:
             CommandError: the simulation aborts, or the store refused (no reason, break-glass not
                 allowed, unavailable).
         """
+        inv, plan = ask.inv, ask.plan
         simulation = self.simulate(plan)
-        request = self.create(inv, step, plan, reason=reason, break_glass=break_glass)
+        request = self.create(ask)
         if isinstance(request, Reply):
             return request
-        if break_glass:
+        if ask.break_glass:
             logger.warning(
                 "BREAK-GLASS: %s ran %s alone",
                 inv.user,
-                step.path,
+                ask.step.path,
                 extra={"approval_id": request.id},
             )
             try:
                 token, claimed = self.service.claim(request.id, self.worker)
             except ApprovalError as exc:
                 raise CommandError(str(exc)) from exc
-            reply = self.execution.run(claimed, token, inv.user, progress=progress, cancel=cancel)
+            reply = self.execution.run(claimed, token, ask.actor)
             return reply.model_copy(
                 update={
                     "title": f"BREAK-GLASS by {inv.user}: {reply.title}",
@@ -101,30 +87,29 @@ class Requests:
             ),
         )
 
-    def create(
-        self, inv: Invocation, step: Step, plan: Plan, *, reason: str, break_glass: bool
-    ) -> ApprovalRequest | Reply:
+    def create(self, ask: Ask) -> ApprovalRequest | Reply:
         """Store the request with the plan's exact calls; an identical open request is answered
         (the Reply pointing to it) instead of stored.
 
         Raises:
             CommandError: the store refused (no reason, break-glass not allowed, unavailable).
         """
+        inv, plan = ask.inv, ask.plan
         new = NewRequest(
             command=inv.command,
             text=inv.text,
-            policy_key=step.policy_key,
+            policy_key=ask.step.policy_key,
             calls=[c.canonical() for c in plan.calls],
             digest=calls_digest(plan.calls),
             summary=plan.summary,
             requester=inv.user,
-            reason=reason,
+            reason=ask.reason,
             channel=inv.channel,
             thread=inv.thread,
             plan_time_s=self.gateway.now_s(),
         )
         try:
-            return self.service.create(new, break_glass=break_glass)
+            return self.service.create(new, break_glass=ask.break_glass)
         except DuplicateRequestError as exc:
             try:
                 existing = self.service.get(exc.existing)

@@ -98,6 +98,13 @@ def _u64(value: int) -> list[TypedArg]:
     return [TypedArg.of("u64", value)]
 
 
+def _cap_expiring(subject: str, expiring: bool, *, title: str, text: str) -> AlertCondition:
+    """RoleCapExpiring for one holder's cap: a partner's payout cap or a premium access cap."""
+    return AlertCondition(
+        "RoleCapExpiring", subject, active=expiring, severity="warning", title=title, text=text
+    )
+
+
 class Monitors:
     """Runs every check once per ``check_once``; ``run`` loops it on a thread."""
 
@@ -422,21 +429,16 @@ class Monitors:
         [partners] = self.chain.read("roles::list_partner_caps")
         [premium] = self.chain.read("roles::list_premium_caps")
         horizon = now + self.config.cap_expiring_s
-        out = []
-        present = set()
+        out: list[AlertCondition] = []
         partner_count = premium_count = 0
         for cap in partners:
             expires, remaining = as_int(cap["expires_at"]), as_int(cap["remaining_payout"])
             expiring = (expires != 0 and expires < horizon) or remaining == 0
             partner_count += expiring
-            subject = f"partner:{cap['partner']}"
-            present.add(subject)
             out.append(
-                AlertCondition(
-                    "RoleCapExpiring",
-                    subject,
-                    active=expiring,
-                    severity="warning",
+                _cap_expiring(
+                    f"partner:{cap['partner']}",
+                    expiring,
                     title=f"Partner payout cap expiring or exhausted ({cap['partner']})",
                     text=f"expires_at {expires}, remaining_payout {remaining}: extend, or run "
                     "/roles cleanup / revoke-partner and log it.",
@@ -446,14 +448,10 @@ class Monitors:
             expires = as_int(cap["expires_at"])
             expiring = expires != 0 and expires < horizon
             premium_count += expiring
-            subject = f"holder:{cap['holder']}"
-            present.add(subject)
             out.append(
-                AlertCondition(
-                    "RoleCapExpiring",
-                    subject,
-                    active=expiring,
-                    severity="warning",
+                _cap_expiring(
+                    f"holder:{cap['holder']}",
+                    expiring,
                     title=f"Premium access cap expiring ({cap['holder']})",
                     text=f"expires_at {expires}: extend, or /roles premium-revoke and log it.",
                 )
@@ -461,7 +459,7 @@ class Monitors:
         if self.metrics is not None:
             self.metrics.partner_cap_expiring.set(partner_count)
             self.metrics.premium_cap_expiring.set(premium_count)
-        return out + self._vanished("RoleCapExpiring", present)
+        return out + self._vanished("RoleCapExpiring", {c.subject for c in out})
 
     def _latest_by_lottery(self, events: EventSource, struct: str, field: str) -> dict[int, _Seen]:
         """The latest ``struct`` event per lottery, read incrementally from the chain's events."""

@@ -1,11 +1,15 @@
-"""The people and the request the approval tests share: a policy's users and a fallback request."""
+"""The people, the policy and the requests the approval tests share."""
 
 from __future__ import annotations
 
-from approvals.policy import Role
+import itertools
+
+from approvals.policy import Policy, Role
 from approvals.service import NewRequest
 
-__all__ = ["USERS", "fallback_request"]
+__all__ = ["TTL_S", "USERS", "approval_policy", "fallback_request", "new_request"]
+
+TTL_S = 600
 
 USERS: dict[str, tuple[Role, ...]] = {
     "alice": (Role.OPERATOR,),
@@ -31,3 +35,18 @@ def fallback_request(requester: str, digest: str, policy_key: str = "feed.fallba
         thread=None,
         plan_time_s=1_800_000_000,
     )
+
+
+def approval_policy(**overrides: object) -> Policy:
+    """A policy of ``USERS`` whose requests live ``TTL_S``, with ``overrides``."""
+    return Policy.model_validate({"users": USERS, "ttl_s": TTL_S, **overrides})
+
+
+_DIGESTS = itertools.count(1)
+
+
+def new_request(
+    requester: str = "alice", policy_key: str = "feed.fallback", digest: str | None = None
+) -> NewRequest:
+    """A request for calls no other open request asks for (unless ``digest`` is given)."""
+    return fallback_request(requester, digest or f"{next(_DIGESTS):064x}", policy_key)

@@ -15,23 +15,13 @@ from approvals.models import Status
 from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
-from tests.approvals.test_service import TTL_S, _new, _policy
+from tests.approvals.requests import TTL_S, approval_policy, new_request
 
 REFS = ["7:0x" + "ab" * 32 + ":1800003600", "8:0x" + "cd" * 32 + ":1800003601"]
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def service(redis: redis_lib.Redis, clock: ManualClock) -> ApprovalService:
-    return ApprovalService(RedisApprovalStore(redis), _policy(), clock)
-
-
 def _proposed(service: ApprovalService, expires_in_ms: int | None = 3_600_000) -> str:
-    request = service.create(_new())
+    request = service.create(new_request())
     service.proposed(request.id, "worker-a", REFS, found_by=["7", "8"], expires_in_ms=expires_in_ms)
     return request.id
 
@@ -62,7 +52,7 @@ def test_proposals_that_cannot_run_end_the_request_and_free_its_calls(
 ) -> None:
     """With a failure the request ends in the given final state with that result (what was proposed
     still recorded), and the same calls may be asked for again."""
-    request = service.create(_new(digest="f" * 64))
+    request = service.create(new_request(digest="f" * 64))
     done = service.proposed(
         request.id,
         "worker-a",
@@ -76,7 +66,7 @@ def test_proposals_that_cannot_run_end_the_request_and_free_its_calls(
         tuple(REFS[:1]),
     )
     assert [e.event for e in service.history(done)][-1] == "proposed"
-    again = service.create(_new(digest="f" * 64))
+    again = service.create(new_request(digest="f" * 64))
     cleared = service.proposed(
         again.id, "alice", [], found_by=[], failure="cleared", final=Status.EXPIRED
     )
@@ -85,7 +75,7 @@ def test_proposals_that_cannot_run_end_the_request_and_free_its_calls(
 
 def test_a_final_request_takes_no_proposals(service: ApprovalService) -> None:
     """A cancelled request refuses proposals: nothing is recorded or indexed."""
-    request = service.create(_new())
+    request = service.create(new_request())
     service.cancel(request.id, "alice")
     with pytest.raises(InvalidStateError):
         service.proposed(request.id, "worker-a", REFS, found_by=["7", "8"])
@@ -100,7 +90,7 @@ def test_the_chain_claim_takes_a_pending_request_once_whoever_asks(
     wins, the request is executing under its lease and names who approved outside."""
     request_id = _proposed(service)
     connection = redis_lib.Redis.from_url(redis_server)
-    other = ApprovalService(RedisApprovalStore(connection), _policy(), service.now_ms)
+    other = ApprovalService(RedisApprovalStore(connection), approval_policy(), service.now_ms)
     wins: list[str] = []
     losses: list[str] = []
 
@@ -140,7 +130,7 @@ def test_a_forced_approved_request_is_claimed_only_on_the_chains_word(
     redis.hset(keys.request_key(number), "state", "approved")
     _token, claimed = service.chain_claim(request_id, "w", [])
     assert claimed.state == Status.EXECUTING
-    off_chain = service.create(_new())
+    off_chain = service.create(new_request())
     with pytest.raises(InvalidStateError):
         service.chain_claim(off_chain.id, "w", [])
     assert service.get(off_chain.id).state == Status.PENDING

@@ -24,53 +24,28 @@ from approvals.errors import (
 )
 from approvals.ids import parse_request_id
 from approvals.models import AuditEntry, Status, Submission
-from approvals.policy import BreakGlass, Policy
-from approvals.service import ApprovalService, NewRequest
+from approvals.policy import BreakGlass
+from approvals.service import ApprovalService
 from approvals.store import RedisApprovalStore
 from tests.approvals.clock import ManualClock
-from tests.approvals.requests import USERS, fallback_request
+from tests.approvals.requests import TTL_S, approval_policy, new_request
 
 DIGEST = "d" * 64
 OTHER_DIGEST = "e" * 64
-TTL_S = 600
-
-
-def _policy(**overrides: object) -> Policy:
-    return Policy.model_validate({"users": USERS, "ttl_s": TTL_S, **overrides})
 
 
 def _break_glass_service(redis: redis_lib.Redis, clock: ManualClock) -> ApprovalService:
     """A service whose policy lets ``refund.stop`` run under break-glass."""
     return ApprovalService(
         RedisApprovalStore(redis),
-        _policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
+        approval_policy(break_glass=BreakGlass(enabled=True, steps=("refund.stop",))),
         clock,
     )
 
 
-_DIGESTS = itertools.count(1)
-
-
-def _new(
-    requester: str = "alice", policy_key: str = "feed.fallback", digest: str | None = None
-) -> NewRequest:
-    """A request for calls no other open request asks for (unless ``digest`` is given)."""
-    return fallback_request(requester, digest or f"{next(_DIGESTS):064x}", policy_key)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def service(redis: redis_lib.Redis, clock: ManualClock) -> ApprovalService:
-    return ApprovalService(RedisApprovalStore(redis), _policy(), clock)
-
-
 @pytest.fixture
 def two_needed(redis: redis_lib.Redis, clock: ManualClock) -> ApprovalService:
-    return ApprovalService(RedisApprovalStore(redis), _policy(approvals_needed=2), clock)
+    return ApprovalService(RedisApprovalStore(redis), approval_policy(approvals_needed=2), clock)
 
 
 @pytest.fixture
@@ -86,7 +61,7 @@ def _sub(seq: int, expires_s: int = 1_800_000_300) -> Submission:
 
 
 def _approved(service: ApprovalService) -> str:
-    request = service.create(_new())
+    request = service.create(new_request())
     service.approve(request.id, "bob")
     assert service.get(request.id).state == Status.APPROVED
     return request.id
@@ -103,14 +78,14 @@ def test_what_create_and_approve_return_is_what_is_stored(
     """The scripts hand back the request without a second read (create only the fields it set,
     approve the whole hash from its cache): both must equal a fresh read, break-glass included."""
     service = _break_glass_service(redis, clock)
-    created = service.create(_new())
+    created = service.create(new_request())
     assert created == service.get(created.id)
     assert (created.state, created.expires_ms) == (Status.PENDING, clock.ms + TTL_S * 1000)
     approved, counted, _token = service.approve(created.id, "bob")
     assert counted
     assert approved == service.get(created.id)
     assert (approved.state, approved.approvers) == (Status.APPROVED, ("bob",))
-    glass = service.create(_new(policy_key="refund.stop"), break_glass=True)
+    glass = service.create(new_request(policy_key="refund.stop"), break_glass=True)
     assert glass == service.get(glass.id)
     retro, counted, _token = service.approve(glass.id, "carol")
     assert counted
@@ -120,7 +95,7 @@ def test_what_create_and_approve_return_is_what_is_stored(
 
 def test_requester_cannot_approve_own_request(service: ApprovalService) -> None:
     """An approver who asked for the request is refused as its approver and nothing is recorded."""
-    request = service.create(_new(requester="bob"))
+    request = service.create(new_request(requester="bob"))
     with pytest.raises(SelfApprovalError, match="second person"):
         service.approve(request.id, "bob")
     after = service.get(request.id)
@@ -129,7 +104,7 @@ def test_requester_cannot_approve_own_request(service: ApprovalService) -> None:
 
 def test_script_refuses_self_approval_without_the_service_checks(service: ApprovalService) -> None:
     """The approve script alone refuses the requester, even when the service is bypassed."""
-    request = service.create(_new(requester="alice"))
+    request = service.create(new_request(requester="alice"))
     result = service.store.approve(request.id, None, "alice", request.digest)
     assert result.status == "self"
     after = service.get(request.id)
@@ -140,7 +115,7 @@ def test_script_refuses_self_approval_without_the_service_checks(service: Approv
 
 def test_requester_cannot_deny_own_request(service: ApprovalService) -> None:
     """The requester withdraws with cancel; deny by the requester is refused and changes nothing."""
-    request = service.create(_new(requester="bob"))
+    request = service.create(new_request(requester="bob"))
     with pytest.raises(SelfApprovalError):
         service.deny(request.id, "bob", "changed my mind")
     assert service.get(request.id).state == Status.PENDING
@@ -159,7 +134,7 @@ def test_ineligible_approver_is_refused(
     service: ApprovalService, user: str, groups: tuple[str, ...]
 ) -> None:
     """Only holders of the approver role (by name or group) may approve."""
-    request = service.create(_new(requester="erin"))
+    request = service.create(new_request(requester="erin"))
     with pytest.raises(NotAnApproverError, match=user):
         service.approve(request.id, user, groups=groups)
     after = service.get(request.id)
@@ -171,9 +146,9 @@ def test_approver_group_membership_makes_a_user_eligible(
 ) -> None:
     """A user with no explicit role approves through an approver group the policy names."""
     service = ApprovalService(
-        RedisApprovalStore(redis), _policy(groups={"S-approvers": "approver"}), clock
+        RedisApprovalStore(redis), approval_policy(groups={"S-approvers": "approver"}), clock
     )
-    request = service.create(_new())
+    request = service.create(new_request())
     approved, counted, _token = service.approve(request.id, "zoe", groups=("S-approvers",))
     assert counted
     assert (approved.state, approved.approvers) == (Status.APPROVED, ("zoe",))
@@ -181,7 +156,7 @@ def test_approver_group_membership_makes_a_user_eligible(
 
 def test_same_approver_twice_counts_once(two_needed: ApprovalService) -> None:
     """With two approvals needed, bob clicking twice leaves it pending; carol's click approves it."""
-    request = two_needed.create(_new())
+    request = two_needed.create(new_request())
     first, counted_first, _token = two_needed.approve(request.id, "bob")
     second, counted_second, _token = two_needed.approve(request.id, "bob")
     assert (counted_first, counted_second) == (True, False)
@@ -199,7 +174,7 @@ def test_racing_clicks_of_one_approver_count_once(
     two_needed: ApprovalService, redis_server: str
 ) -> None:
     """Twenty simultaneous clicks by bob from separate connections record a single approval."""
-    request = two_needed.create(_new())
+    request = two_needed.create(new_request())
     barrier = threading.Barrier(20)
     counted: list[bool] = []
     lock = threading.Lock()
@@ -229,7 +204,7 @@ def test_approval_after_expiry_is_refused_and_expires_the_request(
     service: ApprovalService, clock: ManualClock
 ) -> None:
     """An approval at the expiry instant is refused, and the request becomes expired for good."""
-    request = service.create(_new())
+    request = service.create(new_request())
     clock.advance(TTL_S * 1000)
     with pytest.raises(ApprovalExpiredError):
         service.approve(request.id, "bob")
@@ -244,7 +219,7 @@ def test_approval_after_expiry_is_refused_and_expires_the_request(
 
 def test_approval_just_before_expiry_counts(service: ApprovalService, clock: ManualClock) -> None:
     """One millisecond before the expiry the approval still counts (the boundary is exact)."""
-    request = service.create(_new())
+    request = service.create(new_request())
     clock.advance(TTL_S * 1000 - 1)
     approved, counted, _token = service.approve(request.id, "bob")
     assert counted
@@ -253,7 +228,7 @@ def test_approval_just_before_expiry_counts(service: ApprovalService, clock: Man
 
 def test_changed_arguments_are_refused(service: ApprovalService) -> None:
     """An approval bound to a different digest is refused and leaves the request pending."""
-    request = service.create(_new())
+    request = service.create(new_request())
     with pytest.raises(DigestMismatchError):
         service.approve(request.id, "bob", digest=OTHER_DIGEST)
     after = service.get(request.id)
@@ -264,7 +239,7 @@ def test_changed_arguments_are_refused(service: ApprovalService) -> None:
 
 def test_deny_is_final(service: ApprovalService) -> None:
     """After carol denies, nobody can approve, deny again, cancel or claim the request."""
-    request = service.create(_new())
+    request = service.create(new_request())
     denied = service.deny(request.id, "carol", "wrong asset")
     assert (denied.state, denied.denied_by, denied.result) == (
         Status.DENIED,
@@ -285,7 +260,7 @@ def test_deny_is_final(service: ApprovalService) -> None:
 
 def test_only_the_requester_may_cancel(service: ApprovalService) -> None:
     """bob cannot withdraw alice's request; alice can, and then it can no longer be approved or run."""
-    request = service.create(_new())
+    request = service.create(new_request())
     with pytest.raises(NotRequesterError):
         service.cancel(request.id, "bob")
     assert service.get(request.id).state == Status.PENDING
@@ -318,7 +293,7 @@ def test_executing_request_cannot_be_cancelled(service: ApprovalService) -> None
 
 def test_claim_needs_an_approved_request(service: ApprovalService) -> None:
     """A pending request cannot be claimed for execution."""
-    request = service.create(_new())
+    request = service.create(new_request())
     with pytest.raises(AlreadyClaimedError):
         service.claim(request.id, "w1")
     assert service.get(request.id).state == Status.PENDING
@@ -463,9 +438,9 @@ def test_sweep_expires_due_requests_and_flags_lost_leases(
     service: ApprovalService, clock: ManualClock
 ) -> None:
     """The sweeper expires only requests past their TTL and flags only executions past their lease."""
-    early = service.create(_new())
+    early = service.create(new_request())
     clock.advance(1_000)
-    late = service.create(_new())
+    late = service.create(new_request())
     running = _approved(service)
     service.claim(running, "w1", lease_ms=TTL_S * 1000)
     assert service.sweep() == ([], [])
@@ -500,7 +475,7 @@ def test_break_glass_is_refused_when_the_policy_does_not_enable_it(
 ) -> None:
     """With break-glass off, even a step on the break-glass list needs a second person."""
     with pytest.raises(BreakGlassNotAllowedError):
-        service.create(_new(policy_key="refund.stop"), break_glass=True)
+        service.create(new_request(policy_key="refund.stop"), break_glass=True)
     assert service.pending() == (0, [])
 
 
@@ -510,7 +485,7 @@ def test_break_glass_is_refused_for_a_step_the_policy_does_not_list(
     """Enabled break-glass covers only the steps the policy lists."""
     service = _break_glass_service(redis, clock)
     with pytest.raises(BreakGlassNotAllowedError):
-        service.create(_new(policy_key="feed.fallback"), break_glass=True)
+        service.create(new_request(policy_key="feed.fallback"), break_glass=True)
     assert service.store.client.keys("chatops:*") == []
 
 
@@ -519,7 +494,9 @@ def test_break_glass_runs_alone_then_needs_a_second_persons_sign_off(
 ) -> None:
     """A listed step runs at once under break-glass, and only someone else can sign it off."""
     service = _break_glass_service(redis, clock)
-    request = service.create(_new(requester="bob", policy_key="refund.stop"), break_glass=True)
+    request = service.create(
+        new_request(requester="bob", policy_key="refund.stop"), break_glass=True
+    )
     assert (request.state, request.break_glass, request.retro_approved_by) == (
         Status.APPROVED,
         True,
@@ -550,12 +527,12 @@ def test_audit_records_every_transition_with_actor_state_and_digest(
     service: ApprovalService,
 ) -> None:
     """Each transition of a request lands in its own stream and in the global one, in order."""
-    request = service.create(_new())
+    request = service.create(new_request())
     service.approve(request.id, "bob")
     token, _claimed = service.claim(request.id, "w1")
     service.submitting(request.id, token, "0xsender", _sub(12, expires_s=1_800_000_300))
     service.complete(request.id, token, ok=True, result="done", tx_hashes=["0xabc"])
-    other = service.create(_new(requester="carol"))
+    other = service.create(new_request(requester="carol"))
     service.cancel(other.id, "carol")
 
     trail = [(e.event, e.actor, e.state) for e in _trail(service, request.id)]
@@ -582,11 +559,11 @@ def test_requests_and_audit_survive_a_restart(
     service: ApprovalService, clock: ManualClock, other_client: redis_lib.Redis
 ) -> None:
     """A new service on a new connection sees the same request, approvals and trail, and carries on."""
-    request = service.create(_new())
+    request = service.create(new_request())
     service.approve(request.id, "bob")
     before = _trail(service, request.id)
 
-    restarted = ApprovalService(RedisApprovalStore(other_client), _policy(), clock)
+    restarted = ApprovalService(RedisApprovalStore(other_client), approval_policy(), clock)
     assert _trail(restarted, request.id) == before
     seen = restarted.get(request.id)
     assert (seen.state, seen.approvers, seen.digest) == (Status.APPROVED, ("bob",), request.digest)
@@ -598,7 +575,9 @@ def test_requests_and_audit_survive_a_restart(
         "claimed",
         "succeeded",
     ]
-    assert restarted.create(_new()).id.startswith(f"{parse_request_id(request.id).number + 1}-")
+    assert restarted.create(new_request()).id.startswith(
+        f"{parse_request_id(request.id).number + 1}-"
+    )
 
 
 def test_ids_stay_unique_and_gapless_when_replicas_and_incr_interleave(
@@ -607,16 +586,16 @@ def test_ids_stay_unique_and_gapless_when_replicas_and_incr_interleave(
     """create takes its id from the sequence inside the script, only if it is still the next one:
     a replica whose guess went stale (another created meanwhile) is told ``taken`` and retries, and
     an id taken with INCR is never reused; every create still writes its audit entry."""
-    first = ApprovalService(RedisApprovalStore(redis), _policy(), clock)
-    second = ApprovalService(RedisApprovalStore(other_client), _policy(), clock)
+    first = ApprovalService(RedisApprovalStore(redis), approval_policy(), clock)
+    second = ApprovalService(RedisApprovalStore(other_client), approval_policy(), clock)
     ids = []
     for _ in range(4):
-        ids.append(first.create(_new()).id)
-        ids.append(second.create(_new()).id)
+        ids.append(first.create(new_request()).id)
+        ids.append(second.create(new_request()).id)
     assert [parse_request_id(i).number for i in ids] == list(range(1, 9))
     assert redis.incr(keys.SEQUENCE) == 9  # INCR elsewhere (as an older replica would)
-    tenth = second.create(_new()).id
-    eleventh = first.create(_new()).id
+    tenth = second.create(new_request()).id
+    eleventh = first.create(new_request()).id
     assert [parse_request_id(i).number for i in (tenth, eleventh)] == [10, 11]
     stored = first.get("11")
     assert (stored.id, stored.state) == (eleventh, Status.PENDING)
@@ -627,8 +606,8 @@ def test_threads_creating_at_once_get_distinct_ids(
     redis: redis_lib.Redis, clock: ManualClock
 ) -> None:
     """Eight threads sharing one store (so one guess of the next id) create 20 requests each."""
-    service = ApprovalService(RedisApprovalStore(redis), _policy(), clock)
-    service.create(_new())  # the store now knows the last id and guesses from it
+    service = ApprovalService(RedisApprovalStore(redis), approval_policy(), clock)
+    service.create(new_request())  # the store now knows the last id and guesses from it
     made: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(8)
@@ -636,7 +615,7 @@ def test_threads_creating_at_once_get_distinct_ids(
     def create_many() -> None:
         barrier.wait()
         for _ in range(20):
-            request = service.create(_new())
+            request = service.create(new_request())
             with lock:
                 made.append(request.id)
 

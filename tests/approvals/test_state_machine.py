@@ -18,16 +18,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from approvals.errors import (
-    AlreadyClaimedError,
-    ApprovalExpiredError,
-    DigestMismatchError,
-    InvalidStateError,
-    LeaseLostError,
-    NotAnApproverError,
-    NotRequesterError,
-    SelfApprovalError,
-)
+from approvals import errors
 from approvals.ids import parse_request_id
 from approvals.models import FINAL_STATES, Status
 from approvals.policy import Policy
@@ -128,23 +119,23 @@ class ApprovalMachine(RuleBasedStateMachine):
     ) -> None:
         digest = self.service.get(request_id).digest if right_digest else "b" * 64
         if not self.policy.may_approve(user):
-            with pytest.raises(NotAnApproverError):
+            with pytest.raises(errors.NotAnApproverError):
                 self.service.approve(request_id, user, digest=digest)
             return
         if user == expected.requester:
-            with pytest.raises(SelfApprovalError):
+            with pytest.raises(errors.SelfApprovalError):
                 self.service.approve(request_id, user, digest=digest)
             return
         if not right_digest:
-            with pytest.raises(DigestMismatchError):
+            with pytest.raises(errors.DigestMismatchError):
                 self.service.approve(request_id, user, digest=digest)
             return
         if self._touch_expiry(expected):
-            with pytest.raises(ApprovalExpiredError):
+            with pytest.raises(errors.ApprovalExpiredError):
                 self.service.approve(request_id, user, digest=digest)
             return
         if expected.state != Status.PENDING:
-            with pytest.raises(InvalidStateError):
+            with pytest.raises(errors.InvalidStateError):
                 self.service.approve(request_id, user, digest=digest)
             return
         _request, counted, _token = self.service.approve(request_id, user, digest=digest)
@@ -158,19 +149,19 @@ class ApprovalMachine(RuleBasedStateMachine):
     def deny(self, index: int, user: str) -> None:
         request_id, expected = self._pick(index)
         if not self.policy.may_approve(user):
-            with pytest.raises(NotAnApproverError):
+            with pytest.raises(errors.NotAnApproverError):
                 self.service.deny(request_id, user, "no")
             return
         if user == expected.requester:
-            with pytest.raises(SelfApprovalError):
+            with pytest.raises(errors.SelfApprovalError):
                 self.service.deny(request_id, user, "no")
             return
         if self._touch_expiry(expected):
-            with pytest.raises(ApprovalExpiredError):
+            with pytest.raises(errors.ApprovalExpiredError):
                 self.service.deny(request_id, user, "no")
             return
         if expected.state != Status.PENDING:
-            with pytest.raises(InvalidStateError):
+            with pytest.raises(errors.InvalidStateError):
                 self.service.deny(request_id, user, "no")
             return
         self.service.deny(request_id, user, "no")
@@ -182,15 +173,15 @@ class ApprovalMachine(RuleBasedStateMachine):
         request_id, expected = self._pick(index)
         user = expected.requester if as_requester else other
         if user != expected.requester:
-            with pytest.raises(NotRequesterError):
+            with pytest.raises(errors.NotRequesterError):
                 self.service.cancel(request_id, user)
             return
         if self._touch_expiry(expected):
-            with pytest.raises(ApprovalExpiredError):
+            with pytest.raises(errors.ApprovalExpiredError):
                 self.service.cancel(request_id, user)
             return
         if expected.state not in (Status.PENDING, Status.APPROVED):
-            with pytest.raises(InvalidStateError):
+            with pytest.raises(errors.InvalidStateError):
                 self.service.cancel(request_id, user)
             return
         self.service.cancel(request_id, user)
@@ -229,7 +220,7 @@ class ApprovalMachine(RuleBasedStateMachine):
 
     def _claim_once(self, request_id: str, expected: Expected, worker: str) -> None:
         if expected.state != Status.APPROVED:
-            with pytest.raises(AlreadyClaimedError):
+            with pytest.raises(errors.AlreadyClaimedError):
                 self.service.claim(request_id, worker, lease_ms=LEASE_MS)
             return
         request = self.service.get(request_id)
@@ -274,7 +265,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         expected = self.model[request_id]
         token = expected.token if own_token and expected.token else "w9:stale"
         if expected.state != Status.EXECUTING or token != expected.token:
-            with pytest.raises(LeaseLostError):
+            with pytest.raises(errors.LeaseLostError):
                 self.service.complete(request_id, token, ok=ok, result="r", tx_hashes=[])
             return
         self.service.complete(request_id, token, ok=ok, result="r", tx_hashes=[])

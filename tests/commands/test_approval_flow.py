@@ -16,6 +16,7 @@ from chatops.notify.journal import Journal, export_md
 from chatops.runner import Runner
 from chatops.wiring import build_runner
 from commands.invocation import Invocation
+from commands.ports import Actor
 from commands.reply import Reply
 from tests.fakes.bot import Harness, harness
 
@@ -354,7 +355,7 @@ def test_a_single_call_request_cancelled_before_it_is_sent_sends_nothing(ops2: H
     cancel = threading.Event()
     cancel.set()
 
-    reply = _flow(ops2.runner).approve(request_id, "bob", (), cancel=cancel)
+    reply = _flow(ops2.runner).approve(request_id, Actor("bob", cancel=cancel))
 
     assert reply.state == Status.FAILED
     assert "stopped at shutdown before its first transaction: nothing was sent" in reply.title

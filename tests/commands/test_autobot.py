@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from chatops.chain.movetypes import from_json
 from chatops.devnet.framework import PACKAGE_ADDRESS
 from chatops.devnet.seed import BOT_OPERATOR
 from commands.reply import Reply
-from tests.commands.chain_double import assert_refused, first_failed
+from tests.commands.chain_double import assert_refused
 from tests.fakes.bot import Harness
 
 HASH = "0x" + "ab" * 32
@@ -47,6 +48,16 @@ def _lock(ops: Harness) -> None:
     """Reach failure_count == max_failures (1) so every report aborts 0x1A06."""
     _reconfigure(ops, timelock=0, max_failures=1)
     _as_operator(ops, "automation::record_failure", [1, b"\x01", _now(ops), 9])
+
+
+# The bot state a refusal below is checked in, made before its command runs.
+_SETUPS: dict[str, Callable[[Harness], None]] = {
+    "none": lambda ops: None,
+    "expire": lambda ops: ops.advance(31 * DAY),
+    "lock": _lock,
+    "timelock0": lambda ops: _reconfigure(ops, timelock=0, max_failures=3),
+    "announce": _announce,
+}
 
 
 def _bot(ops: Harness) -> dict[str, Any]:
@@ -148,17 +159,8 @@ def test_check_names_the_failing_condition(
     ops: Harness, setup: str, line: str, name: str, seen: str, required: str
 ) -> None:
     """Each ensure_action condition fails by name with what was seen and what is required."""
-    if setup == "expire":
-        ops.advance(31 * DAY)
-    elif setup == "lock":
-        _lock(ops)
-    elif setup == "announce":
-        _announce(ops)
-    before = ops.tx_count
-    reply = ops.run(line)
-    failed = first_failed(reply)
-    assert (failed.name, seen in failed.seen, required in failed.required) == (name, True, True)
-    assert ops.tx_count == before
+    _SETUPS[setup](ops)
+    assert_refused(ops, line, name, seen, required)
 
 
 def test_dry_run_payload_commits_when_the_operator_signs(ops: Harness) -> None:
@@ -229,14 +231,7 @@ def test_dry_run_refuses_what_the_contract_would_abort(
     ops: Harness, setup: str, line: str, name: str, seen: str, required: str
 ) -> None:
     """Each announce_dry_run abort condition is caught by a named check; nothing is handed off."""
-    if setup == "expire":
-        ops.advance(31 * DAY)
-    elif setup == "lock":
-        _lock(ops)
-    elif setup == "timelock0":
-        _reconfigure(ops, timelock=0, max_failures=3)
-    elif setup == "announce":
-        _announce(ops)
+    _SETUPS[setup](ops)
     assert_refused(ops, line, name, seen, required)
 
 

@@ -72,6 +72,14 @@ def client(
         socket_client.close()
 
 
+@pytest.fixture
+def connected(client: SocketModeClient, socket_server: SocketModeServerDouble) -> SocketModeClient:
+    """The client once its first connection is open."""
+    client.connect()
+    socket_server.wait_for_connections(1)
+    return client
+
+
 def test_client_connects_through_apps_connections_open_and_acks(
     api: SlackWebApiDouble,
     socket_server: SocketModeServerDouble,
@@ -99,14 +107,9 @@ def test_client_connects_through_apps_connections_open_and_acks(
 
 
 def test_client_reconnects_after_a_disconnect_message(
-    api: SlackWebApiDouble,
-    socket_server: SocketModeServerDouble,
-    client: SocketModeClient,
+    api: SlackWebApiDouble, socket_server: SocketModeServerDouble, connected: SocketModeClient
 ) -> None:
     """After Slack's disconnect message the client asks for a new URL, reconnects, and acks there."""
-    client.connect()
-    socket_server.wait_for_connections(1)
-
     old = socket_server.send_disconnect("refresh_requested")
 
     api.wait_for("apps.connections.open", count=2, timeout_s=5)
@@ -119,14 +122,9 @@ def test_client_reconnects_after_a_disconnect_message(
 
 
 def test_client_reconnects_after_the_server_drops_the_connection(
-    api: SlackWebApiDouble,
-    socket_server: SocketModeServerDouble,
-    client: SocketModeClient,
+    api: SlackWebApiDouble, socket_server: SocketModeServerDouble, connected: SocketModeClient
 ) -> None:
     """A connection closed without warning is replaced by the client's monitor, via a new URL."""
-    client.connect()
-    socket_server.wait_for_connections(1)
-
     socket_server.drop()
 
     socket_server.wait_for_connections(2, timeout_s=8)

@@ -8,18 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops.devnet.framework import (
-    PACKAGE_ADDRESS,
-    Call,
-    MoveAbortError,
-    Specs,
-    World,
-    addr,
-    hexb,
-    opt,
-    sha3,
-    u64,
-)
+from chatops.devnet.framework import Call, MoveAbortError, Specs, World, addr, hexb, opt, sha3, u64
 
 __all__ = [
     "SPECS",
@@ -50,7 +39,6 @@ E_AUTOBOT_ACTION_HASH_EMPTY = 0x1A0B
 SENSITIVE_ACTIONS = frozenset({5, 6, 7})
 MIN_SENSITIVE_TIMELOCK_SECS = 900
 _EVENT_HEAD = {"event_version": 1, "event_category": 6}
-_T = f"{PACKAGE_ADDRESS}::automation"
 
 
 @dataclass
@@ -85,15 +73,11 @@ class AutomationRegistry:
 
 
 def _registry(world: World) -> AutomationRegistry | None:
-    registry = world.modules.get(MODULE)
-    return registry if isinstance(registry, AutomationRegistry) else None
+    return world.state(MODULE, AutomationRegistry)
 
 
 def _registry_or_abort(world: World) -> AutomationRegistry:
-    registry = _registry(world)
-    if registry is None:
-        raise MoveAbortError(MODULE, E_AUTOBOT_REGISTRY_MISSING)
-    return registry
+    return world.require_state(MODULE, AutomationRegistry, E_AUTOBOT_REGISTRY_MISSING)
 
 
 def _cap(world: World, operator: str) -> AutomationCap | None:
@@ -135,10 +119,13 @@ _BOT_PARAMS = ("vector<u8>", "vector<u64>", "u64", "u64", "u64")
 
 @SPECS.entry("init_automation")
 def init_automation(world: World, call: Call) -> None:
-    call.require_admin(MODULE, E_AUTOBOT_REGISTRY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = AutomationRegistry()
+    world.publish(
+        call,
+        MODULE,
+        AutomationRegistry(),
+        not_admin=E_AUTOBOT_REGISTRY_MISSING,
+        again=E_ALREADY_INITIALIZED,
+    )
 
 
 @SPECS.entry("register_bot", _BOT_PARAMS, signers=2)
@@ -395,7 +382,7 @@ def _view_json(operator: str, state: AutomationState) -> dict[str, Any]:
     }
 
 
-@SPECS.read("automation_status", ("address",), returns=(f"{_T}::AutomationBotStatus",))
+@SPECS.read("automation_status", ("address",), returns=(SPECS.struct("AutomationBotStatus"),))
 def automation_status(world: World, operator: str) -> list[Any]:
     operator = addr(operator)
     state = _registry_or_abort(world).bots.get(operator)
@@ -407,7 +394,7 @@ def automation_status(world: World, operator: str) -> list[Any]:
 @SPECS.read(
     "automation_status_option",
     ("address",),
-    returns=(f"0x1::option::Option<{_T}::AutomationBotStatus>",),
+    returns=(f"0x1::option::Option<{SPECS.struct('AutomationBotStatus')}>",),
 )
 def automation_status_option(world: World, operator: str) -> list[Any]:
     operator = addr(operator)

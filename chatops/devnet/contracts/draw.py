@@ -80,15 +80,11 @@ class DrawLedger:
 
 
 def _ledger(world: World) -> DrawLedger | None:
-    ledger = world.modules.get(MODULE)
-    return ledger if isinstance(ledger, DrawLedger) else None
+    return world.state(MODULE, DrawLedger)
 
 
 def _require_ledger(world: World) -> DrawLedger:
-    ledger = _ledger(world)
-    if ledger is None:
-        raise MoveAbortError(MODULE, 0x1202)
-    return ledger
+    return world.require_state(MODULE, DrawLedger, 0x1202)
 
 
 def draw_state(world: World, lottery_id: int) -> DrawState | None:
@@ -148,10 +144,7 @@ def _retry_after(policy: lottery_registry.RetryPolicy, attempt: int, now_ts: int
 
 @SPECS.entry("init_draw")
 def init_draw(world: World, call: Call) -> None:
-    call.require_admin(MODULE, 0x1202)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, 0x1201)
-    world.modules[MODULE] = DrawLedger()
+    world.publish(call, MODULE, DrawLedger(), not_admin=0x1202, again=0x1201)
 
 
 @SPECS.entry("request_draw_admin", ("u64", "u64", "u64", "u8", "u64"))

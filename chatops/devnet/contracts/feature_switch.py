@@ -33,8 +33,7 @@ class FeatureSwitchRegistry:
 
 
 def _registry(world: World) -> FeatureSwitchRegistry | None:
-    registry = world.modules.get(MODULE)
-    return registry if isinstance(registry, FeatureSwitchRegistry) else None
+    return world.state(MODULE, FeatureSwitchRegistry)
 
 
 def _is_enabled(registry: FeatureSwitchRegistry, feature_id: int, has_premium: bool) -> bool:
@@ -54,10 +53,13 @@ def _is_enabled(registry: FeatureSwitchRegistry, feature_id: int, has_premium: b
 
 @SPECS.entry("init_feature_switch", ("bool",))
 def init_feature_switch(world: World, call: Call, force_enable_devnet: bool) -> None:
-    call.require_admin(MODULE, E_REGISTRY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = FeatureSwitchRegistry(force_enable_devnet)
+    world.publish(
+        call,
+        MODULE,
+        FeatureSwitchRegistry(force_enable_devnet),
+        not_admin=E_REGISTRY_MISSING,
+        again=E_ALREADY_INITIALIZED,
+    )
 
 
 @SPECS.entry("set_mode", ("u64", "u8"))

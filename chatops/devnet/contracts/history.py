@@ -11,16 +11,7 @@ from typing import Any
 from aptos_sdk.bcs import Serializer
 
 from chatops.devnet.contracts import legacy_bridge
-from chatops.devnet.framework import (
-    PACKAGE_ADDRESS,
-    Call,
-    MoveAbortError,
-    Specs,
-    World,
-    hexb,
-    sha3,
-    u64,
-)
+from chatops.devnet.framework import Call, MoveAbortError, Specs, World, hexb, sha3, u64
 
 __all__ = ["SPECS", "ArchiveLedger", "LotterySummary", "record_summary", "summary_json"]
 
@@ -185,10 +176,7 @@ class ArchiveLedger:
 
 
 def _ledger(world: World) -> ArchiveLedger:
-    ledger = world.modules.get(MODULE)
-    if not isinstance(ledger, ArchiveLedger):
-        raise MoveAbortError(MODULE, E_HISTORY_MISSING)
-    return ledger
+    return world.require_state(MODULE, ArchiveLedger, E_HISTORY_MISSING)
 
 
 def _summary(world: World, lottery_id: int) -> LotterySummary:
@@ -285,10 +273,9 @@ def summary_json(world: World, lottery_id: int) -> dict[str, Any]:
 
 @SPECS.entry("init_history")
 def init_history(world: World, call: Call) -> None:
-    call.require_admin(MODULE, E_HISTORY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = ArchiveLedger()
+    world.publish(
+        call, MODULE, ArchiveLedger(), not_admin=E_HISTORY_MISSING, again=E_ALREADY_INITIALIZED
+    )
 
 
 @SPECS.entry("import_legacy_summary_admin", ("u64", "vector<u8>", "vector<u8>"))
@@ -375,7 +362,7 @@ def update_legacy_classification_admin(
     )
 
 
-@SPECS.read("get_summary", ("u64",), returns=(f"{PACKAGE_ADDRESS}::history::LotterySummary",))
+@SPECS.read("get_summary", ("u64",), returns=(SPECS.struct("LotterySummary"),))
 def get_summary(world: World, id: int) -> list[Any]:
     return [summary_json(world, id)]
 

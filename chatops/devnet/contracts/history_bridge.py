@@ -8,16 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops.devnet.framework import (
-    PACKAGE_ADDRESS,
-    Call,
-    MoveAbortError,
-    Specs,
-    World,
-    hexb,
-    opt,
-    u64,
-)
+from chatops.devnet.framework import Call, Specs, World, hexb, opt, u64
 
 __all__ = ["SPECS", "LegacyArchive", "LegacySummary", "record_summary"]
 
@@ -48,15 +39,13 @@ class LegacyArchive:
 
 
 def _archive(world: World) -> LegacyArchive | None:
-    archive = world.modules.get(MODULE)
-    return archive if isinstance(archive, LegacyArchive) else None
+    return world.state(MODULE, LegacyArchive)
 
 
 @SPECS.entry("init_bridge")
 def init_bridge(world: World, call: Call) -> None:
     """Publish the archive; a second call is a silent no-op."""
-    if call.sender != PACKAGE_ADDRESS:
-        raise MoveAbortError(MODULE, E_NOT_AUTHORIZED)
+    call.require_admin(MODULE, E_NOT_AUTHORIZED)
     if _archive(world) is not None:
         return
     world.modules[MODULE] = LegacyArchive()
@@ -65,7 +54,7 @@ def init_bridge(world: World, call: Call) -> None:
 @SPECS.read(
     "get_summary",
     ("u64",),
-    returns=(f"0x1::option::Option<{PACKAGE_ADDRESS}::history_bridge::LegacySummary>",),
+    returns=(f"0x1::option::Option<{SPECS.struct('LegacySummary')}>",),
 )
 def get_summary(world: World, lottery_id: int) -> list[Any]:
     archive = _archive(world)

@@ -72,8 +72,7 @@ class DualWriteControl:
 
 
 def _control(world: World) -> DualWriteControl | None:
-    control = world.modules.get(MODULE)
-    return control if isinstance(control, DualWriteControl) else None
+    return world.state(MODULE, DualWriteControl)
 
 
 def _admin_control(world: World, call: Call) -> DualWriteControl:
@@ -94,10 +93,13 @@ def init_dual_write(
     world: World, call: Call, abort_on_mismatch: bool, abort_on_missing: bool
 ) -> None:
     """Publish the control, enabled; no event (spec §13 #15)."""
-    call.require_admin(MODULE, E_HISTORY_NOT_AUTHORIZED)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = DualWriteControl(True, abort_on_mismatch, abort_on_missing)
+    world.publish(
+        call,
+        MODULE,
+        DualWriteControl(True, abort_on_mismatch, abort_on_missing),
+        not_admin=E_HISTORY_NOT_AUTHORIZED,
+        again=E_ALREADY_INITIALIZED,
+    )
 
 
 @SPECS.entry("update_flags", ("bool", "bool", "bool"))
@@ -156,7 +158,7 @@ def _status(control: DualWriteControl | None, expected: bytes | None) -> dict[st
     }
 
 
-_STATUS_TYPE = f"{PACKAGE_ADDRESS}::legacy_bridge::DualWriteStatus"
+_STATUS_TYPE = SPECS.struct("DualWriteStatus")
 
 
 @SPECS.read("dual_write_status", ("u64",), returns=(_STATUS_TYPE,))

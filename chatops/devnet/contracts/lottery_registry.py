@@ -372,10 +372,7 @@ def validate_config_rules(config: Config, *, check_retry: bool = True) -> None:
 
 def registry_state(world: World) -> Registry:
     """The Registry, or abort 0x1202 as the module does when it was never published."""
-    reg = world.modules.get(MODULE)
-    if not isinstance(reg, Registry):
-        raise MoveAbortError(MODULE, 0x1202)
-    return reg
+    return world.require_state(MODULE, Registry, 0x1202)
 
 
 def get_lottery(world: World, lottery_id: int) -> Lottery:
@@ -439,10 +436,7 @@ def apply_cancellation(
 
 @SPECS.entry("init_registry")
 def init_registry(world: World, call: Call) -> None:
-    call.require_admin(MODULE, 0x1202)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, 0x1201)
-    world.modules[MODULE] = Registry()
+    world.publish(call, MODULE, Registry(), not_admin=0x1202, again=0x1201)
 
 
 def _create(world: World, call: Call, lottery_id: int, config: Config) -> None:

@@ -62,15 +62,12 @@ class PayoutLedger:
 
 
 def _ledger(world: World) -> PayoutLedger:
-    ledger = world.modules.get(MODULE)
-    if not isinstance(ledger, PayoutLedger):
-        raise MoveAbortError(MODULE, 0x1202)
-    return ledger
+    return world.require_state(MODULE, PayoutLedger, 0x1202)
 
 
 def winner_state(world: World, lottery_id: int) -> WinnerState | None:
-    ledger = world.modules.get(MODULE)
-    return ledger.states.get(lottery_id) if isinstance(ledger, PayoutLedger) else None
+    ledger = world.state(MODULE, PayoutLedger)
+    return ledger.states.get(lottery_id) if ledger is not None else None
 
 
 def _require_winner_state(world: World, lottery_id: int) -> WinnerState:
@@ -96,10 +93,7 @@ def _u64s(*values: int) -> bytes:
 
 @SPECS.entry("init_payouts")
 def init_payouts(world: World, call: Call) -> None:
-    call.require_admin(MODULE, 0x1202)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, 0x1201)
-    world.modules[MODULE] = PayoutLedger()
+    world.publish(call, MODULE, PayoutLedger(), not_admin=0x1202, again=0x1201)
 
 
 @SPECS.entry("compute_winners_admin", ("u64", "u64"))

@@ -8,21 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops.devnet.framework import (
-    PACKAGE_ADDRESS,
-    Call,
-    MissingDataError,
-    MoveAbortError,
-    Specs,
-    World,
-    u64,
-)
+from chatops.devnet.framework import Call, MissingDataError, MoveAbortError, Specs, World, u64
 
 __all__ = ["SPECS", "PriceFeedArithmeticError", "PriceFeedRecord", "PriceFeedRegistry"]
 
 SPECS = Specs("price_feed")
 MODULE = "price_feed"
-RESOURCE = f"{PACKAGE_ADDRESS}::price_feed::PriceFeedRegistry"
+RESOURCE = SPECS.struct("PriceFeedRegistry")
 
 E_ALREADY_INITIALIZED = 0x1201
 E_REGISTRY_MISSING = 0x1202
@@ -78,8 +70,7 @@ class PriceFeedRegistry:
 
 
 def _registry(world: World) -> PriceFeedRegistry | None:
-    registry = world.modules.get(MODULE)
-    return registry if isinstance(registry, PriceFeedRegistry) else None
+    return world.state(MODULE, PriceFeedRegistry)
 
 
 def _admin_registry(world: World, call: Call) -> PriceFeedRegistry:
@@ -112,10 +103,13 @@ def _updated_event(call: Call, record: PriceFeedRecord, updated_ts: int) -> None
 
 @SPECS.entry("init_price_feed", ("u16",))
 def init_price_feed(world: World, call: Call, version: int) -> None:
-    call.require_admin(MODULE, E_REGISTRY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = PriceFeedRegistry(version)
+    world.publish(
+        call,
+        MODULE,
+        PriceFeedRegistry(version),
+        not_admin=E_REGISTRY_MISSING,
+        again=E_ALREADY_INITIALIZED,
+    )
 
 
 @SPECS.entry(
@@ -216,7 +210,7 @@ def _borrow(world: World) -> PriceFeedRegistry:
     return registry
 
 
-@SPECS.read("get_price_view", ("u64",), returns=(f"{PACKAGE_ADDRESS}::price_feed::PriceFeedView",))
+@SPECS.read("get_price_view", ("u64",), returns=(SPECS.struct("PriceFeedView"),))
 def get_price_view(world: World, asset_id: int) -> list[Any]:
     """The raw record: no fallback, clamp or staleness check (spec §13 #18)."""
     return [_feed(_borrow(world), asset_id).to_json()]

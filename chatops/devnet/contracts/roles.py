@@ -8,16 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops.devnet.framework import (
-    PACKAGE_ADDRESS,
-    Call,
-    MoveAbortError,
-    Specs,
-    World,
-    addr,
-    opt,
-    u64,
-)
+from chatops.devnet.framework import Call, MoveAbortError, Specs, World, addr, opt, u64
 
 __all__ = [
     "SPECS",
@@ -47,8 +38,6 @@ E_PARTNER_PAYOUT_BUDGET_EXCEEDED = 0x180C
 E_PARTNER_PAYOUT_COOLDOWN = 0x180D
 E_PARTNER_PAYOUT_NONCE = 0x180E
 E_PARTNER_PAYOUT_EXPIRED = 0x1810
-
-_T = f"{PACKAGE_ADDRESS}::roles"
 
 
 @dataclass
@@ -133,10 +122,7 @@ class RoleStore:
 
 
 def _store(world: World) -> RoleStore:
-    store = world.modules.get(MODULE)
-    if not isinstance(store, RoleStore):
-        raise MoveAbortError(MODULE, E_ROLES_NOT_INITIALIZED)
-    return store
+    return world.require_state(MODULE, RoleStore, E_ROLES_NOT_INITIALIZED)
 
 
 def _admin_store(world: World, call: Call) -> RoleStore:
@@ -159,10 +145,9 @@ def _remove_from_index(index: list[str], target: str) -> None:
 
 @SPECS.entry("init_roles")
 def init_roles(world: World, call: Call) -> None:
-    call.require_admin(MODULE, E_REGISTRY_MISSING)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, E_ALREADY_INITIALIZED)
-    world.modules[MODULE] = RoleStore()
+    world.publish(
+        call, MODULE, RoleStore(), not_admin=E_REGISTRY_MISSING, again=E_ALREADY_INITIALIZED
+    )
 
 
 @SPECS.entry("set_payout_batch_cap_admin", ("address", "u64", "u64", "u64", "u64"))
@@ -331,7 +316,9 @@ def has_payout_batch_cap(world: World) -> list[Any]:
     return [_store(world).payout_batch is not None]
 
 
-@SPECS.read("payout_batch_cap_view", returns=(f"0x1::option::Option<{_T}::PayoutBatchCap>",))
+@SPECS.read(
+    "payout_batch_cap_view", returns=(f"0x1::option::Option<{SPECS.struct('PayoutBatchCap')}>",)
+)
 def payout_batch_cap_view(world: World) -> list[Any]:
     cap = _store(world).payout_batch
     return [opt(None if cap is None else cap.to_json())]
@@ -345,14 +332,14 @@ def has_partner_payout_cap(world: World, partner: str) -> list[Any]:
 @SPECS.read(
     "partner_payout_cap_view",
     ("address",),
-    returns=(f"0x1::option::Option<{_T}::PartnerPayoutCap>",),
+    returns=(f"0x1::option::Option<{SPECS.struct('PartnerPayoutCap')}>",),
 )
 def partner_payout_cap_view(world: World, partner: str) -> list[Any]:
     cap = _store(world).partner_caps.get(addr(partner))
     return [opt(None if cap is None else cap.to_json())]
 
 
-@SPECS.read("list_partner_caps", returns=(f"vector<{_T}::PartnerCapInfo>",))
+@SPECS.read("list_partner_caps", returns=(f"vector<{SPECS.struct('PartnerCapInfo')}>",))
 def list_partner_caps(world: World) -> list[Any]:
     """Caps in ``partner_index`` order (which swap-removes reshuffle)."""
     store = _store(world)
@@ -369,14 +356,14 @@ def has_premium_cap(world: World, holder: str) -> list[Any]:
 @SPECS.read(
     "premium_cap_view",
     ("address",),
-    returns=(f"0x1::option::Option<{_T}::PremiumAccessCap>",),
+    returns=(f"0x1::option::Option<{SPECS.struct('PremiumAccessCap')}>",),
 )
 def premium_cap_view(world: World, holder: str) -> list[Any]:
     cap = _store(world).premium_caps.get(addr(holder))
     return [opt(None if cap is None else cap.to_json())]
 
 
-@SPECS.read("list_premium_caps", returns=(f"vector<{_T}::PremiumCapInfo>",))
+@SPECS.read("list_premium_caps", returns=(f"vector<{SPECS.struct('PremiumCapInfo')}>",))
 def list_premium_caps(world: World) -> list[Any]:
     store = _store(world)
     return [
@@ -445,8 +432,8 @@ def consume_partner_payout(
 
 def premium_status(world: World, holder: str) -> tuple[bool, int] | None:
     """``(has_cap, expires_at)`` for sales' premium checks; ``None`` when RoleStore is missing."""
-    store = world.modules.get(MODULE)
-    if not isinstance(store, RoleStore):
+    store = world.state(MODULE, RoleStore)
+    if store is None:
         return None
     cap = store.premium_caps.get(addr(holder))
     if cap is None:

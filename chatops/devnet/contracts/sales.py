@@ -128,15 +128,11 @@ class SalesLedger:
 
 
 def _ledger(world: World) -> SalesLedger | None:
-    ledger = world.modules.get(MODULE)
-    return ledger if isinstance(ledger, SalesLedger) else None
+    return world.state(MODULE, SalesLedger)
 
 
 def _require_ledger(world: World) -> SalesLedger:
-    ledger = _ledger(world)
-    if ledger is None:
-        raise MoveAbortError(MODULE, 0x1202)
-    return ledger
+    return world.require_state(MODULE, SalesLedger, 0x1202)
 
 
 def sales_state(world: World, lottery_id: int) -> SalesState | None:
@@ -245,10 +241,7 @@ def record_refund_batch(
 
 @SPECS.entry("init_sales")
 def init_sales(world: World, call: Call) -> None:
-    call.require_admin(MODULE, 0x1202)
-    if MODULE in world.modules:
-        raise MoveAbortError(MODULE, 0x1201)
-    world.modules[MODULE] = SalesLedger()
+    world.publish(call, MODULE, SalesLedger(), not_admin=0x1202, again=0x1201)
 
 
 def _rate_limit_hit(call: Call, lottery_id: int, buyer: str, now_ts: int, block: int, reason: int, code: int) -> None:  # fmt: skip

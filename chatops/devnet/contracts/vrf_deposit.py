@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatops.devnet.framework import PACKAGE_ADDRESS, Call, MoveAbortError, Specs, World, u64
+from chatops.devnet.framework import Call, MoveAbortError, Specs, World, u64
 
 __all__ = ["SPECS", "VrfDepositLedger", "VrfDepositStatus", "requests_paused", "status_json"]
 
@@ -57,15 +57,11 @@ class VrfDepositLedger:
 
 
 def _ledger(world: World) -> VrfDepositLedger | None:
-    ledger = world.modules.get(MODULE)
-    return ledger if isinstance(ledger, VrfDepositLedger) else None
+    return world.state(MODULE, VrfDepositLedger)
 
 
 def _ledger_or_abort(world: World) -> VrfDepositLedger:
-    ledger = _ledger(world)
-    if ledger is None:
-        raise MoveAbortError(MODULE, E_VRF_DEPOSIT_NOT_INITIALIZED)
-    return ledger
+    return world.require_state(MODULE, VrfDepositLedger, E_VRF_DEPOSIT_NOT_INITIALIZED)
 
 
 @SPECS.entry("init_vrf_deposit", ("u64", "u64"))
@@ -156,7 +152,7 @@ def resume_requests(world: World, call: Call, timestamp: int) -> None:
     call.emit("history::VrfRequestsResumedEvent", {**_EVENT_HEAD, "resumed_ts": u64(timestamp)})
 
 
-@SPECS.read("get_status", returns=(f"{PACKAGE_ADDRESS}::vrf_deposit::VrfDepositStatus",))
+@SPECS.read("get_status", returns=(SPECS.struct("VrfDepositStatus"),))
 def get_status(world: World) -> list[Any]:
     return [status_json(world)]
 

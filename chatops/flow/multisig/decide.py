@@ -14,6 +14,7 @@ from chatops.flow.multisig.render import approve_reply
 from chatops.flow.multisig.request import withdraw
 from chatops.flow.render import shown_state, stale_reply
 from commands.errors import CommandError
+from commands.ports import Actor
 from commands.reply import Reply
 
 __all__ = ["MultisigDecisions"]
@@ -26,10 +27,8 @@ class MultisigDecisions:
         self.service = service
         self.mode = mode
 
-    def approve(
-        self, request_id: str, user: str, groups: tuple[str, ...], *, digest: str = ""
-    ) -> Reply | None:
-        """How ``user`` approves the request on chain (None when it has no proposals: it is
+    def approve(self, request_id: str, actor: Actor, *, digest: str = "") -> Reply | None:
+        """How ``actor`` approves the request on chain (None when it has no proposals: it is
         approved here, off-chain). Nothing is recorded: the chain counts only signed votes.
 
         Bound to what the person was shown, as an off-chain approval is: the whole id, and the
@@ -55,14 +54,14 @@ class MultisigDecisions:
                 f"Request {request.id} does not match what you saw (its calls differ); nothing "
                 "was approved."
             )
-        if not self.service.policy.may_approve(user, groups):
-            raise CommandError(f"{user} is not an eligible approver (approver group).")
+        if not self.service.policy.may_approve(actor.user, actor.groups):
+            raise CommandError(f"{actor.user} is not an eligible approver (approver group).")
         state = shown_state(request, now_ms)
         if state not in (Status.PENDING, Status.APPROVED):  # approved here decides nothing
             raise CommandError(
                 f"Request {request.id} is {state}: there is nothing left to approve on chain."
             )
-        return approve_reply(request, refs, self.mode.account, self.mode.address_of(user))
+        return approve_reply(request, refs, self.mode.account, self.mode.address_of(actor.user))
 
     def withdrawn(self, reply: Reply) -> Reply:
         """``reply`` of a denial or a withdrawal, with the bot's no on the request's proposals (so

@@ -36,6 +36,7 @@ from chatops.flow.multisig.request import withdraw
 from chatops.flow.render import describe
 from chatops.notify.leader import LeaderLease
 from commands.errors import CommandError
+from commands.ports import Actor
 from commands.reply import Reply
 
 __all__ = ["ProposalChain", "ProposalExecutor", "ProposalFailedError"]
@@ -198,10 +199,7 @@ class ProposalExecutor:
         self,
         request: ApprovalRequest,
         queue: QueueView,
-        actor: str,
-        *,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
+        actor: Actor,
     ) -> Reply:
         """Claim the request on the chain's word and execute it as the off-chain flow would
         (fresh preflight, same digest), each call through its proposal.
@@ -223,9 +221,7 @@ class ProposalExecutor:
             token,
             lease_ms=self.lease_ms,
         )
-        reply = self.execution.run(
-            claimed, token, actor, progress=progress, cancel=cancel, sending=chain
-        )
+        reply = self.execution.run(claimed, token, actor, sending=chain)
         left = chain.refs[chain.executed :]
         if reply.ok or not left or reply.state != Status.FAILED:
             return reply
@@ -234,14 +230,7 @@ class ProposalExecutor:
         notes = withdraw(self.mode, left)
         return reply.model_copy(update={"follow_ups": (*reply.follow_ups, *notes)})
 
-    def execute(
-        self,
-        number: int,
-        user: str,
-        *,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
+    def execute(self, number: int, actor: Actor) -> Reply:
         """``/ops execute N``: run the request proposal ``number`` carries, if the chain says it
         can run now; otherwise say why, sending nothing. A request the chain resolved without the
         bot is recorded from its events.
@@ -276,7 +265,7 @@ class ProposalExecutor:
         why = self.why_not(request, queue)
         if why is not None:
             raise CommandError(f"Not executed: {why}. Nothing was sent.")
-        return self.run(request, queue, user, progress=progress, cancel=cancel)
+        return self.run(request, queue, actor)
 
     def clear(self, number: int, user: str) -> Reply:
         """``/ops clear N``: remove proposal ``number`` (the head) once it timed out or was
@@ -384,7 +373,7 @@ class ProposalExecutor:
             if self.why_not(request, queue) is not None:
                 break
             try:
-                reply = self.run(request, queue, BOT_NAME)
+                reply = self.run(request, queue, Actor(BOT_NAME))
             except CommandError as exc:  # another replica or a typed /ops execute took it
                 logger.info("not executed: %s", exc, extra={"approval_id": request.id})
                 break

@@ -4,9 +4,7 @@ then propose each of its calls on chain and record the proposals on the request.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from approvals.errors import ApprovalError
 from approvals.models import ApprovalRequest, Status
@@ -18,10 +16,8 @@ from chatops.flow.multisig.refs import ProposalRef
 from chatops.flow.multisig.render import proposal_fields, reject_lines, with_live_fields
 from chatops.flow.render import describe
 from chatops.flow.request import Requests
+from chatops.runner import Ask
 from commands.errors import CommandError
-from commands.invocation import Invocation
-from commands.ports import Plan
-from commands.registry import Step
 from commands.reply import Field, Reply, Tone
 
 __all__ = ["EXPIRY_MARGIN_MS", "MultisigRequests", "withdraw"]
@@ -61,18 +57,7 @@ class MultisigRequests:
         self.mode = mode
         self.worker = worker
 
-    def request(
-        self,
-        inv: Invocation,
-        step: Step,
-        args: Any,
-        plan: Plan,
-        *,
-        reason: str,
-        break_glass: bool,
-        progress: Callable[[str], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Reply:
+    def request(self, ask: Ask) -> Reply:
         """Store the request and propose its calls (simulated as the account first, so a call that
         would abort is refused by name and nothing is proposed).
 
@@ -80,14 +65,15 @@ class MultisigRequests:
             CommandError: break-glass (the chain needs its approvals whoever asks), the simulation
                 aborts, or the store refused.
         """
-        if break_glass:
+        if ask.break_glass:
             raise CommandError(
                 f"Break-glass cannot apply: {self.mode.account} is a multisig account, so every "
                 f"call needs {self.mode.threshold} approvals on chain whoever asks. Nothing was "
                 "requested."
             )
+        plan = ask.plan
         simulation = self.requests.simulate(plan)
-        created = self.requests.create(inv, step, plan, reason=reason, break_glass=False)
+        created = self.requests.create(ask)
         if isinstance(created, Reply):
             return created
         refs, failure, now_s = self._propose(plan.calls)

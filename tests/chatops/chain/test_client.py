@@ -163,17 +163,22 @@ def test_5xx_backoff_grows_exponentially(
     assert sleeps.delays_s == pytest.approx([0.2, 0.4])
 
 
+def _impatient(supra_node: FakeSupraNode, sleeps: SleepLog, *, max_attempts: int) -> ChainClient:
+    """A client whose reads and submits time out after 0.2 s."""
+    return ChainClient(
+        supra_node.url,
+        chain_id=CHAIN_ID,
+        timeout=httpx.Timeout(0.2),
+        max_attempts=max_attempts,
+        sleep=sleeps,
+    )
+
+
 def test_slow_node_times_out_as_unavailable(supra_node: FakeSupraNode, sleeps: SleepLog) -> None:
     """A response slower than the read timeout raises ChainUnavailableError after retrying."""
     supra_node.always("GET", "/rpc/v3/block", status=200, body={}, delay_s=2.0)
     with (
-        ChainClient(
-            supra_node.url,
-            chain_id=CHAIN_ID,
-            timeout=httpx.Timeout(0.2),
-            max_attempts=2,
-            sleep=sleeps,
-        ) as chain,
+        _impatient(supra_node, sleeps, max_attempts=2) as chain,
         pytest.raises(errors.ChainUnavailableError, match="timed out"),
     ):
         chain.latest_block()
@@ -358,13 +363,7 @@ def test_submit_timeout_is_not_retried_and_says_reconcile(
     """A submit that times out is sent once and raises ChainUnavailableError asking to reconcile."""
     supra_node.always("POST", SUBMIT, body=TX_HASH, delay_s=2.0)
     with (
-        ChainClient(
-            supra_node.url,
-            chain_id=CHAIN_ID,
-            timeout=httpx.Timeout(0.2),
-            max_attempts=4,
-            sleep=sleeps,
-        ) as chain,
+        _impatient(supra_node, sleeps, max_attempts=4) as chain,
         pytest.raises(
             errors.ChainUnavailableError, match="reconcile by sender and sequence number"
         ),
@@ -437,6 +436,15 @@ def test_raise_for_status_accepts_success() -> None:
 # --- submit_entry --------------------------------------------------------------------------------
 
 
+def _account_at_7(supra_node: FakeSupraNode) -> None:
+    """The package account at sequence number 7, which submit_entry reads first."""
+    supra_node.reply(
+        "GET",
+        f"/rpc/v3/accounts/{PACKAGE}",
+        body={"sequence_number": 7, "authentication_key": "0x1"},
+    )
+
+
 def _signer() -> LocalKeySigner:
     return LocalKeySigner.from_hex(
         "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", account_address=PACKAGE
@@ -448,11 +456,7 @@ def test_submit_entry_simulates_signs_submits_and_waits(
 ) -> None:
     """submit_entry uses the account's sequence number, simulates with a zero signature, then submits signed bytes."""
     signer = _signer()
-    supra_node.reply(
-        "GET",
-        f"/rpc/v3/accounts/{PACKAGE}",
-        body={"sequence_number": 7, "authentication_key": "0x1"},
-    )
+    _account_at_7(supra_node)
     supra_node.reply("POST", SIMULATE, body=_tx("Success"))
     supra_node.reply("POST", SUBMIT, body=TX_HASH)
     supra_node.reply("GET", f"/rpc/v3/transactions/{TX_HASH}", body=_tx("Success"))
@@ -486,11 +490,7 @@ def test_submit_entry_stops_on_simulated_abort(
     client: ChainClient, supra_node: FakeSupraNode
 ) -> None:
     """An abort in simulation raises ChainAbortError and nothing is submitted."""
-    supra_node.reply(
-        "GET",
-        f"/rpc/v3/accounts/{PACKAGE}",
-        body={"sequence_number": 7, "authentication_key": "0x1"},
-    )
+    _account_at_7(supra_node)
     supra_node.reply(
         "POST", SIMULATE, body=_tx("Fail", f"Move abort in {PACKAGE}::price_feed: 0x1202")
     )
@@ -505,11 +505,7 @@ def test_submit_entry_raises_on_executed_failure(
     client: ChainClient, supra_node: FakeSupraNode
 ) -> None:
     """A transaction that fails on chain after a clean simulation still raises."""
-    supra_node.reply(
-        "GET",
-        f"/rpc/v3/accounts/{PACKAGE}",
-        body={"sequence_number": 7, "authentication_key": "0x1"},
-    )
+    _account_at_7(supra_node)
     supra_node.reply("POST", SUBMIT, body=TX_HASH)
     supra_node.reply(
         "GET",

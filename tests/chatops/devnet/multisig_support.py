@@ -107,13 +107,11 @@ class MultisigDevnet:
 
 
 @contextmanager
-def multisig_devnet(
-    *, convert: bool = True, threshold: int = 3, features: frozenset[int] = DEFAULT_FEATURES
-) -> Iterator[MultisigDevnet]:
-    """A seeded devnet (the package key is the devnet's admin key), every person funded, and the
-    package account converted with owners [bot, alice, bob, carol] unless ``convert`` is false."""
-    package = LocalKeySigner(secrets.token_bytes(32), account_address=PACKAGE_ADDRESS)
-    people = [LocalKeySigner.generate() for _ in range(4)]
+def package_devnet(
+    package: LocalKeySigner, features: frozenset[int] = DEFAULT_FEATURES
+) -> Iterator[tuple[DevnetServer, ChainClient]]:
+    """A seeded devnet, its clock at START, whose admin key (the package account's) is
+    ``package``'s, and a ChainClient on it."""
     with (
         DevnetServer(
             admin_public_key=package.public_key,
@@ -122,6 +120,20 @@ def multisig_devnet(
             features=features,
         ) as server,
         ChainClient(server.url, chain_id=CHAIN_ID) as client,
+    ):
+        yield server, client
+
+
+@contextmanager
+def multisig_devnet(
+    *, convert: bool = True, threshold: int = 3, features: frozenset[int] = DEFAULT_FEATURES
+) -> Iterator[MultisigDevnet]:
+    """A seeded devnet (the package key is the devnet's admin key), every person funded, and the
+    package account converted with owners [bot, alice, bob, carol] unless ``convert`` is false."""
+    package = LocalKeySigner(secrets.token_bytes(32), account_address=PACKAGE_ADDRESS)
+    people = [LocalKeySigner.generate() for _ in range(4)]
+    with (
+        package_devnet(package, features) as (server, client),
         httpx.Client(base_url=server.url, timeout=10) as http,
     ):
         bot, alice, bob, carol = people

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from chatops.devnet.contracts.history import LotterySummary
-from chatops.devnet.framework import PACKAGE_ADDRESS, Call, MoveAbortError, addr
+from chatops.devnet.framework import PACKAGE_ADDRESS, Call, MoveAbortError, World, addr
 
 ADMIN = PACKAGE_ADDRESS
 STRANGER = addr("0xbeef")
@@ -23,6 +23,19 @@ SCHEMA_PATH = Path("/work/shared/reference/lottery_multi_views.schema.json")
 def admin(now_s: int = 0) -> Call:
     """A transaction signed by the package account."""
     return Call(signers=[ADMIN], now_s=now_s)
+
+
+def published(*inits: Callable[[World, Call], None]) -> World:
+    """A World in which the package account ran ``inits`` (``init_*`` entries), in order."""
+    world = World()
+    for init in inits:
+        init(world, admin())
+    return world
+
+
+def stranger() -> Call:
+    """A transaction signed by an account with no role (not the package account)."""
+    return signed_by(STRANGER)
 
 
 def signed_by(*signers: str) -> Call:

@@ -1,4 +1,5 @@
-"""Helpers for the devnet HTTP tests: a client-side Supra transaction builder on aptos_sdk directly."""
+"""Helpers for the devnet HTTP tests: a client-side Supra transaction builder on aptos_sdk directly,
+and the devnet's command line."""
 
 # Deliberately independent of ``chatops.devnet.transactions`` (the code under test): the salt, the
 # SupraTransaction prefix and the signing are written out here the way a client does them.
@@ -6,7 +7,9 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from aptos_sdk import ed25519
@@ -32,6 +35,22 @@ from chatops.devnet.framework import PACKAGE_ADDRESS, addr
 SALT = hashlib.sha3_256(b"SUPRA::RawTransaction").digest()
 MULTI_SALT = hashlib.sha3_256(b"SUPRA::RawTransactionWithData").digest()
 BCS_CONTENT_TYPE = "application/x.supra.signed_transaction+bcs"
+
+
+def devnet_argv(port: int, admin_key_file: Path, *extra: str) -> list[str]:
+    """``chatops devnet`` as an operator starts it: on ``port``, its admin key in ``admin_key_file``
+    (made there if missing)."""
+    return [
+        sys.executable,
+        "-m",
+        "chatops",
+        "devnet",
+        "--port",
+        str(port),
+        "--admin-key-file",
+        str(admin_key_file),
+        *extra,
+    ]
 
 
 def new_key() -> ed25519.PrivateKey:

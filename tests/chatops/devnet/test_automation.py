@@ -13,7 +13,9 @@ from tests.chatops.devnet.ops_support import (
     aborts,
     admin,
     names,
+    published,
     signed_by,
+    stranger,
     validate,
 )
 
@@ -24,8 +26,7 @@ H = b"\x01" * 32
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    automation.init_automation(w, admin())
+    w = published(automation.init_automation)
     automation.register_bot(w, signed_by(ADMIN, OPERATOR), CRON, [4, 6], 900, 3, 10_000)
     return w
 
@@ -34,7 +35,7 @@ def test_init_automation_aborts() -> None:
     """init: stranger 0x1A01, twice 0x1201."""
     w = World()
     with aborts("automation", 0x1A01):
-        automation.init_automation(w, signed_by(STRANGER))
+        automation.init_automation(w, stranger())
     automation.init_automation(w, admin())
     with aborts("automation", 0x1201):
         automation.init_automation(w, admin())
@@ -42,8 +43,7 @@ def test_init_automation_aborts() -> None:
 
 def test_register_bot_moves_cap_and_emits_key_rotated() -> None:
     """register_bot stores the bot, gives the operator an AutomationCap and emits KeyRotated."""
-    w = World()
-    automation.init_automation(w, admin())
+    w = published(automation.init_automation)
     call = signed_by(ADMIN, OPERATOR)
     automation.register_bot(w, call, CRON, [1], 0, 2, 500)
     assert call.events == [
@@ -79,8 +79,7 @@ def test_register_bot_validation_aborts(
     actions: list[int], timelock: int, max_failures: int, expires_at: int, code: int
 ) -> None:
     """register_bot validates actions, failures, expiry and the sensitive timelock in order."""
-    w = World()
-    automation.init_automation(w, admin())
+    w = published(automation.init_automation)
     with aborts("automation", code):
         automation.register_bot(
             w, signed_by(ADMIN, OPERATOR), CRON, actions, timelock, max_failures, expires_at
@@ -150,7 +149,7 @@ def test_announce_dry_run_sets_pending(world: World) -> None:
 def test_announce_dry_run_aborts(world: World) -> None:
     """Dry-run checks: no cap 0x1A03, empty hash 0x1A0B, expired 0x1A04, action 0x1A05, early 0x1A07, pending 0x1A08."""
     with aborts("automation", 0x1A03):
-        automation.announce_dry_run(world, signed_by(STRANGER), 4, H, 1, 1000)
+        automation.announce_dry_run(world, stranger(), 4, H, 1, 1000)
     with aborts("automation", 0x1A0B):
         automation.announce_dry_run(world, signed_by(OPERATOR), 4, b"", 1, 1000)
     with aborts("automation", 0x1A04):
@@ -166,8 +165,7 @@ def test_announce_dry_run_aborts(world: World) -> None:
 
 def test_announce_dry_run_without_timelock_aborts() -> None:
     """A bot with timelock 0 cannot dry-run at all (0x1A07)."""
-    w = World()
-    automation.init_automation(w, admin())
+    w = published(automation.init_automation)
     automation.register_bot(w, signed_by(ADMIN, OPERATOR), CRON, [1], 0, 1, 100)
     with aborts("automation", 0x1A07):
         automation.announce_dry_run(w, signed_by(OPERATOR), 1, H, 1, 2)
@@ -230,8 +228,7 @@ def test_record_failure_emits_swapped_error_event(world: World) -> None:
 
 def test_failure_limit_blocks_reports() -> None:
     """Once failure_count reaches max_failures every report aborts 0x1A06."""
-    w = World()
-    automation.init_automation(w, admin())
+    w = published(automation.init_automation)
     automation.register_bot(w, signed_by(ADMIN, OPERATOR), CRON, [1], 0, 1, 100)
     automation.record_failure(w, signed_by(OPERATOR), 1, H, 5, 1)
     with aborts("automation", 0x1A06):
@@ -261,7 +258,7 @@ def test_report_call_rejected(world: World) -> None:
 def test_report_call_rejected_without_cap_aborts(world: World) -> None:
     """report_call_rejected by an address without a cap aborts 0x1A03."""
     with aborts("automation", 0x1A03):
-        automation.report_call_rejected(world, signed_by(STRANGER), 1, H, 1)
+        automation.report_call_rejected(world, stranger(), 1, H, 1)
 
 
 def test_status_reads() -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from tests.chatops.devnet.server_support import view_request
+from tests.chatops.devnet.server_support import devnet_argv, view_request
 from tests.conftest import free_port, wait_until
 
 VIEW = view_request("views::get_lottery_status", "1")
@@ -23,17 +22,7 @@ def devnet(tmp_path: Path, *extra: str) -> Iterator[tuple[str, Path]]:
     log = tmp_path / f"devnet-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "chatops",
-                "devnet",
-                "--port",
-                str(port),
-                "--admin-key-file",
-                str(tmp_path / "admin.key"),
-                *extra,
-            ],
+            devnet_argv(port, tmp_path / "admin.key", *extra),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatops.devnet.contracts import feature_switch
 from chatops.devnet.framework import World
-from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, signed_by
+from tests.chatops.devnet.ops_support import aborts, admin, stranger
 
 
 def test_init_and_set_mode_drive_is_enabled() -> None:
@@ -35,7 +35,7 @@ def test_init_feature_switch_aborts() -> None:
     """init: stranger 0x1202, twice 0x1201."""
     w = World()
     with aborts("feature_switch", 0x1202):
-        feature_switch.init_feature_switch(w, signed_by(STRANGER), False)
+        feature_switch.init_feature_switch(w, stranger(), False)
     feature_switch.init_feature_switch(w, admin(), False)
     with aborts("feature_switch", 0x1201):
         feature_switch.init_feature_switch(w, admin(), False)
@@ -44,7 +44,7 @@ def test_init_feature_switch_aborts() -> None:
 def test_set_mode_aborts() -> None:
     """set_mode: stranger 0x1202, mode 3 0x1402 (checked before the registry), no registry 0x1202."""
     with aborts("feature_switch", 0x1202):
-        feature_switch.set_mode(World(), signed_by(STRANGER), 1, 1)
+        feature_switch.set_mode(World(), stranger(), 1, 1)
     with aborts("feature_switch", 0x1402):
         feature_switch.set_mode(World(), admin(), 1, 3)
     with aborts("feature_switch", 0x1202):

@@ -9,11 +9,11 @@ import pytest
 from chatops.devnet.contracts import history, history_bridge, legacy_bridge
 from chatops.devnet.framework import World
 from tests.chatops.devnet.ops_support import (
-    STRANGER,
     aborts,
     admin,
     names,
-    signed_by,
+    published,
+    stranger,
     summary,
     validate,
 )
@@ -31,9 +31,7 @@ VECTOR_HASH = bytes.fromhex("3f74e9dc98696c4df24c518081ca530836de456c3eab8b0b699
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    history.init_history(w, admin())
-    return w
+    return published(history.init_history)
 
 
 def test_summary_bcs_matches_spec_vector() -> None:
@@ -57,7 +55,7 @@ def test_from_bcs_is_strict(data: bytes) -> None:
 def test_init_history_aborts(world: World) -> None:
     """init_history: stranger 0x1B01 (not 0x1B04), twice 0x1201."""
     with aborts("history", 0x1B01):
-        history.init_history(World(), signed_by(STRANGER))
+        history.init_history(World(), stranger())
     with aborts("history", 0x1201):
         history.init_history(world, admin())
 
@@ -133,7 +131,7 @@ def test_import_legacy_summary(world: World) -> None:
 def test_import_legacy_summary_aborts(world: World) -> None:
     """Import: stranger 0x1B04, bad bytes 0x1B0B, id 0x1B08, hash 0x1B07, over non-legacy 0x1B09."""
     with aborts("history", 0x1B04):
-        history.import_legacy_summary_admin(world, signed_by(STRANGER), 42, VECTOR_BCS, VECTOR_HASH)
+        history.import_legacy_summary_admin(world, stranger(), 42, VECTOR_BCS, VECTOR_HASH)
     with aborts("history", 0x1B0B):
         history.import_legacy_summary_admin(world, admin(), 42, VECTOR_BCS[:-1], VECTOR_HASH)
     with aborts("history", 0x1B08):
@@ -181,7 +179,7 @@ def test_mirror_summary_admin(world: World) -> None:
 def test_mirror_summary_admin_aborts(world: World) -> None:
     """mirror_summary_admin: stranger 0x1B04, unknown id 0x6507 in 0x1::table, no ledger 0x1B01."""
     with aborts("history", 0x1B04):
-        history.mirror_summary_admin(world, signed_by(STRANGER), 1)
+        history.mirror_summary_admin(world, stranger(), 1)
     legacy_bridge.enable_legacy_mirror(world, admin())
     with aborts("table", 0x6507):
         history.mirror_summary_admin(world, admin(), 1)
@@ -218,7 +216,7 @@ def test_rollback_legacy_summary(world: World) -> None:
 def test_rollback_aborts(world: World) -> None:
     """Rollback: stranger 0x1B04, missing 0x1B0A, non-legacy 0x1B09, no ledger 0x1B01."""
     with aborts("history", 0x1B04):
-        history.rollback_legacy_summary_admin(world, signed_by(STRANGER), 1)
+        history.rollback_legacy_summary_admin(world, stranger(), 1)
     with aborts("history", 0x1B0A):
         history.rollback_legacy_summary_admin(world, admin(), 1)
     history.record_summary(world, admin(), 1, summary(1))
@@ -256,7 +254,7 @@ def test_update_legacy_classification(world: World) -> None:
 def test_update_legacy_classification_aborts(world: World) -> None:
     """Reclassify: stranger 0x1B04, missing 0x1B0A, non-legacy 0x1B09."""
     with aborts("history", 0x1B04):
-        history.update_legacy_classification_admin(world, signed_by(STRANGER), 1, 0, 0)
+        history.update_legacy_classification_admin(world, stranger(), 1, 0, 0)
     with aborts("history", 0x1B0A):
         history.update_legacy_classification_admin(world, admin(), 1, 0, 0)
     history.record_summary(world, admin(), 1, summary(1))

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from chatops.devnet.contracts import history, history_bridge, legacy_bridge
 from chatops.devnet.framework import World
-from tests.chatops.devnet.ops_support import (
-    STRANGER,
-    aborts,
-    admin,
-    names,
-    signed_by,
-    summary,
-)
+from tests.chatops.devnet.ops_support import aborts, admin, names, published, stranger, summary
 
 
 def test_init_bridge_is_idempotent() -> None:
@@ -26,14 +19,12 @@ def test_init_bridge_is_idempotent() -> None:
 def test_init_bridge_by_stranger_aborts_257() -> None:
     """A non-package signer gets E_NOT_AUTHORIZED 0x101 from history_bridge."""
     with aborts("history_bridge", 0x101):
-        history_bridge.init_bridge(World(), signed_by(STRANGER))
+        history_bridge.init_bridge(World(), stranger())
 
 
 def test_mirror_requires_mirror_config_and_bridge() -> None:
     """A summary write mirrors only while the mirror is on and the bridge is initialised."""
-    w = World()
-    history.init_history(w, admin())
-    history_bridge.init_bridge(w, admin())
+    w = published(history.init_history, history_bridge.init_bridge)
     history.record_summary(w, admin(), 1, summary(1))
     assert history_bridge.get_summary(w, 1) == [{"vec": []}]
     legacy_bridge.enable_legacy_mirror(w, admin())
@@ -63,8 +54,7 @@ def test_mirror_requires_mirror_config_and_bridge() -> None:
 
 def test_mirror_skipped_without_bridge() -> None:
     """With the mirror on but no bridge, no LegacySummaryEvent is emitted."""
-    w = World()
-    history.init_history(w, admin())
+    w = published(history.init_history)
     legacy_bridge.enable_legacy_mirror(w, admin())
     call = admin()
     history.record_summary(w, call, 3, summary(3))

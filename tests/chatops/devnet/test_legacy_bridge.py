@@ -6,23 +6,14 @@ import pytest
 
 from chatops.devnet.contracts import history, legacy_bridge
 from chatops.devnet.framework import World
-from tests.chatops.devnet.ops_support import (
-    STRANGER,
-    aborts,
-    admin,
-    names,
-    signed_by,
-    summary,
-)
+from tests.chatops.devnet.ops_support import aborts, admin, names, published, stranger, summary
 
 HEAD = {"event_version": 1, "event_category": 8}
 
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    history.init_history(w, admin())
-    return w
+    return published(history.init_history)
 
 
 def test_init_dual_write_is_enabled_without_event() -> None:
@@ -46,7 +37,7 @@ def test_init_dual_write_aborts() -> None:
     """init: stranger 0x1B04, twice 0x1201."""
     w = World()
     with aborts("legacy_bridge", 0x1B04):
-        legacy_bridge.init_dual_write(w, signed_by(STRANGER), True, True)
+        legacy_bridge.init_dual_write(w, stranger(), True, True)
     legacy_bridge.init_dual_write(w, admin(), True, True)
     with aborts("legacy_bridge", 0x1201):
         legacy_bridge.init_dual_write(w, admin(), True, True)
@@ -58,7 +49,7 @@ def test_update_flags(world: World) -> None:
         legacy_bridge.update_flags(world, admin(), False, False, False)
     legacy_bridge.init_dual_write(world, admin(), True, True)
     with aborts("legacy_bridge", 0x1B04):
-        legacy_bridge.update_flags(world, signed_by(STRANGER), False, False, False)
+        legacy_bridge.update_flags(world, stranger(), False, False, False)
     legacy_bridge.update_flags(world, admin(), False, True, False)
     assert legacy_bridge.dual_write_status(world, 1)[0]["enabled"] is False
     assert legacy_bridge.is_enabled(world) == [False]
@@ -93,9 +84,9 @@ def test_set_and_clear_expected_hash_abort_without_control(world: World) -> None
     with aborts("legacy_bridge", 0x1B06):
         legacy_bridge.clear_expected_hash(world, admin(), 1)
     with aborts("legacy_bridge", 0x1B04):
-        legacy_bridge.set_expected_hash(world, signed_by(STRANGER), 1, b"\x01")
+        legacy_bridge.set_expected_hash(world, stranger(), 1, b"\x01")
     with aborts("legacy_bridge", 0x1B04):
-        legacy_bridge.clear_expected_hash(world, signed_by(STRANGER), 1)
+        legacy_bridge.clear_expected_hash(world, stranger(), 1)
 
 
 def test_mirror_switch_is_idempotent() -> None:
@@ -108,9 +99,9 @@ def test_mirror_switch_is_idempotent() -> None:
     legacy_bridge.disable_legacy_mirror(w, admin())
     assert legacy_bridge.is_mirror_enabled(w) == [False]
     with aborts("legacy_bridge", 0x1B04):
-        legacy_bridge.enable_legacy_mirror(w, signed_by(STRANGER))
+        legacy_bridge.enable_legacy_mirror(w, stranger())
     with aborts("legacy_bridge", 0x1B04):
-        legacy_bridge.disable_legacy_mirror(w, signed_by(STRANGER))
+        legacy_bridge.disable_legacy_mirror(w, stranger())
 
 
 def test_record_summary_missing_expectation(world: World) -> None:

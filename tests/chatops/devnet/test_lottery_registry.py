@@ -18,7 +18,7 @@ from chatops.devnet.contracts.lottery_registry import (
 )
 from chatops.devnet.framework import PACKAGE_ADDRESS, Call, World, sha3
 from chatops.devnet.seed import demo_config
-from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, validate
+from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, published, validate
 
 VECTOR = bytes.fromhex(
     "076c6f7474657279056461696c792a00000000000000030000000000000000020000000000000000013d670000000080523e670000000000e1f5050000000050c30000000000006400000000000000581bdc05e803f40101000000000000000001000000010001840300000000000000000058020000000000005802000000000000"
@@ -31,9 +31,7 @@ def vector_config() -> Config:
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    reg.init_registry(w, admin())
-    return w
+    return published(reg.init_registry)
 
 
 def create(world: World, lottery_id: int = 1, config: Config | None = None) -> Call:

@@ -6,10 +6,10 @@ import pytest
 from aptos_sdk.bcs import Serializer
 
 from chatops.devnet.contracts import draw, lottery_registry, payouts, sales
-from chatops.devnet.framework import World, sha3
+from chatops.devnet.framework import sha3
 from chatops.devnet.seed import BUYERS, PARTNER, demo_config
 from tests.chatops.devnet.lottery_support import NOW, WorldTarget, buy, create_active, seeded
-from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, validate
+from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, published, validate
 
 
 @pytest.fixture
@@ -218,8 +218,7 @@ def test_finalize(target: WorldTarget) -> None:
 
 def test_init_and_default_progress() -> None:
     """init_payouts publishes once; winner_progress defaults to zeros."""
-    w = World()
-    payouts.init_payouts(w, admin())
+    w = published(payouts.init_payouts)
     with aborts("payouts", 0x1201):
         payouts.init_payouts(w, admin())
     assert payouts.winner_progress(w, 1)[0]["initialized"] is False

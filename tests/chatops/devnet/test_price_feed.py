@@ -6,7 +6,7 @@ import pytest
 
 from chatops.devnet.contracts import price_feed
 from chatops.devnet.framework import MissingDataError, World
-from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, signed_by
+from tests.chatops.devnet.ops_support import aborts, admin, stranger
 
 HEAD = {"event_version": 1, "event_category": 6}
 
@@ -32,7 +32,7 @@ def test_init_price_feed_twice_and_by_stranger_abort(world: World) -> None:
     with aborts("price_feed", 0x1201):
         price_feed.init_price_feed(world, admin(), 1)
     with aborts("price_feed", 0x1202):
-        price_feed.init_price_feed(World(), signed_by(STRANGER), 1)
+        price_feed.init_price_feed(World(), stranger(), 1)
 
 
 def test_register_feed_defaults_and_event() -> None:
@@ -65,7 +65,7 @@ def test_register_feed_defaults_and_event() -> None:
 def test_register_feed_aborts(world: World) -> None:
     """Stranger 0x1202, missing registry 0x1202, decimals > 18 0x1903, duplicate 0x1901."""
     with aborts("price_feed", 0x1202):
-        price_feed.register_feed(world, signed_by(STRANGER), 3, 1, 8, None, None, 1)
+        price_feed.register_feed(world, stranger(), 3, 1, 8, None, None, 1)
     with aborts("price_feed", 0x1202):
         price_feed.register_feed(World(), admin(), 3, 1, 8, None, None, 1)
     with aborts("price_feed", 0x1903):
@@ -120,7 +120,7 @@ def test_update_price_unknown_asset_and_stranger_abort(world: World) -> None:
     with aborts("price_feed", 0x1902):
         price_feed.update_price(world, admin(), 9, 1, 1)
     with aborts("price_feed", 0x1202):
-        price_feed.update_price(world, signed_by(STRANGER), 1, 1, 1)
+        price_feed.update_price(world, stranger(), 1, 1, 1)
 
 
 def test_set_fallback_off_clears_clamp(world: World) -> None:
@@ -141,7 +141,7 @@ def test_set_fallback_off_clears_clamp(world: World) -> None:
 def test_set_fallback_aborts(world: World) -> None:
     """set_fallback: stranger 0x1202, unknown asset 0x1902."""
     with aborts("price_feed", 0x1202):
-        price_feed.set_fallback(world, signed_by(STRANGER), 1, True, 1)
+        price_feed.set_fallback(world, stranger(), 1, True, 1)
     with aborts("price_feed", 0x1902):
         price_feed.set_fallback(world, admin(), 9, True, 1)
 
@@ -162,7 +162,7 @@ def test_clear_clamp_aborts(world: World) -> None:
     with aborts("price_feed", 0x1908):
         price_feed.clear_clamp(world, admin(), 1, 1)
     with aborts("price_feed", 0x1202):
-        price_feed.clear_clamp(world, signed_by(STRANGER), 1, 1)
+        price_feed.clear_clamp(world, stranger(), 1, 1)
 
 
 def test_latest_price_blocks_fallback_clamp_stale(world: World) -> None:

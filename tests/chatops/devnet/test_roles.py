@@ -6,22 +6,19 @@ import pytest
 
 from chatops.devnet.contracts import roles
 from chatops.devnet.framework import World, addr
-from tests.chatops.devnet.ops_support import STRANGER, aborts, admin, names, signed_by
+from tests.chatops.devnet.ops_support import aborts, admin, names, published, stranger
 
 P1, P2, P3 = addr("0x1001"), addr("0x1002"), addr("0x1003")
 
 
 @pytest.fixture
 def world() -> World:
-    w = World()
-    roles.init_roles(w, admin())
-    return w
+    return published(roles.init_roles)
 
 
 def test_init_roles_publishes_the_store() -> None:
     """init_roles publishes an empty RoleStore readable by has_payout_batch_cap."""
-    w = World()
-    roles.init_roles(w, admin())
+    w = published(roles.init_roles)
     assert roles.has_payout_batch_cap(w) == [False]
 
 
@@ -34,7 +31,7 @@ def test_init_roles_twice_aborts_already_initialized(world: World) -> None:
 def test_init_roles_by_stranger_aborts_registry_missing() -> None:
     """A non-package signer gets the misleading 0x1202."""
     with aborts("roles", 0x1202):
-        roles.init_roles(World(), signed_by(STRANGER))
+        roles.init_roles(World(), stranger())
 
 
 def test_reads_without_store_abort_roles_not_initialized() -> None:
@@ -70,7 +67,7 @@ def test_set_payout_batch_cap_replaces_and_resets(world: World) -> None:
 def test_set_payout_batch_cap_by_stranger_aborts(world: World) -> None:
     """set_payout_batch_cap_admin by a stranger aborts 0x1202."""
     with aborts("roles", 0x1202):
-        roles.set_payout_batch_cap_admin(world, signed_by(STRANGER), P1, 1, 1, 1, 1)
+        roles.set_payout_batch_cap_admin(world, stranger(), P1, 1, 1, 1, 1)
 
 
 def test_set_payout_batch_cap_without_store_aborts() -> None:
@@ -130,7 +127,7 @@ def test_upsert_partner_cap_new_and_replace(world: World) -> None:
 def test_upsert_partner_cap_by_stranger_aborts(world: World) -> None:
     """upsert_partner_payout_cap_admin by a stranger aborts 0x1202."""
     with aborts("roles", 0x1202):
-        roles.upsert_partner_payout_cap_admin(world, signed_by(STRANGER), P1, 1, 0, 1, 0)
+        roles.upsert_partner_payout_cap_admin(world, stranger(), P1, 1, 0, 1, 0)
 
 
 def test_revoke_partner_cap_swap_removes_index(world: World) -> None:
@@ -179,7 +176,7 @@ def test_grant_premium_with_referrer_and_replace(world: World) -> None:
 def test_grant_premium_by_stranger_aborts(world: World) -> None:
     """grant_premium_access_admin by a stranger aborts 0x1202."""
     with aborts("roles", 0x1202):
-        roles.grant_premium_access_admin(world, signed_by(STRANGER), P1, 0, False, None)
+        roles.grant_premium_access_admin(world, stranger(), P1, 0, False, None)
 
 
 def test_revoke_premium(world: World) -> None:
@@ -218,7 +215,7 @@ def test_cleanup_expired_removes_with_swap_remove_order(world: World) -> None:
 def test_cleanup_expired_by_stranger_aborts(world: World) -> None:
     """cleanup_expired_admin by a stranger aborts 0x1202."""
     with aborts("roles", 0x1202):
-        roles.cleanup_expired_admin(world, signed_by(STRANGER), 1)
+        roles.cleanup_expired_admin(world, stranger(), 1)
 
 
 def test_consume_payout_batch_checks_in_order(world: World) -> None:

@@ -6,7 +6,7 @@ import pytest
 from aptos_sdk.bcs import Serializer
 
 from chatops.devnet.contracts import lottery_registry, sales
-from chatops.devnet.framework import World, addr, sha3
+from chatops.devnet.framework import addr, sha3
 from chatops.devnet.seed import BUYERS, PREMIUM_BUYER, demo_config
 from tests.chatops.devnet.lottery_support import (
     NOW,
@@ -15,7 +15,7 @@ from tests.chatops.devnet.lottery_support import (
     create_active,
     seeded,
 )
-from tests.chatops.devnet.ops_support import aborts, admin
+from tests.chatops.devnet.ops_support import aborts, admin, published
 
 B1, B2 = BUYERS[0], BUYERS[1]
 START, END = NOW - 3_600, NOW + 3_600
@@ -153,8 +153,7 @@ def test_purchase_without_ledger_aborts_1202() -> None:
 
 def test_init_sales_twice_aborts() -> None:
     """init_sales publishes once (0x1201 after)."""
-    w = World()
-    sales.init_sales(w, admin())
+    w = published(sales.init_sales)
     with aborts("sales", 0x1201):
         sales.init_sales(w, admin())
 

@@ -6,14 +6,7 @@ import pytest
 
 from chatops.devnet.contracts import vrf_deposit
 from chatops.devnet.framework import World
-from tests.chatops.devnet.ops_support import (
-    STRANGER,
-    aborts,
-    admin,
-    names,
-    signed_by,
-    validate,
-)
+from tests.chatops.devnet.ops_support import aborts, admin, names, stranger, validate
 
 HEAD = {"event_version": 1, "event_category": 7}
 
@@ -39,7 +32,7 @@ def test_status_defaults_before_init() -> None:
 def test_init_vrf_deposit_aborts(world: World) -> None:
     """init: stranger 0x1202, twice 0x1201, multiplier < 10 000 0x170C."""
     with aborts("vrf_deposit", 0x1202):
-        vrf_deposit.init_vrf_deposit(World(), signed_by(STRANGER), 10_000, 0)
+        vrf_deposit.init_vrf_deposit(World(), stranger(), 10_000, 0)
     with aborts("vrf_deposit", 0x1201):
         vrf_deposit.init_vrf_deposit(world, admin(), 10_000, 0)
     with aborts("vrf_deposit", 0x170C):
@@ -95,7 +88,7 @@ def test_low_snapshot_pauses_once_and_alerts_every_time(world: World) -> None:
 def test_record_snapshot_aborts(world: World) -> None:
     """record_snapshot_admin: stranger 0x1202, no ledger 0x170B, overflow 0x1605."""
     with aborts("vrf_deposit", 0x1202):
-        vrf_deposit.record_snapshot_admin(world, signed_by(STRANGER), 1, 1, 1, 1)
+        vrf_deposit.record_snapshot_admin(world, stranger(), 1, 1, 1, 1)
     with aborts("vrf_deposit", 0x170B):
         vrf_deposit.record_snapshot_admin(World(), admin(), 1, 1, 1, 1)
     with aborts("vrf_deposit", 0x1605):
@@ -114,7 +107,7 @@ def test_update_config_changes_thresholds_only(world: World) -> None:
 def test_update_config_aborts(world: World) -> None:
     """update_config: stranger 0x1202, bad multiplier 0x170C, missing ledger 0x170B."""
     with aborts("vrf_deposit", 0x1202):
-        vrf_deposit.update_config(world, signed_by(STRANGER), 10_000, 0)
+        vrf_deposit.update_config(world, stranger(), 10_000, 0)
     with aborts("vrf_deposit", 0x170C):
         vrf_deposit.update_config(world, admin(), 1, 0)
     with aborts("vrf_deposit", 0x170B):
@@ -136,6 +129,6 @@ def test_resume_requests_unpauses_or_is_silent(world: World) -> None:
 def test_resume_requests_aborts(world: World) -> None:
     """resume_requests: stranger 0x1202, missing ledger 0x170B."""
     with aborts("vrf_deposit", 0x1202):
-        vrf_deposit.resume_requests(world, signed_by(STRANGER), 1)
+        vrf_deposit.resume_requests(world, stranger(), 1)
     with aborts("vrf_deposit", 0x170B):
         vrf_deposit.resume_requests(World(), admin(), 1)

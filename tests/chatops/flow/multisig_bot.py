@@ -6,7 +6,6 @@ subprocess with their own key file, as they would on their own machine."""
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -15,20 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from approvals.models import ApprovalRequest
-from chatops.chain.client import ChainClient
 from chatops.chain.multisig import MultisigGateway
-from chatops.chain.signer import LocalKeySigner
 from chatops.config import Settings, load_settings
-from chatops.devnet.server import DevnetServer
 from chatops.flow import ApprovalFlow
 from chatops.flow.multisig.execute import ProposalExecutor
 from chatops.flow.multisig.refs import ProposalRef, refs_of
 from chatops.wiring import App, build_app
 from commands.invocation import Invocation
 from commands.reply import Reply
-from tests.chatops.devnet.multisig_support import CHAIN_ID, START, A
-from tests.chatops.test_multisig_cli import TIMEOUT_S, Cli
-from tests.chatops.test_multisig_cli import _convert as convert
+from tests.chatops.devnet.multisig_support import CHAIN_ID, A
+from tests.chatops.multisig_cli_support import TIMEOUT_S, Cli, cli_devnet, keygen_and_convert
 
 __all__ = ["PEOPLE", "TIMEOUT_S", "MultisigBot", "converted_devnet", "multisig_bot", "policy_text"]
 PEOPLE = ("alice", "bob", "carol")
@@ -149,19 +144,8 @@ def settings(cli: Cli, bot_key: Path, policy_file: Path, redis_url: str) -> Sett
 def converted_devnet(tmp_path: Path) -> Iterator[tuple[Cli, dict[str, Path], dict[str, str]]]:
     """A seeded devnet whose package account ``chatops multisig convert`` made a multisig account
     of the bot and three people (threshold 3); yields it with the people's keys and addresses."""
-    package = LocalKeySigner(secrets.token_bytes(32), account_address=A)
-    package_key = tmp_path / "package.key"
-    package.write_key_file(package_key)
-    bot = LocalKeySigner.generate()
-    with (
-        DevnetServer(
-            admin_public_key=package.public_key, chain_id=CHAIN_ID, start_time_s=START
-        ) as server,
-        ChainClient(server.url, chain_id=CHAIN_ID) as client,
-    ):
-        cli = Cli(server, client, tmp_path, package, package_key, bot)
-        cli.fund(bot.address)
-        people = convert(cli)  # chatops keygen for each person, then chatops multisig convert
+    with cli_devnet(tmp_path) as cli:
+        people = keygen_and_convert(cli)
         keys = dict(zip(PEOPLE, (people.alice_key, people.bob_key, people.carol_key), strict=True))
         addresses = dict(zip(PEOPLE, people.addresses[1:], strict=True))
         yield cli, keys, addresses

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import pytest
@@ -33,6 +34,33 @@ VRF = f"{A}::history::VrfFulfilledEvent"
 PURCHASE = f"{A}::sales::TicketPurchaseEvent"
 
 
+def new_watcher(
+    chain: Chain,
+    redis: redis_lib.Redis,
+    sink: Sink,
+    *,
+    types: list[str],
+    config: WatcherConfig,
+    owner: str | None = None,
+    wall_s: Callable[[], float] = time.time,
+) -> Watcher:
+    """A watcher of ``types`` on the devnet that hands events and alerts to ``sink`` (every alert
+    to the router's default channel)."""
+    router = EventRouter(A)
+    book = AlertBook(redis, sink, lambda name, sev: (sev, router.default_channel, False))
+    return Watcher(
+        chain.client,
+        redis,
+        router,
+        sink,
+        book,
+        config=config,
+        owner=owner,
+        event_types=types,
+        wall_s=wall_s,
+    )
+
+
 def make_watcher(
     chain: Chain,
     redis: redis_lib.Redis,
@@ -42,16 +70,12 @@ def make_watcher(
     owner: str = "w1",
     **config: int,
 ) -> Watcher:
-    router = EventRouter(A)
-    book = AlertBook(redis, sink, lambda name, sev: (sev, router.default_channel, False))
-    watcher = Watcher(
-        chain.client,
+    watcher = new_watcher(
+        chain,
         redis,
-        router,
         sink,
-        book,
+        types=types or [REFUND, VRF],
         owner=owner,
-        event_types=types or [REFUND, VRF],
         # start at the tip: the seeded devnet's own history is not part of these tests
         config=WatcherConfig(**{"window_blocks": 1000, "start_height": None, **config}),  # type: ignore[arg-type]
     )
@@ -194,15 +218,11 @@ def test_an_rpc_outage_backs_off_and_raises_one_alert(chain: Chain, redis: redis
     """A node that keeps failing raises WatcherOutage once, and recovery resolves it."""
     sink = RecordingSink()
     clock = [1000.0]
-    router = EventRouter(A)
-    book = AlertBook(redis, sink, lambda name, sev: (sev, router.default_channel, False))
-    watcher = Watcher(
-        chain.client,
+    watcher = new_watcher(
+        chain,
         redis,
-        router,
         sink,
-        book,
-        event_types=[REFUND],
+        types=[REFUND],
         config=WatcherConfig(
             outage_alert_s=60, backoff_s=0.01, backoff_cap_s=0.02, poll_interval_s=0.01
         ),
