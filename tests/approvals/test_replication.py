@@ -3,7 +3,6 @@ in time, the person is told it ran on the primary and may not survive a failover
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from approvals.policy import demo_policy
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 from chatops.redis_process import start_redis_server, stop_redis_server
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port, quick_shutdown, redis_server_binary, wait_until
 
 
 def _new(digest: str) -> NewRequest:
@@ -53,8 +52,8 @@ def pair(
 ) -> Iterator[tuple[redis_lib.Redis, redis_lib.Redis, subprocess.Popen[bytes]]]:
     """A primary and one replica of it, each a redis-server of its own: (primary, replica, the
     replica's process)."""
-    binary = shutil.which("redis-server")
-    assert binary is not None
+    binary = redis_server_binary()
+    quick = quick_shutdown(binary)
     (tmp_path / "p").mkdir()
     (tmp_path / "r").mkdir()
     port, replica_port = free_port(), free_port()
@@ -62,13 +61,13 @@ def pair(
         binary,
         str(tmp_path / "p"),
         port=port,
-        extra=["--shutdown-timeout", "0", "--repl-diskless-sync-delay", "0"],
+        extra=[*quick, "--repl-diskless-sync-delay", "0"],
     )
     replica_proc = start_redis_server(
         binary,
         str(tmp_path / "r"),
         port=replica_port,
-        extra=["--replicaof", "127.0.0.1", str(port), "--shutdown-timeout", "0"],
+        extra=["--replicaof", "127.0.0.1", str(port), *quick],
     )
     primary = redis_lib.Redis(port=port)
     replica = redis_lib.Redis(port=replica_port)

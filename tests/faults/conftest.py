@@ -3,7 +3,6 @@ port and data, and the whole bot on a devnet with a chain client tuned to fail (
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from chatops.redis_process import RedisServerError, start_redis_server, stop_red
 from chatops.runner import Runner
 from chatops.wiring import DEVNET_CHAIN_ID, build_notify, embedded_devnet
 from commands.registry import build_registry
-from tests.conftest import free_port
+from tests.conftest import free_port, redis_server_binary
 from tests.fakes.bot import Harness
 
 
@@ -35,10 +34,7 @@ class DurableRedis:
     """A redis-server with the AOF fsynced on every write, so a stop and a start keep every key."""
 
     def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (scripts/test installs it)")
-        self.binary = binary
+        self.binary = redis_server_binary()
         self.workdir = workdir
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"

@@ -4,7 +4,6 @@ person was told is lost and nothing executes twice."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import threading
@@ -23,7 +22,7 @@ from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
 from chatops.redis_client import redis_client
 from chatops.redis_process import start_redis_server, stop_redis_server
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port, quick_shutdown, redis_server_binary, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -72,10 +71,9 @@ def _sentinel(binary: str, workdir: Path, port: int, primary_port: int) -> subpr
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    binary = shutil.which("redis-server")
-    assert binary is not None
+    binary = redis_server_binary()
     primary_port, replica_port = free_port(), free_port()
-    quick = ["--repl-diskless-sync-delay", "0", "--shutdown-timeout", "0"]
+    quick = ["--repl-diskless-sync-delay", "0", *quick_shutdown(binary)]
     (tmp_path / "primary").mkdir()
     (tmp_path / "replica").mkdir()
     primary = start_redis_server(binary, str(tmp_path / "primary"), port=primary_port, extra=quick)
