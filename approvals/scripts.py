@@ -188,7 +188,10 @@ class Scripts:
                 else redis.ConnectionError(f"Redis connection failed: {type(exc).__name__}")
             )
             for call in batch:
-                if call.reply is _UNSET and call.error is None:
+                # NOSCRIPT means it did not run, and now it will not be resent: the failure is its
+                # outcome (a NoScriptError would reach a person as an internal error)
+                unsent = isinstance(call.error, redis.exceptions.NoScriptError)
+                if call.reply is _UNSET and (call.error is None or unsent):
                     call.error = failure
             if not isinstance(exc, redis.RedisError | OSError):
                 raise  # not a Redis failure (KeyboardInterrupt...): the leader's thread sees it
@@ -220,18 +223,24 @@ class Scripts:
         self, conn: _Connection, batch: list[_Call], verb: str, *, wait: bool = False
     ) -> None:
         """Send ``batch`` and read its replies; with ``wait``, a ``WAIT 1`` after it, in the same
-        write, whose answer (replicas that have every write so far) marks the calls that needed it."""
+        write, whose answer (replicas that have every write so far) marks the calls that needed it.
+
+        Those calls count as unconfirmed until WAIT's answer is read: a primary that dies while
+        WAIT waits has run the scripts (their replies came) but no replica confirmed them, and a
+        reply without that answer must not reach a person as "done"."""
         scripts = self._shas if verb == "EVALSHA" else self._sources
         commands: list[tuple[Any, ...]] = [(verb, scripts[c.name], *c.args) for c in batch]
+        waiting = [c for c in batch if c.name in self._confirm] if wait else []
         if wait:
             commands.append(("WAIT", 1, self._wait_timeout_ms))
+        for call in waiting:
+            call.replicated = False
         conn.send_packed_command(conn.pack_commands(commands))
         for call in batch:
             try:
                 call.reply = conn.read_response()
             except redis.ResponseError as exc:  # this script's error reply; the stream is in step
                 call.error = exc
-        if wait and int(conn.read_response()) < 1:
-            for call in batch:
-                if call.name in self._confirm:
-                    call.replicated = False
+        if wait and int(conn.read_response()) >= 1:
+            for call in waiting:
+                call.replicated = True

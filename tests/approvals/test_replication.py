@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -12,7 +13,7 @@ from typing import Any, cast
 import pytest
 import redis as redis_lib
 
-from approvals.errors import NotReplicatedError
+from approvals.errors import NotReplicatedError, StoreUnavailableError
 from approvals.policy import demo_policy
 from approvals.service import ApprovalService, NewRequest
 from approvals.store import RedisApprovalStore
@@ -117,3 +118,70 @@ def test_no_replica_confirming_in_time_is_a_clear_error_and_the_write_stays(
     stored = service.get(info.value.request.id)
     assert stored.state == "pending"
     assert stored.digest == "d2"
+
+
+def _drop_while_waiting(primary: redis_lib.Redis) -> tuple[threading.Thread, list[object]]:
+    """A thread that drops every client connection of ``primary`` once one is blocked in WAIT (a
+    primary killed mid-WAIT looks the same to the bot); the list gets the blocked clients."""
+    admin = redis_lib.Redis(port=primary.connection_pool.connection_kwargs["port"])
+    blocked: list[object] = []
+
+    def waiting() -> list[dict[str, str]]:
+        clients = cast("list[dict[str, str]]", admin.client_list(_type="normal"))
+        return [c for c in clients if c.get("cmd") == "wait"]
+
+    def drop() -> None:
+        try:
+            wait_until(lambda: bool(waiting()), timeout_s=5)
+            blocked.extend(waiting())
+            admin.client_kill_filter(_type="normal", skipme=True)
+        finally:
+            admin.close()
+
+    return threading.Thread(target=drop), blocked
+
+
+def test_a_primary_lost_while_waiting_for_the_replica_acknowledges_nothing(
+    pair: tuple[redis_lib.Redis, redis_lib.Redis, subprocess.Popen[bytes]],
+) -> None:
+    """The replica stalls and the connection drops while WAIT waits for it: the approval ran (its
+    reply came) but no replica confirmed it, so the person is told it is unconfirmed, never that
+    it is done."""
+    primary, _replica, proc = pair
+    service = ApprovalService(RedisApprovalStore(primary, wait_timeout_ms=10_000), demo_policy())
+    warm = service.create(_new("warm"))  # the scripts are loaded and the replica seen: no NOSCRIPT
+    service.approve(warm.id, "bob")
+    request = service.create(_new("d3"))
+    proc.send_signal(signal.SIGSTOP)
+    dropper, blocked = _drop_while_waiting(primary)
+    dropper.start()
+    try:
+        with pytest.raises(NotReplicatedError) as info:
+            service.approve(request.id, "bob")
+    finally:
+        dropper.join(timeout=10)
+    assert blocked  # the connection was dropped while WAIT was waiting, not before
+    assert "no replica confirmed it in time" in str(info.value)
+    assert _state(primary, request.id.split("-")[0]) == "approved"  # it did run on the primary
+
+
+def test_a_connection_lost_before_a_script_was_loaded_is_the_store_unavailable(
+    pair: tuple[redis_lib.Redis, redis_lib.Redis, subprocess.Popen[bytes]],
+) -> None:
+    """The first approval on a fresh Redis meets NOSCRIPT (nothing ran) and the connection drops
+    before the script is sent again: the person is told the store is unavailable, with nothing
+    approved, not shown a NoScriptError."""
+    primary, _replica, proc = pair
+    service = ApprovalService(RedisApprovalStore(primary, wait_timeout_ms=10_000), demo_policy())
+    request = service.create(_new("d4"))
+    proc.send_signal(signal.SIGSTOP)
+    primary.set("chatops:test:unconfirmed", "1")  # a write the stalled replica lacks: WAIT waits
+    dropper, blocked = _drop_while_waiting(primary)
+    dropper.start()
+    try:
+        with pytest.raises(StoreUnavailableError):
+            service.approve(request.id, "bob")
+    finally:
+        dropper.join(timeout=10)
+    assert blocked
+    assert _state(primary, request.id.split("-")[0]) == "pending"

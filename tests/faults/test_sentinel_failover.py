@@ -175,8 +175,15 @@ def _worker(service: ApprovalService, record: Record, name: str, stop: threading
 
 
 def _state(client: redis_lib.Redis, request_id: str) -> str:
-    raw = cast("bytes | None", client.hget(f"chatops:approval:{request_id.split('-')[0]}", "state"))
-    return raw.decode() if raw is not None else ""
+    """The request's state; '' when its number is free, and "held by <id> (<state>)" when another
+    request has the number (numbers repeat after a loss; ids never do)."""
+    key = f"chatops:approval:{request_id.split('-')[0]}"
+    held, state = cast("list[bytes | None]", client.hmget(key, ["id", "state"]))
+    if held is None:
+        return ""
+    if held.decode() != request_id:
+        return f"held by {held.decode()} ({(state or b'').decode()})"
+    return (state or b"").decode()
 
 
 def test_sigkill_of_the_primary_loses_nothing_acknowledged_and_runs_nothing_twice(
