@@ -115,6 +115,9 @@ def test_signed_slash_command_is_acked_then_answered_in_channel(
     assert "Asset 1" in all_text(posted)
     assert posted.headers["authorization"] == f"Bearer {DEFAULT_BOT_TOKEN}"
     assert slack.api.calls("chat.postEphemeral") == []
+    # the count is taken once the reply is out, on the worker's thread: wait for it, then check
+    # that it is exactly one
+    wait_until(lambda: commands_counted(deps.metrics) >= 1, REPLY_TIMEOUT_S)
     assert commands_counted(deps.metrics) == 1
 
 
