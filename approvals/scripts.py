@@ -50,7 +50,7 @@ class _Call:
         self.reply: Any = _UNSET
         self.error: BaseException | None = None
         self.lead = False
-        self.replicated = True  # False: a replica was asked to confirm it and did not in time
+        self.replicated = True  # False: a replica was asked to confirm it and did not (in time)
         self.signal = _thread.allocate_lock()
         self.signal.acquire()
 
