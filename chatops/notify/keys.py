@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from approvals.keys import PREFIX  # every key of the bot starts with it
+
 __all__ = [
     "ALERTS_ACTIVE",
     "ALERTS_PENDING",
@@ -36,7 +38,6 @@ __all__ = [
     "watcher_seen_key",
 ]
 
-PREFIX = "chatops"  # every key of the bot starts with it
 WATCHER_LEASE = f"{PREFIX}:watcher:lease"  # string "owner|fence" with PX ttl: the leader's lease
 WATCHER_FENCE = f"{PREFIX}:watcher:fence"  # INCR counter: the fencing token of the latest leader
 INCIDENTS_RESOLVED = f"{PREFIX}:incidents:resolved"  # zset incident id -> resolved_at_s (retention)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from approvals.keys import PREFIX  # every key of the bot starts with it
+
 __all__ = [
     "HOME_REFRESH",
     "HOME_VIEWERS",
@@ -12,7 +14,6 @@ __all__ = [
     "slack_user_requests_key",
 ]
 
-PREFIX = "chatops"  # every key of the bot starts with it
 
 # Set of the users who opened chatops's App Home: whose tab is published again when it changes.
 HOME_VIEWERS = f"{PREFIX}:slack:home:viewers"
