@@ -466,17 +466,54 @@ class OutboxWorker:
             keys.outbox_item_key(item.id),
             mapping={"state": "posting", "thread_ts": thread_ts or "", "posting_ms": self.now_ms()},
         )
+        sent = self._send_one(
+            entry_id,
+            item,
+            post_channel,
+            lambda: self.poster.post(post_channel, item.notice, thread_ts),
+            posting=True,
+        )
+        if isinstance(sent, int):
+            return sent
+        if self.metrics is not None:
+            self.metrics.posted_single()
+        if item.op == "parent" and self.threads is not None:
+            self.threads.set_thread(item.parent_of, post_channel, sent)
+        return 1
+
+    def _update(self, entry_id: str, item: OutboxItem, channel: str, ts: str) -> int:
+        def update() -> str:
+            self.poster.update(channel, ts, item.notice)
+            return ts  # an update keeps the message's ts
+
+        sent = self._send_one(entry_id, item, channel, update, posting=False)
+        return 1 if isinstance(sent, str) else sent
+
+    def _send_one(
+        self,
+        entry_id: str,
+        item: OutboxItem,
+        channel: str,
+        send: Callable[[], str],
+        *,
+        posting: bool,
+    ) -> str | int:
+        """``send`` (one item's post, or its update; it returns the message's ts), the item settled
+        by the outcome: the ts when it went out, else what the worker counts (0: queued again, 1:
+        failed for good). One ladder for both, so a post and an update fail alike."""
+        what = "posting" if posting else "updating"
         try:
-            ts = self.poster.post(post_channel, item.notice, thread_ts)
+            ts = send()
         except PosterRateLimitedError as exc:
             self.ledger.rate_limited(item.channel, [item], exc)
             return 0
         except PosterUnavailableError as exc:
-            self.ledger.retry(item.channel, [item], str(exc), posting=True)
+            self.ledger.retry(item.channel, [item], str(exc), posting=posting)
             return 0
         except PosterError as exc:
             logger.warning(
-                "outbox: %s refused for good: %s",
+                "outbox: %s %s refused for good: %s",
+                what,
                 item.notice.id,
                 exc,
                 extra={"channel": item.channel},
@@ -486,49 +523,17 @@ class OutboxWorker:
                 [Queued(entry_id, item)],
                 "failed",
                 error=str(exc),
-                posted_channel=post_channel,
-            )
-            return 1
-        except Exception as exc:
-            logger.exception("outbox: posting %s failed", item.notice.id)
-            self.ledger.retry(item.channel, [item], f"{type(exc).__name__}: {exc}", posting=True)
-            return 0
-        self.ledger.settle(
-            item.channel, [Queued(entry_id, item)], "sent", ts=ts, posted_channel=post_channel
-        )
-        if self.metrics is not None:
-            self.metrics.posted_single()
-        if item.op == "parent" and self.threads is not None:
-            self.threads.set_thread(item.parent_of, post_channel, ts)
-        return 1
-
-    def _update(self, entry_id: str, item: OutboxItem, channel: str, ts: str) -> int:
-        try:
-            self.poster.update(channel, ts, item.notice)
-        except PosterRateLimitedError as exc:
-            self.ledger.rate_limited(item.channel, [item], exc)
-            return 0
-        except PosterUnavailableError as exc:
-            self.ledger.retry(item.channel, [item], str(exc), posting=False)
-            return 0
-        except PosterError as exc:
-            logger.warning("outbox: update %s refused for good: %s", item.notice.id, exc)
-            self.ledger.settle(
-                item.channel,
-                [Queued(entry_id, item)],
-                "failed",
-                error=str(exc),
                 posted_channel=channel,
             )
             return 1
         except Exception as exc:
-            logger.exception("outbox: updating %s failed", item.notice.id)
-            self.ledger.retry(item.channel, [item], f"{type(exc).__name__}: {exc}", posting=False)
+            logger.exception("outbox: %s %s failed", what, item.notice.id)
+            self.ledger.retry(item.channel, [item], f"{type(exc).__name__}: {exc}", posting=posting)
             return 0
         self.ledger.settle(
             item.channel, [Queued(entry_id, item)], "sent", ts=ts, posted_channel=channel
         )
-        return 1
+        return ts
 
     # --- where an item goes ------------------------------------------------------------------------
 
