@@ -7,14 +7,11 @@ once and reports to the request's message and thread; a stale head is cleared fr
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
-import httpx
 import pytest
 import redis as redis_lib
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -53,6 +50,7 @@ from tests.chatops.slack.conftest import (
     ephemeral_for,
     serve_env,
     serve_variables,
+    start_serve,
 )
 from tests.conftest import free_port, wait_until
 from tests.fakes.slack_requests import (
@@ -299,31 +297,9 @@ def test_chatops_serve_in_multisig_mode_executes_what_the_chain_approved_by_itse
                 "CHATOPS_SIGNER_KEY_FILE": str(bot_key),
             }
         )
-        log = tmp_path / "serve.log"
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "chatops", "serve", "--http"],
-                cwd=tmp_path,
-                env=serve_env(env),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        served = start_serve(tmp_path, serve_env(env), port, "--http")
         try:
-            base = f"http://127.0.0.1:{port}"
-
-            def healthy() -> bool:
-                assert proc.poll() is None, log.read_text()
-                try:
-                    return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            wait_until(healthy, timeout_s=30, interval_s=0.1)
-            command, _, text = FALLBACK.partition(" ")
-            signed = signed_slash_command(command, text, user_id=ALICE, channel_id=CHANNEL)
-            acked = httpx.post(
-                f"{base}/slack/events", content=signed.body, headers=signed.headers, timeout=5
-            )
+            acked = served.command(FALLBACK, ALICE)
             assert acked.status_code == 200
             (card,) = slack_api.wait_for("chat.postMessage", timeout_s=REPLY_TIMEOUT_S)
             request_id = buttons(card.params["blocks"])[APPROVE_ON_CHAIN_ACTION_ID].split(":")[0]
@@ -352,14 +328,14 @@ def test_chatops_serve_in_multisig_mode_executes_what_the_chain_approved_by_itse
 
             wait_until(lambda: bool(in_thread()), timeout_s=LOOP_TIMEOUT_S)
         finally:
-            proc.terminate()
-            returncode = proc.wait(timeout=15)
+            served.proc.terminate()
+            returncode = served.proc.wait(timeout=15)
         (note,) = in_thread()
         [feed] = cli.client.view(f"{A}::price_feed::get_price_view", [("u64", 1)])
         fallback_events = [
             e for e in cli.server.ledger.events if e.type.endswith("::PriceFeedFallbackEvent")
         ]
-    assert returncode == 0, log.read_text()
+    assert returncode == 0, served.log.read_text()
     assert f"Request {request_id} executed" in all_text(note)
     assert feed["fallback_active"] is True
     assert len(fallback_events) == 1
